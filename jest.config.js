@@ -1,23 +1,33 @@
 // Three tiers: unit tests beside the code (fakes allowed), integration tests against real
 // Postgres/Redis/kube-apiserver/opa, e2e tests over HTTP against the running application.
-const transform = { '^.+\\.ts$': ['@swc/jest'] };
-const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+//
+// NestJS 12, Apollo Server 5, client-node 1.x and zod 4 ship as ES modules. Node 20 loads them from our
+// CommonJS build through require(esm), but jest's module runtime cannot, so jest compiles those
+// packages to CommonJS with swc as well (cached after the first run).
+const esmPackages = ['@nestjs', '@apollo', '@as-integrations', '@kubernetes', 'zod', 'graphql-ws', '@whatwg-node', 'uuid', 'openid-client', 'oauth4webapi', 'jose', 'hpagent'];
+const swc = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+    keepClassNames: true,
+  },
+  module: { type: 'commonjs' },
+};
+const common = {
+  transform: { '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', swc] },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+};
+const withServices = {
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
-    {
-      ...common,
-      displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-    },
-    {
-      ...common,
-      displayName: 'e2e',
-      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-    },
+    { ...common, ...withServices, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    { ...common, ...withServices, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };
