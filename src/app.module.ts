@@ -1,0 +1,71 @@
+import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import { DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { GraphQLModule } from '@nestjs/graphql';
+import type { Logger } from 'pino';
+import { GraphqlOptionsFactory } from './graphql/graphql-options.factory';
+import { GraphqlSupportModule } from './graphql/graphql-support.module';
+import { AppConfig } from './infra/config/app-config';
+import { ConfigModule } from './infra/config/config.module';
+import { DatabaseModule } from './infra/database/database.module';
+import { ROOT_LOGGER } from './infra/logging/logger';
+import { MetricsService } from './infra/metrics/metrics.service';
+import { QueueGateway } from './infra/queue/queue.gateway';
+import { WorkerHost } from './infra/queue/worker.host';
+import { AuthModule } from './modules/auth/auth.module';
+import { ClusterGroupsModule } from './modules/cluster-groups/cluster-groups.module';
+import { ClustersModule } from './modules/clusters/clusters.module';
+import { EventsModule } from './modules/events/events.module';
+import { HealthController } from './modules/health/health.controller';
+import { NamespacesModule } from './modules/namespaces/namespaces.module';
+import { OrganizationsModule } from './modules/organizations/organizations.module';
+import { SitesModule } from './modules/sites/sites.module';
+import { WorkspacesModule } from './modules/workspaces/workspaces.module';
+
+/** Capabilities shared by the API and the worker process. */
+@Module({})
+export class CoreModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: CoreModule,
+      global: true,
+      imports: [ConfigModule.forRoot(config), DatabaseModule, EventsModule],
+      providers: [{ provide: ROOT_LOGGER, useValue: logger }, QueueGateway, MetricsService],
+      exports: [ROOT_LOGGER, QueueGateway, MetricsService],
+    };
+  }
+}
+
+const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, WorkspacesModule, NamespacesModule];
+
+/** The GraphQL API process. */
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        CoreModule.forRoot(config, logger),
+        ...capabilities,
+        GraphQLModule.forRootAsync<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          imports: [GraphqlSupportModule],
+          useClass: GraphqlOptionsFactory,
+        }),
+      ],
+      controllers: [HealthController],
+    };
+  }
+}
+
+/** The worker process: the same capabilities, running BullMQ handlers instead of serving GraphQL. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [CoreModule.forRoot(config, logger), DiscoveryModule, ...capabilities],
+      providers: [WorkerHost],
+    };
+  }
+}

@@ -1,0 +1,60 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { ComplexityEstimatorArgs, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { ErrorCode } from '../errors/farpoint-error';
+
+/** Depth of the deepest field path, following fragments (introspection fields count like any other). */
+export function operationDepth(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): number {
+  const depthOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
+    if (!set) return 0;
+    let max = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) max = Math.max(max, selection.selectionSet ? 1 + depthOf(selection.selectionSet, seen) : 1);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depthOf(selection.selectionSet, seen));
+      else if (!seen.has(selection.name.value)) {
+        const fragment = fragments[selection.name.value];
+        max = Math.max(max, depthOf(fragment?.selectionSet, new Set([...seen, selection.name.value])));
+      }
+    }
+    return max;
+  };
+  return depthOf(operation.selectionSet, new Set());
+}
+
+/** Lists cost their page size times what each item costs (`first`, default 25). */
+function pagedEstimator({ args, childComplexity }: ComplexityEstimatorArgs): number | void {
+  if (typeof args.first === 'number') return 1 + childComplexity * Math.max(1, args.first);
+  return undefined;
+}
+
+/**
+ * Refuses operations deeper or costlier than configured before any resolver runs, so one request
+ * cannot make the API walk the whole fleet.
+ */
+export function queryLimitsPlugin(limits: { maxDepth: number; maxCost: number }, schema: () => GraphQLSchema): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operation, request }) {
+          const fragments = Object.fromEntries(
+            document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+          );
+          const depth = operationDepth(operation!, fragments);
+          if (depth > limits.maxDepth) {
+            throw new GraphQLError(`This query is ${depth} levels deep; the limit is ${limits.maxDepth}. Ask for less nesting.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, depth, maxDepth: limits.maxDepth } });
+          }
+          const cost = getComplexity({
+            schema: schema(),
+            query: document,
+            operationName: request.operationName ?? undefined,
+            variables: request.variables ?? {},
+            estimators: [pagedEstimator, simpleEstimator({ defaultComplexity: 1 })],
+          });
+          if (cost > limits.maxCost) {
+            throw new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost } });
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { Role } from '../../generated/prisma/enums';
+import type { InventoryLoaders } from '../../graphql/inventory.loaders';
+
+/** Who is calling: an API token scoped to one organization with one role. */
+export interface Principal {
+  tokenId: string;
+  tokenName: string;
+  organizationId: string;
+  role: Role;
+}
+
+/** Name written into Events as the actor. */
+export const actorOf = (principal: Principal): string => `token:${principal.tokenName}`;
+
+/** The per-request GraphQL context. Loaders are built fresh per request, so nothing leaks across tenants. */
+export interface RequestContext {
+  requestId: string;
+  authorization?: string;
+  principal?: Principal;
+  loaders: InventoryLoaders;
+}

@@ -1,0 +1,60 @@
+import { ApolloDriverConfig } from '@nestjs/apollo';
+import { Inject, Injectable } from '@nestjs/common';
+import { GqlOptionsFactory, GraphQLSchemaHost } from '@nestjs/graphql';
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { formatGraphqlError } from '../common/errors/graphql-error-formatter';
+import { queryLimitsPlugin } from '../common/graphql/query-limits.plugin';
+import { Principal, RequestContext } from '../common/graphql/request-context';
+import { APP_CONFIG, AppConfig } from '../infra/config/app-config';
+import { ROOT_LOGGER } from '../infra/logging/logger';
+import { graphqlMetricsPlugin } from '../infra/metrics/graphql-metrics.plugin';
+import { MetricsService } from '../infra/metrics/metrics.service';
+import { InventoryLoaderFactory } from './inventory.loaders';
+
+/** Builds the Apollo configuration: per-request context and loaders, limits, error mapping, metrics. */
+@Injectable()
+export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConfig> {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly metrics: MetricsService,
+    private readonly loaders: InventoryLoaderFactory,
+    private readonly schemaHost: GraphQLSchemaHost,
+  ) {}
+
+  createGqlOptions(): ApolloDriverConfig {
+    return {
+      path: '/graphql',
+      autoSchemaFile: true,
+      sortSchema: true,
+      introspection: true,
+      playground: false,
+      includeStacktraceInErrorResponses: false,
+      context: (request: FastifyRequest | { connectionParams?: Record<string, unknown>; extra?: unknown }) => this.context(request),
+      subscriptions: {
+        'graphql-ws': { path: '/graphql' },
+      },
+      formatError: (formatted, error) => formatGraphqlError(formatted, error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL operation')),
+      plugins: [
+        queryLimitsPlugin({ maxDepth: this.config.GRAPHQL_MAX_DEPTH, maxCost: this.config.GRAPHQL_MAX_COST }, () => this.schemaHost.schema),
+        graphqlMetricsPlugin(this.metrics),
+      ],
+    };
+  }
+
+  private context(request: FastifyRequest | { connectionParams?: Record<string, unknown> }): RequestContext {
+    const isHttp = 'headers' in request;
+    const authorization = isHttp ? request.headers.authorization : (request.connectionParams?.authorization as string | undefined) ?? (request.connectionParams?.Authorization as string | undefined);
+    const context: RequestContext = {
+      requestId: isHttp ? String(request.id) : randomUUID(),
+      authorization,
+      loaders: this.loaders.create(() => {
+        if (!context.principal) throw new Error('loader used before authentication');
+        return (context.principal as Principal).organizationId;
+      }),
+    };
+    return context;
+  }
+}

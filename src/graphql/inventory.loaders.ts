@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import DataLoader from 'dataloader';
+import { Cluster, ClusterGroup, ClusterHealth, Site, Workspace } from '../generated/prisma/client';
+import { ClusterGroupRepository } from '../modules/cluster-groups/cluster-group.repository';
+import { ClusterRepository } from '../modules/clusters/cluster.repository';
+import { NamespaceRepository } from '../modules/namespaces/namespace.repository';
+import { SiteRepository } from '../modules/sites/site.repository';
+import { WorkspaceRepository } from '../modules/workspaces/workspace.repository';
+
+/** Batches by-id loads: one statement per loader per tick, whatever the page size. */
+function byId<T extends { id: string }>(load: (ids: readonly string[]) => Promise<T[]>) {
+  return new DataLoader<string, T | null>(async (ids) => {
+    const found = new Map((await load(ids)).map((row) => [row.id, row]));
+    return ids.map((id) => found.get(id) ?? null);
+  });
+}
+
+function counts(load: (ids: readonly string[]) => Promise<Map<string, number>>) {
+  return new DataLoader<string, number>(async (ids) => {
+    const found = await load(ids);
+    return ids.map((id) => found.get(id) ?? 0);
+  });
+}
+
+export type HealthCounts = Partial<Record<ClusterHealth, number>>;
+
+/**
+ * The loaders of one GraphQL request. Every batch is scoped to the caller's organization, read
+ * lazily because authentication happens after the context is built.
+ */
+export interface InventoryLoaders {
+  site: DataLoader<string, Site | null>;
+  clusterGroup: DataLoader<string, ClusterGroup | null>;
+  cluster: DataLoader<string, Cluster | null>;
+  workspace: DataLoader<string, Workspace | null>;
+  clusterCountBySite: DataLoader<string, number>;
+  clusterCountByGroup: DataLoader<string, number>;
+  clusterHealthBySite: DataLoader<string, HealthCounts>;
+  namespaceCountByCluster: DataLoader<string, number>;
+  namespaceCountByWorkspace: DataLoader<string, number>;
+}
+
+@Injectable()
+export class InventoryLoaderFactory {
+  constructor(
+    private readonly sites: SiteRepository,
+    private readonly groups: ClusterGroupRepository,
+    private readonly clusters: ClusterRepository,
+    private readonly workspaces: WorkspaceRepository,
+    private readonly namespaces: NamespaceRepository,
+  ) {}
+
+  create(organizationId: () => string): InventoryLoaders {
+    return {
+      site: byId((ids) => this.sites.findByIds(organizationId(), ids)),
+      clusterGroup: byId((ids) => this.groups.findByIds(organizationId(), ids)),
+      cluster: byId((ids) => this.clusters.findByIds(organizationId(), ids)),
+      workspace: byId((ids) => this.workspaces.findByIds(organizationId(), ids)),
+      clusterCountBySite: counts((ids) => this.clusters.countBySite(organizationId(), ids)),
+      clusterCountByGroup: counts((ids) => this.clusters.countByGroup(organizationId(), ids)),
+      clusterHealthBySite: new DataLoader(async (ids) => {
+        const found = await this.clusters.healthBySite(organizationId(), ids);
+        return ids.map((id) => found.get(id) ?? {});
+      }),
+      namespaceCountByCluster: counts((ids) => this.namespaces.countByCluster(organizationId(), ids)),
+      namespaceCountByWorkspace: counts((ids) => this.namespaces.countByWorkspace(organizationId(), ids)),
+    };
+  }
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** Every setting Farpoint reads from the environment, validated once at start-up. */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+  // The address agents and people use to reach this API; used in registration links.
+  PUBLIC_URL: z.url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/).default('farpoint'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
+  GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
+  GRAPHQL_PLAYGROUND: z.stringbool().default(false),
+  TOKEN_PURGE_EVERY_SECONDS: z.coerce.number().int().min(1).default(3600),
+  // Revoked and expired API tokens are kept this long for audit before the worker purges them.
+  TOKEN_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+});
+
+export type AppConfig = Readonly<z.infer<typeof schema>> & { readonly publicUrl: string };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws one ConfigError naming every bad variable (fail fast, all at once). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      return issue.code === 'invalid_type' && env[name] === undefined
+        ? `${name} is required but not set`
+        : `${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
+    });
+    throw new ConfigError(problems);
+  }
+  const config = parsed.data;
+  return Object.freeze({ ...config, publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}` });
+}
+
+/** Injection token for the typed configuration. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

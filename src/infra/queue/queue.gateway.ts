@@ -1,0 +1,73 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { JobsOptions, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { createRedisConnection } from '../redis/redis.factory';
+import { JOB_QUEUE, JobName, JobPayloads, QueueName } from './jobs';
+
+export interface QueueDepth {
+  queue: QueueName;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+}
+
+/** The only place that enqueues BullMQ jobs. Queues are opened lazily, one per name. */
+@Injectable()
+export class QueueGateway implements OnModuleDestroy {
+  private readonly queues = new Map<QueueName, Queue>();
+  private connection?: Redis;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: JobsOptions = {}): Promise<string> {
+    const job = await this.queue(JOB_QUEUE[name]).add(name, payload, {
+      removeOnComplete: { age: 24 * 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+      ...options,
+    });
+    return job.id!;
+  }
+
+  /** Schedules a job to repeat; the scheduler id makes this idempotent across restarts and replicas. */
+  async schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayloads[N]): Promise<void> {
+    await this.queue(JOB_QUEUE[name]).upsertJobScheduler(name, { every: everyMs }, { name, data: payload });
+  }
+
+  async depths(): Promise<QueueDepth[]> {
+    return Promise.all(
+      Object.values(QueueName).map(async (queue) => {
+        const counts = await this.queue(queue).getJobCounts('waiting', 'active', 'delayed', 'failed');
+        return { queue, waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0 };
+      }),
+    );
+  }
+
+  async isReachable(): Promise<boolean> {
+    try {
+      return (await this.redis().ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  private redis(): Redis {
+    this.connection ??= createRedisConnection(this.config.REDIS_URL, 'command');
+    return this.connection;
+  }
+
+  private queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.redis(), prefix: this.config.QUEUE_PREFIX });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.connection?.disconnect();
+  }
+}

@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { FarpointError } from '../../common/errors/farpoint-error';
+import { Connection, toConnection, toPageRequest } from '../../common/graphql/pagination';
+import { actorOf, Principal } from '../../common/graphql/request-context';
+import { parseLabelSelector } from '../../common/labels/label-selector';
+import { assertName, assertText } from '../../common/validation/names';
+import { ClusterGroup } from '../../generated/prisma/client';
+import { isUniqueViolation } from '../../infra/database/prisma-errors';
+import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { EventRecorder } from '../events/event.recorder';
+import { ClusterGroupsArgs, CreateClusterGroupInput, UpdateClusterGroupInput } from './cluster-group.model';
+import { ClusterGroupRepository } from './cluster-group.repository';
+
+@Injectable()
+export class ClusterGroupService {
+  constructor(
+    private readonly groups: ClusterGroupRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly events: EventRecorder,
+  ) {}
+
+  async list(principal: Principal, args: ClusterGroupsArgs): Promise<Connection<ClusterGroup>> {
+    const request = toPageRequest(args, 'NAME');
+    const { rows, total } = await this.groups.page(principal.organizationId, parseLabelSelector(args.labelSelector ?? ''), request);
+    return toConnection(rows, request, total, 'NAME', (g) => g.name);
+  }
+
+  async get(principal: Principal, id: string): Promise<ClusterGroup> {
+    const group = await this.groups.find(principal.organizationId, id);
+    if (!group) throw FarpointError.notFound('ClusterGroup', id);
+    return group;
+  }
+
+  create(principal: Principal, input: CreateClusterGroupInput): Promise<ClusterGroup> {
+    assertName(input.name);
+    assertText(input.description, 'description');
+    return this.write(input.name, async (tx) => {
+      const group = await this.groups.create(tx, { organizationId: principal.organizationId, name: input.name, description: input.description, labels: input.labels ?? {} });
+      await this.record(tx, principal, group, 'ClusterGroupCreated', `Cluster group ${group.name} created`);
+      return group;
+    });
+  }
+
+  async update(principal: Principal, id: string, input: UpdateClusterGroupInput): Promise<ClusterGroup> {
+    const current = await this.get(principal, id);
+    if (input.name !== undefined) assertName(input.name);
+    assertText(input.description, 'description');
+    return this.write(input.name ?? current.name, async (tx) => {
+      const group = await this.groups.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
+      await this.record(tx, principal, group, 'ClusterGroupUpdated', `Cluster group ${group.name} updated`);
+      return group;
+    });
+  }
+
+  async delete(principal: Principal, id: string): Promise<ClusterGroup> {
+    const group = await this.get(principal, id);
+    return this.transactions.run(async (tx) => {
+      const clusters = await this.groups.countClusters(tx, id);
+      if (clusters > 0) throw FarpointError.conflict(`Cluster group ${group.name} still has ${clusters} cluster(s); move or delete them first.`);
+      await this.groups.delete(tx, id);
+      await this.record(tx, principal, group, 'ClusterGroupDeleted', `Cluster group ${group.name} deleted`);
+      return group;
+    });
+  }
+
+  private record(tx: Tx, principal: Principal, group: ClusterGroup, type: string, message: string) {
+    return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'ClusterGroup', objectId: group.id, type, message, actor: actorOf(principal) });
+  }
+
+  private async write(name: string, work: (tx: Tx) => Promise<ClusterGroup>): Promise<ClusterGroup> {
+    try {
+      return await this.transactions.run(work);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw FarpointError.conflict(`A cluster group named ${name} already exists in this organization.`, 'name');
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { ClusterGroupRepository } from './cluster-group.repository';
+import { ClusterGroupResolver } from './cluster-group.resolver';
+import { ClusterGroupService } from './cluster-group.service';
+
+@Module({ providers: [ClusterGroupRepository, ClusterGroupService, ClusterGroupResolver], exports: [ClusterGroupRepository] })
+export class ClusterGroupsModule {}

@@ -1,0 +1,146 @@
+import { Injectable } from '@nestjs/common';
+import { FarpointError } from '../../common/errors/farpoint-error';
+import { Connection, SortDirection, toConnection, toPageRequest } from '../../common/graphql/pagination';
+import { actorOf, Principal } from '../../common/graphql/request-context';
+import { parseLabelSelector } from '../../common/labels/label-selector';
+import { assertName, assertText } from '../../common/validation/names';
+import { Cluster } from '../../generated/prisma/client';
+import { isUniqueViolation } from '../../infra/database/prisma-errors';
+import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { ClusterGroupRepository } from '../cluster-groups/cluster-group.repository';
+import { EventRecorder } from '../events/event.recorder';
+import { SiteRepository } from '../sites/site.repository';
+import { ClusterSortField, ClustersArgs, CreateClusterInput, MoveClusterInput, UpdateClusterInput } from './cluster.model';
+import { ClusterRepository } from './cluster.repository';
+
+const SORT_KEY: Record<ClusterSortField, keyof Cluster> = { NAME: 'name', CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', NODE_COUNT: 'nodeCount' };
+// Phases in which an agent is (or may be) running in the cluster: deleting the record would orphan it.
+const CONNECTED_PHASES = new Set(['ATTACHING', 'ATTACHED', 'READY', 'DETACHING']);
+
+@Injectable()
+export class ClusterService {
+  constructor(
+    private readonly clusters: ClusterRepository,
+    private readonly groups: ClusterGroupRepository,
+    private readonly sites: SiteRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly events: EventRecorder,
+  ) {}
+
+  async list(principal: Principal, args: ClustersArgs): Promise<Connection<Cluster>> {
+    const sort = args.orderBy?.field ?? ClusterSortField.NAME;
+    const request = toPageRequest(args, sort);
+    const f = args.filter ?? {};
+    const { rows, total } = await this.clusters.page(
+      { organizationId: principal.organizationId, siteId: f.siteId, groupId: f.groupId, phases: f.phases, health: f.health, distribution: f.distribution, labels: parseLabelSelector(f.labelSelector ?? '') },
+      sort,
+      args.orderBy?.direction ?? SortDirection.ASC,
+      request,
+    );
+    return toConnection(rows, request, total, sort, (row) => row[SORT_KEY[sort]]);
+  }
+
+  async get(principal: Principal, id: string): Promise<Cluster> {
+    const cluster = await this.clusters.find(principal.organizationId, id);
+    if (!cluster) throw FarpointError.notFound('Cluster', id);
+    return cluster;
+  }
+
+  async create(principal: Principal, input: CreateClusterInput): Promise<Cluster> {
+    assertName(input.name);
+    assertText(input.description, 'description');
+    await this.assertPlacement(principal.organizationId, input.groupId, input.siteId);
+    return this.write(input.name, async (tx) => {
+      const cluster = await this.clusters.create(tx, {
+        organizationId: principal.organizationId,
+        name: input.name,
+        description: input.description,
+        groupId: input.groupId,
+        siteId: input.siteId ?? null,
+        distribution: input.distribution ?? 'OTHER',
+        labels: input.labels ?? {},
+      });
+      await this.record(tx, principal, cluster, 'ClusterCreated', `Cluster ${cluster.name} created`);
+      return cluster;
+    });
+  }
+
+  /** Creates a cluster record inside a caller's transaction (used by attach). */
+  async createInTransaction(tx: Tx, principal: Principal, input: CreateClusterInput & { phase: Cluster['phase'] }): Promise<Cluster> {
+    assertName(input.name);
+    assertText(input.description, 'description');
+    await this.assertPlacement(principal.organizationId, input.groupId, input.siteId);
+    try {
+      const cluster = await this.clusters.create(tx, {
+        organizationId: principal.organizationId,
+        name: input.name,
+        description: input.description,
+        groupId: input.groupId,
+        siteId: input.siteId ?? null,
+        distribution: input.distribution ?? 'OTHER',
+        labels: input.labels ?? {},
+        phase: input.phase,
+      });
+      await this.record(tx, principal, cluster, 'ClusterCreated', `Cluster ${cluster.name} created`);
+      return cluster;
+    } catch (error) {
+      if (isUniqueViolation(error)) throw FarpointError.conflict(`A cluster named ${input.name} already exists in this organization.`, 'name');
+      throw error;
+    }
+  }
+
+  async update(principal: Principal, id: string, input: UpdateClusterInput): Promise<Cluster> {
+    const current = await this.get(principal, id);
+    if (input.name !== undefined) assertName(input.name);
+    assertText(input.description, 'description');
+    return this.write(input.name ?? current.name, async (tx) => {
+      const cluster = await this.clusters.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
+      await this.record(tx, principal, cluster, 'ClusterUpdated', `Cluster ${cluster.name} updated`, { changed: Object.keys(input) });
+      return cluster;
+    });
+  }
+
+  async move(principal: Principal, id: string, input: MoveClusterInput): Promise<Cluster> {
+    if (input.groupId === undefined && input.siteId === undefined) throw FarpointError.badInput('Give a groupId, a siteId, or both to move the cluster to.', 'groupId');
+    const current = await this.get(principal, id);
+    const groupId = input.groupId ?? current.groupId;
+    const siteId = input.siteId !== undefined ? input.siteId : current.siteId;
+    await this.assertPlacement(principal.organizationId, groupId, siteId);
+    return this.transactions.run(async (tx) => {
+      const cluster = await this.clusters.update(tx, id, { groupId, siteId });
+      await this.record(tx, principal, cluster, 'ClusterMoved', `Cluster ${cluster.name} moved`, { from: { groupId: current.groupId, siteId: current.siteId }, to: { groupId, siteId } });
+      return cluster;
+    });
+  }
+
+  async delete(principal: Principal, id: string): Promise<Cluster> {
+    const cluster = await this.get(principal, id);
+    if (CONNECTED_PHASES.has(cluster.phase)) {
+      throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; detach it before deleting it.`);
+    }
+    return this.transactions.run(async (tx) => {
+      await this.clusters.delete(tx, id);
+      await this.record(tx, principal, cluster, 'ClusterDeleted', `Cluster ${cluster.name} deleted`);
+      return cluster;
+    });
+  }
+
+  private async assertPlacement(organizationId: string, groupId: string, siteId: string | null | undefined): Promise<void> {
+    const [group, site] = await Promise.all([this.groups.find(organizationId, groupId), siteId ? this.sites.find(organizationId, siteId) : Promise.resolve(null)]);
+    if (!group) throw FarpointError.notFound('ClusterGroup', groupId);
+    if (siteId && !site) throw FarpointError.notFound('Site', siteId);
+  }
+
+  private record(tx: Tx, principal: Principal, cluster: Cluster, type: string, message: string, data?: Record<string, unknown>) {
+    return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Cluster', objectId: cluster.id, type, message, actor: actorOf(principal), data: data as never });
+  }
+
+  private async write(name: string, work: (tx: Tx) => Promise<Cluster>): Promise<Cluster> {
+    try {
+      return await this.transactions.run(work);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw FarpointError.conflict(`A cluster named ${name} already exists in this organization.`, 'name');
+      throw error;
+    }
+  }
+}

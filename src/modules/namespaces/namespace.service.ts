@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { FarpointError } from '../../common/errors/farpoint-error';
+import { Connection, toConnection, toPageRequest } from '../../common/graphql/pagination';
+import { actorOf, Principal } from '../../common/graphql/request-context';
+import { parseLabelSelector } from '../../common/labels/label-selector';
+import { assertName } from '../../common/validation/names';
+import { Namespace } from '../../generated/prisma/client';
+import { isUniqueViolation } from '../../infra/database/prisma-errors';
+import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { ClusterRepository } from '../clusters/cluster.repository';
+import { EventRecorder } from '../events/event.recorder';
+import { WorkspaceRepository } from '../workspaces/workspace.repository';
+import { CreateNamespaceInput, NamespacesArgs, UpdateNamespaceInput } from './namespace.model';
+import { NamespaceRepository } from './namespace.repository';
+
+@Injectable()
+export class NamespaceService {
+  constructor(
+    private readonly namespaces: NamespaceRepository,
+    private readonly clusters: ClusterRepository,
+    private readonly workspaces: WorkspaceRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly events: EventRecorder,
+  ) {}
+
+  async list(principal: Principal, args: NamespacesArgs): Promise<Connection<Namespace>> {
+    const request = toPageRequest(args, 'NAME');
+    const { rows, total } = await this.namespaces.page({ organizationId: principal.organizationId, clusterId: args.clusterId, workspaceId: args.workspaceId, labels: parseLabelSelector(args.labelSelector ?? '') }, request);
+    return toConnection(rows, request, total, 'NAME', (n) => n.name);
+  }
+
+  async get(principal: Principal, id: string): Promise<Namespace> {
+    const namespace = await this.namespaces.find(principal.organizationId, id);
+    if (!namespace) throw FarpointError.notFound('Namespace', id);
+    return namespace;
+  }
+
+  async create(principal: Principal, input: CreateNamespaceInput): Promise<Namespace> {
+    assertName(input.name);
+    const [cluster, workspace] = await Promise.all([this.clusters.find(principal.organizationId, input.clusterId), this.workspaces.find(principal.organizationId, input.workspaceId)]);
+    if (!cluster) throw FarpointError.notFound('Cluster', input.clusterId);
+    if (!workspace) throw FarpointError.notFound('Workspace', input.workspaceId);
+    try {
+      return await this.transactions.run(async (tx) => {
+        const namespace = await this.namespaces.create(tx, { organizationId: principal.organizationId, clusterId: cluster.id, workspaceId: workspace.id, name: input.name, labels: input.labels ?? {} });
+        await this.record(tx, principal, namespace, 'NamespaceCreated', `Namespace ${namespace.name} created on cluster ${cluster.name} in workspace ${workspace.name}`);
+        return namespace;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw FarpointError.conflict(`Cluster ${cluster.name} already has a namespace named ${input.name}.`, 'name');
+      throw error;
+    }
+  }
+
+  async update(principal: Principal, id: string, input: UpdateNamespaceInput): Promise<Namespace> {
+    const current = await this.get(principal, id);
+    if (input.workspaceId && !(await this.workspaces.find(principal.organizationId, input.workspaceId))) throw FarpointError.notFound('Workspace', input.workspaceId);
+    return this.transactions.run(async (tx) => {
+      const namespace = await this.namespaces.update(tx, id, { labels: input.labels, workspaceId: input.workspaceId });
+      const moved = input.workspaceId && input.workspaceId !== current.workspaceId;
+      await this.record(tx, principal, namespace, moved ? 'NamespaceMoved' : 'NamespaceUpdated', `Namespace ${namespace.name} ${moved ? 'moved to another workspace' : 'updated'}`, moved ? { from: current.workspaceId, to: input.workspaceId } : undefined);
+      return namespace;
+    });
+  }
+
+  async delete(principal: Principal, id: string): Promise<Namespace> {
+    const namespace = await this.get(principal, id);
+    return this.transactions.run(async (tx) => {
+      await this.namespaces.delete(tx, id);
+      await this.record(tx, principal, namespace, 'NamespaceDeleted', `Namespace ${namespace.name} deleted`);
+      return namespace;
+    });
+  }
+
+  private record(tx: Tx, principal: Principal, namespace: Namespace, type: string, message: string, data?: Record<string, unknown>) {
+    return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Namespace', objectId: namespace.id, type, message, actor: actorOf(principal), data: data as never });
+  }
+}

@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import { Organization } from '../../generated/prisma/client';
+import { PrismaService } from '../../infra/database/prisma.service';
+import { Tx } from '../../infra/database/transaction';
+
+@Injectable()
+export class OrganizationRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  find(id: string): Promise<Organization | null> {
+    return this.prisma.organization.findUnique({ where: { id } });
+  }
+
+  findByName(name: string): Promise<Organization | null> {
+    return this.prisma.organization.findUnique({ where: { name } });
+  }
+
+  create(tx: Tx, data: { name: string; displayName: string }): Promise<Organization> {
+    return tx.organization.create({ data });
+  }
+}

@@ -1,0 +1,31 @@
+import { Field, ID, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
+import { Principal } from '../../common/graphql/request-context';
+import { RequireRole, Role } from '../auth/roles';
+import { OrganizationService } from './organization.service';
+
+@ObjectType('Organization', { description: 'A tenant. Every token, site, cluster and event belongs to exactly one.' })
+export class OrganizationModel {
+  @Field(() => ID) id: string;
+  @Field() name: string;
+  @Field() displayName: string;
+  @Field() createdAt: Date;
+}
+
+@ObjectType({ description: 'Who the API thinks you are.' })
+export class Viewer {
+  @Field(() => OrganizationModel) organization: OrganizationModel;
+  @Field() tokenName: string;
+  @Field(() => Role) role: Role;
+}
+
+@Resolver()
+export class OrganizationResolver {
+  constructor(private readonly organizations: OrganizationService) {}
+
+  @Query(() => Viewer, { description: 'The calling token, its role and its organization.' })
+  @RequireRole(Role.VIEWER)
+  async viewer(@CurrentPrincipal() principal: Principal): Promise<Viewer> {
+    return { organization: await this.organizations.current(principal), tokenName: principal.tokenName, role: principal.role };
+  }
+}

@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { FarpointError } from '../../common/errors/farpoint-error';
+import { Principal } from '../../common/graphql/request-context';
+import { assertName, assertText } from '../../common/validation/names';
+import { Organization } from '../../generated/prisma/client';
+import { isUniqueViolation } from '../../infra/database/prisma-errors';
+import { TransactionRunner } from '../../infra/database/transaction';
+import { ApiTokenRepository } from '../auth/api-token.repository';
+import { newApiTokenSecret } from '../auth/api-token.secret';
+import { EventRecorder } from '../events/event.recorder';
+import { OrganizationRepository } from './organization.repository';
+
+@Injectable()
+export class OrganizationService {
+  constructor(
+    private readonly organizations: OrganizationRepository,
+    private readonly tokens: ApiTokenRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly events: EventRecorder,
+  ) {}
+
+  async current(principal: Principal): Promise<Organization> {
+    const organization = await this.organizations.find(principal.organizationId);
+    if (!organization) throw FarpointError.notFound('Organization', principal.organizationId);
+    return organization;
+  }
+
+  /**
+   * Creates a tenant with its first ADMIN token (operator action, from the CLI or the demo seed;
+   * tenants are not created over the tenant-scoped API).
+   */
+  async bootstrap(name: string, displayName: string, actor: string): Promise<{ organization: Organization; adminToken: string }> {
+    assertName(name);
+    assertText(displayName, 'displayName', 128);
+    try {
+      return await this.transactions.run(async (tx) => {
+        const organization = await this.organizations.create(tx, { name, displayName });
+        const { secret, hash, prefix } = newApiTokenSecret();
+        const token = await this.tokens.create({ organizationId: organization.id, name: 'bootstrap-admin', role: 'ADMIN', prefix, secretHash: hash, createdBy: actor }, tx);
+        await this.events.record(tx, { organizationId: organization.id, objectKind: 'Organization', objectId: organization.id, type: 'OrganizationCreated', message: `Organization ${name} created`, actor });
+        await this.events.record(tx, { organizationId: organization.id, objectKind: 'ApiToken', objectId: token.id, type: 'ApiTokenCreated', message: 'API token "bootstrap-admin" (ADMIN) created', actor });
+        return { organization, adminToken: secret };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw FarpointError.conflict(`An organization named ${name} already exists.`, 'name');
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import { FarpointError } from '../../common/errors/farpoint-error';
+import { Connection, toConnection, toPageRequest } from '../../common/graphql/pagination';
+import { actorOf, Principal } from '../../common/graphql/request-context';
+import { parseLabelSelector } from '../../common/labels/label-selector';
+import { assertName, assertText } from '../../common/validation/names';
+import { Workspace } from '../../generated/prisma/client';
+import { isUniqueViolation } from '../../infra/database/prisma-errors';
+import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { EventRecorder } from '../events/event.recorder';
+import { WorkspacesArgs, CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.model';
+import { WorkspaceRepository } from './workspace.repository';
+
+@Injectable()
+export class WorkspaceService {
+  constructor(
+    private readonly workspaces: WorkspaceRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly events: EventRecorder,
+  ) {}
+
+  async list(principal: Principal, args: WorkspacesArgs): Promise<Connection<Workspace>> {
+    const request = toPageRequest(args, 'NAME');
+    const { rows, total } = await this.workspaces.page(principal.organizationId, parseLabelSelector(args.labelSelector ?? ''), request);
+    return toConnection(rows, request, total, 'NAME', (g) => g.name);
+  }
+
+  async get(principal: Principal, id: string): Promise<Workspace> {
+    const workspace = await this.workspaces.find(principal.organizationId, id);
+    if (!workspace) throw FarpointError.notFound('Workspace', id);
+    return workspace;
+  }
+
+  create(principal: Principal, input: CreateWorkspaceInput): Promise<Workspace> {
+    assertName(input.name);
+    assertText(input.description, 'description');
+    return this.write(input.name, async (tx) => {
+      const workspace = await this.workspaces.create(tx, { organizationId: principal.organizationId, name: input.name, description: input.description, labels: input.labels ?? {} });
+      await this.record(tx, principal, workspace, 'WorkspaceCreated', `Workspace ${workspace.name} created`);
+      return workspace;
+    });
+  }
+
+  async update(principal: Principal, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
+    const current = await this.get(principal, id);
+    if (input.name !== undefined) assertName(input.name);
+    assertText(input.description, 'description');
+    return this.write(input.name ?? current.name, async (tx) => {
+      const workspace = await this.workspaces.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
+      await this.record(tx, principal, workspace, 'WorkspaceUpdated', `Workspace ${workspace.name} updated`);
+      return workspace;
+    });
+  }
+
+  async delete(principal: Principal, id: string): Promise<Workspace> {
+    const workspace = await this.get(principal, id);
+    return this.transactions.run(async (tx) => {
+      const namespaces = await this.workspaces.countNamespaces(tx, id);
+      if (namespaces > 0) throw FarpointError.conflict(`Workspace ${workspace.name} still has ${namespaces} namespace(s); move or delete them first, so none is left without a workspace.`);
+      await this.workspaces.delete(tx, id);
+      await this.record(tx, principal, workspace, 'WorkspaceDeleted', `Workspace ${workspace.name} deleted`);
+      return workspace;
+    });
+  }
+
+  private record(tx: Tx, principal: Principal, workspace: Workspace, type: string, message: string) {
+    return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Workspace', objectId: workspace.id, type, message, actor: actorOf(principal) });
+  }
+
+  private async write(name: string, work: (tx: Tx) => Promise<Workspace>): Promise<Workspace> {
+    try {
+      return await this.transactions.run(work);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw FarpointError.conflict(`A workspace named ${name} already exists in this organization.`, 'name');
+      throw error;
+    }
+  }
+}
