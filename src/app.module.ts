@@ -1,6 +1,7 @@
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import { DynamicModule, Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, DiscoveryModule } from '@nestjs/core';
+import { FarpointErrorFilter } from './common/errors/farpoint-error.filter';
 import { GraphQLModule } from '@nestjs/graphql';
 import type { Logger } from 'pino';
 import { GraphqlOptionsFactory } from './graphql/graphql-options.factory';
@@ -54,6 +55,7 @@ export class ApiModule {
         }),
       ],
       controllers: [HealthController],
+      providers: [{ provide: APP_FILTER, useClass: FarpointErrorFilter }],
     };
   }
 }

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { formatGraphqlError } from '../common/errors/graphql-error-formatter';
 import { queryLimitsPlugin } from '../common/graphql/query-limits.plugin';
-import { Principal, RequestContext } from '../common/graphql/request-context';
+import { RequestContext } from '../common/graphql/request-context';
 import { APP_CONFIG, AppConfig } from '../infra/config/app-config';
 import { ROOT_LOGGER } from '../infra/logging/logger';
 import { graphqlMetricsPlugin } from '../infra/metrics/graphql-metrics.plugin';
@@ -47,14 +47,15 @@ export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConf
   private context(request: FastifyRequest | { connectionParams?: Record<string, unknown> }): RequestContext {
     const isHttp = 'headers' in request;
     const authorization = isHttp ? request.headers.authorization : (request.connectionParams?.authorization as string | undefined) ?? (request.connectionParams?.Authorization as string | undefined);
-    const context: RequestContext = {
+    const auth: RequestContext['auth'] = {};
+    return {
       requestId: isHttp ? String(request.id) : randomUUID(),
       authorization,
+      auth,
       loaders: this.loaders.create(() => {
-        if (!context.principal) throw new Error('loader used before authentication');
-        return (context.principal as Principal).organizationId;
+        if (!auth.principal) throw new Error('loader used before authentication');
+        return auth.principal.organizationId;
       }),
     };
-    return context;
   }
 }

@@ -4,7 +4,7 @@ import { Principal, RequestContext } from './request-context';
 
 /** The authenticated caller of a GraphQL operation (set by GraphqlAuthGuard). */
 export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
-  const principal = GqlExecutionContext.create(context).getContext<RequestContext>().principal;
+  const principal = GqlExecutionContext.create(context).getContext<RequestContext>().auth.principal;
   if (!principal) throw new Error('CurrentPrincipal used on an operation the auth guard did not run for');
   return principal;
 });

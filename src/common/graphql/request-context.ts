@@ -16,6 +16,8 @@ export const actorOf = (principal: Principal): string => `token:${principal.toke
 export interface RequestContext {
   requestId: string;
   authorization?: string;
-  principal?: Principal;
+  // A box, not a plain field: the driver copies the context object, and loaders built before
+  // authentication must see the principal the guard sets later.
+  auth: { principal?: Principal };
   loaders: InventoryLoaders;
 }

@@ -46,7 +46,8 @@ export class QueueGateway implements OnModuleDestroy {
 
   async isReachable(): Promise<boolean> {
     try {
-      return (await this.redis().ping()) === 'PONG';
+      const timeout = new Promise<string>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref());
+      return (await Promise.race([this.redis().ping(), timeout])) === 'PONG';
     } catch {
       return false;
     }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../common/validation/ids';
 import { ApiToken, Prisma, Role } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/database/prisma.service';
 
@@ -15,6 +16,7 @@ export class ApiTokenRepository {
   }
 
   findInOrganization(organizationId: string, id: string): Promise<ApiToken | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.apiToken.findFirst({ where: { id, organizationId } });
   }
 

@@ -28,9 +28,10 @@ export class GraphqlAuthGuard implements CanActivate {
     const needed = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, [context.getHandler(), context.getClass()]);
     if (!needed) throw FarpointError.forbidden(`Operation ${gql.getInfo().fieldName} declares no required role and is refused.`);
     const ctx = gql.getContext<RequestContext>();
-    ctx.principal ??= await this.auth.authenticate(ctx.authorization);
-    if (!roleAtLeast(ctx.principal.role, needed)) {
-      throw FarpointError.forbidden(`This needs the ${needed} role; your token has ${ctx.principal.role}.`);
+    ctx.auth.principal ??= await this.auth.authenticate(ctx.authorization);
+    const { role } = ctx.auth.principal;
+    if (!roleAtLeast(role, needed)) {
+      throw FarpointError.forbidden(`This needs the ${needed} role; your token has ${role}.`);
     }
     return true;
   }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../common/validation/ids';
 import { ClusterGroup, Prisma } from '../../generated/prisma/client';
 import { PageRequest, SortDirection } from '../../common/graphql/pagination';
 import { LabelRequirement } from '../../common/labels/label-selector';
@@ -16,11 +17,12 @@ export class ClusterGroupRepository {
   }
 
   find(organizationId: string, id: string): Promise<ClusterGroup | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.clusterGroup.findFirst({ where: { organizationId, id } });
   }
 
   findByIds(organizationId: string, ids: readonly string[]): Promise<ClusterGroup[]> {
-    return this.prisma.clusterGroup.findMany({ where: { organizationId, id: { in: [...ids] } } });
+    return this.prisma.clusterGroup.findMany({ where: { organizationId, id: { in: ids.filter(isUuid) } } });
   }
 
   create(tx: Tx, data: Prisma.ClusterGroupUncheckedCreateInput): Promise<ClusterGroup> {

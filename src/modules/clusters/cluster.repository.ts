@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../common/validation/ids';
 import { Cluster, ClusterHealth, Prisma } from '../../generated/prisma/client';
 import { PageRequest, SortDirection } from '../../common/graphql/pagination';
 import { LabelRequirement } from '../../common/labels/label-selector';
@@ -42,11 +43,12 @@ export class ClusterRepository {
   }
 
   find(organizationId: string, id: string): Promise<Cluster | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.cluster.findFirst({ where: { organizationId, id } });
   }
 
   findByIds(organizationId: string, ids: readonly string[]): Promise<Cluster[]> {
-    return this.prisma.cluster.findMany({ where: { organizationId, id: { in: [...ids] } } });
+    return this.prisma.cluster.findMany({ where: { organizationId, id: { in: ids.filter(isUuid) } } });
   }
 
   create(tx: Tx, data: Prisma.ClusterUncheckedCreateInput): Promise<Cluster> {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { assertIdFilters } from '../../common/validation/ids';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Connection, SortDirection, toConnection, toPageRequest } from '../../common/graphql/pagination';
 import { actorOf, Principal } from '../../common/graphql/request-context';
@@ -31,6 +32,7 @@ export class ClusterService {
     const sort = args.orderBy?.field ?? ClusterSortField.NAME;
     const request = toPageRequest(args, sort);
     const f = args.filter ?? {};
+    assertIdFilters({ siteId: f.siteId, groupId: f.groupId });
     const { rows, total } = await this.clusters.page(
       { organizationId: principal.organizationId, siteId: f.siteId, groupId: f.groupId, phases: f.phases, health: f.health, distribution: f.distribution, labels: parseLabelSelector(f.labelSelector ?? '') },
       sort,

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { assertIdFilters } from '../../common/validation/ids';
 import { Connection, PageArgs, toConnection, toPageRequest } from '../../common/graphql/pagination';
 import { Principal } from '../../common/graphql/request-context';
 import { Event } from '../../generated/prisma/client';
@@ -10,6 +11,7 @@ export class EventService {
 
   /** Events of the caller's organization, newest first. */
   async list(principal: Principal, filter: { objectKind?: string; objectId?: string; type?: string }, page: PageArgs): Promise<Connection<Event>> {
+    assertIdFilters({ objectId: filter.objectId });
     const request = toPageRequest(page, 'occurredAt');
     const where = { organizationId: principal.organizationId, ...filter };
     const after = request.after ? { occurredAt: new Date(String(request.after.sortValue)), id: request.after.id } : undefined;

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../common/validation/ids';
 import { Namespace, Prisma } from '../../generated/prisma/client';
 import { PageRequest, SortDirection } from '../../common/graphql/pagination';
 import { LabelRequirement } from '../../common/labels/label-selector';
@@ -21,6 +22,7 @@ export class NamespaceRepository {
   }
 
   find(organizationId: string, id: string): Promise<Namespace | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.namespace.findFirst({ where: { organizationId, id } });
   }
 

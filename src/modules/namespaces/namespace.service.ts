@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { assertIdFilters } from '../../common/validation/ids';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Connection, toConnection, toPageRequest } from '../../common/graphql/pagination';
 import { actorOf, Principal } from '../../common/graphql/request-context';
@@ -24,6 +25,7 @@ export class NamespaceService {
   ) {}
 
   async list(principal: Principal, args: NamespacesArgs): Promise<Connection<Namespace>> {
+    assertIdFilters({ clusterId: args.clusterId, workspaceId: args.workspaceId });
     const request = toPageRequest(args, 'NAME');
     const { rows, total } = await this.namespaces.page({ organizationId: principal.organizationId, clusterId: args.clusterId, workspaceId: args.workspaceId, labels: parseLabelSelector(args.labelSelector ?? '') }, request);
     return toConnection(rows, request, total, 'NAME', (n) => n.name);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../common/validation/ids';
 import { Organization } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/database/prisma.service';
 import { Tx } from '../../infra/database/transaction';
@@ -8,6 +9,7 @@ export class OrganizationRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   find(id: string): Promise<Organization | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.organization.findUnique({ where: { id } });
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../common/validation/ids';
 import { Prisma, Site } from '../../generated/prisma/client';
 import { SortDirection, PageRequest } from '../../common/graphql/pagination';
 import { LabelRequirement } from '../../common/labels/label-selector';
@@ -37,10 +38,11 @@ export class SiteRepository {
   }
 
   findByIds(organizationId: string, ids: readonly string[]): Promise<Site[]> {
-    return this.prisma.site.findMany({ where: { organizationId, id: { in: [...ids] } } });
+    return this.prisma.site.findMany({ where: { organizationId, id: { in: ids.filter(isUuid) } } });
   }
 
   find(organizationId: string, id: string): Promise<Site | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.site.findFirst({ where: { organizationId, id } });
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isUuid } from '../../common/validation/ids';
 import { Workspace, Prisma } from '../../generated/prisma/client';
 import { PageRequest, SortDirection } from '../../common/graphql/pagination';
 import { LabelRequirement } from '../../common/labels/label-selector';
@@ -16,11 +17,12 @@ export class WorkspaceRepository {
   }
 
   find(organizationId: string, id: string): Promise<Workspace | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
     return this.prisma.workspace.findFirst({ where: { organizationId, id } });
   }
 
   findByIds(organizationId: string, ids: readonly string[]): Promise<Workspace[]> {
-    return this.prisma.workspace.findMany({ where: { organizationId, id: { in: [...ids] } } });
+    return this.prisma.workspace.findMany({ where: { organizationId, id: { in: ids.filter(isUuid) } } });
   }
 
   create(tx: Tx, data: Prisma.WorkspaceUncheckedCreateInput): Promise<Workspace> {
