@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (unit, integration, e2e) against real Postgres, Redis, kube-apiserver and
+# opa, installing and starting what is missing. The README's test command; .ci/run runs exactly this.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+eval "$(bash scripts/prepare.sh)"
+export FARPOINT_TOOLS_BIN
+eval "$(bash scripts/services.sh up | sed 's/^/export /')"
+
+results=$(mktemp)
+status=0
+npx jest --ci --maxWorkers=2 --json --outputFile="$results" "$@" || status=$?
+node -e '
+  const r = require(process.argv[1]);
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' "$results" || true
+rm -f "$results"
+exit $status
