@@ -1,0 +1,15 @@
+/** Agent protocol version and HTTP paths. The version is part of every path. */
+export const AGENT_PROTOCOL_VERSION = 'v1';
+export const AGENT_API_BASE_PATH = `/agent/${AGENT_PROTOCOL_VERSION}`;
+
+export const AgentPaths = {
+  /** GET, path template as in the OpenAPI document. */
+  manifestsTemplate: `${AGENT_API_BASE_PATH}/manifests/{token}.yaml`,
+  manifests: (token: string): string => `${AGENT_API_BASE_PATH}/manifests/${encodeURIComponent(token)}.yaml`,
+  register: `${AGENT_API_BASE_PATH}/register`,
+  rotateCredential: `${AGENT_API_BASE_PATH}/credentials/rotate`,
+  reports: `${AGENT_API_BASE_PATH}/reports`,
+} as const;
+
+/** Media type of the install manifests (multi-document YAML). */
+export const AGENT_MANIFESTS_MEDIA_TYPE = 'application/yaml';

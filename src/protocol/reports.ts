@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { AgentVersionSchema, ClusterIdSchema, count, documented, TimestampSchema } from './common';
+import { InventoryDeltaSchema, InventorySchema } from './inventory';
+import { AgentProtocolLimits as L } from './limits';
+
+export const SeqSchema = documented(
+  z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  'Sequence number of the item: starts at 1, strictly increasing per agent, gaps allowed.',
+);
+
+export const HeartbeatPayloadSchema = z.object({
+  startedAt: documented(z.iso.datetime({ offset: true }), 'When the agent process started; a new value means a restart.'),
+  queueDepth: count('Items in the agent queue when this heartbeat was queued, including it.'),
+  droppedItemCount: count(
+    'Items the bounded queue dropped since its state file was created (oldest heartbeats first).',
+  ),
+  inventorySynced: documented(z.boolean(), 'True once every informer has listed the cluster at least once.'),
+});
+export type HeartbeatPayload = z.infer<typeof HeartbeatPayloadSchema>;
+
+const itemBase = {
+  seq: SeqSchema,
+  /** When the agent observed what the item reports, by its clock. */
+  observedAt: TimestampSchema,
+};
+
+export const HeartbeatItemSchema = z.object({ ...itemBase, kind: z.literal('heartbeat'), payload: HeartbeatPayloadSchema });
+/** A full inventory; replaces everything the API knew about the cluster's inventory. */
+export const InventorySnapshotItemSchema = z.object({
+  ...itemBase,
+  kind: z.literal('inventory.snapshot'),
+  payload: InventorySchema,
+});
+/** Changes on top of the inventory as of the agent's previous inventory item. */
+export const InventoryDeltaItemSchema = z.object({
+  ...itemBase,
+  kind: z.literal('inventory.delta'),
+  payload: InventoryDeltaSchema,
+});
+
+/**
+ * Item kinds of protocol v1. Later kinds (e.g. `violation`, `admission.decision`,
+ * `desired-state.applied`) are added to this union; the API is upgraded before agents use them.
+ */
+export const ReportItemSchema = z.discriminatedUnion('kind', [
+  HeartbeatItemSchema,
+  InventorySnapshotItemSchema,
+  InventoryDeltaItemSchema,
+]);
+export type ReportItem = z.infer<typeof ReportItemSchema>;
+export type ReportItemKind = ReportItem['kind'];
+export type ReportItemOf<K extends ReportItemKind> = Extract<ReportItem, { kind: K }>;
+export type ReportPayloadOf<K extends ReportItemKind> = ReportItemOf<K>['payload'];
+export const REPORT_ITEM_KINDS = ['heartbeat', 'inventory.snapshot', 'inventory.delta'] as const satisfies readonly ReportItemKind[];
+
+export const ReportsRequestSchema = z
+  .object({
+    clusterId: ClusterIdSchema,
+    agentVersion: AgentVersionSchema,
+    sentAt: documented(z.iso.datetime({ offset: true }), 'When the agent sent the batch, by its clock.'),
+    /** Ordered by strictly increasing seq. */
+    items: z.array(ReportItemSchema).min(1).max(L.maxItemsPerBatch),
+  })
+  .superRefine((body, ctx) => {
+    for (let i = 1; i < body.items.length; i++) {
+      if (body.items[i].seq <= body.items[i - 1].seq) {
+        ctx.addIssue({ code: 'custom', path: ['items', i, 'seq'], message: 'must be greater than the previous item seq' });
+      }
+    }
+  });
+export type ReportsRequest = z.infer<typeof ReportsRequestSchema>;
+
+export const DetachDirectiveSchema = z.object({ type: z.literal('DETACH') });
+export const SendSnapshotDirectiveSchema = z.object({ type: z.literal('SEND_SNAPSHOT') });
+
+/** Instructions from the API in a reports response. Agents ignore types they do not know. */
+export const DirectiveSchema = z.discriminatedUnion('type', [DetachDirectiveSchema, SendSnapshotDirectiveSchema]);
+export type Directive = z.infer<typeof DirectiveSchema>;
+export type DirectiveType = Directive['type'];
+export const DIRECTIVE_TYPES = ['DETACH', 'SEND_SNAPSHOT'] as const satisfies readonly DirectiveType[];
+
+export const ReportsResponseSchema = z.object({
+  ackedSeq: documented(
+    z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    'Highest seq the API has durably stored for this cluster (0 when none). The agent deletes every queued ' +
+      'item with seq <= ackedSeq. Items at or below the previous ackedSeq are duplicates and are ignored.',
+  ),
+  directives: z.array(DirectiveSchema).max(L.maxDirectives),
+});
+export type ReportsResponse = z.infer<typeof ReportsResponseSchema>;
