@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { FragmentDefinitionNode, getVariableValues, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { ComplexityEstimatorArgs, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { ErrorCode } from '../errors/farpoint-error';
 
@@ -21,6 +21,10 @@ export function operationDepth(operation: OperationDefinitionNode, fragments: Re
   return depthOf(operation.selectionSet, new Set());
 }
 
+// Errors thrown here are answered with HTTP 500 unless they say otherwise; an over-limit query is the
+// caller's mistake. (Apollo moves `http` out of the extensions before the response is sent.)
+const BAD_REQUEST = { status: 400 };
+
 /** Lists cost their page size times what each item costs (`first`, default 25). */
 function pagedEstimator({ args, childComplexity }: ComplexityEstimatorArgs): number | void {
   if (typeof args.first === 'number') return 1 + childComplexity * Math.max(1, args.first);
@@ -41,8 +45,12 @@ export function queryLimitsPlugin(limits: { maxDepth: number; maxCost: number },
           );
           const depth = operationDepth(operation!, fragments);
           if (depth > limits.maxDepth) {
-            throw new GraphQLError(`This query is ${depth} levels deep; the limit is ${limits.maxDepth}. Ask for less nesting.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, depth, maxDepth: limits.maxDepth } });
+            throw new GraphQLError(`This query is ${depth} levels deep; the limit is ${limits.maxDepth}. Ask for less nesting.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, depth, maxDepth: limits.maxDepth, http: BAD_REQUEST } });
           }
+          // Variables that do not fit their types are the caller's mistake: Apollo reports them as
+          // BAD_USER_INPUT when it executes. getComplexity would throw the raw coercion error here,
+          // which Apollo answers as an INTERNAL_SERVER_ERROR (500).
+          if (getVariableValues(schema(), operation!.variableDefinitions ?? [], request.variables ?? {}).errors) return;
           const cost = getComplexity({
             schema: schema(),
             query: document,
@@ -51,7 +59,7 @@ export function queryLimitsPlugin(limits: { maxDepth: number; maxCost: number },
             estimators: [pagedEstimator, simpleEstimator({ defaultComplexity: 1 })],
           });
           if (cost > limits.maxCost) {
-            throw new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost } });
+            throw new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost, http: BAD_REQUEST } });
           }
         },
       };
