@@ -1,0 +1,264 @@
+import type {
+  KubernetesObject,
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1ConfigMap,
+  V1Deployment,
+  V1EnvVar,
+  V1Namespace,
+  V1PolicyRule,
+  V1Role,
+  V1RoleBinding,
+  V1Secret,
+  V1ServiceAccount,
+  V1ValidatingWebhookConfiguration,
+} from '@kubernetes/client-node';
+import { dump } from 'js-yaml';
+import { z } from 'zod';
+import { AgentVersionSchema, ClusterIdSchema, RegistrationTokenSchema } from '../protocol/common';
+import { describeFieldIssues, toFieldIssues } from '../protocol/parse';
+import { AGENT_LABELS, AgentEnv, AgentObjectNames as N, AgentSecretKeys } from './names';
+
+export const AgentManifestInputSchema = z.object({
+  clusterId: ClusterIdSchema,
+  clusterName: z.string().min(1).max(253),
+  /** Base URL of the API as the edge cluster reaches it, e.g. https://farpoint.example.com. */
+  apiUrl: z.url({ protocol: /^https?$/ }),
+  registrationToken: RegistrationTokenSchema,
+  /** Agent image reference, e.g. registry.example.com/farpoint/agent:0.1.0 or …@sha256:…. */
+  image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'must not contain whitespace'),
+  agentVersion: AgentVersionSchema,
+  /** PEM CA bundle the agent trusts for the API (for private CAs); omitted: the image's public roots. */
+  caBundlePem: z
+    .string()
+    .max(256 * 1024)
+    .refine((pem) => pem.includes('-----BEGIN CERTIFICATE-----'), 'must be PEM certificates')
+    .optional(),
+  heartbeatIntervalSeconds: z.number().int().min(1).max(3600).default(20),
+  reportIntervalSeconds: z.number().int().min(1).max(3600).default(10),
+});
+export type AgentManifestInput = z.input<typeof AgentManifestInputSchema>;
+
+export const AGENT_INSTALL_INVALID_INPUT = 'AGENT_INSTALL_INVALID_INPUT';
+
+export class AgentInstallError extends Error {
+  readonly code = AGENT_INSTALL_INVALID_INPUT;
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentInstallError';
+  }
+}
+
+const STATE_DIR = '/var/lib/farpoint-agent';
+const CA_DIR = '/etc/farpoint/ca';
+const CA_KEY = 'ca.crt';
+
+/**
+ * Cluster-wide permissions: read what the agent reports, and touch only its own cluster-scoped
+ * objects by name. The kube-system namespace UID is read through the namespaces rule.
+ * create cannot be limited by resourceNames, so the webhook configuration is created here (empty)
+ * and the agent only ever updates or deletes it.
+ */
+export const AGENT_CLUSTER_RULES: V1PolicyRule[] = [
+  { apiGroups: [''], resources: ['nodes', 'namespaces', 'pods'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'list', 'watch'] },
+  {
+    apiGroups: ['admissionregistration.k8s.io'],
+    resources: ['validatingwebhookconfigurations'],
+    resourceNames: [N.validatingWebhookConfiguration],
+    verbs: ['get', 'update', 'patch', 'delete'],
+  },
+  // Detach: the agent makes its ClusterRoleBinding a dependent of its ClusterRole (patch), then
+  // deletes the ClusterRole and the garbage collector removes the binding. Deleting either one
+  // directly would first take away the permission to delete the other.
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: [N.clusterRole], verbs: ['get', 'delete'] },
+  {
+    apiGroups: ['rbac.authorization.k8s.io'],
+    resources: ['clusterrolebindings'],
+    resourceNames: [N.clusterRoleBinding],
+    verbs: ['patch'],
+  },
+];
+
+/**
+ * Permissions in farpoint-system: its own Secret, and deleting the namespace itself (a namespace's
+ * own DELETE is authorised in that namespace), which works after the cluster-scoped objects are gone.
+ */
+export const AGENT_NAMESPACE_RULES: V1PolicyRule[] = [
+  { apiGroups: [''], resources: ['secrets'], resourceNames: [N.secret], verbs: ['get', 'update', 'patch'] },
+  { apiGroups: [''], resources: ['namespaces'], resourceNames: [N.namespace], verbs: ['delete'] },
+];
+
+function parseInput(input: AgentManifestInput) {
+  const result = AgentManifestInputSchema.safeParse(input);
+  if (!result.success) {
+    throw new AgentInstallError(describeFieldIssues('agent manifest input', toFieldIssues(result.error)));
+  }
+  return result.data;
+}
+
+/** The install manifests of one cluster, in apply order. Throws AgentInstallError on invalid input. */
+export function renderAgentManifests(input: AgentManifestInput): KubernetesObject[] {
+  const i = parseInput(input);
+  const labels = { ...AGENT_LABELS, 'app.kubernetes.io/version': i.agentVersion };
+  const annotations = { 'farpoint.io/cluster-id': i.clusterId, 'farpoint.io/cluster-name': i.clusterName };
+  const meta = (name: string, namespaced = true) => ({
+    name,
+    ...(namespaced ? { namespace: N.namespace } : {}),
+    labels: { ...labels },
+    annotations: { ...annotations },
+  });
+  const subject = { kind: 'ServiceAccount', name: N.serviceAccount, namespace: N.namespace };
+
+  const namespace: V1Namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: meta(N.namespace, false) };
+  const serviceAccount: V1ServiceAccount = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(N.serviceAccount) };
+  const clusterRole: V1ClusterRole = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: meta(N.clusterRole, false),
+    rules: AGENT_CLUSTER_RULES,
+  };
+  const clusterRoleBinding: V1ClusterRoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: meta(N.clusterRoleBinding, false),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: N.clusterRole },
+    subjects: [subject],
+  };
+  const role: V1Role = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: meta(N.role),
+    rules: AGENT_NAMESPACE_RULES,
+  };
+  const roleBinding: V1RoleBinding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: meta(N.roleBinding),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: N.role },
+    subjects: [subject],
+  };
+  const secret: V1Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(N.secret),
+    type: 'Opaque',
+    stringData: { [AgentSecretKeys.registrationToken]: i.registrationToken },
+  };
+  const configMap: V1ConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(N.configMap),
+    data: {
+      [AgentEnv.apiUrl]: i.apiUrl,
+      [AgentEnv.clusterId]: i.clusterId,
+      [AgentEnv.clusterName]: i.clusterName,
+      [AgentEnv.heartbeatIntervalSeconds]: String(i.heartbeatIntervalSeconds),
+      [AgentEnv.reportIntervalSeconds]: String(i.reportIntervalSeconds),
+      ...(i.caBundlePem ? { [CA_KEY]: i.caBundlePem } : {}),
+    },
+  };
+  // Empty until the agent serves admission; it exists so the agent never needs `create`.
+  const webhookConfiguration: V1ValidatingWebhookConfiguration = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: meta(N.validatingWebhookConfiguration, false),
+    webhooks: [],
+  };
+
+  const fromConfig = (name: string): V1EnvVar => ({
+    name,
+    valueFrom: { configMapKeyRef: { name: N.configMap, key: name } },
+  });
+  const env: V1EnvVar[] = [
+    fromConfig(AgentEnv.apiUrl),
+    fromConfig(AgentEnv.clusterId),
+    fromConfig(AgentEnv.clusterName),
+    fromConfig(AgentEnv.heartbeatIntervalSeconds),
+    fromConfig(AgentEnv.reportIntervalSeconds),
+    { name: AgentEnv.namespace, valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    { name: AgentEnv.secretName, value: N.secret },
+    { name: AgentEnv.stateDir, value: STATE_DIR },
+    // Keeps the V8 heap well inside the memory limit.
+    { name: 'NODE_OPTIONS', value: '--max-old-space-size=160' },
+    ...(i.caBundlePem ? [{ name: 'NODE_EXTRA_CA_CERTS', value: `${CA_DIR}/${CA_KEY}` }] : []),
+  ];
+  const podLabels = { ...labels };
+  const deployment: V1Deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(N.deployment),
+    spec: {
+      replicas: 1,
+      // Never two agents at once: they would share the Secret and the report sequence.
+      strategy: { type: 'Recreate' },
+      selector: { matchLabels: { 'app.kubernetes.io/name': AGENT_LABELS['app.kubernetes.io/name'] } },
+      template: {
+        metadata: { labels: podLabels, annotations: { ...annotations } },
+        spec: {
+          serviceAccountName: N.serviceAccount,
+          automountServiceAccountToken: true,
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: N.container,
+              image: i.image,
+              imagePullPolicy: 'IfNotPresent',
+              env,
+              resources: {
+                requests: { cpu: '50m', memory: '96Mi' },
+                limits: { cpu: '500m', memory: '256Mi' },
+              },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [
+                { name: 'state', mountPath: STATE_DIR },
+                ...(i.caBundlePem ? [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] : []),
+              ],
+            },
+          ],
+          volumes: [
+            // Survives container restarts; after a reschedule the agent renumbers its queue (see protocol).
+            { name: 'state', emptyDir: { sizeLimit: '64Mi' } },
+            ...(i.caBundlePem
+              ? [{ name: 'ca', configMap: { name: N.configMap, items: [{ key: CA_KEY, path: CA_KEY }] } }]
+              : []),
+          ],
+          tolerations: [
+            { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+            { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
+          ],
+        },
+      },
+    },
+  };
+
+  return [
+    namespace,
+    serviceAccount,
+    clusterRole,
+    clusterRoleBinding,
+    role,
+    roleBinding,
+    secret,
+    configMap,
+    webhookConfiguration,
+    deployment,
+  ] as KubernetesObject[];
+}
+
+/** Multi-document YAML for `kubectl apply -f`, in the given order. */
+export function toYaml(objects: KubernetesObject[]): string {
+  return objects.map((o) => dump(o, { noRefs: true, lineWidth: -1, sortKeys: false })).join('---\n');
+}

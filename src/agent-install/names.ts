@@ -1,0 +1,48 @@
+/**
+ * Names of the objects the install manifests create. The agent and the manifests share them:
+ * RBAC grants by these names, and the agent reads, writes and deletes exactly these objects.
+ */
+export const AgentObjectNames = {
+  namespace: 'farpoint-system',
+  serviceAccount: 'farpoint-agent',
+  clusterRole: 'farpoint-agent',
+  clusterRoleBinding: 'farpoint-agent',
+  role: 'farpoint-agent',
+  roleBinding: 'farpoint-agent',
+  secret: 'farpoint-agent',
+  configMap: 'farpoint-agent-config',
+  validatingWebhookConfiguration: 'farpoint-agent',
+  deployment: 'farpoint-agent',
+  container: 'agent',
+} as const;
+
+/** Keys of the agent Secret. Only the agent writes the credential keys. */
+export const AgentSecretKeys = {
+  registrationToken: 'registration-token',
+  clusterId: 'cluster-id',
+  credential: 'credential',
+  credentialExpiresAt: 'credential-expires-at',
+  /** When the API issued the credential, by the API's clock (from the HTTP Date header). */
+  credentialIssuedAt: 'credential-issued-at',
+  heartbeatIntervalSeconds: 'heartbeat-interval-seconds',
+  reportIntervalSeconds: 'report-interval-seconds',
+} as const;
+
+/** Environment variables the Deployment sets and the agent reads (src/agent/config.ts). */
+export const AgentEnv = {
+  apiUrl: 'FARPOINT_API_URL',
+  clusterId: 'FARPOINT_CLUSTER_ID',
+  clusterName: 'FARPOINT_CLUSTER_NAME',
+  namespace: 'FARPOINT_AGENT_NAMESPACE',
+  secretName: 'FARPOINT_AGENT_SECRET_NAME',
+  stateDir: 'FARPOINT_AGENT_STATE_DIR',
+  agentVersion: 'FARPOINT_AGENT_VERSION',
+  heartbeatIntervalSeconds: 'FARPOINT_HEARTBEAT_INTERVAL_SECONDS',
+  reportIntervalSeconds: 'FARPOINT_REPORT_INTERVAL_SECONDS',
+} as const;
+
+export const AGENT_LABELS = {
+  'app.kubernetes.io/name': 'farpoint-agent',
+  'app.kubernetes.io/managed-by': 'farpoint',
+  'app.kubernetes.io/part-of': 'farpoint-agent',
+} as const;
