@@ -16,6 +16,7 @@ import { WorkerHost } from './infra/queue/worker.host';
 import { AuthModule } from './modules/auth/auth.module';
 import { ClusterGroupsModule } from './modules/cluster-groups/cluster-groups.module';
 import { ClustersModule } from './modules/clusters/clusters.module';
+import { ClusterStatusModule } from './modules/cluster-status/cluster-status.module';
 import { EventsModule } from './modules/events/events.module';
 import { HealthController } from './modules/health/health.controller';
 import { NamespacesModule } from './modules/namespaces/namespaces.module';
@@ -37,7 +38,7 @@ export class CoreModule {
   }
 }
 
-const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, WorkspacesModule, NamespacesModule];
+const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, WorkspacesModule, NamespacesModule];
 
 /** The GraphQL API process. */
 @Module({})

@@ -1,0 +1,9 @@
+import { Global, Module } from '@nestjs/common';
+import { PubSubGateway } from '../../infra/redis/pubsub.gateway';
+import { ClustersModule } from '../clusters/clusters.module';
+import { ClusterStatusResolver } from './cluster-status.resolver';
+import { ClusterStatusService } from './cluster-status.service';
+
+@Global()
+@Module({ imports: [ClustersModule], providers: [PubSubGateway, ClusterStatusService, ClusterStatusResolver], exports: [ClusterStatusService, PubSubGateway] })
+export class ClusterStatusModule {}

@@ -1,0 +1,76 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Cluster, ClusterHealth, ClusterPhase } from '../../generated/prisma/client';
+import { PubSubGateway } from '../../infra/redis/pubsub.gateway';
+import { Tx } from '../../infra/database/transaction';
+import { ClusterRepository } from '../clusters/cluster.repository';
+import { EventRecorder } from '../events/event.recorder';
+
+export interface ClusterStatusChange {
+  organizationId: string;
+  clusterId: string;
+  clusterName: string;
+  phase: ClusterPhase;
+  previousPhase: ClusterPhase;
+  health: ClusterHealth;
+  previousHealth: ClusterHealth;
+  reason: string | null;
+  actor: string;
+  occurredAt: string;
+}
+
+export const clusterStatusChannel = (organizationId: string) => `cluster-status:${organizationId}`;
+
+/**
+ * The one way to change a cluster's phase or health: writes the row and an Event in the caller's
+ * transaction, and publishes the change to subscribers once the caller has committed.
+ */
+@Injectable()
+export class ClusterStatusService {
+  private readonly logger = new Logger(ClusterStatusService.name);
+
+  constructor(
+    private readonly clusters: ClusterRepository,
+    private readonly events: EventRecorder,
+    private readonly pubsub: PubSubGateway,
+  ) {}
+
+  /** Returns the change to publish after commit, or null when nothing changed. */
+  async transition(tx: Tx, cluster: Cluster, next: { phase?: ClusterPhase; health?: ClusterHealth; reason?: string | null }, actor: string): Promise<ClusterStatusChange | null> {
+    const phase = next.phase ?? cluster.phase;
+    const health = next.health ?? cluster.health;
+    if (phase === cluster.phase && health === cluster.health) return null;
+    const reason = next.reason !== undefined ? next.reason : phase === cluster.phase ? cluster.phaseReason : null;
+    await this.clusters.update(tx, cluster.id, { phase, health, phaseReason: reason });
+    const change: ClusterStatusChange = {
+      organizationId: cluster.organizationId,
+      clusterId: cluster.id,
+      clusterName: cluster.name,
+      phase,
+      previousPhase: cluster.phase,
+      health,
+      previousHealth: cluster.health,
+      reason,
+      actor,
+      occurredAt: new Date().toISOString(),
+    };
+    if (phase !== cluster.phase) {
+      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'ClusterPhaseChanged', severity: phase === 'ERROR' ? 'ERROR' : 'INFO', message: `Cluster ${cluster.name} is now ${phase} (was ${cluster.phase})${reason ? `: ${reason}` : ''}`, actor, data: { from: cluster.phase, to: phase, reason } });
+    }
+    if (health !== cluster.health) {
+      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'ClusterHealthChanged', severity: health === 'HEALTHY' ? 'INFO' : 'WARNING', message: `Cluster ${cluster.name} health is now ${health} (was ${cluster.health})`, actor, data: { from: cluster.health, to: health } });
+    }
+    return change;
+  }
+
+  /** Publishes committed changes; a Redis hiccup loses a live notification, never the change itself. */
+  async publish(changes: (ClusterStatusChange | null)[]): Promise<void> {
+    for (const change of changes) {
+      if (!change) continue;
+      await this.pubsub.publish(clusterStatusChannel(change.organizationId), change).catch((error: Error) => this.logger.warn(`could not publish status of ${change.clusterId}: ${error.message}`));
+    }
+  }
+
+  subscribe(organizationId: string): AsyncGenerator<ClusterStatusChange> {
+    return this.pubsub.iterate<ClusterStatusChange>(clusterStatusChannel(organizationId));
+  }
+}
