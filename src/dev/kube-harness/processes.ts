@@ -190,28 +190,35 @@ function selfIdentity(): ProcessIdentity {
 }
 
 // $1 owner pid, $2 owner start time, $3 harness dir. Same identity rule as processStartTime().
+// Apiservers go before etcd: an apiserver whose etcd is already gone takes ~10 s to shut down.
 const WATCHDOG_SCRIPT = [
   'owner=$1 owner_start=$2 dir=$3',
   'start_of() { local s; s=$(cat /proc/$1/stat 2>/dev/null) || return 1; s=${s##*) }; set -- $s',
   '  case $1 in Z|X) return 1;; esac; echo "${20}"; }',
   'alive() { [ "$(start_of "$1")" = "$2" ]; }',
+  'stop_all() {',
+  '  local live=() f pid start p any',
+  '  for f in "$@"; do',
+  '    [ -e "$f" ] || continue',
+  '    read -r pid start < "$f"',
+  '    [ "$pid" = "$$" ] && continue',
+  '    if alive "$pid" "$start"; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; live+=("$pid:$start"); fi',
+  '  done',
+  '  for _ in $(seq 100); do',
+  '    any=',
+  '    for p in "${live[@]}"; do alive "${p%%:*}" "${p#*:}" && any=1; done',
+  '    [ -z "$any" ] && return',
+  '    sleep 0.1',
+  '  done',
+  '  for p in "${live[@]}"; do alive "${p%%:*}" "${p#*:}" && kill -KILL -- "-${p%%:*}" 2>/dev/null; done',
+  '}',
   "trap '' INT HUP",
   'while alive "$owner" "$owner_start"; do sleep 1; done',
   'echo "owner $owner is gone; stopping servers"',
-  'live=()',
-  'for f in "$dir"/pids/*.pid; do',
-  '  [ -e "$f" ] || continue',
-  '  read -r pid start < "$f"',
-  '  [ "$pid" = "$$" ] && continue',
-  '  if alive "$pid" "$start"; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null; live+=("$pid:$start"); fi',
-  'done',
-  'for _ in $(seq 100); do',
-  '  any=',
-  '  for p in "${live[@]}"; do alive "${p%%:*}" "${p#*:}" && any=1; done',
-  '  [ -z "$any" ] && break',
-  '  sleep 0.1',
-  'done',
-  'for p in "${live[@]}"; do alive "${p%%:*}" "${p#*:}" && kill -KILL -- "-${p%%:*}" 2>/dev/null; done',
+  'servers=() store=()',
+  'for f in "$dir"/pids/*.pid; do case ${f##*/} in etcd.pid) store+=("$f");; *) servers+=("$f");; esac; done',
+  'stop_all "${servers[@]}"',
+  'stop_all "${store[@]}"',
   'rm -rf "$dir"',
 ].join('\n');
 
@@ -236,10 +243,13 @@ export async function sweepStaleHarnesses(root: string): Promise<string[]> {
     }
     const pidDir = join(dir, 'pids');
     const files = await readdir(pidDir).catch(() => [] as string[]);
-    const ids = (
-      await Promise.all(files.map((f) => readFile(join(pidDir, f), 'utf8').then(parseIdentity, () => undefined)))
-    ).filter((id): id is ProcessIdentity => id !== undefined);
-    await killIdentities(ids, 5_000);
+    const read = async (names: string[]) =>
+      (await Promise.all(names.map((f) => readFile(join(pidDir, f), 'utf8').then(parseIdentity, () => undefined)))).filter(
+        (id): id is ProcessIdentity => id !== undefined,
+      );
+    // Apiservers (and the watchdog) before etcd, as the watchdog does.
+    await killIdentities(await read(files.filter((f) => f !== 'etcd.pid')), 10_000);
+    await killIdentities(await read(files.filter((f) => f === 'etcd.pid')), 10_000);
     await rm(dir, { recursive: true, force: true });
     swept.push(dir);
   }
