@@ -13,6 +13,7 @@ import { ROOT_LOGGER } from './infra/logging/logger';
 import { MetricsService } from './infra/metrics/metrics.service';
 import { QueueGateway } from './infra/queue/queue.gateway';
 import { WorkerHost } from './infra/queue/worker.host';
+import { AttachModule } from './modules/attach/attach.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { ClusterGroupsModule } from './modules/cluster-groups/cluster-groups.module';
 import { ClustersModule } from './modules/clusters/clusters.module';
@@ -38,7 +39,7 @@ export class CoreModule {
   }
 }
 
-const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, WorkspacesModule, NamespacesModule];
+const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, WorkspacesModule, NamespacesModule, AttachModule];
 
 /** The GraphQL API process. */
 @Module({})

@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: new NestPinoLogger(logger) });
   app.enableShutdownHooks();
   app.get(WorkerHost).start();
-  await app.get(QueueGateway).schedule(JobName.PURGE_API_TOKENS, config.TOKEN_PURGE_EVERY_SECONDS * 1000, {});
+  const queues = app.get(QueueGateway);
+  await queues.schedule(JobName.PURGE_API_TOKENS, config.TOKEN_PURGE_EVERY_SECONDS * 1000, {});
+  await queues.schedule(JobName.SWEEP_CLUSTER_HEALTH, config.HEALTH_SWEEP_EVERY_SECONDS * 1000, {});
   logger.info('Farpoint worker running');
 }
 

@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
-import { Cluster, ClusterGroup, ClusterHealth, Site, Workspace } from '../generated/prisma/client';
+import { Cluster, ClusterGroup, ClusterHealth, ClusterOperation, Site, Workspace } from '../generated/prisma/client';
+import { ClusterInventoryReader } from '../modules/attach/cluster-inventory.reader';
+import { ClusterOperationRepository } from '../modules/attach/cluster-operation.repository';
+import type { Inventory } from '../protocol';
 import { ClusterGroupRepository } from '../modules/cluster-groups/cluster-group.repository';
 import { ClusterRepository } from '../modules/clusters/cluster.repository';
 import { NamespaceRepository } from '../modules/namespaces/namespace.repository';
@@ -38,6 +41,8 @@ export interface InventoryLoaders {
   clusterHealthBySite: DataLoader<string, HealthCounts>;
   namespaceCountByCluster: DataLoader<string, number>;
   namespaceCountByWorkspace: DataLoader<string, number>;
+  operationsByCluster: DataLoader<string, ClusterOperation[]>;
+  inventoryByCluster: DataLoader<string, { snapshot: Inventory; reportedAt: Date } | null>;
 }
 
 @Injectable()
@@ -48,6 +53,8 @@ export class InventoryLoaderFactory {
     private readonly clusters: ClusterRepository,
     private readonly workspaces: WorkspaceRepository,
     private readonly namespaces: NamespaceRepository,
+    private readonly operations: ClusterOperationRepository,
+    private readonly inventories: ClusterInventoryReader,
   ) {}
 
   create(organizationId: () => string): InventoryLoaders {
@@ -64,6 +71,15 @@ export class InventoryLoaderFactory {
       }),
       namespaceCountByCluster: counts((ids) => this.namespaces.countByCluster(organizationId(), ids)),
       namespaceCountByWorkspace: counts((ids) => this.namespaces.countByWorkspace(organizationId(), ids)),
+      operationsByCluster: new DataLoader(async (ids) => {
+        const rows = await this.operations.listForClusters(organizationId(), ids);
+        return ids.map((id) => rows.filter((op) => op.clusterId === id));
+      }),
+      // Clusters reach this loader only through org-scoped queries, so their ids are already the caller's.
+      inventoryByCluster: new DataLoader(async (ids) => {
+        const found = await this.inventories.forClusters(ids);
+        return ids.map((id) => found.get(id) ?? null);
+      }),
     };
   }
 }

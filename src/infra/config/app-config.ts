@@ -18,9 +18,21 @@ const schema = z.object({
   TOKEN_PURGE_EVERY_SECONDS: z.coerce.number().int().min(1).default(3600),
   // Revoked and expired API tokens are kept this long for audit before the worker purges them.
   TOKEN_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  // Encrypts secrets that pass through Redis (kubeconfigs of queued attaches). Required in production.
+  SECRETS_KEY: z.string().min(16).optional(),
+  // How long a queued attach waits for the agent to register before the attempt counts as failed.
+  ATTACH_AGENT_WAIT_SECONDS: z.coerce.number().int().min(1).default(180),
+  ATTACH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
+  ATTACH_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
+  // Agent image the install manifests reference (default farpoint/agent:<package version>).
+  AGENT_IMAGE: z.string().regex(/^\S+$/).optional(),
+  HEALTH_SWEEP_EVERY_SECONDS: z.coerce.number().int().min(1).default(10),
 });
 
-export type AppConfig = Readonly<z.infer<typeof schema>> & { readonly publicUrl: string };
+export type AppConfig = Readonly<Omit<z.infer<typeof schema>, 'SECRETS_KEY'>> & { readonly publicUrl: string; readonly SECRETS_KEY: string };
+
+// Used only outside production when SECRETS_KEY is unset, so a fresh clone runs without set-up.
+const DEVELOPMENT_SECRETS_KEY = 'farpoint-development-only-secrets-key';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -42,7 +54,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(problems);
   }
   const config = parsed.data;
-  return Object.freeze({ ...config, publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}` });
+  if (config.NODE_ENV === 'production' && !config.SECRETS_KEY) throw new ConfigError(['SECRETS_KEY is required in production']);
+  return Object.freeze({ ...config, SECRETS_KEY: config.SECRETS_KEY ?? DEVELOPMENT_SECRETS_KEY, publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}` });
 }
 
 /** Injection token for the typed configuration. */

@@ -4,18 +4,26 @@
  */
 export const QueueName = {
   MAINTENANCE: 'maintenance',
+  ATTACH: 'attach',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 export const JobName = {
   PURGE_API_TOKENS: 'api-tokens.purge',
+  ATTACH_CLUSTER: 'clusters.attach',
+  SWEEP_CLUSTER_HEALTH: 'clusters.health-sweep',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
 export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.PURGE_API_TOKENS]: QueueName.MAINTENANCE,
+  [JobName.ATTACH_CLUSTER]: QueueName.ATTACH,
+  [JobName.SWEEP_CLUSTER_HEALTH]: QueueName.MAINTENANCE,
 };
 
 export interface JobPayloads {
   [JobName.PURGE_API_TOKENS]: Record<string, never>;
+  /** `sealed` is the kubeconfig and registration token, encrypted (SealedBox): Redis never holds them in clear. */
+  [JobName.ATTACH_CLUSTER]: { operationId: string; sealed: string };
+  [JobName.SWEEP_CLUSTER_HEALTH]: Record<string, never>;
 }

@@ -56,7 +56,16 @@ export class WorkerHost implements OnApplicationShutdown {
           if (!handler || JOB_QUEUE[job.name as JobName] !== queue) throw new Error(`No handler for job ${job.name} on ${queue}`);
           return handler(job.data, job);
         },
-        { connection: createRedisConnection(this.config.REDIS_URL, 'worker'), prefix: this.config.QUEUE_PREFIX, concurrency },
+        {
+          connection: createRedisConnection(this.config.REDIS_URL, 'worker'),
+          prefix: this.config.QUEUE_PREFIX,
+          concurrency,
+          // A short lock (renewed while the job runs) lets another worker resume a job quickly when
+          // its worker dies mid-job; long-running handlers stay safe because renewal keeps the lock.
+          lockDuration: 10_000,
+          stalledInterval: 5_000,
+          maxStalledCount: 5,
+        },
       );
       worker.on('failed', (job, error) => this.logger.warn(`job ${job?.name} ${job?.id} failed (attempt ${job?.attemptsMade}): ${error.message}`));
       this.workers.push(worker);

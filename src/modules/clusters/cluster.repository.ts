@@ -63,6 +63,17 @@ export class ClusterRepository {
     return tx.cluster.delete({ where: { id } });
   }
 
+  /**
+   * Clusters with a registered agent that has been silent longer than its site's disconnect grace
+   * (60 s without a site), and that are not already DISCONNECTED.
+   */
+  findSilent(now: Date): Promise<Cluster[]> {
+    return this.prisma.$queryRaw<Cluster[]>(Prisma.sql`
+      SELECT c.* FROM "Cluster" c LEFT JOIN "Site" s ON s."id" = c."siteId"
+      WHERE c."phase" IN ('ATTACHED', 'READY', 'DETACHING') AND c."health" <> 'DISCONNECTED'
+        AND coalesce(c."lastHeartbeatAt", c."updatedAt") < ${now}::timestamptz - make_interval(secs => coalesce(s."disconnectGraceSeconds", 60))`);
+  }
+
   /** Cluster counts per site (one statement for any number of sites). */
   async countBySite(organizationId: string, siteIds: readonly string[]): Promise<Map<string, number>> {
     const rows = await this.prisma.cluster.groupBy({ by: ['siteId'], where: { organizationId, siteId: { in: [...siteIds] } }, _count: { _all: true } });

@@ -68,7 +68,7 @@ export class ClusterService {
   }
 
   /** Creates a cluster record inside a caller's transaction (used by attach). */
-  async createInTransaction(tx: Tx, principal: Principal, input: CreateClusterInput & { phase: Cluster['phase'] }): Promise<Cluster> {
+  async createInTransaction(tx: Tx, principal: Principal, input: CreateClusterInput & { phase: Cluster['phase']; attachMode?: Cluster['attachMode'] }): Promise<Cluster> {
     assertName(input.name);
     assertText(input.description, 'description');
     await this.assertPlacement(principal.organizationId, input.groupId, input.siteId);
@@ -82,6 +82,7 @@ export class ClusterService {
         distribution: input.distribution ?? 'OTHER',
         labels: input.labels ?? {},
         phase: input.phase,
+        attachMode: input.attachMode ?? null,
       });
       await this.record(tx, principal, cluster, 'ClusterCreated', `Cluster ${cluster.name} created`);
       return cluster;

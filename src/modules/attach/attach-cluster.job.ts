@@ -1,0 +1,86 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Job } from 'bullmq';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SealedBox } from '../../common/crypto/sealed-box';
+import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
+import { describeKubeError, KubeconfigError, KubeGateway } from '../../infra/kubernetes/kube.gateway';
+import { JobName, JobPayloads } from '../../infra/queue/jobs';
+import { OnJob } from '../../infra/queue/on-job.decorator';
+import { ClusterRepository } from '../clusters/cluster.repository';
+import { AgentManifestsFactory } from './agent-manifests.factory';
+import { AttachService } from './attach.service';
+import { ClusterOperationRepository } from './cluster-operation.repository';
+
+const REGISTERED = new Set(['ATTACHED', 'READY']);
+
+/**
+ * Worker side of attach-by-queue. Every step is safe to repeat: server-side apply converges to the
+ * same objects, and an attach whose agent already registered just completes. So a retried job, or
+ * one resumed after its worker died, finishes exactly once without duplicating anything.
+ */
+@Injectable()
+export class AttachClusterJob {
+  private readonly logger = new Logger(AttachClusterJob.name);
+  private readonly box: SealedBox;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly operations: ClusterOperationRepository,
+    private readonly clusters: ClusterRepository,
+    private readonly manifests: AgentManifestsFactory,
+    private readonly kube: KubeGateway,
+    private readonly attach: AttachService,
+  ) {
+    this.box = new SealedBox(config.SECRETS_KEY);
+  }
+
+  @OnJob(JobName.ATTACH_CLUSTER)
+  async run(payload: JobPayloads[typeof JobName.ATTACH_CLUSTER], job: Job): Promise<{ state: string }> {
+    const operation = await this.operations.find(payload.operationId);
+    if (!operation || operation.state === 'SUCCEEDED' || operation.state === 'FAILED') return { state: operation?.state ?? 'GONE' };
+    const cluster = await this.clusters.find(operation.organizationId, operation.clusterId);
+    if (!cluster) {
+      await this.operations.update(operation.id, { state: 'FAILED', lastError: 'The cluster was deleted.', finishedAt: new Date() });
+      return { state: 'FAILED' };
+    }
+    await this.operations.update(operation.id, { state: 'RUNNING', attempts: job.attemptsMade + 1, startedAt: operation.startedAt ?? new Date(), lastError: null });
+    if (REGISTERED.has(cluster.phase)) return this.succeed(operation.id);
+
+    let server: string | undefined;
+    try {
+      const { kubeconfig, registrationToken } = JSON.parse(this.box.open(payload.sealed)) as { kubeconfig: string; registrationToken: string };
+      const parsed = this.kube.parseKubeconfig(kubeconfig);
+      server = parsed.server;
+      await this.kube.apply(parsed.config, await this.manifests.build(cluster, registrationToken), 'farpoint-attach');
+      await this.operations.update(operation.id, { state: 'WAITING_FOR_AGENT' });
+      if (await this.agentRegistered(cluster.organizationId, cluster.id, job)) return this.succeed(operation.id);
+      throw new Error(`The agent was installed but did not register within ${this.config.ATTACH_AGENT_WAIT_SECONDS} s; check that its pod runs and can reach ${this.config.publicUrl}.`);
+    } catch (error) {
+      const reason = error instanceof KubeconfigError || (error instanceof Error && error.message.startsWith('The agent')) ? (error as Error).message : describeKubeError(error, server);
+      const attempts = job.opts.attempts ?? 1;
+      const final = job.attemptsMade + 1 >= attempts;
+      this.logger.warn(`attach ${operation.id} attempt ${job.attemptsMade + 1}/${attempts} failed: ${reason}`);
+      if (final) await this.attach.fail(operation, cluster, reason);
+      else await this.operations.update(operation.id, { lastError: reason });
+      throw new Error(reason);
+    }
+  }
+
+  private async succeed(operationId: string): Promise<{ state: string }> {
+    await this.operations.update(operationId, { state: 'SUCCEEDED', finishedAt: new Date(), lastError: null });
+    return { state: 'SUCCEEDED' };
+  }
+
+  /** Polls the cluster's phase (the agent gateway flips it on registration); the job lock is renewed meanwhile. */
+  private async agentRegistered(organizationId: string, clusterId: string, job: Job): Promise<boolean> {
+    const deadline = Date.now() + this.config.ATTACH_AGENT_WAIT_SECONDS * 1000;
+    while (Date.now() < deadline) {
+      const cluster = await this.clusters.find(organizationId, clusterId);
+      if (!cluster) return false;
+      if (REGISTERED.has(cluster.phase)) return true;
+      await job.updateProgress({ waitingForAgent: true, at: new Date().toISOString() });
+      await sleep(500);
+    }
+    return false;
+  }
+}

@@ -1,0 +1,53 @@
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Labels, LabelsScalar } from '../../common/labels/labels.scalar';
+import { AttachMode, OperationKind, OperationState } from '../../generated/prisma/enums';
+import { ClusterModel } from '../clusters/cluster.model';
+
+registerEnumType(AttachMode, { name: 'AttachMode', description: 'LINK: kubectl apply of a registration link; QUEUE: Farpoint installed the agent with a kubeconfig.' });
+registerEnumType(OperationKind, { name: 'OperationKind' });
+registerEnumType(OperationState, { name: 'OperationState' });
+
+@ObjectType('ClusterOperation', { description: 'Long-running work on a cluster (attach by queue, detach) and how it went.' })
+export class ClusterOperationModel {
+  @Field(() => ID) id: string;
+  @Field(() => OperationKind) kind: OperationKind;
+  @Field(() => OperationState) state: OperationState;
+  @Field(() => Int) attempts: number;
+  @Field(() => String, { nullable: true }) lastError: string | null;
+  @Field() createdBy: string;
+  @Field() createdAt: Date;
+  @Field(() => Date, { nullable: true }) startedAt: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt: Date | null;
+  @Field() updatedAt: Date;
+  clusterId: string;
+}
+
+@InputType()
+export class AttachClusterInput {
+  @Field() name: string;
+  @Field(() => ID) groupId: string;
+  @Field(() => ID, { nullable: true }) siteId?: string;
+  @Field({ nullable: true }) description?: string;
+  @Field(() => LabelsScalar, { nullable: true }) labels?: Labels;
+  @Field(() => Int, { nullable: true, description: 'How long the registration link works, in hours (1-168, default 24).' }) registrationTokenTtlHours?: number;
+}
+
+@InputType()
+export class AttachClusterWithKubeconfigInput extends AttachClusterInput {
+  @Field({ description: 'A kubeconfig able to install the agent (cluster-admin). Used once by the worker; never stored.' }) kubeconfig: string;
+}
+
+@ObjectType({ description: 'A registration link. The token is shown once.' })
+export class RegistrationLink {
+  @Field(() => ClusterModel) cluster: ClusterModel;
+  @Field({ description: 'The one-time registration token.' }) registrationToken: string;
+  @Field({ description: 'Install manifests for the agent; works until the token is used, revoked or expires.' }) manifestUrl: string;
+  @Field({ description: 'What to run against the cluster.' }) installCommand: string;
+  @Field() expiresAt: Date;
+}
+
+@ObjectType()
+export class QueuedAttach {
+  @Field(() => ClusterModel) cluster: ClusterModel;
+  @Field(() => ClusterOperationModel) operation: ClusterOperationModel;
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { KubeGateway } from '../../infra/kubernetes/kube.gateway';
+import { ClustersModule } from '../clusters/clusters.module';
+import { SitesModule } from '../sites/sites.module';
+import { AgentManifestsFactory } from './agent-manifests.factory';
+import { AttachClusterJob } from './attach-cluster.job';
+import { AttachResolver } from './attach.resolver';
+import { AttachService } from './attach.service';
+import { ClusterHealthSweepJob } from './cluster-health-sweep.job';
+import { ClusterInventoryReader } from './cluster-inventory.reader';
+import { ClusterOperationRepository } from './cluster-operation.repository';
+import { ClusterAgentResolver } from './cluster-agent.resolver';
+import { RegistrationTokenRepository } from './registration-token.repository';
+
+@Module({
+  imports: [ClustersModule, SitesModule],
+  providers: [KubeGateway, RegistrationTokenRepository, ClusterOperationRepository, ClusterInventoryReader, AgentManifestsFactory, AttachService, AttachResolver, ClusterAgentResolver, AttachClusterJob, ClusterHealthSweepJob],
+  exports: [RegistrationTokenRepository, ClusterOperationRepository, ClusterInventoryReader, AgentManifestsFactory, KubeGateway],
+})
+export class AttachModule {}

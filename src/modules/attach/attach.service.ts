@@ -1,0 +1,169 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SealedBox } from '../../common/crypto/sealed-box';
+import { newSecret } from '../../common/crypto/secrets';
+import { FarpointError } from '../../common/errors/farpoint-error';
+import { actorOf, Principal } from '../../common/graphql/request-context';
+import { Cluster, ClusterOperation } from '../../generated/prisma/client';
+import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
+import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { KubeconfigError, KubeGateway } from '../../infra/kubernetes/kube.gateway';
+import { JobName } from '../../infra/queue/jobs';
+import { QueueGateway } from '../../infra/queue/queue.gateway';
+import { AgentPaths } from '../../protocol';
+import { ClusterStatusService } from '../cluster-status/cluster-status.service';
+import { ClusterRepository } from '../clusters/cluster.repository';
+import { ClusterService } from '../clusters/cluster.service';
+import { EventRecorder } from '../events/event.recorder';
+import { AttachClusterInput, AttachClusterWithKubeconfigInput } from './attach.model';
+import { ClusterOperationRepository } from './cluster-operation.repository';
+import { RegistrationTokenRepository } from './registration-token.repository';
+
+export interface IssuedLink {
+  cluster: Cluster;
+  registrationToken: string;
+  manifestUrl: string;
+  installCommand: string;
+  expiresAt: Date;
+}
+
+/** Phases from which a new registration link makes sense: the agent has not registered yet. */
+const AWAITING_AGENT = new Set<Cluster['phase']>(['PENDING', 'ATTACHING', 'ERROR']);
+
+@Injectable()
+export class AttachService {
+  private readonly logger = new Logger(AttachService.name);
+  private readonly box: SealedBox;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clusterService: ClusterService,
+    private readonly clusters: ClusterRepository,
+    private readonly tokens: RegistrationTokenRepository,
+    private readonly operations: ClusterOperationRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly events: EventRecorder,
+    private readonly status: ClusterStatusService,
+    private readonly queues: QueueGateway,
+    private readonly kube: KubeGateway,
+  ) {
+    this.box = new SealedBox(config.SECRETS_KEY);
+  }
+
+  /** TMC-style attach: a PENDING cluster and a one-time link to `kubectl apply -f`. */
+  attachByLink(principal: Principal, input: AttachClusterInput): Promise<IssuedLink> {
+    const ttl = this.ttlHours(input.registrationTokenTtlHours);
+    return this.transactions.run(async (tx) => {
+      const cluster = await this.clusterService.createInTransaction(tx, principal, { ...input, phase: 'PENDING', attachMode: 'LINK' });
+      return this.issueLink(tx, principal, cluster, ttl);
+    });
+  }
+
+  /** A new link for a cluster whose agent has not registered yet; earlier unused links stop working. */
+  async reissueLink(principal: Principal, clusterId: string, ttlHours?: number): Promise<IssuedLink> {
+    const cluster = await this.clusterService.get(principal, clusterId);
+    if (!AWAITING_AGENT.has(cluster.phase)) throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; registration links are only for clusters whose agent has not registered.`);
+    const ttl = this.ttlHours(ttlHours);
+    return this.transactions.run(async (tx) => {
+      await this.tokens.revokeUnused(tx, cluster.id, new Date());
+      return this.issueLink(tx, principal, cluster, ttl);
+    });
+  }
+
+  async revokeLinks(principal: Principal, clusterId: string): Promise<Cluster> {
+    const cluster = await this.clusterService.get(principal, clusterId);
+    await this.transactions.run(async (tx) => {
+      const revoked = await this.tokens.revokeUnused(tx, cluster.id, new Date());
+      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'RegistrationTokenRevoked', message: `${revoked} registration token(s) of cluster ${cluster.name} revoked`, actor: actorOf(principal) });
+    });
+    return cluster;
+  }
+
+  /**
+   * Manager-initiated attach: the worker server-side applies the agent with the kubeconfig and waits
+   * for it to register. The kubeconfig only ever travels sealed inside the job and is never stored.
+   */
+  async attachWithKubeconfig(principal: Principal, input: AttachClusterWithKubeconfigInput): Promise<{ cluster: Cluster; operation: ClusterOperation }> {
+    try {
+      this.kube.parseKubeconfig(input.kubeconfig);
+    } catch (error) {
+      if (error instanceof KubeconfigError) throw FarpointError.badInput(error.message, 'kubeconfig');
+      throw error;
+    }
+    const { kubeconfig, ...clusterInput } = input;
+    const ttl = this.ttlHours(input.registrationTokenTtlHours);
+    const { cluster, operation, registrationToken } = await this.transactions.run(async (tx) => {
+      const created = await this.clusterService.createInTransaction(tx, principal, { ...clusterInput, phase: 'ATTACHING', attachMode: 'QUEUE' });
+      const link = await this.issueLink(tx, principal, created, ttl);
+      const op = await this.operations.create(tx, { organizationId: created.organizationId, clusterId: created.id, kind: 'ATTACH', createdBy: actorOf(principal) });
+      return { cluster: created, operation: op, registrationToken: link.registrationToken };
+    });
+    try {
+      await this.queues.enqueue(
+        JobName.ATTACH_CLUSTER,
+        { operationId: operation.id, sealed: this.box.seal(JSON.stringify({ kubeconfig, registrationToken })) },
+        // jobId = operation id: enqueueing twice is a no-op. Finished jobs are removed so even the
+        // sealed kubeconfig does not linger in Redis; the operation row keeps the outcome.
+        { jobId: operation.id, attempts: this.config.ATTACH_MAX_ATTEMPTS, backoff: { type: 'exponential', delay: this.config.ATTACH_BACKOFF_MS }, removeOnComplete: true, removeOnFail: true },
+      );
+    } catch (error) {
+      this.logger.error(`could not queue attach of ${cluster.id}: ${(error as Error).message}`);
+      await this.fail(operation, cluster, 'The attach could not be queued (Redis unavailable); try again.');
+      throw new FarpointError('INTERNAL_SERVER_ERROR', 'The attach could not be queued; the cluster is marked ERROR. Try again shortly.');
+    }
+    return { cluster, operation };
+  }
+
+  /** Ends an attach operation as FAILED and the cluster as ERROR with the reason. */
+  async fail(operation: ClusterOperation, cluster: Cluster, reason: string): Promise<void> {
+    const change = await this.transactions.run(async (tx) => {
+      await this.operations.update(operation.id, { state: 'FAILED', lastError: reason, finishedAt: new Date() }, tx);
+      const fresh = (await this.clusters.find(cluster.organizationId, cluster.id)) ?? cluster;
+      return this.status.transition(tx, fresh, { phase: 'ERROR', reason }, 'system:attach-worker');
+    });
+    await this.status.publish([change]);
+  }
+
+  /**
+   * Normal detach asks the agent (on its next report) to remove what it installed, then revokes its
+   * credential. Force detach is for dead clusters: the record and its credentials go at once.
+   */
+  async detach(principal: Principal, clusterId: string, force: boolean): Promise<Cluster> {
+    const cluster = await this.clusterService.get(principal, clusterId);
+    const actor = actorOf(principal);
+    if (force) {
+      await this.transactions.run(async (tx) => {
+        await this.clusters.delete(tx, cluster.id);
+        await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'ClusterForceDetached', severity: 'WARNING', message: `Cluster ${cluster.name} force-detached: record removed, agent credentials revoked`, actor });
+      });
+      return { ...cluster, phase: 'DETACHED' };
+    }
+    if (cluster.phase === 'DETACHING' || cluster.phase === 'DETACHED') return cluster;
+    const agentRunning = cluster.phase === 'ATTACHED' || cluster.phase === 'READY' || (cluster.phase === 'ERROR' && cluster.kubeSystemUid !== null);
+    const change = await this.transactions.run(async (tx) => {
+      await this.tokens.revokeUnused(tx, cluster.id, new Date());
+      await this.operations.finishOpen(tx, cluster.id, 'ATTACH', 'FAILED', 'Cancelled by detach.');
+      if (agentRunning) {
+        await this.operations.create(tx, { organizationId: cluster.organizationId, clusterId: cluster.id, kind: 'DETACH', state: 'WAITING_FOR_AGENT', createdBy: actor });
+        return this.status.transition(tx, cluster, { phase: 'DETACHING', reason: 'Waiting for the agent to remove itself' }, actor);
+      }
+      return this.status.transition(tx, cluster, { phase: 'DETACHED', reason: 'Detached before an agent registered' }, actor);
+    });
+    await this.status.publish([change]);
+    return (await this.clusters.find(cluster.organizationId, cluster.id))!;
+  }
+
+  private async issueLink(tx: Tx, principal: Principal, cluster: Cluster, ttlHours: number): Promise<IssuedLink> {
+    const { secret, hash } = newSecret('fpr_');
+    const expiresAt = new Date(Date.now() + ttlHours * 3600_000);
+    await this.tokens.create(tx, { organizationId: cluster.organizationId, clusterId: cluster.id, secretHash: hash, createdBy: actorOf(principal), expiresAt });
+    await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'RegistrationTokenIssued', message: `Registration link for cluster ${cluster.name} issued, valid until ${expiresAt.toISOString()}`, actor: actorOf(principal) });
+    const manifestUrl = `${this.config.publicUrl}${AgentPaths.manifests(secret)}`;
+    return { cluster, registrationToken: secret, manifestUrl, installCommand: `kubectl apply -f ${manifestUrl}`, expiresAt };
+  }
+
+  private ttlHours(hours?: number | null): number {
+    const ttl = hours ?? 24;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 168) throw FarpointError.badInput('registrationTokenTtlHours must be between 1 and 168.', 'registrationTokenTtlHours');
+    return ttl;
+  }
+}
