@@ -18,7 +18,6 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, logger), adapter, { logger: new NestPinoLogger(logger), bufferLogs: false });
   const metrics = app.get(MetricsService);
