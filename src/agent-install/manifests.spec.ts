@@ -116,7 +116,7 @@ describe(renderAgentManifests.name, () => {
     for (const access of clusterWide) expect([access, allows(clusterRules, access)]).toEqual([access, true]);
     const inNamespace: Access[] = [
       { verb: 'get', group: '', resource: 'secrets', name: N.secret },
-      { verb: 'update', group: '', resource: 'secrets', name: N.secret },
+      { verb: 'patch', group: '', resource: 'secrets', name: N.secret },
       // DELETE /api/v1/namespaces/farpoint-system is authorised with namespace farpoint-system.
       { verb: 'delete', group: '', resource: 'namespaces', name: N.namespace },
     ];

@@ -85,7 +85,7 @@ export const AGENT_CLUSTER_RULES: V1PolicyRule[] = [
  * own DELETE is authorised in that namespace), which works after the cluster-scoped objects are gone.
  */
 export const AGENT_NAMESPACE_RULES: V1PolicyRule[] = [
-  { apiGroups: [''], resources: ['secrets'], resourceNames: [N.secret], verbs: ['get', 'update', 'patch'] },
+  { apiGroups: [''], resources: ['secrets'], resourceNames: [N.secret], verbs: ['get', 'patch'] },
   { apiGroups: [''], resources: ['namespaces'], resourceNames: [N.namespace], verbs: ['delete'] },
 ];
 

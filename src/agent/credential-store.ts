@@ -1,0 +1,122 @@
+import { AgentSecretKeys as K } from '../agent-install/names';
+
+/** The agent Secret as the Kubernetes API returns it: decoded data and the resourceVersion for updates. */
+export interface SecretContent {
+  data: Record<string, string>;
+  resourceVersion: string;
+}
+
+/** Thrown by SecretGateway.write when the Secret changed since it was read (HTTP 409). */
+export class SecretConflictError extends Error {
+  constructor() {
+    super('The agent Secret changed since it was read');
+    this.name = 'SecretConflictError';
+  }
+}
+
+/** Reads and writes the agent's own Secret. */
+export interface SecretGateway {
+  read(): Promise<SecretContent | null>;
+  /** Replaces the whole data map; throws SecretConflictError when resourceVersion is stale. */
+  write(data: Record<string, string>, resourceVersion: string): Promise<void>;
+}
+
+export interface StoredCredential {
+  clusterId: string;
+  credential: string;
+  /** ms since epoch, the API's clock. */
+  expiresAt: number;
+  /** ms since epoch, the API's clock; from the HTTP Date header of the response that issued it. */
+  issuedAt: number;
+}
+
+export interface StoredIdentity {
+  /** Present until the agent registered (and again when someone applies new install manifests). */
+  registrationToken?: string;
+  credential?: StoredCredential;
+  heartbeatIntervalSeconds?: number;
+  reportIntervalSeconds?: number;
+}
+
+export interface RegistrationToStore extends StoredCredential {
+  heartbeatIntervalSeconds: number;
+  reportIntervalSeconds: number;
+}
+
+const MAX_CONFLICT_RETRIES = 5;
+
+function positiveInt(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function time(text: string | undefined): number | undefined {
+  const ms = text ? Date.parse(text) : NaN;
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** The agent's identity kept in its Secret, so a restarted agent needs no registration token. */
+export class CredentialStore {
+  constructor(private readonly secret: SecretGateway) {}
+
+  async load(): Promise<StoredIdentity | null> {
+    const content = await this.secret.read();
+    if (!content) return null;
+    const d = content.data;
+    const identity: StoredIdentity = {};
+    if (d[K.registrationToken]) identity.registrationToken = d[K.registrationToken].trim();
+    const expiresAt = time(d[K.credentialExpiresAt]);
+    if (d[K.credential] && d[K.clusterId] && expiresAt !== undefined) {
+      identity.credential = {
+        clusterId: d[K.clusterId],
+        credential: d[K.credential],
+        expiresAt,
+        // An older Secret without the issue time: rotation is then planned from when it was loaded.
+        issuedAt: time(d[K.credentialIssuedAt]) ?? Math.min(Date.now(), expiresAt),
+      };
+    }
+    identity.heartbeatIntervalSeconds = positiveInt(d[K.heartbeatIntervalSeconds]);
+    identity.reportIntervalSeconds = positiveInt(d[K.reportIntervalSeconds]);
+    return identity;
+  }
+
+  /** Stores a new registration and removes the registration token, in one update. */
+  saveRegistration(r: RegistrationToStore): Promise<void> {
+    return this.update((data) => {
+      delete data[K.registrationToken];
+      Object.assign(data, this.credentialData(r), {
+        [K.heartbeatIntervalSeconds]: String(r.heartbeatIntervalSeconds),
+        [K.reportIntervalSeconds]: String(r.reportIntervalSeconds),
+      });
+    });
+  }
+
+  saveRotation(c: StoredCredential): Promise<void> {
+    return this.update((data) => Object.assign(data, this.credentialData(c)));
+  }
+
+  private credentialData(c: StoredCredential): Record<string, string> {
+    return {
+      [K.clusterId]: c.clusterId,
+      [K.credential]: c.credential,
+      [K.credentialExpiresAt]: new Date(c.expiresAt).toISOString(),
+      [K.credentialIssuedAt]: new Date(c.issuedAt).toISOString(),
+    };
+  }
+
+  /** Read-modify-replace with optimistic concurrency; re-reads on conflict. */
+  private async update(mutate: (data: Record<string, string>) => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const content = await this.secret.read();
+      if (!content) throw new Error('The agent Secret does not exist');
+      const data = { ...content.data };
+      mutate(data);
+      try {
+        await this.secret.write(data, content.resourceVersion);
+        return;
+      } catch (error) {
+        if (!(error instanceof SecretConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import {
+  AdmissionregistrationV1Api,
+  ApiException,
+  CoreV1Api,
+  type KubeConfig,
+  RbacAuthorizationV1Api,
+  VersionApi,
+} from '@kubernetes/client-node';
+import { type SecretContent, SecretConflictError, type SecretGateway } from './credential-store';
+
+/** What the agent does with the Kubernetes API besides watching (see cluster-watch.ts). */
+export interface AgentKube {
+  readSecret(namespace: string, name: string): Promise<SecretContent | null>;
+  writeSecretData(namespace: string, name: string, data: Record<string, string>, resourceVersion: string): Promise<void>;
+  namespaceUid(name: string): Promise<string>;
+  /** gitVersion of the apiserver. */
+  serverVersion(): Promise<string>;
+  deleteValidatingWebhookConfiguration(name: string): Promise<DeleteResult>;
+  /** Makes the ClusterRoleBinding a dependent of the ClusterRole, so deleting the role removes the binding. */
+  makeBindingDependOnRole(bindingName: string, roleName: string): Promise<'patched' | 'absent'>;
+  deleteClusterRole(name: string): Promise<DeleteResult>;
+  deleteNamespace(name: string): Promise<DeleteResult>;
+}
+
+export type DeleteResult = 'deleted' | 'absent';
+
+function status(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+async function deleting(call: () => Promise<unknown>): Promise<DeleteResult> {
+  try {
+    await call();
+    return 'deleted';
+  } catch (error) {
+    if (status(error) === 404) return 'absent';
+    throw error;
+  }
+}
+
+const b64decode = (v: string) => Buffer.from(v, 'base64').toString('utf8');
+const b64encode = (v: string) => Buffer.from(v, 'utf8').toString('base64');
+
+/** AgentKube over @kubernetes/client-node 1.x. */
+export class ClientNodeAgentKube implements AgentKube {
+  private readonly core: CoreV1Api;
+  private readonly rbac: RbacAuthorizationV1Api;
+  private readonly admission: AdmissionregistrationV1Api;
+  private readonly version: VersionApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.rbac = kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+    this.admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    this.version = kubeConfig.makeApiClient(VersionApi);
+  }
+
+  async readSecret(namespace: string, name: string): Promise<SecretContent | null> {
+    try {
+      const secret = await this.core.readNamespacedSecret({ name, namespace });
+      const data: Record<string, string> = {};
+      for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = b64decode(value);
+      return { data, resourceVersion: secret.metadata?.resourceVersion ?? '' };
+    } catch (error) {
+      if (status(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async writeSecretData(namespace: string, name: string, data: Record<string, string>, resourceVersion: string): Promise<void> {
+    const encoded: Record<string, string> = {};
+    for (const [key, value] of Object.entries(data)) encoded[key] = b64encode(value);
+    try {
+      // JSON patch: the resourceVersion in the patched object makes the write conditional (409 when
+      // stale); labels, annotations and type stay as installed.
+      await this.core.patchNamespacedSecret({
+        name,
+        namespace,
+        body: [
+          { op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion },
+          { op: 'add', path: '/data', value: encoded },
+        ],
+      });
+    } catch (error) {
+      if (status(error) === 409) throw new SecretConflictError();
+      throw error;
+    }
+  }
+
+  async namespaceUid(name: string): Promise<string> {
+    const namespace = await this.core.readNamespace({ name });
+    const uid = namespace.metadata?.uid;
+    if (!uid) throw new Error(`Namespace ${name} has no uid`);
+    return uid;
+  }
+
+  async serverVersion(): Promise<string> {
+    return (await this.version.getCode()).gitVersion;
+  }
+
+  deleteValidatingWebhookConfiguration(name: string): Promise<DeleteResult> {
+    return deleting(() => this.admission.deleteValidatingWebhookConfiguration({ name }));
+  }
+
+  async makeBindingDependOnRole(bindingName: string, roleName: string): Promise<'patched' | 'absent'> {
+    let uid: string | undefined;
+    try {
+      uid = (await this.rbac.readClusterRole({ name: roleName })).metadata?.uid;
+    } catch (error) {
+      if (status(error) === 404) return 'absent';
+      throw error;
+    }
+    if (!uid) return 'absent';
+    const owner = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: roleName, uid };
+    try {
+      // JSON patch (client-node's default patch type); "add" replaces an existing list.
+      await this.rbac.patchClusterRoleBinding({
+        name: bindingName,
+        body: [{ op: 'add', path: '/metadata/ownerReferences', value: [owner] }],
+      });
+      return 'patched';
+    } catch (error) {
+      if (status(error) === 404) return 'absent';
+      throw error;
+    }
+  }
+
+  deleteClusterRole(name: string): Promise<DeleteResult> {
+    return deleting(() => this.rbac.deleteClusterRole({ name, propagationPolicy: 'Background' }));
+  }
+
+  deleteNamespace(name: string): Promise<DeleteResult> {
+    return deleting(() => this.core.deleteNamespace({ name }));
+  }
+}
+
+/** The agent's Secret as a SecretGateway. */
+export function secretGateway(kube: AgentKube, namespace: string, name: string): SecretGateway {
+  return {
+    read: () => kube.readSecret(namespace, name),
+    write: (data, resourceVersion) => kube.writeSecretData(namespace, name, data, resourceVersion),
+  };
+}
