@@ -177,7 +177,7 @@ export class HarnessDir {
 
   /** Stops the watchdog (normal shutdown) and removes the directory. */
   async remove(): Promise<void> {
-    // SIGKILL to the group: the loop's `sleep` child goes too, and there is nothing to clean up.
+    // No grace period: signalling its group takes the loop's `sleep` child too, and it has nothing to clean up.
     await this.watchdog?.stop(0);
     await rm(this.path, { recursive: true, force: true });
   }

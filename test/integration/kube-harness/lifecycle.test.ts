@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeHarness, locateTools, processesMentioning, type HarnessDescription, type ToolPaths } from '../../../src/dev/kube-harness';
-import { processStartTime } from '../../../src/dev/kube-harness/processes';
+import { processStartTime, sweepStaleHarnesses } from '../../../src/dev/kube-harness/processes';
 import { eventually } from './support/eventually';
 
 const run = promisify(execFile);
@@ -30,10 +30,10 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   // Whatever a failed test left: the sweep kills servers of owners that are gone.
-  await KubeHarness.start({ clusters: [{ name: 'sweeper', profile: 'k3s-1node' }], tools, stateRoot }).then((h) => h.stop(), () => undefined);
+  await sweepStaleHarnesses(stateRoot);
   await rm(stateRoot, { recursive: true, force: true });
   await rm(scratch, { recursive: true, force: true });
-}, START_MS);
+});
 
 /** Starts the CLI from source and resolves with clusters.json once it prints "ready". */
 async function startCli(out: string, clusters: string[]): Promise<{ child: ChildProcess; description: HarnessDescription & { pid: number } }> {
