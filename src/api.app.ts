@@ -6,6 +6,7 @@ import { ApiModule } from './app.module';
 import { AppConfig } from './infra/config/app-config';
 import { NestPinoLogger } from './infra/logging/logger';
 import { MetricsService } from './infra/metrics/metrics.service';
+import { configureAgentRoutes } from './modules/agent-gateway/agent-routes';
 
 /** Builds the API application (used by main.ts and by e2e tests, which listen on an ephemeral port). */
 export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
@@ -22,6 +23,8 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config, logger), adapter, { logger: new NestPinoLogger(logger), bufferLogs: false });
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
+  // Before routes are added (at init): the agent protocol's body limit, error body and log redaction.
+  configureAgentRoutes(fastify);
   fastify.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     return payload;

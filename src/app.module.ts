@@ -13,6 +13,7 @@ import { ROOT_LOGGER } from './infra/logging/logger';
 import { MetricsService } from './infra/metrics/metrics.service';
 import { QueueGateway } from './infra/queue/queue.gateway';
 import { WorkerHost } from './infra/queue/worker.host';
+import { AgentGatewayModule } from './modules/agent-gateway/agent-gateway.module';
 import { AttachModule } from './modules/attach/attach.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { ClusterGroupsModule } from './modules/cluster-groups/cluster-groups.module';
@@ -39,7 +40,7 @@ export class CoreModule {
   }
 }
 
-const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, WorkspacesModule, NamespacesModule, AttachModule];
+const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule];
 
 /** The GraphQL API process. */
 @Module({})

@@ -1,0 +1,53 @@
+import { Body, Controller, Get, Header, HttpCode, Param, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { toYaml } from '../../agent-install';
+import { AgentCredential } from '../../generated/prisma/client';
+import { AGENT_API_BASE_PATH, AGENT_MANIFESTS_MEDIA_TYPE, RegisterResponse, ReportsResponse, RotateCredentialResponse } from '../../protocol';
+import { AgentCredentialGuard, CurrentAgentCredential } from './agent-credential.guard';
+import { AgentCredentialService } from './agent-credential.service';
+import { AgentProtocolExceptionFilter } from './agent-protocol.filter';
+import { AgentRegistrationService } from './agent-registration.service';
+import { AgentReportsService } from './agent-reports.service';
+
+/**
+ * The agent protocol v1 over HTTP (docs/agent-protocol.openapi.json). Bodies are validated with the
+ * protocol's zod schemas inside the services; every failure is the protocol's error body. Body
+ * limit, pre-handler errors and log redaction are set per route by configureAgentRoutes.
+ */
+@Controller(AGENT_API_BASE_PATH.slice(1))
+@UseFilters(AgentProtocolExceptionFilter)
+export class AgentGatewayController {
+  constructor(
+    private readonly registration: AgentRegistrationService,
+    private readonly credentials: AgentCredentialService,
+    private readonly reports: AgentReportsService,
+  ) {}
+
+  @Get('manifests/:token.yaml')
+  @Header('Content-Type', AGENT_MANIFESTS_MEDIA_TYPE)
+  @Header('Cache-Control', 'no-store')
+  async manifests(@Param('token') token: string): Promise<string> {
+    return toYaml(await this.registration.manifestsForToken(token));
+  }
+
+  @Post('register')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  register(@Body() body: unknown): Promise<RegisterResponse> {
+    return this.registration.register(body);
+  }
+
+  @Post('credentials/rotate')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @UseGuards(AgentCredentialGuard)
+  rotate(@CurrentAgentCredential() credential: AgentCredential, @Body() body: unknown): Promise<RotateCredentialResponse> {
+    return this.credentials.rotate(credential, body);
+  }
+
+  @Post('reports')
+  @HttpCode(200)
+  @UseGuards(AgentCredentialGuard)
+  report(@CurrentAgentCredential() credential: AgentCredential, @Body() body: unknown): Promise<ReportsResponse> {
+    return this.reports.ingest(credential, body);
+  }
+}

@@ -1,0 +1,68 @@
+import { AgentErrorCode, AgentProtocolError } from '../../protocol';
+
+/**
+ * The gateway's refusals, one sentence each, in the protocol's error type (AgentProtocolError with a
+ * stable AgentErrorCode; the filter turns it into `{ error: { code, message } }` with its HTTP status).
+ * Messages never contain secrets: no token, no credential, not even a prefix of one.
+ */
+export const AgentGatewayErrors = {
+  tokenUnknown: () =>
+    new AgentProtocolError(
+      AgentErrorCode.TOKEN_UNKNOWN,
+      'This registration token is not known to Farpoint. Copy the install command again from the cluster page, or create a new registration link.',
+    ),
+  tokenUsed: () =>
+    new AgentProtocolError(
+      AgentErrorCode.TOKEN_USED,
+      'This registration token has already been used by an agent. Each token registers one agent once; create a new registration link to attach again.',
+    ),
+  tokenExpired: (expiresAt: Date) =>
+    new AgentProtocolError(
+      AgentErrorCode.TOKEN_EXPIRED,
+      `This registration token expired at ${expiresAt.toISOString()}. Create a new registration link for the cluster.`,
+    ),
+  tokenRevoked: () =>
+    new AgentProtocolError(
+      AgentErrorCode.TOKEN_REVOKED,
+      'This registration token was revoked (a newer link was issued, or the cluster is being detached). Use the newest registration link of the cluster.',
+    ),
+  clusterNotRegistrable: (phase: string) =>
+    new AgentProtocolError(
+      AgentErrorCode.TOKEN_REVOKED,
+      `The cluster is ${phase} and no longer accepts agent registrations with this token. Create a new registration link if it should be attached again.`,
+    ),
+  identityMismatch: () =>
+    new AgentProtocolError(
+      AgentErrorCode.CLUSTER_IDENTITY_MISMATCH,
+      'This Farpoint cluster was attached before from a different Kubernetes cluster (another kube-system namespace UID). Install the agent into the original cluster, or detach this cluster and attach the new one separately.',
+    ),
+  credentialMissing: () =>
+    new AgentProtocolError(AgentErrorCode.CREDENTIAL_INVALID, 'Send the agent credential as "Authorization: Bearer <credential>".'),
+  credentialInvalid: () =>
+    new AgentProtocolError(AgentErrorCode.CREDENTIAL_INVALID, 'This agent credential is not valid. The agent must be attached again.'),
+  credentialExpired: (expiresAt: Date) =>
+    new AgentProtocolError(
+      AgentErrorCode.CREDENTIAL_EXPIRED,
+      `This agent credential expired at ${expiresAt.toISOString()} before it was rotated. The agent must be attached again.`,
+    ),
+  credentialRevoked: () =>
+    new AgentProtocolError(
+      AgentErrorCode.CREDENTIAL_REVOKED,
+      'This agent credential was revoked (it was replaced by a rotated credential, or the cluster was detached).',
+    ),
+  clusterDetached: () =>
+    new AgentProtocolError(AgentErrorCode.CREDENTIAL_REVOKED, 'The cluster has been detached from Farpoint; its agent credentials are revoked.'),
+  wrongCluster: () =>
+    new AgentProtocolError(
+      AgentErrorCode.CREDENTIAL_WRONG_CLUSTER,
+      'This agent credential belongs to another cluster than the clusterId in the request. A credential is valid for its own cluster only.',
+    ),
+  seqTooLarge: (index: number, max: number) =>
+    new AgentProtocolError(
+      AgentErrorCode.PROTOCOL_INVALID_BODY,
+      `The request body is invalid: items[${index}].seq (this API stores sequence numbers up to ${max}).`,
+      { issues: [{ path: `items[${index}].seq`, message: `must be at most ${max}` }] },
+    ),
+  internal: () =>
+    new AgentProtocolError(AgentErrorCode.INTERNAL_ERROR, 'The Farpoint API failed to handle this request. Retry later; the failure has been logged.'),
+} as const;

@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { AttachModule } from '../attach/attach.module';
+import { ClustersModule } from '../clusters/clusters.module';
+import { AgentClusterRepository } from './agent-cluster.repository';
+import { AgentCredentialGuard } from './agent-credential.guard';
+import { AgentCredentialRepository } from './agent-credential.repository';
+import { AgentCredentialService } from './agent-credential.service';
+import { AgentGatewayController } from './agent-gateway.controller';
+import { AgentRegistrationService } from './agent-registration.service';
+import { AgentReportsService } from './agent-reports.service';
+import { ClusterInventoryRepository } from './cluster-inventory.repository';
+
+/**
+ * The API side of the agent protocol: install manifests, registration, credential rotation and
+ * report ingestion under /agent/v1. The API process also needs configureAgentRoutes (agent-routes.ts)
+ * on its Fastify instance.
+ */
+@Module({
+  imports: [AttachModule, ClustersModule],
+  controllers: [AgentGatewayController],
+  providers: [
+    AgentCredentialRepository,
+    AgentClusterRepository,
+    ClusterInventoryRepository,
+    AgentCredentialService,
+    AgentRegistrationService,
+    AgentReportsService,
+    AgentCredentialGuard,
+  ],
+  exports: [AgentRegistrationService, AgentCredentialService],
+})
+export class AgentGatewayModule {}

@@ -1,0 +1,192 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { hashSecret, looksLikeSecret } from '../../common/crypto/secrets';
+import { AgentManifestInputSchema } from '../../agent-install';
+import { Cluster, ClusterPhase, RegistrationToken } from '../../generated/prisma/client';
+import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { AgentProtocolError, parseOrThrow, RegisterRequest, RegisterRequestSchema, RegisterResponse } from '../../protocol';
+import { AgentManifestsFactory } from '../attach/agent-manifests.factory';
+import { RegistrationTokenRepository } from '../attach/registration-token.repository';
+import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
+import { ClusterRepository } from '../clusters/cluster.repository';
+import { EventRecorder } from '../events/event.recorder';
+import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.repository';
+import { agentActor, AgentCredentialService } from './agent-credential.service';
+import { AgentGatewayErrors as E } from './agent-gateway.errors';
+
+/** Phases in which a cluster waits for its agent's first registration (ERROR: a failed attach). */
+export const REGISTRABLE_PHASES: ReadonlySet<ClusterPhase> = new Set<ClusterPhase>(['PENDING', 'ATTACHING', 'ERROR']);
+
+/** Intervals the install manifests use when nothing overrides them (the renderer's defaults). */
+const DEFAULT_HEARTBEAT_INTERVAL_SECONDS: number = AgentManifestInputSchema.shape.heartbeatIntervalSeconds.parse(undefined);
+export const REPORT_INTERVAL_SECONDS: number = AgentManifestInputSchema.shape.reportIntervalSeconds.parse(undefined);
+
+/** The site's heartbeat interval (20 s without a site), within what the protocol allows. */
+export function heartbeatIntervalOf(cluster: Pick<ClusterWithSite, 'site'>): number {
+  return Math.min(Math.max(cluster.site?.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS, 1), 3600);
+}
+
+type Registered = { response: RegisterResponse; change: ClusterStatusChange | null };
+type Refused = { refused: AgentProtocolError };
+
+/**
+ * Registration tokens on the agent side: the install manifests a token unlocks, and the one-time
+ * exchange of token + cluster identity for a per-cluster credential.
+ */
+@Injectable()
+export class AgentRegistrationService {
+  private readonly logger = new Logger(AgentRegistrationService.name);
+
+  constructor(
+    private readonly tokens: RegistrationTokenRepository,
+    private readonly clusters: AgentClusterRepository,
+    private readonly clusterRows: ClusterRepository,
+    private readonly credentials: AgentCredentialService,
+    private readonly manifests: AgentManifestsFactory,
+    private readonly transactions: TransactionRunner,
+    private readonly events: EventRecorder,
+    private readonly status: ClusterStatusService,
+  ) {}
+
+  /**
+   * GET /agent/v1/manifests/{token}.yaml: the install manifests for the token's cluster. Does not
+   * consume the token. Refuses unknown, used, expired and revoked tokens (TOKEN_*).
+   */
+  async manifestsForToken(registrationTokenSecret: string, now = new Date()): Promise<KubernetesObject[]> {
+    const token = await this.usableToken(registrationTokenSecret, now);
+    return this.render(token.clusterId, registrationTokenSecret);
+  }
+
+  /**
+   * The same objects for a cluster whose token the caller holds (the queue-attach worker server-side
+   * applies them). Throws AgentProtocolError TOKEN_UNKNOWN when the token is not this cluster's, and
+   * TOKEN_USED / TOKEN_EXPIRED / TOKEN_REVOKED as the HTTP endpoint does; TOKEN_USED means the agent
+   * has already registered.
+   */
+  async manifestsFor(clusterId: string, registrationTokenSecret: string, now = new Date()): Promise<KubernetesObject[]> {
+    const token = await this.usableToken(registrationTokenSecret, now);
+    if (token.clusterId !== clusterId) throw E.tokenUnknown();
+    return this.render(clusterId, registrationTokenSecret);
+  }
+
+  /**
+   * POST /agent/v1/register. The token is consumed race-free (the first registration wins), the
+   * cluster remembers the kube-system namespace UID, and the agent gets its credential. Repeating the
+   * call with the same token and UID before the credential was ever used returns a new credential
+   * (the agent may have died before storing the first); anything else with a used token is TOKEN_USED.
+   */
+  async register(body: unknown, now = new Date()): Promise<RegisterResponse> {
+    const request = parseOrThrow(RegisterRequestSchema, body);
+    const token = await this.findToken(request.registrationToken);
+    if (token.revokedAt) throw E.tokenRevoked();
+    const result = token.usedAt ? await this.registerAgain(token, request, now) : await this.registerFirst(token, request, now);
+    if ('refused' in result) throw result.refused;
+    await this.status.publish([result.change]);
+    return result.response;
+  }
+
+  private async registerFirst(token: RegistrationToken, request: RegisterRequest, now: Date): Promise<Registered | Refused> {
+    if (token.expiresAt <= now) throw E.tokenExpired(token.expiresAt);
+    const result = await this.transactions.run(async (tx): Promise<Registered | Refused> => {
+      const cluster = await this.clusters.lock(tx, token.clusterId);
+      if (!cluster) throw E.tokenUnknown();
+      // Read again under the lock: a concurrent registration with this token may just have committed.
+      const current = await this.tokens.findByHash(token.secretHash, tx);
+      if (!current) throw E.tokenUnknown();
+      if (current.revokedAt) throw E.tokenRevoked();
+      if (current.usedAt) throw E.tokenUsed();
+      if (!REGISTRABLE_PHASES.has(cluster.phase)) throw E.clusterNotRegistrable(cluster.phase);
+      if (cluster.kubeSystemUid && cluster.kubeSystemUid !== request.clusterUid) return { refused: E.identityMismatch() };
+      if (!(await this.tokens.markUsed(tx, token.id, now))) throw E.tokenUsed();
+      // One agent per cluster: whatever an earlier agent of this cluster held stops working.
+      const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
+      // A registration is not a heartbeat: the health sweep counts the grace period from now.
+      await this.clusterRows.update(tx, cluster.id, { kubeSystemUid: request.clusterUid, agentVersion: request.agentVersion, lastHeartbeatAt: null });
+      const issued = await this.credentials.issue(tx, cluster, null, now);
+      const change = await this.status.transition(tx, cluster, { phase: 'ATTACHED', health: 'UNKNOWN', reason: 'The agent registered' }, agentActor(cluster));
+      await this.recordRegistered(tx, cluster, request, issued.credential.id, { repeated: false, revokedCredentials: revoked });
+      return { change, response: this.response(cluster, issued.secret, issued.credential.expiresAt) };
+    });
+    if ('refused' in result) await this.recordIdentityMismatch(token.clusterId, request);
+    return result;
+  }
+
+  private async registerAgain(token: RegistrationToken, request: RegisterRequest, now: Date): Promise<Registered> {
+    return this.transactions.run(async (tx) => {
+      const cluster = await this.clusters.lock(tx, token.clusterId);
+      if (!cluster) throw E.tokenUnknown();
+      const sameAgent = cluster.kubeSystemUid === request.clusterUid && cluster.phase === 'ATTACHED' && token.expiresAt > now;
+      if (!sameAgent || (await this.credentials.anyUsed(tx, cluster.id))) throw E.tokenUsed();
+      const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
+      await this.clusterRows.update(tx, cluster.id, { agentVersion: request.agentVersion });
+      const issued = await this.credentials.issue(tx, cluster, null, now);
+      await this.recordRegistered(tx, cluster, request, issued.credential.id, { repeated: true, revokedCredentials: revoked });
+      return { change: null, response: this.response(cluster, issued.secret, issued.credential.expiresAt) };
+    });
+  }
+
+  private recordRegistered(tx: Tx, cluster: Cluster, request: RegisterRequest, credentialId: string, data: { repeated: boolean; revokedCredentials: number }): Promise<void> {
+    return this.events.record(tx, {
+      organizationId: cluster.organizationId,
+      objectKind: 'Cluster',
+      objectId: cluster.id,
+      type: 'AgentRegistered',
+      message: data.repeated
+        ? `The agent of cluster ${cluster.name} registered again before using its credential; it got a new one`
+        : `Agent ${request.agentVersion} registered for cluster ${cluster.name} (kube-system UID ${request.clusterUid})`,
+      actor: agentActor(cluster),
+      data: { agentVersion: request.agentVersion, kubeSystemUid: request.clusterUid, credentialId, ...data },
+    });
+  }
+
+  /** Its own transaction: the refusal rolls back, the record of the attempt must not. */
+  private async recordIdentityMismatch(clusterId: string, request: RegisterRequest): Promise<void> {
+    await this.transactions.run(async (tx) => {
+      const cluster = await this.clusters.find(clusterId, tx);
+      if (!cluster) return;
+      await this.events.record(tx, {
+        organizationId: cluster.organizationId,
+        objectKind: 'Cluster',
+        objectId: cluster.id,
+        type: 'AgentIdentityMismatch',
+        severity: 'SECURITY',
+        message: `An agent in another Kubernetes cluster (kube-system UID ${request.clusterUid}) tried to register as cluster ${cluster.name}, which was attached from kube-system UID ${cluster.kubeSystemUid}; refused`,
+        actor: `agent:${request.clusterUid}`,
+        data: { expectedKubeSystemUid: cluster.kubeSystemUid, presentedKubeSystemUid: request.clusterUid, agentVersion: request.agentVersion },
+      });
+    });
+    this.logger.warn(`refused registration for cluster ${clusterId}: kube-system UID mismatch`);
+  }
+
+  private response(cluster: ClusterWithSite, credential: string, expiresAt: Date): RegisterResponse {
+    return {
+      clusterId: cluster.id,
+      credential,
+      credentialExpiresAt: expiresAt.toISOString(),
+      heartbeatIntervalSeconds: heartbeatIntervalOf(cluster),
+      reportIntervalSeconds: REPORT_INTERVAL_SECONDS,
+    };
+  }
+
+  private async findToken(secret: string): Promise<RegistrationToken> {
+    if (!looksLikeSecret('fpr_', secret)) throw E.tokenUnknown();
+    const token = await this.tokens.findByHash(hashSecret(secret));
+    if (!token) throw E.tokenUnknown();
+    return token;
+  }
+
+  /** A token that can still register: known, not revoked, not used, not expired (checked in that order). */
+  private async usableToken(secret: string, now: Date): Promise<RegistrationToken> {
+    const token = await this.findToken(secret);
+    if (token.revokedAt) throw E.tokenRevoked();
+    if (token.usedAt) throw E.tokenUsed();
+    if (token.expiresAt <= now) throw E.tokenExpired(token.expiresAt);
+    return token;
+  }
+
+  private async render(clusterId: string, registrationTokenSecret: string): Promise<KubernetesObject[]> {
+    const cluster = await this.clusters.find(clusterId);
+    if (!cluster) throw E.tokenUnknown();
+    return this.manifests.build(cluster, registrationTokenSecret);
+  }
+}

@@ -1,0 +1,129 @@
+import { Injectable } from '@nestjs/common';
+import { AgentCredential, ClusterHealth, ClusterPhase, Prisma } from '../../generated/prisma/client';
+import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { Directive, parseOrThrow, ReportsRequest, ReportsRequestSchema, ReportsResponse, summarizeInventory } from '../../protocol';
+import { ClusterOperationRepository } from '../attach/cluster-operation.repository';
+import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
+import { ClusterRepository } from '../clusters/cluster.repository';
+import { EventRecorder } from '../events/event.recorder';
+import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.repository';
+import { agentActor, AgentCredentialService } from './agent-credential.service';
+import { AgentGatewayErrors as E } from './agent-gateway.errors';
+import { ClusterInventoryRepository } from './cluster-inventory.repository';
+import { foldReportItems, IngestOutcome, MAX_STORABLE_SEQ, nextHealth } from './report-ingestion';
+
+/**
+ * POST /agent/v1/reports: idempotent, ordered ingestion. Under a lock on the cluster row, items at
+ * or below the stored ackedSeq are skipped as duplicates and the rest are applied in seq order, all
+ * in one transaction with the new ackedSeq, so a batch is stored completely or not at all.
+ */
+@Injectable()
+export class AgentReportsService {
+  constructor(
+    private readonly clusters: AgentClusterRepository,
+    private readonly clusterRows: ClusterRepository,
+    private readonly inventories: ClusterInventoryRepository,
+    private readonly operations: ClusterOperationRepository,
+    private readonly credentials: AgentCredentialService,
+    private readonly transactions: TransactionRunner,
+    private readonly events: EventRecorder,
+    private readonly status: ClusterStatusService,
+  ) {}
+
+  async ingest(credential: AgentCredential, body: unknown, now = new Date()): Promise<ReportsResponse> {
+    const request = parseOrThrow(ReportsRequestSchema, body);
+    const tooLarge = request.items.findIndex((item) => item.seq > MAX_STORABLE_SEQ);
+    if (tooLarge >= 0) throw E.seqTooLarge(tooLarge, MAX_STORABLE_SEQ);
+    await this.credentials.assertOwnCluster(credential, request.clusterId, 'reports');
+    const { response, change } = await this.transactions.run(async (tx) => {
+      const cluster = await this.clusters.lock(tx, credential.clusterId);
+      if (!cluster) throw E.credentialInvalid();
+      if (cluster.phase === 'DETACHED') throw E.clusterDetached();
+      await this.credentials.recordUse(tx, credential, cluster, now);
+      return this.apply(tx, cluster, request, now);
+    });
+    await this.status.publish([change]);
+    return response;
+  }
+
+  private async apply(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, now: Date): Promise<{ response: ReportsResponse; change: ClusterStatusChange | null }> {
+    const stored = await this.inventories.find(tx, cluster.id);
+    const outcome = foldReportItems({ ackedSeq: stored?.ackedSeq ?? 0, inventory: stored?.snapshot ?? null }, request.items);
+    if (outcome.processed > 0) {
+      await this.inventories.save(tx, cluster.id, {
+        ackedSeq: outcome.ackedSeq,
+        snapshot: outcome.inventoryChanged ? outcome.inventory : stored ? undefined : null,
+        reportedAt: outcome.inventoryChanged || !stored ? now : undefined,
+      });
+      await this.updateCluster(tx, cluster, request, outcome, now);
+    }
+
+    let phase: ClusterPhase = cluster.phase;
+    let health: ClusterHealth = nextHealth(cluster.health, outcome);
+    let reason: string | undefined;
+    if (cluster.phase === 'ATTACHED' && outcome.inventoryChanged && outcome.inventory) {
+      phase = 'READY';
+      reason = 'The agent reported the first full inventory';
+    }
+    const directives: Directive[] = [];
+    if (cluster.phase === 'DETACHING') {
+      directives.push({ type: 'DETACH' });
+      await this.completeDetach(tx, cluster, now);
+      phase = 'DETACHED';
+      health = 'UNKNOWN';
+      reason = 'The agent was told to remove itself; its credentials are revoked';
+    } else if (outcome.needsSnapshot) {
+      directives.push({ type: 'SEND_SNAPSHOT' });
+    }
+    const change = await this.status.transition(tx, cluster, { phase, health, ...(reason ? { reason } : {}) }, agentActor(cluster));
+    return { response: { ackedSeq: outcome.ackedSeq, directives }, change };
+  }
+
+  /** Heartbeat time (server clock: the agent's may be wrong), inventory summary and agent version. */
+  private async updateCluster(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, outcome: IngestOutcome, now: Date): Promise<void> {
+    const data: Prisma.ClusterUncheckedUpdateInput = {};
+    if (outcome.heartbeat) data.lastHeartbeatAt = now;
+    if (request.agentVersion !== cluster.agentVersion) data.agentVersion = request.agentVersion;
+    const summary = outcome.inventoryChanged && outcome.inventory ? summarizeInventory(outcome.inventory) : null;
+    if (summary) {
+      Object.assign(data, {
+        nodeCount: summary.nodeCount,
+        allocatableCpuMillis: summary.allocatableCpuMillis,
+        allocatableMemoryMiB: summary.allocatableMemoryMiB,
+        requestedCpuMillis: summary.requestedCpuMillis,
+        requestedMemoryMiB: summary.requestedMemoryMiB,
+        distribution: summary.distribution,
+        kubernetesVersion: summary.kubernetesVersion,
+      });
+    }
+    if (Object.keys(data).length === 0) return;
+    await this.clusterRows.update(tx, cluster.id, data);
+
+    const actor = agentActor(cluster);
+    const base = { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, actor };
+    if (data.agentVersion !== undefined && cluster.agentVersion !== null) {
+      await this.events.record(tx, { ...base, type: 'AgentVersionChanged', message: `The agent of cluster ${cluster.name} now runs ${request.agentVersion} (was ${cluster.agentVersion})`, data: { from: cluster.agentVersion, to: request.agentVersion } });
+    }
+    // Nodes, version and distribution are what people notice; requested CPU/memory move with every pod and get no Event.
+    if (summary && (summary.nodeCount !== cluster.nodeCount || summary.kubernetesVersion !== cluster.kubernetesVersion || summary.distribution !== cluster.distribution)) {
+      const from = { nodeCount: cluster.nodeCount, kubernetesVersion: cluster.kubernetesVersion, distribution: cluster.distribution };
+      const to = { nodeCount: summary.nodeCount, kubernetesVersion: summary.kubernetesVersion, distribution: summary.distribution };
+      await this.events.record(tx, { ...base, type: 'ClusterInventoryChanged', message: `Cluster ${cluster.name}: ${summary.nodeCount} node(s) (${summary.readyNodeCount} Ready), ${summary.distribution} ${summary.kubernetesVersion}`, data: { from, to } });
+    }
+  }
+
+  /** The agent gets DETACH in this answer; from now on nothing it holds authenticates. */
+  private async completeDetach(tx: Tx, cluster: ClusterWithSite, now: Date): Promise<void> {
+    const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
+    const operations = await this.operations.finishOpen(tx, cluster.id, 'DETACH', 'SUCCEEDED');
+    await this.events.record(tx, {
+      organizationId: cluster.organizationId,
+      objectKind: 'Cluster',
+      objectId: cluster.id,
+      type: 'ClusterDetached',
+      message: `Cluster ${cluster.name} detached: its agent was told to remove itself and ${revoked} agent credential(s) were revoked`,
+      actor: agentActor(cluster),
+      data: { revokedCredentials: revoked, completedOperations: operations },
+    });
+  }
+}

@@ -1,0 +1,122 @@
+import type { ClusterHealth } from '../../generated/prisma/enums';
+import { applyInventoryDelta, Inventory, InventorySummary, ReportItem, summarizeInventory } from '../../protocol';
+
+/**
+ * The pure part of report ingestion: which items are new, and what they add up to. The service
+ * loads the state, runs `foldReportItems` and writes the outcome in one transaction.
+ */
+
+/** What the API holds for a cluster before a batch: the last acknowledged seq and the inventory (null before the first snapshot). */
+export interface IngestState {
+  ackedSeq: number;
+  inventory: Inventory | null;
+}
+
+export interface IngestOutcome {
+  /** The seq to acknowledge: the highest seq stored, never lower than before. */
+  ackedSeq: number;
+  /** Items with seq > the previous ackedSeq, in seq order. */
+  processed: number;
+  /** Items at or below the previous ackedSeq: duplicates of items already stored. */
+  skipped: number;
+  /** At least one new heartbeat: the agent is alive now. */
+  heartbeat: boolean;
+  /** The inventory after the batch (null while no snapshot has arrived). */
+  inventory: Inventory | null;
+  /** A snapshot or an applied delta changed the stored inventory. */
+  inventoryChanged: boolean;
+  /** At least one new inventory.snapshot. */
+  snapshotReceived: boolean;
+  /** Deltas that arrived while there was no inventory to apply them to; they are acknowledged and dropped. */
+  ignoredDeltas: number;
+  /** Some delta had no base and no snapshot followed it: ask the agent for a snapshot (SEND_SNAPSHOT). */
+  needsSnapshot: boolean;
+}
+
+/** The items not stored yet: seq above ackedSeq, in seq order (the schema already enforces increasing seq). */
+export function newItems<T extends Pick<ReportItem, 'seq'>>(items: readonly T[], ackedSeq: number): T[] {
+  return items.filter((item) => item.seq > ackedSeq).sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * Applies a batch to the state. Items at or below `state.ackedSeq` are skipped, so replaying a batch
+ * (the agent did not see our answer) changes nothing. A delta without a base inventory is dropped
+ * but still acknowledged, and the outcome asks for a snapshot: deltas cannot be replayed later anyway,
+ * and holding back the ack would block the agent's queue behind an item the API can never use.
+ */
+export function foldReportItems(state: IngestState, items: readonly ReportItem[]): IngestOutcome {
+  const fresh = newItems(items, state.ackedSeq);
+  let inventory = state.inventory;
+  let ackedSeq = state.ackedSeq;
+  let heartbeat = false;
+  let inventoryChanged = false;
+  let snapshotReceived = false;
+  let ignoredDeltas = 0;
+  let baseMissing = false;
+  for (const item of fresh) {
+    ackedSeq = item.seq;
+    switch (item.kind) {
+      case 'heartbeat':
+        heartbeat = true;
+        break;
+      case 'inventory.snapshot':
+        inventory = item.payload;
+        inventoryChanged = true;
+        snapshotReceived = true;
+        baseMissing = false;
+        break;
+      case 'inventory.delta':
+        if (inventory === null) {
+          ignoredDeltas += 1;
+          baseMissing = true;
+        } else {
+          inventory = applyInventoryDelta(inventory, item.payload);
+          inventoryChanged = true;
+        }
+        break;
+      default: {
+        const unknown: never = item;
+        throw new Error(`unhandled report item kind ${(unknown as ReportItem).kind}`);
+      }
+    }
+  }
+  return {
+    ackedSeq,
+    processed: fresh.length,
+    skipped: items.length - fresh.length,
+    heartbeat,
+    inventory,
+    inventoryChanged,
+    snapshotReceived,
+    ignoredDeltas,
+    needsSnapshot: baseMissing,
+  };
+}
+
+/** Health from the nodes: all Ready → HEALTHY, some not Ready → WARNING, none Ready (or no nodes) → UNHEALTHY. */
+export function healthFromInventory(inventory: Inventory): Extract<ClusterHealth, 'HEALTHY' | 'WARNING' | 'UNHEALTHY'> {
+  return healthFromSummary(summarizeInventory(inventory));
+}
+
+export function healthFromSummary(summary: Pick<InventorySummary, 'nodeCount' | 'readyNodeCount'>): Extract<ClusterHealth, 'HEALTHY' | 'WARNING' | 'UNHEALTHY'> {
+  if (summary.nodeCount === 0 || summary.readyNodeCount === 0) return 'UNHEALTHY';
+  return summary.readyNodeCount === summary.nodeCount ? 'HEALTHY' : 'WARNING';
+}
+
+/**
+ * The health after a batch. Inventory decides when there is one; a heartbeat is what brings a
+ * DISCONNECTED cluster back (the health sweep judges by heartbeats, so an inventory change alone
+ * must not undo its verdict). With no inventory yet a heartbeat can only say UNKNOWN.
+ */
+export function nextHealth(current: ClusterHealth, outcome: Pick<IngestOutcome, 'heartbeat' | 'inventory' | 'inventoryChanged'>): ClusterHealth {
+  if (!outcome.heartbeat && !outcome.inventoryChanged) return current;
+  if (current === 'DISCONNECTED' && !outcome.heartbeat) return current;
+  if (outcome.inventory) return healthFromInventory(outcome.inventory);
+  return current === 'DISCONNECTED' ? 'UNKNOWN' : current;
+}
+
+/**
+ * Largest seq ClusterInventory.ackedSeq (a Postgres integer) holds. The protocol allows larger ones;
+ * until the column is widened to bigint the gateway refuses them as invalid instead of failing in SQL.
+ */
+export const MAX_STORABLE_SEQ = 2_147_483_647;
