@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the real opa, etcd, kube-apiserver and kubectl from the Go module proxy into a cache folder
-# outside the work tree, keyed by the pinned versions. Does nothing when they are already built.
+# Builds the real opa, etcd, kube-apiserver, kube-controller-manager and kubectl from the Go module proxy
+# into a cache folder outside the work tree, keyed by the pinned versions. Does nothing when they are
+# already built; builds only the missing ones otherwise (a folder from before a binary was added gets
+# just that binary).
 # Prints the bin directory on stdout (last line); progress goes to stderr.
 # Concurrent runs (two test runners, a dev script) wait for each other instead of building twice.
 set -euo pipefail
@@ -11,8 +13,10 @@ k8s=$(awk '$1=="require" && $2=="k8s.io/kubernetes"{print $3}' "$here/kubernetes
 etcd=$(awk '$1=="require" && $2=="go.etcd.io/etcd/server/v3"{print $3}' "$here/etcd/go.mod")
 opa=$(awk '$1=="require" && $2=="github.com/open-policy-agent/opa"{print $3}' "$here/opa/go.mod")
 # r2: Kubernetes and etcd binaries carry their release version (ldflags below), as released ones do.
+# The suffix changes only when the way a binary is built changes. Adding a binary (kube-controller-manager
+# came after r2) needs none: the binaries already in an r2 folder are still right, and build() skips them.
 bin=$cache/tools/k8s-$k8s.etcd-$etcd.opa-$opa.r2
-names=(opa etcd kube-apiserver kubectl)
+names=(opa etcd kube-apiserver kube-controller-manager kubectl)
 
 all_built() { for n in "${names[@]}"; do [ -x "$bin/$n" ] || return 1; done; }
 if all_built; then echo "$bin"; exit 0; fi
@@ -46,7 +50,7 @@ build() { # name module-dir package [extra ldflags]
 }
 
 total=$SECONDS
-echo "building the test tools into $bin (first time: about 8 minutes and 5 GiB of module/build cache on 2 cores) …" >&2
+echo "building the test tools into $bin (first time: about 10 minutes and 5 GiB of module/build cache on 2 cores) …" >&2
 # Use an opa already on PATH when it is the pinned version.
 if [ ! -x "$bin/opa" ] && command -v opa >/dev/null && opa version 2>/dev/null | grep -q "^Version: ${opa#v}$"; then
   ln -sf "$(command -v opa)" "$bin/opa"
@@ -54,6 +58,7 @@ fi
 build opa opa github.com/open-policy-agent/opa
 build etcd etcd go.etcd.io/etcd/server/v3 "$etcd_ldflags"
 build kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
+build kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
 build kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"
 echo "tools ready in $((SECONDS-total))s" >&2
 echo "$bin"
