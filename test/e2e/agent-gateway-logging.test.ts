@@ -5,6 +5,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { Client } from 'pg';
 import pino from 'pino';
 import 'reflect-metadata';
 import { createApiApp } from '../../src/api.app';
@@ -86,4 +87,32 @@ it('logs agent requests with the registration token redacted and no credential a
     expect(log).not.toContain(secret);
     expect(log).not.toContain(secret.slice(4, 24));
   }
+});
+
+it('answers INTERNAL_ERROR with a generic message when something unexpected fails, and logs the failure without secrets', async () => {
+  const { adminToken } = await app.get(OrganizationService).bootstrap('failure-check', 'Failure check', 'operator:e2e');
+  const gql = async (query: string, variables: Record<string, unknown>) => (await post('/graphql', { query, variables }, adminToken)).json.data;
+  const group = (await gql('mutation($input: CreateClusterGroupInput!) { createClusterGroup(input: $input) { id } }', { input: { name: 'g' } })).createClusterGroup;
+  const token: string = (await gql('mutation($input: AttachClusterInput!) { attachCluster(input: $input) { registrationToken } }', { input: { name: 'c', groupId: group.id } })).attachCluster.registrationToken;
+  const { clusterId, credential } = (await post(AgentPaths.register, { registrationToken: token, clusterUid: randomUUID(), agentVersion: '0.1.0' })).json as { clusterId: string; credential: string };
+
+  // Break this file's private database under the running API.
+  const pg = new Client({ connectionString: db.url });
+  await pg.connect();
+  try {
+    await pg.query('ALTER TABLE "ClusterInventory" RENAME TO "ClusterInventoryMoved"');
+    const before = logLines.length;
+    const res = await post(AgentPaths.reports, makeReportsRequest([makeHeartbeatItem(1)], { clusterId }), credential);
+    expect(res).toEqual({ status: 500, json: { error: { code: 'INTERNAL_ERROR', message: 'The Farpoint API failed to handle this request. Retry later; the failure has been logged.' } } });
+    const log = logLines.slice(before).join('');
+    expect(log).toContain('POST /agent/v1/reports failed');
+    expect(log).toContain('ClusterInventory');
+    expect(log).not.toContain(credential);
+    expect(log).not.toContain(token);
+  } finally {
+    await pg.query('ALTER TABLE "ClusterInventoryMoved" RENAME TO "ClusterInventory"').catch(() => undefined);
+    await pg.end();
+  }
+  // Nothing of the failed batch was stored: the agent retries it and it goes through.
+  expect((await post(AgentPaths.reports, makeReportsRequest([makeHeartbeatItem(1)], { clusterId }), credential)).json).toEqual({ ackedSeq: 1, directives: [] });
 });

@@ -458,6 +458,21 @@ describe('POST /agent/v1/reports', () => {
     expect(await eventsOf(agent.clusterId)).toEqual(eventsBefore);
   });
 
+  it('stores a batch sent twice at the same time once', async () => {
+    const agent = await registeredAgent();
+    await report(agent, [snapshot(agent)]);
+    const items = [heartbeat(agent), delta(agent, { nodes: { upserts: [notReady('node-9')], deletions: [] } })];
+    const eventsBefore = (await eventsOf(agent.clusterId)).length;
+    const answers = await Promise.all([postReports(agent.credential, batch(agent, items)), postReports(agent.credential, batch(agent, items))]);
+    expect(answers.map((a) => [a.status, a.json])).toEqual([
+      [200, { ackedSeq: 3, directives: [] }],
+      [200, { ackedSeq: 3, directives: [] }],
+    ]);
+    expect(await clusterRow(agent.clusterId)).toMatchObject({ nodeCount: 3, health: 'WARNING' });
+    // One health change and one inventory change: the second batch found everything stored already.
+    expect((await eventsOf(agent.clusterId)).map((e) => e.type).slice(eventsBefore).sort()).toEqual(['ClusterHealthChanged', 'ClusterInventoryChanged']);
+  });
+
   it('ignores items older than the acknowledged seq, also within a batch that brings new ones', async () => {
     const agent = await registeredAgent();
     await report(agent, [snapshot(agent), heartbeat(agent), heartbeat(agent)]); // seq 1..3

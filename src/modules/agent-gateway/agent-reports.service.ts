@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AgentCredential, ClusterHealth, ClusterPhase, Prisma } from '../../generated/prisma/client';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
-import { Directive, parseOrThrow, ReportsRequest, ReportsRequestSchema, ReportsResponse, summarizeInventory } from '../../protocol';
+import { Directive, Inventory, parseOrThrow, ReportsRequest, ReportsRequestSchema, ReportsResponse, summarizeInventory } from '../../protocol';
 import { ClusterOperationRepository } from '../attach/cluster-operation.repository';
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
 import { ClusterRepository } from '../clusters/cluster.repository';
@@ -10,7 +10,7 @@ import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.reposit
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { ClusterInventoryRepository } from './cluster-inventory.repository';
-import { foldReportItems, IngestOutcome, MAX_STORABLE_SEQ, nextHealth } from './report-ingestion';
+import { foldReportItems, IngestOutcome, MAX_STORABLE_SEQ, needsStoredInventory, newItems, nextHealth } from './report-ingestion';
 
 /**
  * POST /agent/v1/reports: idempotent, ordered ingestion. Under a lock on the cluster row, items at
@@ -47,13 +47,17 @@ export class AgentReportsService {
   }
 
   private async apply(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, now: Date): Promise<{ response: ReportsResponse; change: ClusterStatusChange | null }> {
-    const stored = await this.inventories.find(tx, cluster.id);
-    const outcome = foldReportItems({ ackedSeq: stored?.ackedSeq ?? 0, inventory: stored?.snapshot ?? null }, request.items);
+    const storedSeq = await this.inventories.findAckedSeq(tx, cluster.id);
+    const state = { ackedSeq: storedSeq ?? 0, inventory: null as Inventory | null };
+    if (storedSeq !== null && needsStoredInventory(newItems(request.items, storedSeq), cluster.health)) {
+      state.inventory = (await this.inventories.find(tx, cluster.id))?.snapshot ?? null;
+    }
+    const outcome = foldReportItems(state, request.items);
     if (outcome.processed > 0) {
       await this.inventories.save(tx, cluster.id, {
         ackedSeq: outcome.ackedSeq,
-        snapshot: outcome.inventoryChanged ? outcome.inventory : stored ? undefined : null,
-        reportedAt: outcome.inventoryChanged || !stored ? now : undefined,
+        snapshot: outcome.inventoryChanged ? outcome.inventory : storedSeq === null ? null : undefined,
+        reportedAt: outcome.inventoryChanged || storedSeq === null ? now : undefined,
       });
       await this.updateCluster(tx, cluster, request, outcome, now);
     }

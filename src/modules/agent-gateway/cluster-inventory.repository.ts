@@ -16,6 +16,12 @@ export interface StoredInventory {
  */
 @Injectable()
 export class ClusterInventoryRepository {
+  /** Only the acknowledged seq (null: no row yet), without reading the possibly large snapshot. */
+  async findAckedSeq(tx: Tx, clusterId: string): Promise<number | null> {
+    const row = await tx.clusterInventory.findUnique({ where: { clusterId }, select: { ackedSeq: true } });
+    return row?.ackedSeq ?? null;
+  }
+
   async find(tx: Tx, clusterId: string): Promise<StoredInventory | null> {
     const row = await tx.clusterInventory.findUnique({ where: { clusterId }, select: { snapshot: true, ackedSeq: true } });
     if (!row) return null;

@@ -1,6 +1,6 @@
 import { ReportItem } from '../../protocol';
 import { makeHeartbeatItem, makeInventory, makeNode } from '../../protocol/testing/factories';
-import { foldReportItems, healthFromInventory, newItems, nextHealth } from './report-ingestion';
+import { foldReportItems, healthFromInventory, needsStoredInventory, newItems, nextHealth } from './report-ingestion';
 
 const notReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'False' }] });
 const unknownReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'Unknown' }] });
@@ -112,5 +112,22 @@ describe(nextHealth.name, () => {
   it('says UNKNOWN for a reconnected cluster without inventory, and otherwise keeps the health', () => {
     expect(nextHealth('DISCONNECTED', { heartbeat: true, inventoryChanged: false, inventory: null })).toBe('UNKNOWN');
     expect(nextHealth('UNKNOWN', { heartbeat: true, inventoryChanged: false, inventory: null })).toBe('UNKNOWN');
+  });
+});
+
+describe(needsStoredInventory.name, () => {
+  it('reads the inventory for any new inventory item, whatever the health', () => {
+    expect(needsStoredInventory([makeHeartbeatItem(1), deltaItem(2, {})], 'HEALTHY')).toBe(true);
+    expect(needsStoredInventory([snapshotItem(1)], 'WARNING')).toBe(true);
+  });
+
+  it('skips it for heartbeats of a cluster whose health they cannot change', () => {
+    for (const health of ['HEALTHY', 'WARNING', 'UNHEALTHY'] as const) expect(needsStoredInventory([makeHeartbeatItem(1), makeHeartbeatItem(2)], health)).toBe(false);
+  });
+
+  it('reads it for heartbeats of a DISCONNECTED or UNKNOWN cluster, and never for an empty batch', () => {
+    expect(needsStoredInventory([makeHeartbeatItem(1)], 'DISCONNECTED')).toBe(true);
+    expect(needsStoredInventory([makeHeartbeatItem(1)], 'UNKNOWN')).toBe(true);
+    expect(needsStoredInventory([], 'DISCONNECTED')).toBe(false);
   });
 });

@@ -116,6 +116,18 @@ export function nextHealth(current: ClusterHealth, outcome: Pick<IngestOutcome, 
 }
 
 /**
+ * Whether ingesting these new items needs the stored inventory. Heartbeats are most of the traffic
+ * and the snapshot can be megabytes, so it is read only when an inventory item arrives (a delta
+ * needs its base) or a heartbeat may change the health: from the inventory's nodes, health only
+ * changes with the inventory, except when the cluster is DISCONNECTED or UNKNOWN. Without it,
+ * foldReportItems/nextHealth see no inventory and keep any other health as it is.
+ */
+export function needsStoredInventory(fresh: readonly Pick<ReportItem, 'kind'>[], health: ClusterHealth): boolean {
+  if (fresh.some((item) => item.kind !== 'heartbeat')) return true;
+  return fresh.length > 0 && (health === 'DISCONNECTED' || health === 'UNKNOWN');
+}
+
+/**
  * Largest seq ClusterInventory.ackedSeq (a Postgres integer) holds. The protocol allows larger ones;
  * until the column is widened to bigint the gateway refuses them as invalid instead of failing in SQL.
  */
