@@ -2,6 +2,7 @@ import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { Backoff } from './backoff';
 import { type InformerFactory, InformerClusterWatch, type InformerLike } from './cluster-watch';
 import { createJsonLogger } from './logger';
+import { eventually } from './testing/eventually';
 
 type Callback = (arg: never) => void;
 
@@ -45,14 +46,6 @@ class FakeInformer implements InformerLike<KubernetesObject> {
   }
   emit(verb: string, arg: unknown): void {
     for (const cb of this.callbacks[verb]) cb(arg as never);
-  }
-}
-
-async function eventually(check: () => boolean, ms = 2000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

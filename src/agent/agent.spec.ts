@@ -1,0 +1,259 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { applyInventoryDelta, type Inventory, type InventoryDelta } from '../protocol/inventory';
+import { TEST_CLUSTER_ID, TEST_KUBE_SYSTEM_UID, TEST_REGISTRATION_TOKEN } from '../protocol/testing/factories';
+import { Agent, type AgentOutcome } from './agent';
+import type { AgentConfig } from './config';
+import { CredentialStore } from './credential-store';
+import { buildInventory } from './inventory-builder';
+import { createJsonLogger } from './logger';
+import { ReportQueue } from './report-queue';
+import { tkgClusterObjects } from './testing/cluster-objects';
+import { eventually } from './testing/eventually';
+import { FakeAgentApi, FakeAgentKube, FakeClusterWatch, FakeSecret } from './testing/fakes';
+
+const config: AgentConfig = {
+  apiUrl: 'https://farpoint.example.com',
+  expectedClusterId: TEST_CLUSTER_ID,
+  namespace: 'farpoint-system',
+  secretName: 'farpoint-agent',
+  stateDir: '/unused',
+  agentVersion: '0.1.0',
+  heartbeatIntervalMs: 40,
+  reportIntervalMs: 20,
+  forceIntervals: true,
+  httpTimeoutMs: 1000,
+  backoffInitialMs: 5,
+  backoffMaxMs: 20,
+  idleRecheckMs: 20,
+  queueMaxItems: 1000,
+  queueMaxBytes: 4 * 1024 * 1024,
+  rotateAtFraction: 2 / 3,
+  logLevel: 'debug',
+};
+
+/** A wired agent over fakes, with millisecond intervals (forceIntervals) instead of the API's seconds. */
+function setup(secretData: Record<string, string> | null = { 'registration-token': TEST_REGISTRATION_TOKEN }) {
+  const api = new FakeAgentApi();
+  api.validTokens.add(TEST_REGISTRATION_TOKEN);
+  const secret = new FakeSecret(secretData);
+  const kube = new FakeAgentKube();
+  const watch = new FakeClusterWatch(tkgClusterObjects());
+  const queue = new ReportQueue({ maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes }, undefined, 1);
+  const logs: Array<Record<string, unknown>> = [];
+  const log = createJsonLogger('debug', (line) => logs.push(JSON.parse(line)));
+  let saves = 0;
+  const agent = new Agent({
+    config,
+    log,
+    api,
+    credentials: new CredentialStore(secret),
+    kube,
+    watch,
+    queue,
+    saveQueue: async () => {
+      saves += 1;
+    },
+  });
+  const controller = new AbortController();
+  let outcome: AgentOutcome | undefined;
+  const start = () => {
+    const running = agent.run(controller.signal).then((o) => (outcome = o));
+    return async () => {
+      controller.abort();
+      await running;
+    };
+  };
+  return { api, secret, kube, watch, queue, logs, start, outcome: () => outcome, saves: () => saves };
+}
+
+/** Secret content of an agent that registered earlier, with fast test intervals. */
+function registeredSecret(api: FakeAgentApi, credential = 'fpc_preexisting_credential_0001', expiresInMs = 3_600_000) {
+  api.credentials.set(credential, { revoked: false });
+  return {
+    'cluster-id': TEST_CLUSTER_ID,
+    credential,
+    'credential-expires-at': new Date(Date.now() + expiresInMs).toISOString(),
+    'credential-issued-at': new Date(Date.now()).toISOString(),
+    'heartbeat-interval-seconds': '1',
+    'report-interval-seconds': '1',
+  };
+}
+
+function setupRegistered(options: { expiresInMs?: number } = {}) {
+  const probe = new FakeAgentApi();
+  const data = registeredSecret(probe, undefined, options.expiresInMs);
+  const ctx = setup(data);
+  for (const [k, v] of probe.credentials) ctx.api.credentials.set(k, v);
+  return ctx;
+}
+
+function inventoryFrom(api: FakeAgentApi): Inventory {
+  let inventory: Inventory | undefined;
+  for (const item of api.stored) {
+    if (item.kind === 'inventory.snapshot') inventory = item.payload;
+    if (item.kind === 'inventory.delta') inventory = applyInventoryDelta(inventory!, item.payload as InventoryDelta);
+  }
+  if (!inventory) throw new Error('no inventory stored');
+  return inventory;
+}
+
+describe(Agent.name, () => {
+  it('registers once with the token and the kube-system UID, stores the credential and drops the token', async () => {
+    const { api, secret, kube, start } = setup();
+    const stop = start();
+    await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
+    await stop();
+    expect(api.registerRequests).toEqual([
+      { registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '0.1.0' },
+    ]);
+    expect(kube.calls).toEqual(['get namespace kube-system']);
+    expect(secret.data).toMatchObject({ 'cluster-id': TEST_CLUSTER_ID, credential: 'fpc_fake_credential_0001' });
+    expect(secret.data).not.toHaveProperty('registration-token');
+    expect(api.storedKinds()[0]).toBe('heartbeat');
+  });
+
+  it('restarts from the stored credential without registering', async () => {
+    const { api, start } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
+    await stop();
+    expect(api.calls).not.toContain('register');
+  });
+
+  it('sends one snapshot, then coalesced deltas that rebuild the same inventory on the API side', async () => {
+    const { api, watch, start } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
+    const failedPod: V1Pod = { metadata: { name: 'pos-api-2', namespace: 'default' }, status: { phase: 'Failed' } };
+    watch.change((o) => ({ ...o, pods: [...o.pods, failedPod] }));
+    watch.change((o) => ({ ...o, deployments: o.deployments.filter((d) => d.metadata?.name !== 'pos-web') }));
+    await eventually(() => api.storedKinds().includes('inventory.delta'), 'a delta');
+    await stop();
+    expect(api.storedKinds().filter((k) => k === 'inventory.snapshot')).toHaveLength(1);
+    const delta = api.stored.find((i) => i.kind === 'inventory.delta')!.payload as InventoryDelta;
+    expect(delta.workloads?.deletions).toEqual([{ kind: 'Deployment', namespace: 'default', name: 'pos-web' }]);
+    expect(delta.podCountsByPhase?.Failed).toBe(1);
+    expect(inventoryFrom(api)).toEqual(buildInventory(watch.current, 'v1.31.4+vmware.1'));
+  });
+
+  it('queues heartbeats while the API is unreachable and delivers everything in order when it comes back', async () => {
+    const { api, queue, start } = setupRegistered();
+    api.offline = true;
+    const stop = start();
+    await eventually(() => queue.depth >= 4, 'a growing queue');
+    expect(api.stored).toHaveLength(0);
+    api.offline = false;
+    await eventually(() => queue.depth === 0 && api.stored.length >= 4, 'a drained queue');
+    await stop();
+    const seqs = api.stored.map((i) => i.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(api.storedKinds()).toContain('inventory.snapshot');
+  });
+
+  it('detaches on DETACH: webhook, then the ClusterRole (its binding depends on it), then the namespace, and ends', async () => {
+    const { api, kube, start, outcome } = setupRegistered();
+    kube.failDetachSteps = 1;
+    const stop = start();
+    await eventually(() => api.stored.length > 0, 'a first report');
+    api.sendDirective({ type: 'DETACH' });
+    await eventually(() => outcome() !== undefined, 'the agent to end');
+    await stop();
+    expect(outcome()).toBe('detached');
+    expect(kube.calls).toEqual([
+      'delete validatingwebhookconfiguration farpoint-agent',
+      'patch clusterrolebinding farpoint-agent owner clusterrole farpoint-agent',
+      'delete clusterrole farpoint-agent',
+      'delete namespace farpoint-system',
+    ]);
+  });
+
+  it('stops reporting when the credential is revoked, and logs why', async () => {
+    const { api, logs, start, outcome } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.stored.length > 0, 'a first report');
+    api.revokeAll();
+    await eventually(() => logs.some((l) => l.msg === 'the API rejected the credential; reporting stopped'), 'the rejection log');
+    const callsAtRejection = api.calls.length;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(api.calls.length).toBe(callsAtRejection);
+    expect(outcome()).toBeUndefined();
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'error', code: 'CREDENTIAL_REVOKED' }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        reason: 'the API rejected the stored credential and the Secret holds no new registration token',
+      }),
+    );
+    await stop();
+    expect(outcome()).toBe('stopped');
+  });
+
+  it('registers again when new install manifests put a fresh token into the Secret after a revocation', async () => {
+    const { api, secret, logs, start } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.stored.length > 0, 'a first report');
+    api.revokeAll();
+    await eventually(() => logs.some((l) => l.msg === 'the API rejected the credential; reporting stopped'), 'the rejection');
+    const newToken = 'fpr_second_attach_token_000000';
+    api.validTokens.add(newToken);
+    secret.data = { ...secret.data!, 'registration-token': newToken };
+    await eventually(() => api.registerRequests.length === 1, 'a second registration');
+    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', 'the new credential stored');
+    await stop();
+    expect(api.registerRequests[0].registrationToken).toBe(newToken);
+  });
+
+  it('does not retry a refused registration token', async () => {
+    const { api, logs, start } = setup({ 'registration-token': 'fpr_unknown_token_00000000' });
+    const stop = start();
+    await eventually(() => logs.some((l) => l.msg === 'registration refused'), 'the refusal');
+    await new Promise((r) => setTimeout(r, 100));
+    await stop();
+    expect(api.calls.filter((c) => c === 'register')).toHaveLength(1);
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'registration refused', code: 'TOKEN_UNKNOWN' }));
+  });
+
+  it('rotates the credential at two thirds of its lifetime, stores it, then uses it', async () => {
+    const { api, secret, start } = setupRegistered({ expiresInMs: 300 });
+    const stop = start();
+    await eventually(() => api.calls.includes('rotate'), 'a rotation');
+    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', 'the rotated credential stored');
+    const reportsBefore = api.stored.length;
+    api.credentials.get('fpc_preexisting_credential_0001')!.revoked = true;
+    await eventually(() => api.stored.length > reportsBefore, 'reports with the new credential');
+    await stop();
+    expect(api.calls.filter((c) => c === 'rotate')).toHaveLength(1);
+  });
+
+  it('drops an item the API refuses, after narrowing the batch down to it, and carries on', async () => {
+    const { api, queue, logs, start } = setupRegistered();
+    api.offline = true;
+    const stop = start();
+    await eventually(() => queue.depth >= 3, 'a few queued items');
+    const refused = queue.peekBatch(10, 1e9)[1].seq;
+    api.refuseSeq = refused;
+    api.offline = false;
+    await eventually(() => queue.depth === 0, 'a drained queue');
+    await stop();
+    expect(api.stored.map((i) => i.seq)).not.toContain(refused);
+    expect(api.stored.length).toBeGreaterThanOrEqual(2);
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'the API refused a report item; dropped it', seq: refused }));
+  });
+
+  it('sends a full snapshot when the API asks for one', async () => {
+    const { api, start } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
+    api.sendDirective({ type: 'SEND_SNAPSHOT' });
+    await eventually(() => api.storedKinds().filter((k) => k === 'inventory.snapshot').length === 2, 'a second snapshot');
+    await stop();
+  });
+
+  it('persists the queue after changes', async () => {
+    const { api, start, saves } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.stored.length > 0, 'a first report');
+    await stop();
+    expect(saves()).toBeGreaterThan(1);
+  });
+});

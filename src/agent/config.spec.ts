@@ -1,0 +1,59 @@
+import { TEST_CLUSTER_ID } from '../protocol/testing/factories';
+import { AgentConfigError, loadAgentConfig } from './config';
+
+describe(loadAgentConfig.name, () => {
+  it('applies defaults for everything but the API URL', () => {
+    expect(loadAgentConfig({ FARPOINT_API_URL: 'https://farpoint.example.com' })).toEqual({
+      apiUrl: 'https://farpoint.example.com',
+      expectedClusterId: undefined,
+      namespace: 'farpoint-system',
+      secretName: 'farpoint-agent',
+      stateDir: '/var/lib/farpoint-agent',
+      agentVersion: '0.1.0-dev',
+      heartbeatIntervalMs: 20_000,
+      reportIntervalMs: 10_000,
+      forceIntervals: false,
+      httpTimeoutMs: 30_000,
+      backoffInitialMs: 1_000,
+      backoffMaxMs: 300_000,
+      idleRecheckMs: 300_000,
+      queueMaxItems: 20_000,
+      queueMaxBytes: 16 * 1024 * 1024,
+      rotateAtFraction: 2 / 3,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads overrides, fractional seconds included, and treats empty values as unset', () => {
+    const config = loadAgentConfig({
+      FARPOINT_API_URL: 'http://127.0.0.1:3000',
+      FARPOINT_CLUSTER_ID: TEST_CLUSTER_ID,
+      FARPOINT_AGENT_NAMESPACE: 'edge-agent',
+      FARPOINT_AGENT_STATE_DIR: '/tmp/agent',
+      FARPOINT_HEARTBEAT_INTERVAL_SECONDS: '0.05',
+      FARPOINT_AGENT_QUEUE_MAX_ITEMS: '50',
+      FARPOINT_REPORT_INTERVAL_SECONDS: '',
+      FARPOINT_AGENT_FORCE_INTERVALS: 'true',
+    });
+    expect(config).toMatchObject({
+      expectedClusterId: TEST_CLUSTER_ID,
+      namespace: 'edge-agent',
+      stateDir: '/tmp/agent',
+      heartbeatIntervalMs: 50,
+      reportIntervalMs: 10_000,
+      forceIntervals: true,
+      queueMaxItems: 50,
+    });
+  });
+
+  it('names every invalid variable at once', () => {
+    const load = () =>
+      loadAgentConfig({ FARPOINT_API_URL: 'ftp://x', FARPOINT_HEARTBEAT_INTERVAL_SECONDS: '-1', FARPOINT_CLUSTER_ID: 'nope' });
+    expect(load).toThrow(AgentConfigError);
+    expect(load).toThrow(/FARPOINT_API_URL: .*FARPOINT_CLUSTER_ID: .*FARPOINT_HEARTBEAT_INTERVAL_SECONDS: /);
+  });
+
+  it('requires the API URL', () => {
+    expect(() => loadAgentConfig({})).toThrow(/FARPOINT_API_URL/);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Entry point of the in-cluster agent (its own image, see Dockerfile.agent). Outside a cluster it
+ * uses KUBECONFIG; inside, the pod's service account (KubeConfig.loadFromDefault does both).
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent } from './agent';
+import { HttpAgentApi } from './api-client';
+import { createClusterWatch } from './cluster-watch';
+import { AgentConfigError, loadAgentConfig } from './config';
+import { CredentialStore } from './credential-store';
+import { ClientNodeAgentKube, secretGateway } from './kube-gateway';
+import { createJsonLogger } from './logger';
+import { QueueFile } from './queue-file';
+import { ReportQueue } from './report-queue';
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadAgentConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof AgentConfigError)) throw error;
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: error.message, problems: error.problems })}\n`);
+    return 2;
+  }
+  const log = createJsonLogger(config.logLevel);
+  // Errors never end the agent: anything that escapes a handler is logged, not fatal.
+  process.on('unhandledRejection', (error) => log.error('unhandled rejection', { error }));
+  process.on('uncaughtException', (error) => log.error('uncaught exception', { error }));
+
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const kube = new ClientNodeAgentKube(kubeConfig);
+
+  const queueFile = new QueueFile(config.stateDir);
+  const loaded = await queueFile.load();
+  if (loaded.kind === 'corrupt') log.error('report queue file unreadable; moved aside', { movedTo: loaded.movedTo, reason: loaded.reason });
+  if (loaded.kind === 'loaded' && loaded.invalidItems) log.warn('dropped invalid queued items', { count: loaded.invalidItems });
+  const queue = new ReportQueue(
+    { maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes },
+    loaded.kind === 'loaded' ? loaded.state : undefined,
+  );
+  log.info('agent starting', {
+    version: config.agentVersion,
+    apiUrl: config.apiUrl,
+    namespace: config.namespace,
+    cluster: kubeConfig.getCurrentCluster()?.server,
+    queuedItems: queue.depth,
+  });
+
+  const agent = new Agent({
+    config,
+    log,
+    api: new HttpAgentApi({ apiUrl: config.apiUrl, agentVersion: config.agentVersion, timeoutMs: config.httpTimeoutMs }),
+    credentials: new CredentialStore(secretGateway(kube, config.namespace, config.secretName)),
+    kube,
+    watch: createClusterWatch(kubeConfig, log),
+    queue,
+    saveQueue: () => queueFile.save(() => queue.toState()),
+  });
+
+  const controller = new AbortController();
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info('stopping', { signal });
+      controller.abort();
+    });
+  }
+  const outcome = await agent.run(controller.signal);
+  await queueFile.save(() => queue.toState()).catch((error: unknown) => log.warn('cannot save the report queue', { error }));
+  await queueFile.flush().catch(() => undefined);
+  log.info('agent exiting', { outcome });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'agent failed to start', error: String(error) })}\n`);
+    process.exit(1);
+  },
+);
