@@ -14,6 +14,8 @@ export class PubSubGateway implements OnModuleDestroy {
   private publisher?: Redis;
   private subscriber?: Redis;
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** The Redis SUBSCRIBE of each key with listeners, in flight or done. */
+  private readonly subscriptions = new Map<string, Promise<unknown>>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -53,10 +55,22 @@ export class PubSubGateway implements OnModuleDestroy {
       });
     }
     const key = this.key(channel);
-    const set = this.listeners.get(key) ?? new Set();
-    if (set.size === 0) await this.subscriber.subscribe(key);
+    // Register before awaiting anything: listeners of one channel arriving together must share one set
+    // (each creating its own and the last overwriting the others lost the others' messages).
+    const set = this.listeners.get(key) ?? new Set<Listener>();
     set.add(listener);
     this.listeners.set(key, set);
+    let subscribed = this.subscriptions.get(key);
+    if (!subscribed) {
+      subscribed = this.subscriber.subscribe(key);
+      this.subscriptions.set(key, subscribed);
+    }
+    try {
+      await subscribed;
+    } catch (error) {
+      await this.unlisten(channel, listener);
+      throw error;
+    }
   }
 
   private async unlisten(channel: string, listener: Listener): Promise<void> {
@@ -65,6 +79,7 @@ export class PubSubGateway implements OnModuleDestroy {
     set?.delete(listener);
     if (set && set.size === 0) {
       this.listeners.delete(key);
+      this.subscriptions.delete(key);
       await this.subscriber?.unsubscribe(key).catch(() => undefined);
     }
   }
