@@ -2,6 +2,7 @@ import { ApolloDriverConfig } from '@nestjs/apollo';
 import { Inject, Injectable } from '@nestjs/common';
 import { GqlOptionsFactory, GraphQLSchemaHost } from '@nestjs/graphql';
 import type { FastifyRequest } from 'fastify';
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { formatGraphqlError } from '../common/errors/graphql-error-formatter';
@@ -34,7 +35,13 @@ export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConf
       includeStacktraceInErrorResponses: false,
       context: (request: FastifyRequest | { connectionParams?: Record<string, unknown>; extra?: unknown }) => this.context(request),
       subscriptions: {
-        'graphql-ws': { path: '/graphql' },
+        // Subscriptions run outside Apollo, so its formatError does not see their errors: give them the
+        // same stable codes and the same scrubbing of internals here.
+        'graphql-ws': {
+          path: '/graphql',
+          onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? { ...result, errors: result.errors.map((error) => this.formatError(error)) } : undefined),
+          ...({ onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]) => errors.map((error) => this.formatError(error)) } as object),
+        },
       },
       formatError: (formatted, error) => formatGraphqlError(formatted, error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL operation')),
       plugins: [
@@ -42,6 +49,10 @@ export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConf
         graphqlMetricsPlugin(this.metrics),
       ],
     };
+  }
+
+  private formatError(error: GraphQLError): GraphQLFormattedError {
+    return formatGraphqlError(error.toJSON(), error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL subscription'));
   }
 
   private context(request: FastifyRequest | { connectionParams?: Record<string, unknown> }): RequestContext {
