@@ -24,24 +24,48 @@ export class PubSubGateway implements OnModuleDestroy {
     await this.publisher.publish(this.key(channel), JSON.stringify(message));
   }
 
-  /** An async iterator of messages on a channel; return() unsubscribes. */
-  async *iterate<T>(channel: string): AsyncGenerator<T> {
+  /**
+   * An async iterator of messages on a channel, listening from the moment it is created. return()
+   * unsubscribes at once, even while a next() is waiting: an async generator would only run its
+   * cleanup after the next message arrived, so every closed subscription on a quiet channel stayed
+   * subscribed.
+   */
+  iterate<T>(channel: string): AsyncIterableIterator<T> {
     const queue: T[] = [];
-    let wake: (() => void) | undefined;
+    const waiting: ((result: IteratorResult<T>) => void)[] = [];
+    let done = false;
     const listener: Listener = (message) => {
-      queue.push(message as T);
-      wake?.();
+      const waiter = waiting.shift();
+      if (waiter) waiter({ value: message as T, done: false });
+      else queue.push(message as T);
     };
-    await this.listen(channel, listener);
-    try {
-      for (;;) {
-        while (queue.length) yield queue.shift()!;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
+    const listening = this.listen(channel, listener);
+    listening.catch(() => undefined); // surfaced by next()
+    const finish = async (): Promise<IteratorResult<T>> => {
+      if (!done) {
+        done = true;
+        queue.length = 0;
+        for (const waiter of waiting.splice(0)) waiter({ value: undefined, done: true });
+        if (await listening.then(() => true, () => false)) await this.unlisten(channel, listener);
       }
-    } finally {
-      await this.unlisten(channel, listener);
-    }
+      return { value: undefined, done: true };
+    };
+    return {
+      async next(): Promise<IteratorResult<T>> {
+        await listening;
+        if (done) return { value: undefined, done: true };
+        if (queue.length) return { value: queue.shift()!, done: false };
+        return new Promise((resolve) => waiting.push(resolve));
+      },
+      return: finish,
+      async throw(error?: unknown): Promise<IteratorResult<T>> {
+        await finish();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   private async listen(channel: string, listener: Listener): Promise<void> {

@@ -18,12 +18,22 @@ export class ClusterStatusChangeModel {
   @Field() occurredAt: string;
 }
 
-async function* onlyCluster(source: AsyncGenerator<ClusterStatusChange>, clusterId?: string): AsyncGenerator<ClusterStatusChange> {
-  try {
-    for await (const change of source) if (!clusterId || change.clusterId === clusterId) yield change;
-  } finally {
-    await source.return(undefined);
-  }
+/** The changes of one cluster only. A plain iterator, so return() reaches the source at once. */
+function onlyCluster(source: AsyncIterableIterator<ClusterStatusChange>, clusterId?: string): AsyncIterableIterator<ClusterStatusChange> {
+  if (!clusterId) return source;
+  return {
+    async next() {
+      for (;;) {
+        const result = await source.next();
+        if (result.done || result.value.clusterId === clusterId) return result;
+      }
+    },
+    return: () => source.return!(),
+    throw: (error?: unknown) => source.throw!(error),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 @Resolver()

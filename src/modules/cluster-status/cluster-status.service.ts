@@ -70,7 +70,7 @@ export class ClusterStatusService {
     }
   }
 
-  subscribe(organizationId: string): AsyncGenerator<ClusterStatusChange> {
+  subscribe(organizationId: string): AsyncIterableIterator<ClusterStatusChange> {
     return this.pubsub.iterate<ClusterStatusChange>(clusterStatusChannel(organizationId));
   }
 }
