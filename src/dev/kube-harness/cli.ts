@@ -4,8 +4,8 @@ import { parseArgs } from 'node:util';
 import { KubeHarness, type ClusterSpec } from './harness';
 import { CLUSTER_PROFILES, type ClusterProfile } from './profiles';
 
-const USAGE = `Starts real Kubernetes API servers (one etcd, one kube-apiserver per cluster) and keeps them
-running until SIGTERM/SIGINT.
+const USAGE = `Starts real Kubernetes clusters (one etcd, one kube-apiserver and one kube-controller-manager per
+cluster) and keeps them running until SIGTERM/SIGINT.
 
   node dist/src/dev/kube-harness/cli.js --out <dir> [--cluster <name>=<profile>]... [--count <n> [--profile <profile>]]
 
@@ -13,6 +13,7 @@ running until SIGTERM/SIGINT.
   --cluster    a cluster to start; profiles: ${CLUSTER_PROFILES.join(', ')}
   --count      start edge-01 … edge-<n> (alternating profiles unless --profile is given)
   --state-dir  parent of the harness directories (default: $FARPOINT_KUBE_HARNESS_DIR or a tmp dir)
+  --no-controllers  no kube-controller-manager (namespaces never finish deleting, Deployments make no Pods)
 Without --cluster/--count: edge-tkg-01=tkg-3node and edge-k3s-01=k3s-1node.
 Prints "ready <path of clusters.json>" on stdout once every cluster answers.`;
 
@@ -22,7 +23,7 @@ function isProfile(p: string): p is ClusterProfile {
   return (CLUSTER_PROFILES as readonly string[]).includes(p);
 }
 
-export function parseCli(argv: string[]): { out: string; stateDir?: string; clusters: ClusterSpec[] } {
+export function parseCli(argv: string[]): { out: string; stateDir?: string; controllers: boolean; clusters: ClusterSpec[] } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -31,6 +32,7 @@ export function parseCli(argv: string[]): { out: string; stateDir?: string; clus
       count: { type: 'string' },
       profile: { type: 'string' },
       'state-dir': { type: 'string' },
+      'no-controllers': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -55,7 +57,7 @@ export function parseCli(argv: string[]): { out: string; stateDir?: string; clus
   if (clusters.length === 0) {
     clusters.push({ name: 'edge-tkg-01', profile: 'tkg-3node' }, { name: 'edge-k3s-01', profile: 'k3s-1node' });
   }
-  return { out: resolve(values.out), stateDir: values['state-dir'], clusters };
+  return { out: resolve(values.out), stateDir: values['state-dir'], controllers: !values['no-controllers'], clusters };
 }
 
 /** Returns an exit code for usage errors, or 'running' once the clusters are up (exit comes from a signal). */
@@ -84,7 +86,7 @@ export async function main(argv: string[]): Promise<number | 'running'> {
   for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => void stop(s));
 
   await mkdir(args.out, { recursive: true });
-  harness = await KubeHarness.start({ clusters: args.clusters, kubeconfigDir: args.out, stateRoot: args.stateDir, log });
+  harness = await KubeHarness.start({ clusters: args.clusters, kubeconfigDir: args.out, stateRoot: args.stateDir, controllers: args.controllers, log });
   // Written then renamed, so a reader polling for the file never sees half of it.
   await writeFile(`${jsonPath}.tmp`, JSON.stringify({ pid: process.pid, ...harness.describe() }, null, 2) + '\n');
   await rename(`${jsonPath}.tmp`, jsonPath);

@@ -1,4 +1,5 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { accessSync, constants } from 'node:fs';
 import { readFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -28,6 +29,12 @@ export interface KubeHarnessOptions {
   readonly kubeconfigDir?: string;
   /** Per-server start deadline; default 120 s (two apiservers starting on two cores take ~10–20 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * Run a kube-controller-manager per cluster (HARNESS_CONTROLLERS): namespaces get deleted for real,
+   * Deployments get ReplicaSets and (Pending) Pods, namespaces get their `default` ServiceAccount, owner
+   * references are garbage-collected. Default true; false saves ~2 s of start and its memory per cluster.
+   */
+  readonly controllers?: boolean;
   readonly log?: (message: string) => void;
 }
 
@@ -45,7 +52,9 @@ export interface HarnessCluster {
   readonly kubernetesVersion: string;
   readonly nodeNames: readonly string[];
   readonly apiserverPid: number;
-  /** Stops this cluster's apiserver (its data stays in etcd until the harness stops). */
+  /** undefined when the harness runs without controllers. */
+  readonly controllerManagerPid: number | undefined;
+  /** Stops this cluster's controller-manager and apiserver (its data stays in etcd until the harness stops). */
   stop(): Promise<void>;
 }
 
@@ -60,10 +69,49 @@ export interface HarnessDescription {
     readonly kubernetesVersion: string;
     readonly nodes: readonly string[];
     readonly apiserverPid: number;
+    readonly controllerManagerPid?: number;
   }>;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
+
+/**
+ * The controllers kube-controller-manager runs in harness clusters: what makes the API behave like a
+ * real cluster's without a kubelet or scheduler. Left out on purpose:
+ *  - node-lifecycle-controller: no kubelet renews the nodes' Leases, so after the grace period (40 s) it
+ *    would mark every node Unknown and taint it unreachable/not-ready (then evict pods);
+ *  - taint-eviction-controller, ttl-controller, node-ipam-controller: they act on nodes and have nothing to do;
+ *  - attach/detach, binder, expander, ephemeral-volume, resourceclaim, device-taint: no storage or devices;
+ *  - certificate signing/approving/cleaning, bootstrap and token cleaners, horizontal-pod-autoscaler (no
+ *    metrics API), storage-version and service-CIDR housekeeping, and the alpha/beta extras.
+ */
+export const HARNESS_CONTROLLERS: readonly string[] = [
+  'namespace-controller',
+  'garbage-collector-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+  'clusterrole-aggregation-controller',
+  'deployment-controller',
+  'replicaset-controller',
+  'statefulset-controller',
+  'daemonset-controller',
+  'job-controller',
+  'cronjob-controller',
+  'replicationcontroller-controller',
+  'ttl-after-finished-controller',
+  'disruption-controller',
+  'pod-garbage-collector-controller',
+  'endpoints-controller',
+  'endpointslice-controller',
+  'endpointslice-mirroring-controller',
+  // Without it a namespace with a ResourceQuota rejects every create (the quota's status stays unknown).
+  'resourcequota-controller',
+  // The StorageObjectInUseProtection admission plugin puts finalizers on PVCs and PVs that only these remove.
+  'persistentvolumeclaim-protection-controller',
+  'persistentvolume-protection-controller',
+  'validatingadmissionpolicy-status-controller',
+];
 
 /** Servers started by this process, killed synchronously if it exits without stop() (e.g. process.exit). */
 const liveGroups = new Set<number>();
@@ -162,6 +210,7 @@ class Cluster implements HarnessCluster {
     readonly kubernetesVersion: string,
     readonly nodeNames: readonly string[],
     private readonly apiserver: ManagedProcess,
+    private readonly controllerManager: ManagedProcess | undefined,
     private readonly ownsKubeconfig: boolean,
   ) {}
 
@@ -169,8 +218,14 @@ class Cluster implements HarnessCluster {
     return this.apiserver.pid;
   }
 
+  get controllerManagerPid(): number | undefined {
+    return this.controllerManager?.pid;
+  }
+
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      // Controller-manager first: without its apiserver it would only log connection errors until killed.
+      await this.controllerManager?.stop();
       await this.apiserver.stop();
       if (this.ownsKubeconfig) await rm(this.kubeconfigPath, { force: true });
     })();
@@ -182,7 +237,8 @@ class Cluster implements HarnessCluster {
  * Real Kubernetes API servers for tests, dev scripts and benchmarks: one etcd per harness (each
  * cluster under its own --etcd-prefix, which is all the isolation an apiserver needs, and saves an
  * etcd process per cluster), and one kube-apiserver per cluster with its own CA, port and
- * service-account keys. Node objects are written to look like the profile's edge cluster.
+ * service-account keys, plus (unless controllers: false) one kube-controller-manager per cluster.
+ * Node objects are written to look like the profile's edge cluster.
  */
 export class KubeHarness {
   private stopping?: Promise<void>;
@@ -199,6 +255,16 @@ export class KubeHarness {
     const log = options.log ?? (() => undefined);
     const timeoutMs = options.startTimeoutMs ?? 120_000;
     const tools = options.tools ?? (await locateTools());
+    const controllers = options.controllers ?? true;
+    if (controllers) {
+      try {
+        accessSync(tools.kubeControllerManager, constants.X_OK);
+      } catch {
+        throw new Error(
+          `${tools.kubeControllerManager} is missing: run tools/build.sh (or point FARPOINT_TOOLS_BIN at a folder with kube-controller-manager), or start the harness with controllers: false`,
+        );
+      }
+    }
     const root = options.stateRoot ?? process.env.FARPOINT_KUBE_HARNESS_DIR ?? join(tmpdir(), `farpoint-kube-harness-${process.getuid?.() ?? 0}`);
     const dir = await HarnessDir.create(resolve(root));
     const started: ManagedProcess[] = [];
@@ -211,7 +277,7 @@ export class KubeHarness {
       const kubeconfigDir = options.kubeconfigDir ? resolve(options.kubeconfigDir) : undefined;
       if (kubeconfigDir) await mkdir(kubeconfigDir, { recursive: true });
       const results = await Promise.allSettled(
-        options.clusters.map((spec) => startCluster(dir, tools, url, spec, kubeconfigDir, timeoutMs, log)),
+        options.clusters.map((spec) => startCluster(dir, tools, url, spec, { kubeconfigDir, timeoutMs, controllers, log })),
       );
       for (const r of results) if (r.status === 'fulfilled') clusters.push(r.value);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -248,11 +314,12 @@ export class KubeHarness {
         kubernetesVersion: c.kubernetesVersion,
         nodes: c.nodeNames,
         apiserverPid: c.apiserverPid,
+        ...(c.controllerManagerPid !== undefined ? { controllerManagerPid: c.controllerManagerPid } : {}),
       })),
     };
   }
 
-  /** Stops every apiserver, then etcd, then removes the directory. Safe to call twice. */
+  /** Stops every cluster (controller-manager, apiserver), then etcd, then removes the directory. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await Promise.all(this.clusters.map((c) => c.stop()));
@@ -308,20 +375,25 @@ async function startEtcd(dir: HarnessDir, tools: ToolPaths, timeoutMs: number): 
   return { proc, url };
 }
 
+interface ClusterStartOptions {
+  readonly kubeconfigDir: string | undefined;
+  readonly timeoutMs: number;
+  readonly controllers: boolean;
+  readonly log: (m: string) => void;
+}
+
 async function startCluster(
   dir: HarnessDir,
   tools: ToolPaths,
   etcdUrl: string,
   spec: ClusterSpec,
-  kubeconfigDir: string | undefined,
-  timeoutMs: number,
-  log: (m: string) => void,
+  { kubeconfigDir, timeoutMs, controllers, log }: ClusterStartOptions,
 ): Promise<Cluster> {
   const t0 = Date.now();
   const cdir = join(dir.path, spec.name);
   const pki = join(cdir, 'pki');
   const ca = await createCertificateAuthority(pki, `farpoint-${spec.name}-ca`);
-  const [serving, admin, sa] = await Promise.all([
+  const [serving, admin, sa, kcmClient, kcmServing] = await Promise.all([
     issueCertificate(ca, pki, {
       file: 'apiserver',
       commonName: 'kube-apiserver',
@@ -331,6 +403,18 @@ async function startCluster(
     }),
     issueCertificate(ca, pki, { file: 'admin', commonName: 'farpoint-admin', organizations: ['system:masters'], usage: 'client' }),
     createServiceAccountKey(pki),
+    // Its own user, so its writes are told apart from the tests' (audit, events, RBAC reviews); in
+    // system:masters because with --use-service-account-credentials=false every controller uses this one
+    // client, and the built-in system:kube-controller-manager role covers only the controller-manager's
+    // own housekeeping, not what the controllers write.
+    controllers
+      ? issueCertificate(ca, pki, {
+          file: 'controller-manager', commonName: 'system:kube-controller-manager', organizations: ['system:masters'], usage: 'client',
+        })
+      : undefined,
+    controllers
+      ? issueCertificate(ca, pki, { file: 'controller-manager-serving', commonName: 'kube-controller-manager', altNames: ['IP:127.0.0.1'], usage: 'server' })
+      : undefined,
   ]);
   const tls = { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem };
 
@@ -371,6 +455,7 @@ async function startCluster(
     return { proc, server };
   });
 
+  let kcm: ManagedProcess | undefined;
   try {
     const kubeconfigPath = kubeconfigDir ? join(kubeconfigDir, `${spec.name}.kubeconfig`) : join(cdir, 'kubeconfig');
     await writeFile(kubeconfigPath, kubeconfigYaml(spec.name, server, ca.certPem, admin.certPem, admin.keyPem), { mode: 0o600 });
@@ -378,13 +463,87 @@ async function startCluster(
     kubeConfig.loadFromFile(kubeconfigPath);
     const version = JSON.parse((await get(`${server}/version`, tls)).body).gitVersion as string;
     const kubernetesVersion = version.replace(/\+.*$/, '');
-    const nodeNames = await createNodes(kubeConfig, spec, kubernetesVersion);
-    log(`cluster ${spec.name} (${spec.profile}) ready at ${server} in ${Date.now() - t0} ms`);
-    return new Cluster(spec.name, spec.profile, server, kubeconfigPath, kubeConfig, ca.certPem, kubernetesVersion, nodeNames, proc, !!kubeconfigDir);
+    // The controller-manager starts (~2 s) while the nodes are written; its informers pick them up either way.
+    // Known from its spawn on, so a createNodes failure while it is still starting stops it too.
+    const spawned = (p: ManagedProcess) => (kcm = p);
+    const kcmStart =
+      kcmClient && kcmServing
+        ? withPortRetry(() =>
+            startControllerManager(dir, tools, spec, cdir, spawned, {
+              server, ca, client: kcmClient, serving: kcmServing, saKeyPath: sa.keyPath, tls, timeoutMs,
+            }),
+          )
+        : undefined;
+    const [nodeNames] = await Promise.all([createNodes(kubeConfig, spec, kubernetesVersion), kcmStart]);
+    log(`cluster ${spec.name} (${spec.profile}) ready at ${server}${kcm ? ' with kube-controller-manager' : ''} in ${Date.now() - t0} ms`);
+    return new Cluster(spec.name, spec.profile, server, kubeconfigPath, kubeConfig, ca.certPem, kubernetesVersion, nodeNames, proc, kcm, !!kubeconfigDir);
   } catch (err) {
+    await kcm?.stop();
     await proc.stop();
     throw err;
   }
+}
+
+interface ControllerManagerConfig {
+  readonly server: string;
+  readonly ca: { certPath: string; certPem: string };
+  readonly client: { certPem: string; keyPem: string };
+  readonly serving: { certPath: string; keyPath: string };
+  readonly saKeyPath: string;
+  readonly tls: { ca: string; cert: string; key: string };
+  readonly timeoutMs: number;
+}
+
+/**
+ * Starts the cluster's kube-controller-manager and waits until its controllers work: its /healthz
+ * answers and the serviceaccount controller has given the `default` namespace its `default`
+ * ServiceAccount (without which the ServiceAccount admission plugin rejects Pods there).
+ */
+async function startControllerManager(
+  dir: HarnessDir,
+  tools: ToolPaths,
+  spec: ClusterSpec,
+  cdir: string,
+  spawned: (proc: ManagedProcess) => void,
+  cfg: ControllerManagerConfig,
+): Promise<ManagedProcess> {
+  const kubeconfigPath = join(cdir, 'controller-manager.kubeconfig');
+  await writeFile(kubeconfigPath, kubeconfigYaml(spec.name, cfg.server, cfg.ca.certPem, cfg.client.certPem, cfg.client.keyPem), { mode: 0o600 });
+  const port = await freePort();
+  const proc = track(
+    await dir.spawn({
+      name: `kube-controller-manager-${spec.name}`,
+      command: tools.kubeControllerManager,
+      args: [
+        `--kubeconfig=${kubeconfigPath}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${port}`,
+        `--tls-cert-file=${cfg.serving.certPath}`,
+        `--tls-private-key-file=${cfg.serving.keyPath}`,
+        `--controllers=${HARNESS_CONTROLLERS.join(',')}`,
+        '--use-service-account-credentials=false',
+        '--leader-elect=false',
+        `--cluster-name=${spec.name}`,
+        // Signs the legacy token Secrets of the serviceaccount-token controller with the apiserver's key.
+        `--service-account-private-key-file=${cfg.saKeyPath}`,
+        // ca.crt in those Secrets and the kube-root-ca.crt ConfigMap of every namespace.
+        `--root-ca-file=${cfg.ca.certPath}`,
+        // Namespace deletion walks every resource type; the default 20 QPS makes it take seconds.
+        '--kube-api-qps=100',
+        '--kube-api-burst=200',
+        '--profiling=false',
+      ],
+      logPath: join(cdir, 'kube-controller-manager.log'),
+    }),
+  );
+  spawned(proc);
+  const healthz = `https://127.0.0.1:${port}/healthz`;
+  const defaultSa = `${cfg.server}/api/v1/namespaces/default/serviceaccounts/default`;
+  await waitUntilUp(proc, `kube-controller-manager ${spec.name}`, cfg.timeoutMs, async () => {
+    const res = await get(healthz, { ca: cfg.ca.certPem, cert: cfg.tls.cert, key: cfg.tls.key });
+    return res.status === 200 && (await get(defaultSa, cfg.tls)).status === 200;
+  });
+  return proc;
 }
 
 function kubeconfigYaml(name: string, server: string, caPem: string, certPem: string, keyPem: string): string {

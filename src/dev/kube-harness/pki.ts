@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -81,9 +82,13 @@ export async function issueCertificate(ca: CertificateAuthority, dir: string, re
       '-out', csrPath, '-subj', subject(req.commonName, req.organizations)],
     dir,
   );
+  // A random serial (as real CAs use) rather than -CAcreateserial: that one reads and rewrites ca.srl,
+  // and certificates issued in parallel by one CA read half-written serial files.
+  const serial = randomBytes(16);
+  serial[0] &= 0x7f; // positive
   await openssl(
-    ['x509', '-req', '-in', csrPath, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-CAcreateserial', '-out', certPath,
-      '-days', DAYS, '-sha256', '-extfile', extPath],
+    ['x509', '-req', '-in', csrPath, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-set_serial', `0x${serial.toString('hex')}`,
+      '-out', certPath, '-days', DAYS, '-sha256', '-extfile', extPath],
     dir,
   );
   const [certPem, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);

@@ -8,6 +8,8 @@ export interface ToolPaths {
   readonly opa: string;
   readonly etcd: string;
   readonly kubeApiserver: string;
+  /** Always set; an older FARPOINT_TOOLS_BIN may lack it, which only KubeHarness with controllers checks. */
+  readonly kubeControllerManager: string;
   readonly kubectl: string;
 }
 
@@ -24,6 +26,7 @@ function toolPaths(binDir: string): ToolPaths {
     opa: join(binDir, 'opa'),
     etcd: join(binDir, 'etcd'),
     kubeApiserver: join(binDir, 'kube-apiserver'),
+    kubeControllerManager: join(binDir, 'kube-controller-manager'),
     kubectl: join(binDir, 'kubectl'),
   };
   for (const p of [paths.opa, paths.etcd, paths.kubeApiserver, paths.kubectl]) {
@@ -47,7 +50,7 @@ export function repoRoot(from = __dirname): string {
 let cached: { key: string; paths: Promise<ToolPaths> } | undefined;
 
 /**
- * Finds opa, etcd, kube-apiserver and kubectl: FARPOINT_TOOLS_BIN when set, else the output of
+ * Finds opa, etcd, kube-apiserver, kube-controller-manager and kubectl: FARPOINT_TOOLS_BIN when set, else the output of
  * tools/build.sh, which builds them once from the Go module proxy and is a no-op afterwards.
  * The result is memoised per process.
  */
