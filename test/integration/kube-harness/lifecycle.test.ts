@@ -76,10 +76,11 @@ describe('KubeHarness lifecycle', () => {
       expect(a.path).not.toBe(b.path);
       expect(a.etcdUrl).not.toBe(b.etcdUrl);
       expect(a.cluster('alpha').server).not.toBe(b.cluster('beta').server);
-      // etcd, apiserver and watchdog of each, found by their harness directory on the command line.
-      expect(processesMentioning(a.path).length).toBeGreaterThanOrEqual(3);
-      expect(processesMentioning(b.path).length).toBeGreaterThanOrEqual(3);
-      const betaPids = [b.describe().etcd.pid, b.cluster('beta').apiserverPid];
+      // etcd, apiserver, controller-manager and watchdog of each, found by their harness directory on the command line.
+      expect(processesMentioning(a.path).length).toBeGreaterThanOrEqual(4);
+      expect(processesMentioning(b.path).length).toBeGreaterThanOrEqual(4);
+      const betaPids = [b.describe().etcd.pid, b.cluster('beta').apiserverPid, b.cluster('beta').controllerManagerPid!];
+      expect(processesMentioning(b.path)).toEqual(expect.arrayContaining(betaPids));
 
       await b.stop();
       expect(processesMentioning(b.path)).toEqual([]);
@@ -114,7 +115,7 @@ describe('KubeHarness lifecycle', () => {
 
   it('stops the servers when the process that started them is killed (watchdog)', async () => {
     const { child, description } = await startCli(join(scratch, 'sigkill'), ['edge-k3s-08=k3s-1node']);
-    const servers = [description.etcd.pid, description.clusters[0].apiserverPid];
+    const servers = [description.etcd.pid, description.clusters[0].apiserverPid, description.clusters[0].controllerManagerPid!];
     expect(servers.filter(alive)).toEqual(servers);
 
     child.kill('SIGKILL');
@@ -131,7 +132,7 @@ describe('KubeHarness lifecycle', () => {
     await eventually(() => expect(alive(watchdog)).toBe(false));
     child.kill('SIGKILL');
     await exitOf(child);
-    const servers = [description.etcd.pid, description.clusters[0].apiserverPid];
+    const servers = [description.etcd.pid, description.clusters[0].apiserverPid, description.clusters[0].controllerManagerPid!];
     // Nothing is left to stop them now.
     expect(servers.filter(alive)).toEqual(servers);
 
