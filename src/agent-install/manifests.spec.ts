@@ -150,7 +150,7 @@ describe(renderAgentManifests.name, () => {
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'] },
     });
-    expect(container.resources?.requests).toEqual({ cpu: '50m', memory: '96Mi' });
+    expect(container.resources?.requests).toEqual({ cpu: '50m', memory: '128Mi' });
     expect(container.resources?.limits).toEqual({ cpu: '500m', memory: '256Mi' });
     expect(container.volumeMounts).toEqual([{ name: 'state', mountPath: '/var/lib/farpoint-agent' }]);
     expect(container.env?.find((e) => e.name === 'FARPOINT_AGENT_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe(

@@ -225,6 +225,18 @@ describe(Agent.name, () => {
     expect(api.calls.filter((c) => c === 'rotate')).toHaveLength(1);
   });
 
+  it('keeps reporting with the current credential while rotation fails, and rotates once the API recovers', async () => {
+    const { api, secret, start } = setupRegistered({ expiresInMs: 600 });
+    api.failRotations = 3;
+    const stop = start();
+    await eventually(() => api.calls.filter((c) => c === 'rotate').length >= 2, 'failed rotations');
+    const storedDuringFailures = api.stored.length;
+    await eventually(() => api.stored.length > storedDuringFailures + 2, 'reports between rotation attempts');
+    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', 'the rotated credential stored');
+    await stop();
+    expect(api.calls.filter((c) => c === 'rotate')).toHaveLength(4);
+  });
+
   it('drops an item the API refuses, after narrowing the batch down to it, and carries on', async () => {
     const { api, queue, logs, start } = setupRegistered();
     api.offline = true;

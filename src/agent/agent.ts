@@ -62,6 +62,9 @@ export class Agent {
   /** The API clock minus ours, from the Date header of the latest response. */
   private skewMs = 0;
   private batchItemLimit: number = AgentProtocolLimits.maxItemsPerBatch;
+  private readonly rotationBackoff: Backoff;
+  /** No rotation attempt before this time (ms, our clock) after a failed one. */
+  private rotationRetryAt = 0;
 
   // Inventory state of the current session.
   private lastInventory: Inventory | undefined;
@@ -74,6 +77,7 @@ export class Agent {
     this.now = deps.now ?? Date.now;
     this.startedAt = new Date(this.now()).toISOString();
     this.backoff = new Backoff(deps.config.backoffInitialMs, deps.config.backoffMaxMs, deps.random);
+    this.rotationBackoff = new Backoff(deps.config.backoffInitialMs, deps.config.backoffMaxMs, deps.random);
   }
 
   async run(signal: AbortSignal): Promise<AgentOutcome> {
@@ -235,12 +239,8 @@ export class Agent {
   /** One pass of the loop: store or start a rotation, send one batch, or wait for work. */
   private async step(session: Session, signal: AbortSignal): Promise<SessionEnd | undefined> {
     try {
-      if (session.pendingRotation) {
-        await this.storeRotation(session);
-      } else if (this.rotationDue(session)) {
-        const end = await this.rotate(session);
-        if (end) return end;
-      }
+      const end = await this.maintainCredential(session);
+      if (end) return end;
       // The first snapshot goes out as soon as the informers have synced, not a report interval later.
       if (!this.lastInventory && this.deps.watch.synced) await this.inventoryTick();
       if (this.deps.queue.depth > 0) return await this.sendBatch(session, signal);
@@ -335,6 +335,24 @@ export class Agent {
     if (serverTime !== undefined) this.skewMs = serverTime - this.now();
   }
 
+  /**
+   * Rotates when due, and stores a rotated credential not stored yet. A failure here only delays the
+   * next attempt: reports keep flowing with the current credential, which is still valid.
+   */
+  private async maintainCredential(session: Session): Promise<SessionEnd | undefined> {
+    if (this.now() < this.rotationRetryAt) return undefined;
+    try {
+      if (session.pendingRotation) await this.storeRotation(session);
+      else if (this.rotationDue(session)) return await this.rotate(session);
+      this.rotationBackoff.reset();
+    } catch (error) {
+      const delayMs = this.rotationBackoff.next(error instanceof AgentApiError ? error.retryAfterMs : undefined);
+      this.rotationRetryAt = this.now() + delayMs;
+      this.deps.log.warn('credential rotation failed; retrying', { error, delayMs: Math.round(delayMs) });
+    }
+    return undefined;
+  }
+
   private rotationDue(session: Session): boolean {
     const { issuedAt, expiresAt } = session.credential;
     return this.serverNow() >= issuedAt + (expiresAt - issuedAt) * this.deps.config.rotateAtFraction;
@@ -404,7 +422,7 @@ export class Agent {
   }
 
   /** Queues a snapshot (first time, on request, or after the queue lost inventory) or a delta. */
-  async inventoryTick(): Promise<void> {
+  private async inventoryTick(): Promise<void> {
     if (this.inventoryBusy || !this.deps.watch.synced) return;
     this.inventoryBusy = true;
     try {

@@ -43,7 +43,7 @@ describe(buildInventory.name, () => {
       allocatableMemoryMiB: 7857 + 2 * 15909,
       // Non-terminal pods only: the finished job pod (1 CPU, 1Gi) does not count.
       requestedCpuMillis: 200 + 200 + 100 + 600 + 0 + 200 + 50 + 150 + 120 + 120 + 50 + 750 + 1000 + 100,
-      requestedMemoryMiB: 140 + 100 + 200 + 300 + 0 + 0 + 100 + 150 + 100 + 100 + 96 + 768 + 1024 + 128,
+      requestedMemoryMiB: 140 + 100 + 200 + 300 + 0 + 0 + 100 + 150 + 100 + 100 + 128 + 768 + 1024 + 128,
       distribution: 'TKG',
       kubernetesVersion: 'v1.31.4+vmware.1',
     });

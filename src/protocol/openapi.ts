@@ -152,9 +152,10 @@ const DESCRIPTION = [
   '',
   'Reports: items carry a per-agent sequence number (seq) that only grows; gaps are allowed (the agent drops the',
   'oldest heartbeats when its queue is full). The API stores items with seq > its last ackedSeq in order, ignores',
-  'the others as duplicates, and answers the new ackedSeq. An agent whose queue state was lost starts again at',
-  'seq 1; when the API answers an ackedSeq at or above the first seq of such an agent, the agent renumbers its',
-  'pending items above ackedSeq and sends them again.',
+  'the others as duplicates, and answers the new ackedSeq (also when it stored nothing). A new agent queue starts',
+  'its seq at the agent clock in milliseconds, above what an earlier queue of the cluster used; when the API',
+  'answers an ackedSeq at or above the next seq the agent would assign, the agent renumbers its pending items',
+  'above ackedSeq and sends them again.',
   'Inventory: an inventory.delta applies to the inventory as of the preceding inventory item. When the API has no',
   'base for a delta it answers the directive SEND_SNAPSHOT and the agent sends a full snapshot.',
 ].join('\n');

@@ -5,7 +5,7 @@ import { AgentProtocolLimits as L } from './limits';
 
 export const SeqSchema = documented(
   z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  'Sequence number of the item: starts at 1, strictly increasing per agent, gaps allowed.',
+  'Sequence number of the item: strictly increasing per agent, gaps allowed; a new agent queue starts at its clock in ms.',
 );
 
 export const HeartbeatPayloadSchema = z.object({

@@ -56,7 +56,7 @@ const WORKLOADS: WorkloadSpec[] = [
   { kind: 'DaemonSet', namespace: 'vmware-system-csi', name: 'vsphere-csi-node', replicas: 3, cpu: '50m', memory: '50Mi' },
   { kind: 'Deployment', namespace: 'tkg-system', name: 'kapp-controller', replicas: 1, cpu: '120m', memory: '100Mi' },
   { kind: 'Deployment', namespace: 'secretgen-controller', name: 'secretgen-controller', replicas: 1, cpu: '120m', memory: '100Mi' },
-  { kind: 'Deployment', namespace: 'farpoint-system', name: 'farpoint-agent', replicas: 1, cpu: '50m', memory: '96Mi' },
+  { kind: 'Deployment', namespace: 'farpoint-system', name: 'farpoint-agent', replicas: 1, cpu: '50m', memory: '128Mi' },
   { kind: 'Deployment', namespace: 'default', name: 'pos-web', replicas: 3, ready: 2, cpu: '250m', memory: '256Mi' },
   { kind: 'Deployment', namespace: 'default', name: 'pos-api', replicas: 2, cpu: '500m', memory: '512Mi' },
   { kind: 'StatefulSet', namespace: 'default', name: 'redis', replicas: 1, cpu: '100m', memory: '128Mi' },

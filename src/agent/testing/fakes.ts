@@ -57,6 +57,8 @@ export class FakeAgentApi implements AgentApi {
   lastAckedSeq = 0;
   offline = false;
   credentialLifetimeMs = 3_600_000;
+  /** Answer INTERNAL_ERROR to the next N rotations. */
+  failRotations = 0;
   /** Answer PROTOCOL_INVALID_BODY to every batch that contains this seq. */
   refuseSeq: number | undefined;
   private pendingDirectives: Directive[] = [];
@@ -102,6 +104,10 @@ export class FakeAgentApi implements AgentApi {
   async rotateCredential(credential: string, request: { clusterId: string }) {
     this.reachable('rotate');
     this.authenticate(credential);
+    if (this.failRotations > 0) {
+      this.failRotations -= 1;
+      throw apiError('INTERNAL_ERROR');
+    }
     if (request.clusterId !== this.clusterId) throw apiError('CREDENTIAL_WRONG_CLUSTER');
     return { body: this.issue(), serverTime: Date.now() };
   }
