@@ -13,8 +13,10 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
-    // Accept a caller's request id only when it is short and plain, so logs cannot be forged.
+    // Fastify would take a requestIdHeader's value as it is and never call genReqId; genReqId reads the
+    // header itself and accepts a caller's request id only when it is short and plain, so logs (and the
+    // echoed header) cannot be forged.
+    requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,64}$/.test(given) ? given : randomUUID();
