@@ -13,8 +13,9 @@ const schema = z.object({
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/).default('farpoint'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   // Agent protocol (src/modules/agent-gateway). Lifetime of an agent credential; agents rotate at two
-  // thirds of it, so an agent offline for longer than this must be attached again.
-  AGENT_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(300).max(366 * 24 * 3600).default(24 * 3600),
+  // thirds of it, so an agent offline for longer than this must be attached again. 30 days by default:
+  // far-edge sites lose their uplink for days, and a day-long credential would strand them.
+  AGENT_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(300).max(366 * 24 * 3600).default(30 * 24 * 3600),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
   GRAPHQL_PLAYGROUND: z.stringbool().default(false),
