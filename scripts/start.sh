@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts Farpoint with a demo on this machine: Postgres and Redis (private instances), migrations,
-# the API and the worker, and a seeded demo organization. Prints the GraphQL URL and an admin token.
-# Ctrl-C stops the API and worker; `bash scripts/services.sh down` stops Postgres and Redis.
+# the API and the worker, a seeded demo organization, and two real local Kubernetes clusters
+# (kube-apiserver + etcd from tools/build.sh) attached through agents — one by registration link and
+# kubectl, one by queue. Prints the GraphQL URL and an admin token.
+# Ctrl-C stops everything it started; `bash scripts/services.sh down` stops Postgres and Redis.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,18 +27,43 @@ node dist/src/worker.js >> "$logs/worker.log" 2>&1 & pids+=($!)
 for _ in $(seq 120); do curl -fs "$PUBLIC_URL/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -fs "$PUBLIC_URL/readyz" >/dev/null || { echo "the API did not become ready; see $logs/api.log" >&2; exit 1; }
 
+# Two real clusters: edge-tkg-01 (3 TKG-style nodes) and edge-k3s-01 (one k3s node).
+kube=$root/.data/demo-clusters
+rm -rf "$kube"
+node dist/src/dev/kube-harness/cli.js --out "$kube" > "$logs/clusters.log" 2>&1 & pids+=($!)
+for _ in $(seq 120); do [ -f "$kube/clusters.json" ] && break; sleep 0.5; done
+[ -f "$kube/clusters.json" ] || { echo "the demo clusters did not start; see $logs/clusters.log" >&2; exit 1; }
+
+# Attach them, then run each one's agent. No kubelet runs here, so the agent Deployment that the
+# manifests install cannot start; a local agent process with the cluster's kubeconfig stands in for it.
+attached=$(node dist/src/dev/demo-attach.js "$PUBLIC_URL" "$token" "$kube/clusters.json" "$FARPOINT_TOOLS_BIN/kubectl")
+while read -r cluster_id kubeconfig; do
+  mkdir -p "$root/.data/agents/$cluster_id"
+  FARPOINT_API_URL=$PUBLIC_URL KUBECONFIG=$kubeconfig FARPOINT_AGENT_STATE_DIR=$root/.data/agents/$cluster_id \
+    node dist/src/agent/main.js >> "$logs/agent-$cluster_id.log" 2>&1 & pids+=($!)
+done <<< "$attached"
+ready_query='{"query":"{ clusters(filter: {labelSelector: \"demo-cluster\", phases: [READY]}) { totalCount } }"}'
+for _ in $(seq 120); do
+  count=$(curl -s "$PUBLIC_URL/graphql" -H 'content-type: application/json' -H "authorization: Bearer $token" -d "$ready_query" | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.clusters.totalCount' 2>/dev/null || echo 0)
+  [ "$count" = 2 ] && break
+  sleep 1
+done
+[ "$count" = 2 ] || echo "warning: the demo clusters are not READY yet; see $logs/agent-*.log" >&2
+
 cat <<TXT
 
   Farpoint is running.
     GraphQL:      $PUBLIC_URL/graphql
     Admin token:  $token
-    Logs:         $logs/{api,worker}.log
+    Logs:         $logs/{api,worker,clusters,agent-*}.log
+    Clusters:     $kube/*.kubeconfig  (kubectl --kubeconfig … get nodes)
 
   Try:
     curl -s $PUBLIC_URL/graphql -H 'content-type: application/json' \\
       -H 'authorization: Bearer $token' \\
-      -d '{"query":"{ clusters(filter: {labelSelector: \"tier=edge,!canary\"}) { totalCount edges { node { name phase health site { name } } } } }"}'
+      -d '{"query":"{ clusters(filter: {labelSelector: \"tier=edge,!canary\"}) { totalCount edges { node { name phase health distribution nodeCount site { name } } } } }"}'
 
-  Ctrl-C stops the API and worker.
+  Ctrl-C stops the API, the worker, the demo clusters and their agents.
 TXT
-wait -n "${pids[@]}"
+# Stop when the API or the worker exits (an agent removing itself on detach is expected).
+wait -n "${pids[0]}" "${pids[1]}"
