@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { createRedisConnection } from '../redis/redis.factory';
 import { JOB_QUEUE, JobName, QueueName } from './jobs';
@@ -16,6 +17,8 @@ type Handler = (payload: unknown, job: Job) => Promise<unknown>;
 export class WorkerHost implements OnApplicationShutdown {
   private readonly logger = new Logger(WorkerHost.name);
   private readonly workers: Worker[] = [];
+  /** BullMQ does not close connections it was given: they are closed here, after the workers. */
+  private readonly connections: Redis[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -49,6 +52,8 @@ export class WorkerHost implements OnApplicationShutdown {
   start(concurrency = 4): void {
     const handlers = this.discoverHandlers();
     for (const queue of Object.values(QueueName)) {
+      const connection = createRedisConnection(this.config.REDIS_URL, 'worker');
+      this.connections.push(connection);
       const worker = new Worker(
         queue,
         async (job) => {
@@ -57,7 +62,7 @@ export class WorkerHost implements OnApplicationShutdown {
           return handler(job.data, job);
         },
         {
-          connection: createRedisConnection(this.config.REDIS_URL, 'worker'),
+          connection,
           prefix: this.config.QUEUE_PREFIX,
           concurrency,
           // A short lock (renewed while the job runs) lets another worker resume a job quickly when
@@ -74,5 +79,6 @@ export class WorkerHost implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
+    for (const connection of this.connections) connection.disconnect();
   }
 }
