@@ -43,7 +43,10 @@ export class AttachClusterJob {
       await this.operations.update(operation.id, { state: 'FAILED', lastError: 'The cluster was deleted.', finishedAt: new Date() });
       return { state: 'FAILED' };
     }
-    await this.operations.update(operation.id, { state: 'RUNNING', attempts: job.attemptsMade + 1, startedAt: operation.startedAt ?? new Date(), lastError: null });
+    // attemptsStarted also counts runs whose worker died mid-job (a stalled job restarts without
+    // attemptsMade moving), so the operation shows every run, not only the failed ones + 1.
+    const attempt = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
+    await this.operations.update(operation.id, { state: 'RUNNING', attempts: attempt, startedAt: operation.startedAt ?? new Date(), lastError: null });
     if (REGISTERED.has(cluster.phase)) return this.succeed(operation.id);
 
     let server: string | undefined;
