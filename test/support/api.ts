@@ -80,7 +80,9 @@ export async function startApi(env: Record<string, string> = {}): Promise<TestAp
       ...env,
     });
     app = await createApiApp(config, createRootLogger(config.LOG_LEVEL, 'farpoint-api-test'));
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    // PORT 0 (the default here) picks an ephemeral port; a test that needs its URL before start-up
+    // (PUBLIC_URL in registration links) passes a free PORT in `env`.
+    await app.listen({ port: config.PORT, host: '127.0.0.1' });
     const address = app.getHttpAdapter().getInstance().server.address();
     if (!address || typeof address === 'string') throw new Error(`unexpected listen address ${String(address)}`);
     const url = `http://127.0.0.1:${address.port}`;
