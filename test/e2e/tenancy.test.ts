@@ -368,12 +368,12 @@ async function ownIds(c: Case, slots: IdSlot[]): Promise<Record<string, string>>
 
 function assertNothingOfA(res: GqlResponse, sent: string[], label: string): void {
   const data = JSON.stringify(res.body.data ?? null);
-  const inData = secretsOfA.filter((s) => data.toLowerCase().includes(s.toLowerCase()));
+  const inData = secretsOfA.filter((s) => data.includes(s));
   if (inData.length) throw new Error(`${label}: the answer's data contains org A's ${inData.join(', ')}:\n${data}`);
   // Errors may repeat what the caller sent (e.g. "Cluster <id> does not exist"), nothing else of A.
   let errors = JSON.stringify(res.body.errors ?? []);
   for (const s of sent) errors = errors.split(s).join('<sent>');
-  const inErrors = secretsOfA.filter((s) => errors.toLowerCase().includes(s.toLowerCase()));
+  const inErrors = secretsOfA.filter((s) => errors.includes(s));
   if (inErrors.length) throw new Error(`${label}: the answer's errors contain org A's ${inErrors.join(', ')}:\n${errors}`);
 }
 
