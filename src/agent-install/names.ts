@@ -26,6 +26,8 @@ export const AgentSecretKeys = {
   credentialIssuedAt: 'credential-issued-at',
   heartbeatIntervalSeconds: 'heartbeat-interval-seconds',
   reportIntervalSeconds: 'report-interval-seconds',
+  /** Report seqs below this are reserved (possibly used): a queue that lost its file starts here. */
+  seqReservedUntil: 'seq-reserved-until',
 } as const;
 
 /** Environment variables the Deployment sets and the agent reads (src/agent/config.ts). */

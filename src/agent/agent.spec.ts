@@ -38,7 +38,7 @@ function setup(secretData: Record<string, string> | null = { 'registration-token
   const secret = new FakeSecret(secretData);
   const kube = new FakeAgentKube();
   const watch = new FakeClusterWatch(tkgClusterObjects());
-  const queue = new ReportQueue({ maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes }, undefined, 1);
+  const queue = new ReportQueue({ maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes });
   const logs: Array<Record<string, unknown>> = [];
   const log = createJsonLogger('debug', (line) => logs.push(JSON.parse(line)));
   let saves = 0;
@@ -58,10 +58,12 @@ function setup(secretData: Record<string, string> | null = { 'registration-token
   let outcome: AgentOutcome | undefined;
   const start = () => {
     const running = agent.run(controller.signal).then((o) => (outcome = o));
-    return async () => {
+    const stop = async () => {
       controller.abort();
       await running;
     };
+    runningAgents.push(stop);
+    return stop;
   };
   return { api, secret, kube, watch, queue, logs, start, outcome: () => outcome, saves: () => saves };
 }
@@ -79,9 +81,9 @@ function registeredSecret(api: FakeAgentApi, credential = 'fpc_preexisting_crede
   };
 }
 
-function setupRegistered(options: { expiresInMs?: number } = {}) {
+function setupRegistered(options: { expiresInMs?: number; extra?: Record<string, string> } = {}) {
   const probe = new FakeAgentApi();
-  const data = registeredSecret(probe, undefined, options.expiresInMs);
+  const data = { ...registeredSecret(probe, undefined, options.expiresInMs), ...options.extra };
   const ctx = setup(data);
   for (const [k, v] of probe.credentials) ctx.api.credentials.set(k, v);
   return ctx;
@@ -96,6 +98,12 @@ function inventoryFrom(api: FakeAgentApi): Inventory {
   if (!inventory) throw new Error('no inventory stored');
   return inventory;
 }
+
+/** Agents still running when a test fails are stopped, so one failure cannot hang the run. */
+const runningAgents: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(runningAgents.splice(0).map((stop) => stop()));
+});
 
 describe(Agent.name, () => {
   it('registers once with the token and the kube-system UID, stores the credential and drops the token', async () => {
@@ -259,6 +267,16 @@ describe(Agent.name, () => {
     api.sendDirective({ type: 'SEND_SNAPSHOT' });
     await eventually(() => api.storedKinds().filter((k) => k === 'inventory.snapshot').length === 2, 'a second snapshot');
     await stop();
+  });
+
+  it('reserves seqs in the Secret ahead of use, and a queue without its file continues above the reservation', async () => {
+    const { api, secret, start } = setupRegistered({ extra: { 'seq-reserved-until': '5000' } });
+    const stop = start();
+    await eventually(() => api.stored.length > 0, 'a first report');
+    // Reserved when seq 5000 was used: the next 1000 from 5001.
+    await eventually(() => secret.data?.['seq-reserved-until'] === '6001', 'the next reservation');
+    await stop();
+    expect(api.stored[0].seq).toBe(5000);
   });
 
   it('persists the queue after changes', async () => {

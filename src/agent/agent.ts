@@ -40,6 +40,9 @@ interface Session {
 
 type SessionEnd = { kind: 'detached' } | { kind: 'stopped' } | { kind: 'credential-rejected'; code?: string };
 
+/** Report seqs are reserved in the Secret this many at a time, when fewer than the margin are left. */
+const SEQ_RESERVE_BLOCK = 1000;
+const SEQ_RESERVE_MARGIN = 500;
 /** Room for the request envelope around the items in a batch. */
 const ENVELOPE_BYTES = 4096;
 /** A snapshot or delta must leave this much of the body limit for the envelope. */
@@ -72,6 +75,9 @@ export class Agent {
   private snapshotRequested = false;
   private inventoryBusy = false;
   private version: { value: string; at: number } | undefined;
+  /** Seqs below this are reserved in the Secret. */
+  private seqReservedUntil = 0;
+  private reservingSeqs = false;
 
   constructor(private readonly deps: AgentDeps) {
     this.now = deps.now ?? Date.now;
@@ -108,6 +114,11 @@ export class Agent {
       } catch (error) {
         await this.retryLater('cannot read the agent Secret', error, signal);
         continue;
+      }
+      if (identity?.seqReservedUntil) {
+        // The queue file may be newer or gone; either way no seq below the reservation is reused.
+        this.seqReservedUntil = Math.max(this.seqReservedUntil, identity.seqReservedUntil);
+        this.deps.queue.raiseNextSeq(this.seqReservedUntil);
       }
       const stored = identity?.credential;
       if (stored && !rejectedCredentials.has(stored.credential)) {
@@ -396,7 +407,30 @@ export class Agent {
   private enqueue<K extends ReportItemKind>(kind: K, payload: ReportPayloadOf<K>): void {
     this.deps.queue.enqueue(kind, payload, new Date(this.now()));
     this.persist();
+    this.reserveSeqs();
     this.wakeup.notify();
+  }
+
+  /**
+   * Keeps a block of seqs reserved in the Secret ahead of the queue (hi/lo), so an agent whose
+   * queue file is lost (the state emptyDir goes with the pod) continues above every seq it used.
+   */
+  private reserveSeqs(): void {
+    const upcoming = this.deps.queue.upcomingSeq;
+    if (this.reservingSeqs || upcoming + SEQ_RESERVE_MARGIN <= this.seqReservedUntil) return;
+    const until = upcoming + SEQ_RESERVE_BLOCK;
+    this.reservingSeqs = true;
+    this.deps.credentials
+      .saveSeqReservation(until)
+      .then(
+        () => {
+          this.seqReservedUntil = Math.max(this.seqReservedUntil, until);
+        },
+        (error: unknown) => this.deps.log.warn('cannot reserve report sequence numbers in the Secret', { error }),
+      )
+      .finally(() => {
+        this.reservingSeqs = false;
+      });
   }
 
   private enqueueHeartbeat(): void {

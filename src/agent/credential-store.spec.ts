@@ -52,6 +52,15 @@ describe(CredentialStore.name, () => {
     expect(loaded?.heartbeatIntervalSeconds).toBe(20);
   });
 
+  it('keeps the highest seq reservation', async () => {
+    const secret = new FakeSecret({});
+    const store = new CredentialStore(secret);
+    await store.saveSeqReservation(2000);
+    await store.saveSeqReservation(1500);
+    expect(secret.data).toEqual({ 'seq-reserved-until': '2000' });
+    expect((await store.load())?.seqReservedUntil).toBe(2000);
+  });
+
   it('re-reads and retries when the Secret changed between read and write', async () => {
     const secret = new FakeSecret({ 'registration-token': TEST_REGISTRATION_TOKEN });
     secret.conflictsToInject = 2;

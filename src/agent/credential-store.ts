@@ -36,6 +36,8 @@ export interface StoredIdentity {
   credential?: StoredCredential;
   heartbeatIntervalSeconds?: number;
   reportIntervalSeconds?: number;
+  /** Every report seq below this may have been used. */
+  seqReservedUntil?: number;
 }
 
 export interface RegistrationToStore extends StoredCredential {
@@ -77,6 +79,7 @@ export class CredentialStore {
     }
     identity.heartbeatIntervalSeconds = positiveInt(d[K.heartbeatIntervalSeconds]);
     identity.reportIntervalSeconds = positiveInt(d[K.reportIntervalSeconds]);
+    identity.seqReservedUntil = positiveInt(d[K.seqReservedUntil]);
     return identity;
   }
 
@@ -93,6 +96,13 @@ export class CredentialStore {
 
   saveRotation(c: StoredCredential): Promise<void> {
     return this.update((data) => Object.assign(data, this.credentialData(c)));
+  }
+
+  /** Records that report seqs below `until` may be used; never lowers an earlier reservation. */
+  saveSeqReservation(until: number): Promise<void> {
+    return this.update((data) => {
+      data[K.seqReservedUntil] = String(Math.max(until, positiveInt(data[K.seqReservedUntil]) ?? 0));
+    });
   }
 
   private credentialData(c: StoredCredential): Record<string, string> {

@@ -21,7 +21,8 @@ describe(QueueFile.name, () => {
   });
 
   it('writes the state atomically and reads it back', async () => {
-    const q = new ReportQueue({ maxItems: 10, maxBytes: 100_000 }, undefined, 7);
+    const q = new ReportQueue({ maxItems: 10, maxBytes: 100_000 });
+    q.raiseNextSeq(7);
     q.enqueue('heartbeat', makeHeartbeatPayload(), at);
     const file = new QueueFile(join(dir, 'nested'));
     await file.save(() => q.toState());
@@ -30,7 +31,7 @@ describe(QueueFile.name, () => {
   });
 
   it('coalesces saves made while a write runs into one write of the newest state', async () => {
-    const q = new ReportQueue({ maxItems: 100, maxBytes: 100_000 }, undefined, 1);
+    const q = new ReportQueue({ maxItems: 100, maxBytes: 100_000 });
     const file = new QueueFile(dir);
     let snapshots = 0;
     const snapshot = () => {

@@ -6,17 +6,25 @@ const at = new Date('2026-11-26T10:00:00Z');
 const big = { cpuMillis: 1, memoryMiB: 1 };
 
 function queue(maxItems = 100, maxBytes = 1_000_000) {
-  return new ReportQueue({ maxItems, maxBytes }, undefined, 1);
+  return new ReportQueue({ maxItems, maxBytes });
 }
 
 describe(ReportQueue.name, () => {
-  it('numbers items in order, starting at the clock for a new queue', () => {
-    expect(new ReportQueue({ maxItems: 10, maxBytes: 10_000 }, undefined, 1_764_150_000_000).upcomingSeq).toBe(1_764_150_000_000);
+  it('numbers items in order from 1', () => {
     const q = queue();
     const items = [q.enqueue('heartbeat', makeHeartbeatPayload(), at), q.enqueue('inventory.delta', { requested: big }, at)];
     expect(items.map((i) => i.seq)).toEqual([1, 2]);
     expect(items.every((i) => ReportItemSchema.safeParse(i).success)).toBe(true);
     expect(q.peekBatch(10, 1_000_000)).toEqual(items);
+  });
+
+  it('continues above a raised floor, keeping pending items and never going back', () => {
+    const q = queue();
+    q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    q.raiseNextSeq(5000);
+    q.raiseNextSeq(10);
+    q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    expect(q.peekBatch(10, 1_000_000).map((i) => i.seq)).toEqual([1, 5000]);
   });
 
   it('removes acknowledged items and keeps the rest in order', () => {

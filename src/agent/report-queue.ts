@@ -47,10 +47,8 @@ export class ReportQueue {
   constructor(
     private readonly limits: ReportQueueLimits,
     state?: ReportQueueState,
-    /** Start of the sequence for a new queue; the clock in ms stays above what an earlier queue used. */
-    firstSeq: number = Date.now(),
   ) {
-    this.nextSeq = state?.nextSeq ?? Math.max(1, Math.floor(firstSeq));
+    this.nextSeq = state?.nextSeq ?? 1;
     this.dropped = state?.droppedItemCount ?? 0;
     this.lostInventory = state?.inventoryLost ?? false;
     for (const item of state?.items ?? []) this.push(item);
@@ -71,6 +69,14 @@ export class ReportQueue {
   /** The seq the next item gets. */
   get upcomingSeq(): number {
     return this.nextSeq;
+  }
+
+  /**
+   * Makes the next seq at least `floor` (the reservation kept in the Secret, which outlives the queue
+   * file). Pending items keep their lower seqs, so the order still holds; the gap is allowed.
+   */
+  raiseNextSeq(floor: number): void {
+    this.nextSeq = Math.max(this.nextSeq, Math.floor(floor));
   }
 
   enqueue<K extends ReportItemKind>(kind: K, payload: ReportPayloadOf<K>, observedAt: Date): ReportItem {

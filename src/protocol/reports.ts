@@ -4,8 +4,8 @@ import { InventoryDeltaSchema, InventorySchema } from './inventory';
 import { AgentProtocolLimits as L } from './limits';
 
 export const SeqSchema = documented(
-  z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  'Sequence number of the item: strictly increasing per agent, gaps allowed; a new agent queue starts at its clock in ms.',
+  z.number().int().min(1).max(L.maxSeq),
+  'Sequence number of the item: strictly increasing per cluster, gaps allowed, at most 2^31-1.',
 );
 
 export const HeartbeatPayloadSchema = z.object({
@@ -81,7 +81,7 @@ export const DIRECTIVE_TYPES = ['DETACH', 'SEND_SNAPSHOT'] as const satisfies re
 
 export const ReportsResponseSchema = z.object({
   ackedSeq: documented(
-    z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    z.number().int().min(0).max(L.maxSeq),
     'Highest seq the API has durably stored for this cluster (0 when none). The agent deletes every queued ' +
       'item with seq <= ackedSeq. Items at or below the previous ackedSeq are duplicates and are ignored.',
   ),
