@@ -116,7 +116,8 @@ export class Agent {
         continue;
       }
       if (identity?.seqReservedUntil) {
-        // The queue file may be newer or gone; either way no seq below the reservation is reused.
+        // The queue file may be gone (new pod) or lag behind (a write lost in a crash): continuing at the
+        // reservation never reuses a seq. A restart skips the rest of the block, which gaps allow.
         this.seqReservedUntil = Math.max(this.seqReservedUntil, identity.seqReservedUntil);
         this.deps.queue.raiseNextSeq(this.seqReservedUntil);
       }
