@@ -5,11 +5,7 @@
 # kubectl, one by queue. Prints the GraphQL URL and an admin token.
 # Ctrl-C stops everything it started; `bash scripts/services.sh down` stops Postgres and Redis.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-eval "$(bash scripts/prepare.sh)"
-export FARPOINT_TOOLS_BIN
-eval "$(bash scripts/services.sh up | sed 's/^/export /')"
+source "$(dirname "$0")/env.sh"
 export PORT=${PORT:-4000} HOST=${HOST:-127.0.0.1} LOG_LEVEL=${LOG_LEVEL:-info}
 export PUBLIC_URL=${PUBLIC_URL:-http://$HOST:$PORT}
 logs=$root/.data/logs

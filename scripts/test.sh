@@ -2,11 +2,7 @@
 # Runs the whole test suite (unit, integration, e2e) against real Postgres, Redis, kube-apiserver and
 # opa, installing and starting what is missing. The README's test command; .ci/run runs exactly this.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-eval "$(bash scripts/prepare.sh)"
-export FARPOINT_TOOLS_BIN
-eval "$(bash scripts/services.sh up | sed 's/^/export /')"
+source "$(dirname "$0")/env.sh"
 
 results=$(mktemp)
 status=0

@@ -1,20 +1,11 @@
 import 'reflect-metadata';
 import { createApiApp } from './api.app';
-import { ConfigError, loadConfig } from './infra/config/app-config';
+import { loadConfigOrExit } from './infra/config/app-config';
 import { createRootLogger } from './infra/logging/logger';
 
 /** Entry point of the GraphQL API process. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createRootLogger(config.LOG_LEVEL, 'farpoint-api');
   const app = await createApiApp(config, logger);
   await app.listen({ port: config.PORT, host: config.HOST });

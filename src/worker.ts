@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { WorkerModule } from './app.module';
-import { ConfigError, loadConfig } from './infra/config/app-config';
+import { loadConfigOrExit } from './infra/config/app-config';
 import { NestPinoLogger, createRootLogger } from './infra/logging/logger';
 import { JobName } from './infra/queue/jobs';
 import { QueueGateway } from './infra/queue/queue.gateway';
@@ -9,16 +9,7 @@ import { WorkerHost } from './infra/queue/worker.host';
 
 /** Entry point of the worker process: BullMQ handlers and the repeating schedules. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(78);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const logger = createRootLogger(config.LOG_LEVEL, 'farpoint-worker');
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, logger), { logger: new NestPinoLogger(logger) });
   app.enableShutdownHooks();

@@ -64,3 +64,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 
 /** Injection token for the typed configuration. */
 export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** For entry points: the configuration, or a list of every problem on stderr and exit code 78 (EX_CONFIG). */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78);
+    }
+    throw error;
+  }
+}

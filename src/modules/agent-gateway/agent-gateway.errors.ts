@@ -57,12 +57,6 @@ export const AgentGatewayErrors = {
       AgentErrorCode.CREDENTIAL_WRONG_CLUSTER,
       'This agent credential belongs to another cluster than the clusterId in the request. A credential is valid for its own cluster only.',
     ),
-  seqTooLarge: (index: number, max: number) =>
-    new AgentProtocolError(
-      AgentErrorCode.PROTOCOL_INVALID_BODY,
-      `The request body is invalid: items[${index}].seq (this API stores sequence numbers up to ${max}).`,
-      { issues: [{ path: `items[${index}].seq`, message: `must be at most ${max}` }] },
-    ),
   internal: () =>
     new AgentProtocolError(AgentErrorCode.INTERNAL_ERROR, 'The Farpoint API failed to handle this request. Retry later; the failure has been logged.'),
 } as const;

@@ -10,7 +10,7 @@ import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.reposit
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { ClusterInventoryRepository } from './cluster-inventory.repository';
-import { foldReportItems, IngestOutcome, MAX_STORABLE_SEQ, needsStoredInventory, newItems, nextHealth } from './report-ingestion';
+import { foldReportItems, IngestOutcome, needsStoredInventory, newItems, nextHealth } from './report-ingestion';
 
 /**
  * POST /agent/v1/reports: idempotent, ordered ingestion. Under a lock on the cluster row, items at
@@ -32,8 +32,6 @@ export class AgentReportsService {
 
   async ingest(credential: AgentCredential, body: unknown, now = new Date()): Promise<ReportsResponse> {
     const request = parseOrThrow(ReportsRequestSchema, body);
-    const tooLarge = request.items.findIndex((item) => item.seq > MAX_STORABLE_SEQ);
-    if (tooLarge >= 0) throw E.seqTooLarge(tooLarge, MAX_STORABLE_SEQ);
     await this.credentials.assertOwnCluster(credential, request.clusterId, 'reports');
     const { response, change } = await this.transactions.run(async (tx) => {
       const cluster = await this.clusters.lock(tx, credential.clusterId);

@@ -126,9 +126,3 @@ export function needsStoredInventory(fresh: readonly Pick<ReportItem, 'kind'>[],
   if (fresh.some((item) => item.kind !== 'heartbeat')) return true;
   return fresh.length > 0 && (health === 'DISCONNECTED' || health === 'UNKNOWN');
 }
-
-/**
- * Largest seq ClusterInventory.ackedSeq (a Postgres integer) holds. The protocol allows larger ones;
- * until the column is widened to bigint the gateway refuses them as invalid instead of failing in SQL.
- */
-export const MAX_STORABLE_SEQ = 2_147_483_647;

@@ -21,7 +21,6 @@ const REGISTERED = new Set(['ATTACHED', 'READY']);
 @Injectable()
 export class AttachClusterJob {
   private readonly logger = new Logger(AttachClusterJob.name);
-  private readonly box: SealedBox;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -30,9 +29,8 @@ export class AttachClusterJob {
     private readonly manifests: AgentManifestsFactory,
     private readonly kube: KubeGateway,
     private readonly attach: AttachService,
-  ) {
-    this.box = new SealedBox(config.SECRETS_KEY);
-  }
+    private readonly box: SealedBox,
+  ) {}
 
   @OnJob(JobName.ATTACH_CLUSTER)
   async run(payload: JobPayloads[typeof JobName.ATTACH_CLUSTER], job: Job): Promise<{ state: string }> {

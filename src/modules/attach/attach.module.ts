@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { SealedBox } from '../../common/crypto/sealed-box';
+import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
 import { KubeGateway } from '../../infra/kubernetes/kube.gateway';
 import { ClustersModule } from '../clusters/clusters.module';
 import { SitesModule } from '../sites/sites.module';
@@ -14,7 +16,10 @@ import { RegistrationTokenRepository } from './registration-token.repository';
 
 @Module({
   imports: [ClustersModule, SitesModule],
-  providers: [KubeGateway, RegistrationTokenRepository, ClusterOperationRepository, ClusterInventoryReader, AgentManifestsFactory, AttachService, AttachResolver, ClusterAgentResolver, AttachClusterJob, ClusterHealthSweepJob],
+  providers: [
+    // One key for sealing kubeconfigs into attach jobs (API) and opening them (worker).
+    { provide: SealedBox, useFactory: (config: AppConfig) => new SealedBox(config.SECRETS_KEY), inject: [APP_CONFIG] },
+    KubeGateway, RegistrationTokenRepository, ClusterOperationRepository, ClusterInventoryReader, AgentManifestsFactory, AttachService, AttachResolver, ClusterAgentResolver, AttachClusterJob, ClusterHealthSweepJob],
   exports: [RegistrationTokenRepository, ClusterOperationRepository, ClusterInventoryReader, AgentManifestsFactory, KubeGateway],
 })
 export class AttachModule {}

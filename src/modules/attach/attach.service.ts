@@ -32,7 +32,6 @@ const AWAITING_AGENT = new Set<Cluster['phase']>(['PENDING', 'ATTACHING', 'ERROR
 @Injectable()
 export class AttachService {
   private readonly logger = new Logger(AttachService.name);
-  private readonly box: SealedBox;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,9 +44,8 @@ export class AttachService {
     private readonly status: ClusterStatusService,
     private readonly queues: QueueGateway,
     private readonly kube: KubeGateway,
-  ) {
-    this.box = new SealedBox(config.SECRETS_KEY);
-  }
+    private readonly box: SealedBox,
+  ) {}
 
   /** TMC-style attach: a PENDING cluster and a one-time link to `kubectl apply -f`. */
   attachByLink(principal: Principal, input: AttachClusterInput): Promise<IssuedLink> {

@@ -48,23 +48,8 @@ export class ClusterService {
     return cluster;
   }
 
-  async create(principal: Principal, input: CreateClusterInput): Promise<Cluster> {
-    assertName(input.name);
-    assertText(input.description, 'description');
-    await this.assertPlacement(principal.organizationId, input.groupId, input.siteId);
-    return this.write(input.name, async (tx) => {
-      const cluster = await this.clusters.create(tx, {
-        organizationId: principal.organizationId,
-        name: input.name,
-        description: input.description,
-        groupId: input.groupId,
-        siteId: input.siteId ?? null,
-        distribution: input.distribution ?? 'OTHER',
-        labels: input.labels ?? {},
-      });
-      await this.record(tx, principal, cluster, 'ClusterCreated', `Cluster ${cluster.name} created`);
-      return cluster;
-    });
+  create(principal: Principal, input: CreateClusterInput): Promise<Cluster> {
+    return this.transactions.run((tx) => this.createInTransaction(tx, principal, { ...input, phase: 'PENDING' }));
   }
 
   /** Creates a cluster record inside a caller's transaction (used by attach). */
