@@ -5,7 +5,6 @@ import { actorOf, Principal } from '../../common/graphql/request-context';
 import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName, assertText } from '../../common/validation/names';
 import { ClusterGroup } from '../../generated/prisma/client';
-import { isUniqueViolation } from '../../infra/database/prisma-errors';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { EventRecorder } from '../events/event.recorder';
 import { ClusterGroupsArgs, CreateClusterGroupInput, UpdateClusterGroupInput } from './cluster-group.model';
@@ -34,22 +33,22 @@ export class ClusterGroupService {
   create(principal: Principal, input: CreateClusterGroupInput): Promise<ClusterGroup> {
     assertName(input.name);
     assertText(input.description, 'description');
-    return this.write(input.name, async (tx) => {
+    return this.transactions.runOrConflict(async (tx) => {
       const group = await this.groups.create(tx, { organizationId: principal.organizationId, name: input.name, description: input.description, labels: input.labels ?? {} });
       await this.record(tx, principal, group, 'ClusterGroupCreated', `Cluster group ${group.name} created`);
       return group;
-    });
+    }, `A cluster group named ${input.name} already exists in this organization.`);
   }
 
   async update(principal: Principal, id: string, input: UpdateClusterGroupInput): Promise<ClusterGroup> {
     const current = await this.get(principal, id);
     if (input.name !== undefined) assertName(input.name);
     assertText(input.description, 'description');
-    return this.write(input.name ?? current.name, async (tx) => {
+    return this.transactions.runOrConflict(async (tx) => {
       const group = await this.groups.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
       await this.record(tx, principal, group, 'ClusterGroupUpdated', `Cluster group ${group.name} updated`);
       return group;
-    });
+    }, `A cluster group named ${input.name ?? current.name} already exists in this organization.`);
   }
 
   async delete(principal: Principal, id: string): Promise<ClusterGroup> {
@@ -67,12 +66,4 @@ export class ClusterGroupService {
     return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'ClusterGroup', objectId: group.id, type, message, actor: actorOf(principal) });
   }
 
-  private async write(name: string, work: (tx: Tx) => Promise<ClusterGroup>): Promise<ClusterGroup> {
-    try {
-      return await this.transactions.run(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw FarpointError.conflict(`A cluster group named ${name} already exists in this organization.`, 'name');
-      throw error;
-    }
-  }
 }

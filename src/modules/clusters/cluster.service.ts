@@ -81,11 +81,11 @@ export class ClusterService {
     const current = await this.get(principal, id);
     if (input.name !== undefined) assertName(input.name);
     assertText(input.description, 'description');
-    return this.write(input.name ?? current.name, async (tx) => {
+    return this.transactions.runOrConflict(async (tx) => {
       const cluster = await this.clusters.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
       await this.record(tx, principal, cluster, 'ClusterUpdated', `Cluster ${cluster.name} updated`, { changed: Object.keys(input) });
       return cluster;
-    });
+    }, `A cluster named ${input.name ?? current.name} already exists in this organization.`);
   }
 
   async move(principal: Principal, id: string, input: MoveClusterInput): Promise<Cluster> {
@@ -123,12 +123,4 @@ export class ClusterService {
     return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Cluster', objectId: cluster.id, type, message, actor: actorOf(principal), data: data as never });
   }
 
-  private async write(name: string, work: (tx: Tx) => Promise<Cluster>): Promise<Cluster> {
-    try {
-      return await this.transactions.run(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw FarpointError.conflict(`A cluster named ${name} already exists in this organization.`, 'name');
-      throw error;
-    }
-  }
 }

@@ -6,7 +6,6 @@ import { actorOf, Principal } from '../../common/graphql/request-context';
 import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName } from '../../common/validation/names';
 import { Namespace } from '../../generated/prisma/client';
-import { isUniqueViolation } from '../../infra/database/prisma-errors';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { EventRecorder } from '../events/event.recorder';
@@ -42,16 +41,11 @@ export class NamespaceService {
     const [cluster, workspace] = await Promise.all([this.clusters.find(principal.organizationId, input.clusterId), this.workspaces.find(principal.organizationId, input.workspaceId)]);
     if (!cluster) throw FarpointError.notFound('Cluster', input.clusterId);
     if (!workspace) throw FarpointError.notFound('Workspace', input.workspaceId);
-    try {
-      return await this.transactions.run(async (tx) => {
-        const namespace = await this.namespaces.create(tx, { organizationId: principal.organizationId, clusterId: cluster.id, workspaceId: workspace.id, name: input.name, labels: input.labels ?? {} });
-        await this.record(tx, principal, namespace, 'NamespaceCreated', `Namespace ${namespace.name} created on cluster ${cluster.name} in workspace ${workspace.name}`);
-        return namespace;
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw FarpointError.conflict(`Cluster ${cluster.name} already has a namespace named ${input.name}.`, 'name');
-      throw error;
-    }
+    return this.transactions.runOrConflict(async (tx) => {
+      const namespace = await this.namespaces.create(tx, { organizationId: principal.organizationId, clusterId: cluster.id, workspaceId: workspace.id, name: input.name, labels: input.labels ?? {} });
+      await this.record(tx, principal, namespace, 'NamespaceCreated', `Namespace ${namespace.name} created on cluster ${cluster.name} in workspace ${workspace.name}`);
+      return namespace;
+    }, `Cluster ${cluster.name} already has a namespace named ${input.name}.`);
   }
 
   async update(principal: Principal, id: string, input: UpdateNamespaceInput): Promise<Namespace> {

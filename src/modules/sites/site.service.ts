@@ -5,7 +5,6 @@ import { actorOf, Principal } from '../../common/graphql/request-context';
 import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName, assertText } from '../../common/validation/names';
 import { Site } from '../../generated/prisma/client';
-import { isUniqueViolation } from '../../infra/database/prisma-errors';
 import { TransactionRunner } from '../../infra/database/transaction';
 import { EventRecorder } from '../events/event.recorder';
 import { resolveConnectivity } from './connectivity';
@@ -53,7 +52,7 @@ export class SiteService {
     assertText(input.hardwareModel, 'hardwareModel', 128);
     assertCoordinates(input.latitude, input.longitude);
     const connectivity = resolveConnectivity(input.connectivity ?? { mode: 'ALWAYS_ON' });
-    return this.write(input.name, async (tx) => {
+    return this.transactions.runOrConflict(async (tx) => {
       const site = await this.sites.create(tx, {
         organizationId: principal.organizationId,
         name: input.name,
@@ -68,7 +67,7 @@ export class SiteService {
       });
       await this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Site', objectId: site.id, type: 'SiteCreated', message: `Site ${site.name} created`, actor: actorOf(principal) });
       return site;
-    });
+    }, `A site named ${input.name} already exists in this organization.`);
   }
 
   async update(principal: Principal, id: string, input: UpdateSiteInput): Promise<Site> {
@@ -81,7 +80,7 @@ export class SiteService {
     const longitude = input.longitude !== undefined ? input.longitude : current.longitude;
     assertCoordinates(latitude, longitude);
     const connectivity = input.connectivity ? resolveConnectivity(input.connectivity) : {};
-    return this.write(input.name ?? current.name, async (tx) => {
+    return this.transactions.runOrConflict(async (tx) => {
       const site = await this.sites.update(tx, id, {
         name: input.name,
         tier: input.tier,
@@ -95,7 +94,7 @@ export class SiteService {
       });
       await this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Site', objectId: id, type: 'SiteUpdated', message: `Site ${site.name} updated`, actor: actorOf(principal), data: { changed: Object.keys(input) } });
       return site;
-    });
+    }, `A site named ${input.name ?? current.name} already exists in this organization.`);
   }
 
   async delete(principal: Principal, id: string): Promise<Site> {
@@ -109,12 +108,4 @@ export class SiteService {
     });
   }
 
-  private async write(name: string, work: Parameters<TransactionRunner['run']>[0]): Promise<Site> {
-    try {
-      return (await this.transactions.run(work)) as Site;
-    } catch (error) {
-      if (isUniqueViolation(error)) throw FarpointError.conflict(`A site named ${name} already exists in this organization.`, 'name');
-      throw error;
-    }
-  }
 }

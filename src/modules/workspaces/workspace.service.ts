@@ -5,7 +5,6 @@ import { actorOf, Principal } from '../../common/graphql/request-context';
 import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName, assertText } from '../../common/validation/names';
 import { Workspace } from '../../generated/prisma/client';
-import { isUniqueViolation } from '../../infra/database/prisma-errors';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { EventRecorder } from '../events/event.recorder';
 import { WorkspacesArgs, CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.model';
@@ -34,22 +33,22 @@ export class WorkspaceService {
   create(principal: Principal, input: CreateWorkspaceInput): Promise<Workspace> {
     assertName(input.name);
     assertText(input.description, 'description');
-    return this.write(input.name, async (tx) => {
+    return this.transactions.runOrConflict(async (tx) => {
       const workspace = await this.workspaces.create(tx, { organizationId: principal.organizationId, name: input.name, description: input.description, labels: input.labels ?? {} });
       await this.record(tx, principal, workspace, 'WorkspaceCreated', `Workspace ${workspace.name} created`);
       return workspace;
-    });
+    }, `A workspace named ${input.name} already exists in this organization.`);
   }
 
   async update(principal: Principal, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
     const current = await this.get(principal, id);
     if (input.name !== undefined) assertName(input.name);
     assertText(input.description, 'description');
-    return this.write(input.name ?? current.name, async (tx) => {
+    return this.transactions.runOrConflict(async (tx) => {
       const workspace = await this.workspaces.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
       await this.record(tx, principal, workspace, 'WorkspaceUpdated', `Workspace ${workspace.name} updated`);
       return workspace;
-    });
+    }, `A workspace named ${input.name ?? current.name} already exists in this organization.`);
   }
 
   async delete(principal: Principal, id: string): Promise<Workspace> {
@@ -67,12 +66,4 @@ export class WorkspaceService {
     return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Workspace', objectId: workspace.id, type, message, actor: actorOf(principal) });
   }
 
-  private async write(name: string, work: (tx: Tx) => Promise<Workspace>): Promise<Workspace> {
-    try {
-      return await this.transactions.run(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw FarpointError.conflict(`A workspace named ${name} already exists in this organization.`, 'name');
-      throw error;
-    }
-  }
 }
