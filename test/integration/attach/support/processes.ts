@@ -2,22 +2,21 @@
 // (src/agent/main.ts), compiled by ./build.ts and started with plain `node`.
 //
 // The agent: the install manifests put a Deployment into the cluster, but the harness clusters run no
-// kubelet, so no pod ever starts. A local process stands in for that pod, configured the way the pod
-// would be: its environment is resolved from the installed Deployment (ConfigMap keys, the downward
-// API namespace, literal values), and it talks to the cluster as its own ServiceAccount (a token from
-// the TokenRequest API, as a projected service-account token would be), so the installed RBAC is the
-// one in force. Only the state directory (an emptyDir in the pod) is a local temporary directory.
-import { AppsV1Api, CoreV1Api, type V1EnvVar } from '@kubernetes/client-node';
+// kubelet, so no pod ever starts. A local process stands in for that pod, configured from the installed
+// Deployment and authenticated as the agent's ServiceAccount (src/dev/local-agent.ts), so the installed
+// RBAC is the one in force. Only the state directory (an emptyDir in the pod) is a local temp dir.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HarnessCluster } from '../../../../src/dev/kube-harness';
+import { prepareLocalAgent } from '../../../../src/dev/local-agent';
+import { AgentObjectNames } from '../../../../src/agent-install/names';
 import type { CompiledSources } from './build';
 
-export const AGENT_NAMESPACE = 'farpoint-system';
-export const AGENT_NAME = 'farpoint-agent';
+export const AGENT_NAMESPACE = AgentObjectNames.namespace;
+export const AGENT_NAME = AgentObjectNames.deployment;
 
 /** A child process with its output kept (for assertions and for failure messages). */
 export class Proc {
@@ -128,70 +127,27 @@ export interface AgentHandle {
   proc: Proc;
   /** The state directory (the pod's emptyDir); kept across restarts of the same agent. */
   stateDir: string;
-  kubeconfigPath: string;
+  /** The pod's environment (from the installed Deployment), the state dir and the ServiceAccount kubeconfig. */
   env: Record<string, string>;
 }
 
-/** The Deployment's container environment, resolved as the kubelet would (ConfigMap keys, downward API, values). */
-async function deploymentEnv(cluster: HarnessCluster): Promise<Record<string, string>> {
-  const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
-  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-  const deployment = await apps.readNamespacedDeployment({ name: AGENT_NAME, namespace: AGENT_NAMESPACE });
-  const container = deployment.spec!.template.spec!.containers.find((c) => c.name === 'agent');
-  if (!container) throw new Error('the installed agent Deployment has no container "agent"');
-  const configMaps = new Map<string, Record<string, string>>();
-  const env: Record<string, string> = {};
-  for (const variable of (container.env ?? []) as V1EnvVar[]) {
-    if (variable.value !== undefined) env[variable.name] = variable.value;
-    else if (variable.valueFrom?.configMapKeyRef) {
-      const ref = variable.valueFrom.configMapKeyRef;
-      if (!configMaps.has(ref.name!)) configMaps.set(ref.name!, (await core.readNamespacedConfigMap({ name: ref.name!, namespace: AGENT_NAMESPACE })).data ?? {});
-      const value = configMaps.get(ref.name!)![ref.key];
-      if (value === undefined && !ref.optional) throw new Error(`ConfigMap ${ref.name} has no key ${ref.key}`);
-      if (value !== undefined) env[variable.name] = value;
-    } else if (variable.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[variable.name] = AGENT_NAMESPACE;
-    else throw new Error(`cannot resolve env ${variable.name} of the agent Deployment: ${JSON.stringify(variable.valueFrom)}`);
-  }
-  return env;
-}
-
-/** A kubeconfig for the agent's own ServiceAccount (TokenRequest), so the installed RBAC applies. */
-async function serviceAccountKubeconfig(cluster: HarnessCluster, dir: string): Promise<string> {
-  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
-  const request = await core.createNamespacedServiceAccountToken({
-    name: AGENT_NAME,
-    namespace: AGENT_NAMESPACE,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3 * 3600, audiences: [] } },
-  });
-  const path = join(dir, 'agent.kubeconfig');
-  const kubeconfig = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: cluster.name, cluster: { server: cluster.server, 'certificate-authority-data': Buffer.from(cluster.caPem).toString('base64') } }],
-    users: [{ name: 'farpoint-agent', user: { token: request.status!.token } }],
-    contexts: [{ name: 'agent', context: { cluster: cluster.name, user: 'farpoint-agent', namespace: AGENT_NAMESPACE } }],
-    'current-context': 'agent',
-  };
-  await writeFile(path, JSON.stringify(kubeconfig), { mode: 0o600 });
-  return path;
-}
-
 /**
- * Starts the agent of a cluster whose install manifests are applied. `overrides` are extra env (e.g.
- * FARPOINT_AGENT_LOG_LEVEL). Pass `previous` to restart the same agent (same state dir and token).
+ * Starts the agent of a cluster whose install manifests are applied, as its pod would run
+ * (src/dev/local-agent.ts). `overrides` are extra env (e.g. FARPOINT_AGENT_IDLE_RECHECK_SECONDS).
+ * Pass `previous` to restart the same agent: same state dir, same ServiceAccount token.
  */
 export async function startAgent(build: CompiledSources, cluster: HarnessCluster, opts: { previous?: AgentHandle; overrides?: Record<string, string> } = {}): Promise<AgentHandle> {
   let handle = opts.previous;
   if (!handle) {
     const stateDir = await mkdtemp(join(tmpdir(), `farpoint-agent-${cluster.name}-`));
-    const env = { ...(await deploymentEnv(cluster)), ...opts.overrides, FARPOINT_AGENT_STATE_DIR: stateDir };
-    handle = { stateDir, env, kubeconfigPath: await serviceAccountKubeconfig(cluster, stateDir), proc: undefined as unknown as Proc };
+    const local = await prepareLocalAgent(cluster, stateDir);
+    handle = { stateDir, env: { ...local.env, ...opts.overrides }, proc: undefined as unknown as Proc };
   } else if (handle.proc?.running) {
     throw new Error(`the agent of ${cluster.name} is still running (pid ${handle.proc.pid})`);
   }
   const child = spawn(process.execPath, [build.js('src/agent/main.ts')], {
     cwd: build.dir,
-    env: { ...baseEnv(), ...handle.env, KUBECONFIG: handle.kubeconfigPath },
+    env: { ...baseEnv(), ...handle.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   handle.proc = track(new Proc(`agent of ${cluster.name}`, child));
