@@ -12,6 +12,7 @@ import { AttachService } from './attach.service';
 import { ClusterOperationRepository } from './cluster-operation.repository';
 
 const REGISTERED = new Set(['ATTACHED', 'READY']);
+const OPEN = new Set(['QUEUED', 'RUNNING', 'WAITING_FOR_AGENT']);
 
 /**
  * Worker side of attach-by-queue. Every step is safe to repeat: server-side apply converges to the
@@ -53,14 +54,19 @@ export class AttachClusterJob {
       const parsed = this.kube.parseKubeconfig(kubeconfig);
       server = parsed.server;
       await this.kube.apply(parsed.config, await this.manifests.build(cluster, registrationToken), 'farpoint-attach');
+      if (!(await this.isOpen(operation.id))) return this.ended(operation.id);
       await this.operations.update(operation.id, { state: 'WAITING_FOR_AGENT' });
-      if (await this.agentRegistered(cluster.organizationId, cluster.id, job)) return this.succeed(operation.id);
+      const waited = await this.waitForAgent(operation.id, cluster.organizationId, cluster.id, job);
+      if (waited === 'registered') return this.succeed(operation.id);
+      if (waited === 'ended') return this.ended(operation.id);
       throw new Error(`The agent was installed but did not register within ${this.config.ATTACH_AGENT_WAIT_SECONDS} s; check that its pod runs and can reach ${this.config.publicUrl}.`);
     } catch (error) {
       const reason = error instanceof KubeconfigError || (error instanceof Error && error.message.startsWith('The agent')) ? (error as Error).message : describeKubeError(error, server);
       const attempts = job.opts.attempts ?? 1;
       const final = job.attemptsMade + 1 >= attempts;
       this.logger.warn(`attach ${operation.id} attempt ${job.attemptsMade + 1}/${attempts} failed: ${reason}`);
+      // Ended meanwhile (a detach cancels it, a force detach deletes it): that outcome stands, no retry.
+      if (!(await this.isOpen(operation.id))) return this.ended(operation.id);
       if (final) await this.attach.fail(operation, cluster, reason);
       else await this.operations.update(operation.id, { lastError: reason });
       throw new Error(reason);
@@ -72,16 +78,29 @@ export class AttachClusterJob {
     return { state: 'SUCCEEDED' };
   }
 
-  /** Polls the cluster's phase (the agent gateway flips it on registration); the job lock is renewed meanwhile. */
-  private async agentRegistered(organizationId: string, clusterId: string, job: Job): Promise<boolean> {
+  private async isOpen(operationId: string): Promise<boolean> {
+    const operation = await this.operations.find(operationId);
+    return operation !== null && OPEN.has(operation.state);
+  }
+
+  /** The operation was finished by someone else (detach) or deleted with its cluster (force detach). */
+  private async ended(operationId: string): Promise<{ state: string }> {
+    return { state: (await this.operations.find(operationId))?.state ?? 'GONE' };
+  }
+
+  /**
+   * Polls the cluster's phase (the agent gateway flips it on registration) until the agent registered,
+   * the operation ended (a detach cancels it) or the wait is over; the job lock is renewed meanwhile.
+   */
+  private async waitForAgent(operationId: string, organizationId: string, clusterId: string, job: Job): Promise<'registered' | 'ended' | 'timeout'> {
     const deadline = Date.now() + this.config.ATTACH_AGENT_WAIT_SECONDS * 1000;
     while (Date.now() < deadline) {
       const cluster = await this.clusters.find(organizationId, clusterId);
-      if (!cluster) return false;
-      if (REGISTERED.has(cluster.phase)) return true;
+      if (cluster && REGISTERED.has(cluster.phase)) return 'registered';
+      if (!cluster || !(await this.isOpen(operationId))) return 'ended';
       await job.updateProgress({ waitingForAgent: true, at: new Date().toISOString() });
       await sleep(500);
     }
-    return false;
+    return 'timeout';
   }
 }
