@@ -18,6 +18,7 @@ const run = promisify(execFile);
 const SETUP_MS = 20 * 60_000;
 const TEST_MS = 3 * 60_000;
 const NAME = 'edge-k3s-refusals';
+const CANCELLED = 'edge-k3s-cancelled';
 
 let tools: ToolPaths;
 let harness: KubeHarness;
@@ -30,8 +31,12 @@ const logs = () => `--- worker\n${worker?.tail(30)}\n--- agent\n${agent?.proc.ta
 
 beforeAll(async () => {
   tools = await locateTools();
-  // Two attempts 100 ms apart, so the unreachable cluster fails fast; the API sets them on the job.
-  [harness, fp] = await Promise.all([KubeHarness.start({ clusters: [{ name: NAME, profile: 'k3s-1node' }], tools }), startFarpoint({ ATTACH_MAX_ATTEMPTS: '2', ATTACH_BACKOFF_MS: '100' })]);
+  // Two attempts 100 ms apart, so the unreachable cluster fails fast (the API sets them on the job),
+  // and a queued attach waits 3 s for its agent per attempt.
+  [harness, fp] = await Promise.all([
+    KubeHarness.start({ clusters: [{ name: NAME, profile: 'k3s-1node' }, { name: CANCELLED, profile: 'k3s-1node' }], tools }),
+    startFarpoint({ ATTACH_MAX_ATTEMPTS: '2', ATTACH_BACKOFF_MS: '100', ATTACH_AGENT_WAIT_SECONDS: '3' }),
+  ]);
   k3s = harness.cluster(NAME);
   worker = await fp.startWorker();
   group = await createGroup(fp, 'refusals');
@@ -184,5 +189,31 @@ describe('attach by queue refuses what cannot work', () => {
     expect(clientKey.length).toBeGreaterThan(100);
     expect(worker.output).not.toContain(clientKey.slice(0, 40));
     expect(worker.output).not.toContain(Buffer.from(clientKey, 'base64').toString('utf8').split('\n')[1]);
+  }, TEST_MS);
+
+  it('detaching a cluster while its queued attach waits for the agent ends the attach for good: the cluster stays DETACHED', async () => {
+    const cluster = harness.cluster(CANCELLED);
+    const queued = await attachByQueue(fp, { name: CANCELLED, groupId: group.id, kubeconfig: await readFile(cluster.kubeconfigPath, 'utf8') });
+    // No agent runs: the first attempt ends after 3 s; detach during the second (last) one.
+    await waitFor('the last attempt to wait for the agent', () => operation(fp, queued.operationId), (o) => o.state === 'WAITING_FOR_AGENT' && o.attempts === 2, { timeoutMs: 60_000, intervalMs: 50, context: logs });
+    const detached = await fp.api.gqlOk<{ detachCluster: { phase: string } }>(fp.token, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: queued.clusterId });
+    expect(detached.detachCluster.phase).toBe('DETACHED');
+    expect(await operation(fp, queued.operationId)).toMatchObject({ state: 'FAILED', lastError: 'Cancelled by detach.' });
+
+    // Once the job is over (gone from the queue), the detach still stands.
+    const { Queue } = await import('bullmq');
+    const { Redis } = await import('ioredis');
+    const connection = new Redis(fp.api.config.REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue('attach', { connection, prefix: fp.api.config.QUEUE_PREFIX });
+    try {
+      await waitFor('the attach job to end', () => queue.getJob(queued.operationId), (job) => job === undefined, { timeoutMs: 60_000, context: logs });
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    expect(await clusterDetail(fp, queued.clusterId)).toMatchObject({ phase: 'DETACHED' });
+    expect(await operation(fp, queued.operationId)).toMatchObject({ state: 'FAILED', lastError: 'Cancelled by detach.' });
+    const phases = await fp.api.prisma.event.findMany({ where: { objectId: queued.clusterId, type: 'ClusterPhaseChanged' }, orderBy: { occurredAt: 'asc' } });
+    expect(phases.map((e) => `${(e.data as { from: string }).from}→${(e.data as { to: string }).to}`)).toEqual(['ATTACHING→DETACHED']);
   }, TEST_MS);
 });
