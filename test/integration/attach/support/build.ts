@@ -41,10 +41,32 @@ async function tsFiles(dir: string): Promise<string[]> {
 
 let memo: Promise<CompiledSources> | undefined;
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Removes builds left by test processes that are gone (killed before their afterAll). */
+async function sweepStaleBuilds(root: string): Promise<void> {
+  const entries = await readdir(root).catch(() => [] as string[]);
+  await Promise.all(
+    entries.map(async (name) => {
+      const pid = Number(/-(\d+)$/.exec(name)?.[1]);
+      if (pid && !alive(pid)) await rm(join(root, name), { recursive: true, force: true });
+    }),
+  );
+}
+
 /** Compiles src/ once per test process. Throws with the file name when a source does not compile. */
 export function compileSources(): Promise<CompiledSources> {
   memo ??= (async () => {
-    const dir = join(REPO_ROOT, '.data', 'test-build', `${process.env.FARPOINT_TEST_RUN_ID ?? 'run'}-${process.pid}`);
+    const root = join(REPO_ROOT, '.data', 'test-build');
+    await sweepStaleBuilds(root);
+    const dir = join(root, `${process.env.FARPOINT_TEST_RUN_ID ?? 'run'}-${process.pid}`);
     await rm(dir, { recursive: true, force: true });
     const files = await tsFiles(join(REPO_ROOT, 'src'));
     await Promise.all(
@@ -63,7 +85,10 @@ export function compileSources(): Promise<CompiledSources> {
     return {
       dir,
       js: (sourcePath: string) => join(dir, sourcePath.replace(/\.ts$/, '.js')),
-      remove: () => rm(dir, { recursive: true, force: true }),
+      remove: async () => {
+        memo = undefined;
+        await rm(dir, { recursive: true, force: true });
+      },
     };
   })();
   return memo;

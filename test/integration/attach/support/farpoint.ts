@@ -44,7 +44,11 @@ export async function startFarpoint(env: Record<string, string> = {}): Promise<F
     organizationId,
     workerEnv,
     startWorker: (extraEnv = {}, name) => startWorker(build, { ...workerEnv, ...extraEnv }, name),
-    close: () => api.close(),
+    // Call after the children are stopped: it removes the compiled sources they run from.
+    close: async () => {
+      await api.close();
+      await build.remove();
+    },
   };
 }
 
