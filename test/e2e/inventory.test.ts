@@ -428,7 +428,7 @@ describe('Relay pagination', () => {
       expect(new Set(seen).size).toBe(seen.length);
       expect(seen).toEqual(expected);
     }
-  });
+  }, 60_000);
 
   it('keeps the filter on every page', async () => {
     await api.prisma.cluster.updateMany({ where: { organizationId: pagingOrg, nodeCount: { in: [1, 3] } }, data: { labels: { odd: 'yes' } } });

@@ -467,7 +467,7 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
     expect(await orgRows(api.prisma, orgA)).toEqual(before);
     expect(await rowsOutsideOrgMentioning(api.prisma, orgA, uuidsIn(before))).toEqual([]);
     walked.add(key);
-  });
+  }, 60_000);
 
   it('Subscription.clusterStatusChanged streams org B nothing of org A', async () => {
     const key = 'Subscription.clusterStatusChanged';
@@ -477,9 +477,9 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
     const clusterA = await api.prisma.cluster.findUniqueOrThrow({ where: { id: idsA.Cluster } });
     const clusterB = await api.prisma.cluster.findUniqueOrThrow({ where: { id: await freshB('Cluster') } });
     const status = api.app.get(ClusterStatusService);
-    const change = (c: typeof clusterA, n: number): ClusterStatusChange => ({
+    const change = (c: typeof clusterA, reason: string): ClusterStatusChange => ({
       organizationId: c.organizationId, clusterId: c.id, clusterName: c.name, phase: c.phase, previousPhase: c.phase,
-      health: 'HEALTHY', previousHealth: c.health, reason: `tick ${n}`, actor: 'system:tenancy-test', occurredAt: new Date().toISOString(),
+      health: 'HEALTHY', previousHealth: c.health, reason, actor: 'system:tenancy-test', occurredAt: new Date().toISOString(),
     });
 
     const ws = wsClient(adminB);
@@ -490,20 +490,29 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
       const onRandom = subscribe(ws, query, { clusterId: randomUUID() });
       const onB = subscribe(ws, query, { clusterId: clusterB.id });
       await subscriptionsHeld(4);
+      // The server holds all four; Redis may not have confirmed its SUBSCRIBE yet. Once a change of B's
+      // comes through, it has, for all four (they share it). Org A's changes go out alongside: none may
+      // ever reach B.
+      for (let n = 0; all.items.length === 0; n++) {
+        await status.publish([change(clusterA, `warm-up ${n}`), change(clusterB, `warm-up ${n}`)]);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       // Org A's change goes out first; B's two changes after it. Redis delivers in publish order and the
       // server forwards each message before reading the next, so by the time B's second change reaches
       // us, anything of A's would have, on the same socket.
-      await status.publish([change(clusterA, 1), change(clusterB, 2)]);
-      await all.next();
-      await status.publish([change(clusterB, 3)]);
-      await all.next();
-      expect(all.received.map((r) => r.reason)).toEqual(['tick 2', 'tick 3']);
-      expect(onB.received.map((r) => r.reason)).toEqual(['tick 2', 'tick 3']);
-      expect(onA.received).toEqual([]);
-      expect(onRandom.received).toEqual([]);
+      await status.publish([change(clusterA, 'tick 1'), change(clusterB, 'tick 2')]);
+      await all.until((items) => items.some((i) => i.reason === 'tick 2'));
+      await status.publish([change(clusterB, 'tick 3')]);
+      await all.until((items) => items.some((i) => i.reason === 'tick 3'));
+      await onB.until((items) => items.some((i) => i.reason === 'tick 3'));
+      const ticks = (sub: Subscription<ClusterStatusChange>) => sub.items.map((i) => i.reason).filter((r) => !r?.startsWith('warm-up'));
+      expect(ticks(all)).toEqual(['tick 2', 'tick 3']);
+      expect(ticks(onB)).toEqual(['tick 2', 'tick 3']);
+      expect(onA.items).toEqual([]);
+      expect(onRandom.items).toEqual([]);
       expect(onA.errors).toEqual(onRandom.errors);
       for (const s of [all, onA, onRandom, onB]) {
-        expect(JSON.stringify(s.received).includes(clusterA.id)).toBe(false);
+        expect(JSON.stringify(s.items).includes(clusterA.id)).toBe(false);
         s.stop();
       }
       // Closed streams are let go at once (no status change has to come by first).
@@ -513,7 +522,7 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
     }
     expect(await orgRows(api.prisma, orgA)).toEqual(before);
     walked.add(key);
-  });
+  }, 30_000);
 
   it('walked exactly the operations of the schema (a case alone is not enough: each kind of operation needs its walk)', () => {
     expect([...walked].sort()).toEqual(operations().map(([k]) => k));
@@ -607,33 +616,45 @@ function wsClient(token: string | undefined): WsClient {
 }
 
 interface Subscription<T> {
-  received: T[];
+  items: T[];
   errors: unknown[];
-  /** Resolves at the next item received. */
-  next(): Promise<T>;
+  /** Resolves once the items received satisfy `check` (at once if they already do). */
+  until(check: (items: T[]) => boolean): Promise<void>;
   stop(): void;
 }
 
 function subscribe(ws: WsClient, query: string, variables: Record<string, unknown>): Subscription<ClusterStatusChange> {
-  const received: ClusterStatusChange[] = [];
+  const items: ClusterStatusChange[] = [];
   const errors: unknown[] = [];
-  const waiters: ((v: ClusterStatusChange) => void)[] = [];
+  const waiters: { check: (items: ClusterStatusChange[]) => boolean; resolve: () => void }[] = [];
+  const settle = () => {
+    for (const w of waiters.filter((w) => w.check(items))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  };
   const stop = ws.subscribe<{ clusterStatusChanged: ClusterStatusChange }>(
     { query, variables },
     {
       next: (value) => {
         if (value.errors) errors.push(value.errors);
-        const item = value.data?.clusterStatusChanged;
-        if (item) {
-          received.push(item);
-          waiters.shift()?.(item);
-        }
+        if (value.data?.clusterStatusChanged) items.push(value.data.clusterStatusChanged);
+        settle();
       },
       error: (error) => errors.push(error),
       complete: () => undefined,
     },
   );
-  return { received, errors, next: () => new Promise((resolve) => waiters.push(resolve)), stop };
+  return {
+    items,
+    errors,
+    until: (check) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ check, resolve });
+        settle();
+      }),
+    stop,
+  };
 }
 
 /**
