@@ -1,33 +1,16 @@
-import { ArgsType, Field, ID, InputType, ObjectType } from '@nestjs/graphql';
-import { ConnectionType, PageArgs } from '../../common/graphql/pagination';
-import { Labels, LabelsScalar } from '../../common/labels/labels.scalar';
+import { ArgsType, InputType, ObjectType } from '@nestjs/graphql';
+import { CreateLabelledInput, LabelledListArgs, LabelledObject, UpdateLabelledInput } from '../../common/graphql/labelled-object';
+import { ConnectionType } from '../../common/graphql/pagination';
 
 @ObjectType('ClusterGroup', { description: 'A set of clusters managed together (e.g. all point-of-sale clusters); policies attach here.' })
-export class ClusterGroupModel {
-  @Field(() => ID) id: string;
-  @Field() name: string;
-  @Field(() => String, { nullable: true }) description: string | null;
-  @Field(() => LabelsScalar) labels: Labels;
-  @Field() createdAt: Date;
-  @Field() updatedAt: Date;
-}
+export class ClusterGroupModel extends LabelledObject {}
 export const ClusterGroupConnection = ConnectionType(ClusterGroupModel, 'ClusterGroup');
 
 @ArgsType()
-export class ClusterGroupsArgs extends PageArgs {
-  @Field({ nullable: true, description: 'Kubernetes label selector.' }) labelSelector?: string;
-}
+export class ClusterGroupsArgs extends LabelledListArgs {}
 
 @InputType()
-export class CreateClusterGroupInput {
-  @Field() name: string;
-  @Field({ nullable: true }) description?: string;
-  @Field(() => LabelsScalar, { nullable: true }) labels?: Labels;
-}
+export class CreateClusterGroupInput extends CreateLabelledInput {}
 
 @InputType()
-export class UpdateClusterGroupInput {
-  @Field({ nullable: true }) name?: string;
-  @Field(() => String, { nullable: true }) description?: string | null;
-  @Field(() => LabelsScalar, { nullable: true, description: 'Replaces all labels.' }) labels?: Labels;
-}
+export class UpdateClusterGroupInput extends UpdateLabelledInput {}
