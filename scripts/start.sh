@@ -32,11 +32,10 @@ for _ in $(seq 120); do [ -f "$kube/clusters.json" ] && break; sleep 0.5; done
 
 # Attach them, then run each one's agent. No kubelet runs here, so the agent Deployment that the
 # manifests install cannot start; a local agent process with the cluster's kubeconfig stands in for it.
-attached=$(node dist/src/dev/demo-attach.js "$PUBLIC_URL" "$token" "$kube/clusters.json" "$FARPOINT_TOOLS_BIN/kubectl")
-while read -r cluster_id kubeconfig; do
-  mkdir -p "$root/.data/agents/$cluster_id"
-  FARPOINT_API_URL=$PUBLIC_URL KUBECONFIG=$kubeconfig FARPOINT_AGENT_STATE_DIR=$root/.data/agents/$cluster_id \
-    node dist/src/agent/main.js >> "$logs/agent-$cluster_id.log" 2>&1 & pids+=($!)
+attached=$(node dist/src/dev/demo-attach.js "$PUBLIC_URL" "$token" "$kube/clusters.json" "$FARPOINT_TOOLS_BIN/kubectl" "$root/.data/agents")
+while read -r cluster_id env_file; do
+  # The pod's environment and the agent ServiceAccount's kubeconfig, so it runs with the installed RBAC.
+  (set -a; source "$env_file"; exec node dist/src/agent/main.js) >> "$logs/agent-$cluster_id.log" 2>&1 & pids+=($!)
 done <<< "$attached"
 ready_query='{"query":"{ clusters(filter: {labelSelector: \"demo-cluster\", phases: [READY]}) { totalCount } }"}'
 for _ in $(seq 120); do

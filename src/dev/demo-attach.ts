@@ -1,13 +1,18 @@
+import { KubeConfig } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { prepareLocalAgent } from './local-agent';
 
 /**
  * Attaches the demo's real local clusters the two ways users do: one by registration link applied
- * with kubectl, one by queue with its kubeconfig. Prints one line per cluster: "<clusterId> <kubeconfig>"
- * so scripts/start.sh can start an agent for each (no kubelet runs here, so the agent runs as a local
- * process in place of its Deployment).
+ * with kubectl, one by queue with its kubeconfig. No kubelet runs here, so the installed agent
+ * Deployment never starts a pod; for each cluster this prepares a local stand-in configured like that
+ * pod (environment from the Deployment, the agent ServiceAccount's identity, see local-agent.ts) and
+ * prints "<clusterId> <env file>" so scripts/start.sh can run it.
  *
- *   node dist/src/dev/demo-attach.js <api url> <admin token> <clusters.json> <kubectl>
+ *   node dist/src/dev/demo-attach.js <api url> <admin token> <clusters.json> <kubectl> <agents dir>
  */
 interface HarnessCluster {
   name: string;
@@ -16,8 +21,8 @@ interface HarnessCluster {
 }
 
 async function main(): Promise<void> {
-  const [api, token, clustersJson, kubectl] = process.argv.slice(2);
-  if (!kubectl) throw new Error('usage: demo-attach <api url> <admin token> <clusters.json> <kubectl>');
+  const [api, token, clustersJson, kubectl, agentsDir] = process.argv.slice(2);
+  if (!agentsDir) throw new Error('usage: demo-attach <api url> <admin token> <clusters.json> <kubectl> <agents dir>');
   const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
     const response = await fetch(`${api}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
     const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
@@ -41,12 +46,32 @@ async function main(): Promise<void> {
       // By link: what an operator at a NAT-ed site does.
       const { attachCluster } = await gql<{ attachCluster: { cluster: { id: string }; manifestUrl: string } }>('mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } manifestUrl } }', { in: input });
       execFileSync(kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-f', attachCluster.manifestUrl], { stdio: ['ignore', 'ignore', 'inherit'] });
-      console.log(`${attachCluster.cluster.id} ${cluster.kubeconfigPath}`);
+      console.log(`${attachCluster.cluster.id} ${await standIn(cluster, attachCluster.cluster.id, agentsDir)}`);
     } else {
       // By queue: Farpoint reaches the cluster and a worker installs the agent.
       const kubeconfig = readFileSync(cluster.kubeconfigPath, 'utf8');
       const { attachClusterWithKubeconfig } = await gql<{ attachClusterWithKubeconfig: { cluster: { id: string } } }>('mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { cluster { id } } }', { in: { ...input, kubeconfig } });
-      console.log(`${attachClusterWithKubeconfig.cluster.id} ${cluster.kubeconfigPath}`);
+      console.log(`${attachClusterWithKubeconfig.cluster.id} ${await standIn(cluster, attachClusterWithKubeconfig.cluster.id, agentsDir)}`);
+    }
+  }
+}
+
+/** Waits for the installed agent Deployment (the queue worker applies it asynchronously), then writes the stand-in's env file. */
+async function standIn(cluster: HarnessCluster, clusterId: string, agentsDir: string): Promise<string> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(cluster.kubeconfigPath);
+  const server = kubeConfig.getCurrentCluster()!;
+  const stateDir = join(agentsDir, clusterId);
+  mkdirSync(stateDir, { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const agent = await prepareLocalAgent({ name: cluster.name, server: server.server, caPem: Buffer.from(server.caData!, 'base64').toString(), kubeConfig }, stateDir);
+      const envFile = join(stateDir, 'agent.env');
+      writeFileSync(envFile, Object.entries(agent.env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n', { mode: 0o600 });
+      return envFile;
+    } catch (error) {
+      if (attempt >= 120) throw new Error(`the agent Deployment did not appear in ${cluster.name}: ${(error as Error).message}`);
+      await sleep(500);
     }
   }
 }
