@@ -19,7 +19,7 @@ log() { echo "[services] $*" >&2; }
 
 # Postgres refuses to run as root; run it as an unprivileged user that owns the data folder.
 run_as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 install_missing() {
@@ -36,9 +36,21 @@ install_missing() {
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 }
 
-pg_up() {
-  local dir=$data/postgres
+# Where Postgres keeps its data: under .data/ normally. As root, the server runs as the unprivileged
+# postgres user, which may not be able to enter the checkout (e.g. a clone under /root); then the
+# data goes to a folder of its own under /var/tmp, keyed by the checkout path.
+pg_dir() {
   mkdir -p "$data"
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$data" 2>/dev/null; then
+    echo "/var/tmp/farpoint-postgres-$(echo "$root" | sha1sum | cut -c1-12)"
+  else
+    echo "$data/postgres"
+  fi
+}
+
+pg_up() {
+  local dir
+  dir=$(pg_dir)
   if [ ! -s "$dir/PG_VERSION" ]; then
     log "initialising Postgres in $dir"
     mkdir -p "$dir"
@@ -88,7 +100,7 @@ case "${1:-up}" in
     print_env
     ;;
   down)
-    [ -s "$data/postgres/PG_VERSION" ] && run_as_pg "$pg_bin/pg_ctl" -D "$data/postgres" -m fast stop >/dev/null 2>&1 || true
+    [ -s "$(pg_dir)/PG_VERSION" ] && run_as_pg "$pg_bin/pg_ctl" -D "$(pg_dir)" -m fast stop >/dev/null 2>&1 || true
     redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     ;;
   env) print_env ;;
