@@ -16,6 +16,10 @@ const schema = z.object({
   // thirds of it, so an agent offline for longer than this must be attached again. 30 days by default:
   // far-edge sites lose their uplink for days, and a day-long credential would strand them.
   AGENT_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(300).max(366 * 24 * 3600).default(30 * 24 * 3600),
+  // Agent endpoints: requests a minute per cluster (reports, rotation) and per client address
+  // (manifests, register; a site's NAT may hide many clusters behind one address).
+  AGENT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  AGENT_ANONYMOUS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
   GRAPHQL_PLAYGROUND: z.stringbool().default(false),

@@ -5,6 +5,7 @@ import { AGENT_API_BASE_PATH, AGENT_MANIFESTS_MEDIA_TYPE, RegisterResponse, Repo
 import { AgentCredentialGuard, CurrentAgentCredential } from './agent-credential.guard';
 import { AgentCredentialService } from './agent-credential.service';
 import { AgentProtocolExceptionFilter } from './agent-protocol.filter';
+import { AgentRateLimitGuard } from './agent-rate-limit.guard';
 import { AgentRegistrationService } from './agent-registration.service';
 import { AgentReportsService } from './agent-reports.service';
 
@@ -23,6 +24,7 @@ export class AgentGatewayController {
   ) {}
 
   @Get('manifests/:token.yaml')
+  @UseGuards(AgentRateLimitGuard)
   @Header('Content-Type', AGENT_MANIFESTS_MEDIA_TYPE)
   @Header('Cache-Control', 'no-store')
   async manifests(@Param('token') token: string): Promise<string> {
@@ -30,6 +32,7 @@ export class AgentGatewayController {
   }
 
   @Post('register')
+  @UseGuards(AgentRateLimitGuard)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   register(@Body() body: unknown): Promise<RegisterResponse> {
@@ -39,14 +42,14 @@ export class AgentGatewayController {
   @Post('credentials/rotate')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  @UseGuards(AgentCredentialGuard)
+  @UseGuards(AgentCredentialGuard, AgentRateLimitGuard)
   rotate(@CurrentAgentCredential() credential: AgentCredential, @Body() body: unknown): Promise<RotateCredentialResponse> {
     return this.credentials.rotate(credential, body);
   }
 
   @Post('reports')
   @HttpCode(200)
-  @UseGuards(AgentCredentialGuard)
+  @UseGuards(AgentCredentialGuard, AgentRateLimitGuard)
   report(@CurrentAgentCredential() credential: AgentCredential, @Body() body: unknown): Promise<ReportsResponse> {
     return this.reports.ingest(credential, body);
   }

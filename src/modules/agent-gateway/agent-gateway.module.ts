@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RateLimitGateway } from '../../infra/redis/rate-limit.gateway';
 import { AttachModule } from '../attach/attach.module';
 import { ClustersModule } from '../clusters/clusters.module';
 import { AgentClusterRepository } from './agent-cluster.repository';
@@ -6,6 +7,7 @@ import { AgentCredentialGuard } from './agent-credential.guard';
 import { AgentCredentialRepository } from './agent-credential.repository';
 import { AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayController } from './agent-gateway.controller';
+import { AgentRateLimitGuard } from './agent-rate-limit.guard';
 import { AgentRegistrationService } from './agent-registration.service';
 import { AgentReportsService } from './agent-reports.service';
 import { ClusterInventoryRepository } from './cluster-inventory.repository';
@@ -26,6 +28,8 @@ import { ClusterInventoryRepository } from './cluster-inventory.repository';
     AgentRegistrationService,
     AgentReportsService,
     AgentCredentialGuard,
+    RateLimitGateway,
+    AgentRateLimitGuard,
   ],
   exports: [AgentRegistrationService, AgentCredentialService],
 })
