@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AgentGatewayModule } from '../modules/agent-gateway/agent-gateway.module';
 import { AttachModule } from '../modules/attach/attach.module';
 import { ClusterGroupsModule } from '../modules/cluster-groups/cluster-groups.module';
 import { ClustersModule } from '../modules/clusters/clusters.module';
@@ -9,7 +10,7 @@ import { InventoryLoaderFactory } from './inventory.loaders';
 
 /** What the GraphQL layer needs beyond resolvers: the per-request loader factory and its repositories. */
 @Module({
-  imports: [AttachModule, ClustersModule, NamespacesModule, SitesModule, ClusterGroupsModule, WorkspacesModule],
+  imports: [AgentGatewayModule, AttachModule, ClustersModule, NamespacesModule, SitesModule, ClusterGroupsModule, WorkspacesModule],
   providers: [InventoryLoaderFactory],
   exports: [InventoryLoaderFactory],
 })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { Cluster, ClusterGroup, ClusterHealth, ClusterOperation, Site, Workspace } from '../generated/prisma/client';
-import { ClusterInventoryReader } from '../modules/attach/cluster-inventory.reader';
+import { ClusterInventoryRepository } from '../modules/agent-gateway/cluster-inventory.repository';
 import { ClusterOperationRepository } from '../modules/attach/cluster-operation.repository';
 import type { Inventory } from '../protocol';
 import { ClusterGroupRepository } from '../modules/cluster-groups/cluster-group.repository';
@@ -42,7 +42,7 @@ export interface InventoryLoaders {
   namespaceCountByCluster: DataLoader<string, number>;
   namespaceCountByWorkspace: DataLoader<string, number>;
   operationsByCluster: DataLoader<string, ClusterOperation[]>;
-  inventoryByCluster: DataLoader<string, { snapshot: Inventory; reportedAt: Date } | null>;
+  inventoryByCluster: DataLoader<string, { snapshot: Inventory | null; reportedAt: Date } | null>;
 }
 
 @Injectable()
@@ -54,7 +54,7 @@ export class InventoryLoaderFactory {
     private readonly workspaces: WorkspaceRepository,
     private readonly namespaces: NamespaceRepository,
     private readonly operations: ClusterOperationRepository,
-    private readonly inventories: ClusterInventoryReader,
+    private readonly inventories: ClusterInventoryRepository,
   ) {}
 
   create(organizationId: () => string): InventoryLoaders {
@@ -77,7 +77,7 @@ export class InventoryLoaderFactory {
       }),
       // Clusters reach this loader only through org-scoped queries, so their ids are already the caller's.
       inventoryByCluster: new DataLoader(async (ids) => {
-        const found = await this.inventories.forClusters(ids);
+        const found = await this.inventories.snapshotsOf(ids);
         return ids.map((id) => found.get(id) ?? null);
       }),
     };

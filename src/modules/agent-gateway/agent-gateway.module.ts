@@ -31,6 +31,6 @@ import { ClusterInventoryRepository } from './cluster-inventory.repository';
     RateLimitGateway,
     AgentRateLimitGuard,
   ],
-  exports: [AgentRegistrationService, AgentCredentialService],
+  exports: [AgentRegistrationService, AgentCredentialService, ClusterInventoryRepository],
 })
 export class AgentGatewayModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../../generated/prisma/client';
+import { PrismaService } from '../../infra/database/prisma.service';
 import { Tx } from '../../infra/database/transaction';
 import type { Inventory } from '../../protocol';
 
@@ -16,6 +17,14 @@ export interface StoredInventory {
  */
 @Injectable()
 export class ClusterInventoryRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** The latest snapshots of many clusters (GraphQL cluster detail, batched by a DataLoader). */
+  async snapshotsOf(clusterIds: readonly string[]): Promise<Map<string, { snapshot: Inventory | null; reportedAt: Date }>> {
+    const rows = await this.prisma.clusterInventory.findMany({ where: { clusterId: { in: [...clusterIds] } } });
+    return new Map(rows.map((r) => [r.clusterId, { snapshot: (r.snapshot ?? null) as unknown as Inventory | null, reportedAt: r.reportedAt }]));
+  }
+
   /** Only the acknowledged seq (null: no row yet), without reading the possibly large snapshot. */
   async findAckedSeq(tx: Tx, clusterId: string): Promise<number | null> {
     const row = await tx.clusterInventory.findUnique({ where: { clusterId }, select: { ackedSeq: true } });

@@ -9,7 +9,6 @@ import { AttachClusterJob } from './attach-cluster.job';
 import { AttachResolver } from './attach.resolver';
 import { AttachService } from './attach.service';
 import { ClusterHealthSweepJob } from './cluster-health-sweep.job';
-import { ClusterInventoryReader } from './cluster-inventory.reader';
 import { ClusterOperationRepository } from './cluster-operation.repository';
 import { ClusterAgentResolver } from './cluster-agent.resolver';
 import { RegistrationTokenRepository } from './registration-token.repository';
@@ -19,7 +18,7 @@ import { RegistrationTokenRepository } from './registration-token.repository';
   providers: [
     // One key for sealing kubeconfigs into attach jobs (API) and opening them (worker).
     { provide: SealedBox, useFactory: (config: AppConfig) => new SealedBox(config.SECRETS_KEY), inject: [APP_CONFIG] },
-    KubeGateway, RegistrationTokenRepository, ClusterOperationRepository, ClusterInventoryReader, AgentManifestsFactory, AttachService, AttachResolver, ClusterAgentResolver, AttachClusterJob, ClusterHealthSweepJob],
-  exports: [RegistrationTokenRepository, ClusterOperationRepository, ClusterInventoryReader, AgentManifestsFactory, KubeGateway],
+    KubeGateway, RegistrationTokenRepository, ClusterOperationRepository, AgentManifestsFactory, AttachService, AttachResolver, ClusterAgentResolver, AttachClusterJob, ClusterHealthSweepJob],
+  exports: [RegistrationTokenRepository, ClusterOperationRepository, AgentManifestsFactory, KubeGateway],
 })
 export class AttachModule {}

@@ -118,6 +118,6 @@ export class ClusterAgentResolver {
   }
 
   private async inventory(cluster: Cluster, ctx: RequestContext): Promise<Inventory | undefined> {
-    return (await ctx.loaders.inventoryByCluster.load(cluster.id))?.snapshot;
+    return (await ctx.loaders.inventoryByCluster.load(cluster.id))?.snapshot ?? undefined;
   }
 }
