@@ -6,7 +6,7 @@ import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { formatGraphqlError } from '../common/errors/graphql-error-formatter';
-import { queryLimitsPlugin } from '../common/graphql/query-limits.plugin';
+import { queryLimitsPlugin, subscriptionLimitErrors } from '../common/graphql/query-limits.plugin';
 import { RequestContext } from '../common/graphql/request-context';
 import { APP_CONFIG, AppConfig } from '../infra/config/app-config';
 import { ROOT_LOGGER } from '../infra/logging/logger';
@@ -26,6 +26,7 @@ export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConf
   ) {}
 
   createGqlOptions(): ApolloDriverConfig {
+    const limits = { maxDepth: this.config.GRAPHQL_MAX_DEPTH, maxCost: this.config.GRAPHQL_MAX_COST };
     return {
       path: '/graphql',
       autoSchemaFile: true,
@@ -39,13 +40,16 @@ export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConf
         // same stable codes and the same scrubbing of internals here.
         'graphql-ws': {
           path: '/graphql',
+          // Apollo's plugins never see WebSocket operations: apply the depth and cost limits here too.
+          onSubscribe: (_ctx: unknown, _id: string, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }) =>
+            subscriptionLimitErrors(this.schemaHost.schema, payload, limits),
           onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? { ...result, errors: result.errors.map((error) => this.formatError(error)) } : undefined),
           ...({ onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]) => errors.map((error) => this.formatError(error)) } as object),
         },
       },
       formatError: (formatted, error) => formatGraphqlError(formatted, error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL operation')),
       plugins: [
-        queryLimitsPlugin({ maxDepth: this.config.GRAPHQL_MAX_DEPTH, maxCost: this.config.GRAPHQL_MAX_COST }, () => this.schemaHost.schema),
+        queryLimitsPlugin(limits, () => this.schemaHost.schema),
         graphqlMetricsPlugin(this.metrics),
       ],
     };

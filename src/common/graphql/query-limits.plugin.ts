@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { FragmentDefinitionNode, getVariableValues, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { DocumentNode, FragmentDefinitionNode, getOperationAST, getVariableValues, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, parse, SelectionSetNode } from 'graphql';
 import { ComplexityEstimatorArgs, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { ErrorCode } from '../errors/farpoint-error';
 
@@ -31,38 +31,64 @@ function pagedEstimator({ args, childComplexity }: ComplexityEstimatorArgs): num
   return undefined;
 }
 
+export interface QueryLimits {
+  maxDepth: number;
+  maxCost: number;
+}
+
+/**
+ * The error for an operation deeper or costlier than allowed, or null. Shared by HTTP (the Apollo
+ * plugin below) and subscriptions over WebSocket, which Apollo's plugins never see.
+ */
+export function queryLimitError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, limits: QueryLimits): GraphQLError | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null; // graphql-js reports the missing or ambiguous operation itself
+  const fragments = Object.fromEntries(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  const depth = operationDepth(operation, fragments);
+  if (depth > limits.maxDepth) {
+    return new GraphQLError(`This query is ${depth} levels deep; the limit is ${limits.maxDepth}. Ask for less nesting.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, depth, maxDepth: limits.maxDepth, http: BAD_REQUEST } });
+  }
+  // Variables that do not fit their types are the caller's mistake: graphql-js reports them as
+  // BAD_USER_INPUT when it executes. getComplexity would throw the raw coercion error here,
+  // which Apollo answers as an INTERNAL_SERVER_ERROR (500).
+  if (getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return null;
+  const cost = getComplexity({ schema, query: document, operationName: operationName ?? undefined, variables: variables ?? {}, estimators: [pagedEstimator, simpleEstimator({ defaultComplexity: 1 })] });
+  if (cost > limits.maxCost) {
+    return new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost, http: BAD_REQUEST } });
+  }
+  return null;
+}
+
 /**
  * Refuses operations deeper or costlier than configured before any resolver runs, so one request
  * cannot make the API walk the whole fleet.
  */
-export function queryLimitsPlugin(limits: { maxDepth: number; maxCost: number }, schema: () => GraphQLSchema): ApolloServerPlugin {
+export function queryLimitsPlugin(limits: QueryLimits, schema: () => GraphQLSchema): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ document, operation, request }) {
-          const fragments = Object.fromEntries(
-            document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-          );
-          const depth = operationDepth(operation!, fragments);
-          if (depth > limits.maxDepth) {
-            throw new GraphQLError(`This query is ${depth} levels deep; the limit is ${limits.maxDepth}. Ask for less nesting.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, depth, maxDepth: limits.maxDepth, http: BAD_REQUEST } });
-          }
-          // Variables that do not fit their types are the caller's mistake: Apollo reports them as
-          // BAD_USER_INPUT when it executes. getComplexity would throw the raw coercion error here,
-          // which Apollo answers as an INTERNAL_SERVER_ERROR (500).
-          if (getVariableValues(schema(), operation!.variableDefinitions ?? [], request.variables ?? {}).errors) return;
-          const cost = getComplexity({
-            schema: schema(),
-            query: document,
-            operationName: request.operationName ?? undefined,
-            variables: request.variables ?? {},
-            estimators: [pagedEstimator, simpleEstimator({ defaultComplexity: 1 })],
-          });
-          if (cost > limits.maxCost) {
-            throw new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost, http: BAD_REQUEST } });
-          }
+        async didResolveOperation({ document, request }) {
+          const error = queryLimitError(schema(), document, request.operationName, request.variables, limits);
+          if (error) throw error;
         },
       };
     },
   };
+}
+
+/**
+ * The same limits for subscriptions over graphql-ws (its onSubscribe hook): the refusal is sent as
+ * the subscription's error. A query that does not parse is left to graphql-ws to report.
+ */
+export function subscriptionLimitErrors(schema: GraphQLSchema, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }, limits: QueryLimits): GraphQLError[] | undefined {
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query);
+  } catch {
+    return undefined;
+  }
+  const error = queryLimitError(schema, document, payload.operationName, payload.variables, limits);
+  return error ? [error] : undefined;
 }
