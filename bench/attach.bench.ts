@@ -3,20 +3,20 @@ import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
 import { createApiApp } from '../src/api.app';
 import { AgentObjectNames } from '../src/agent-install/names';
 import { KubeHarness, locateTools, type HarnessCluster } from '../src/dev/kube-harness';
 import { prepareLocalAgent } from '../src/dev/local-agent';
 import { loadConfig } from '../src/infra/config/app-config';
 import { PrismaService } from '../src/infra/database/prisma.service';
-import { applyMigrations, findProjectRoot } from '../src/infra/database/migrator';
+import { findProjectRoot } from '../src/infra/database/migrator';
+import { freePort } from '../src/dev/free-port';
+import { createBenchDatabase, percentile } from './support';
 import { createRootLogger } from '../src/infra/logging/logger';
 import { OrganizationService } from '../src/modules/organizations/organization.service';
 
@@ -49,22 +49,6 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
 };
-/** Nearest-rank percentile. */
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-};
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 120_000, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -115,22 +99,14 @@ class Child {
 }
 
 async function main(): Promise<void> {
-  const admin = process.env.DATABASE_URL;
-  if (!admin || !process.env.REDIS_URL) throw new Error('run through `npm run bench` (it starts Postgres and Redis and sets FARPOINT_TOOLS_BIN)');
   const root = findProjectRoot();
   const dist = join(__dirname, '..', 'src');
   const stamp = Date.now();
-  const dbName = `farpoint_bench_attach_${stamp}`;
   const prefix = `bench-attach-${stamp}`;
-  const pg = new Client(admin);
-  await pg.connect();
-  await pg.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(admin);
-  url.pathname = `/${dbName}`;
-  await applyMigrations(url.toString());
+  const db = await createBenchDatabase('attach');
 
   const port = await freePort();
-  const config = loadConfig({ ...process.env, DATABASE_URL: url.toString(), HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent', QUEUE_PREFIX: prefix });
+  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent', QUEUE_PREFIX: prefix });
   const tools = await locateTools();
   const [app, harness] = await Promise.all([
     createApiApp(config, createRootLogger('silent', 'bench')),
@@ -256,8 +232,7 @@ async function main(): Promise<void> {
       cursor = next;
     } while (cursor !== '0');
     redis.disconnect();
-    await pg.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await pg.end();
+    await db.drop();
   }
 }
 

@@ -2,11 +2,11 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { createApiApp } from '../src/api.app';
 import { loadConfig } from '../src/infra/config/app-config';
 import { PrismaService } from '../src/infra/database/prisma.service';
-import { applyMigrations, findProjectRoot } from '../src/infra/database/migrator';
+import { findProjectRoot } from '../src/infra/database/migrator';
+import { createBenchDatabase, percentile } from './support';
 import { createRootLogger } from '../src/infra/logging/logger';
 import { OrganizationService } from '../src/modules/organizations/organization.service';
 
@@ -18,7 +18,6 @@ import { OrganizationService } from '../src/modules/organizations/organization.s
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 2000);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 40);
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function time(iterations: number, run: () => Promise<unknown>): Promise<{ p50: number; p95: number; mean: number }> {
   for (let i = 0; i < 3; i++) await run(); // warm-up
@@ -28,22 +27,13 @@ async function time(iterations: number, run: () => Promise<unknown>): Promise<{ 
     await run();
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
-  samples.sort((a, b) => a - b);
   return { p50: percentile(samples, 50), p95: percentile(samples, 95), mean: samples.reduce((a, b) => a + b, 0) / samples.length };
 }
 
 async function main(): Promise<void> {
-  const admin = process.env.DATABASE_URL;
-  if (!admin || !process.env.REDIS_URL) throw new Error('run through `npm run bench` (it starts Postgres and Redis)');
-  const dbName = `farpoint_bench_${Date.now()}`;
-  const pg = new Client(admin);
-  await pg.connect();
-  await pg.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(admin);
-  url.pathname = `/${dbName}`;
-  await applyMigrations(url.toString());
+  const db = await createBenchDatabase('inventory');
 
-  const config = loadConfig({ ...process.env, DATABASE_URL: url.toString(), PORT: '0', LOG_LEVEL: 'silent', QUEUE_PREFIX: `bench-${Date.now()}` });
+  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, PORT: '0', LOG_LEVEL: 'silent', QUEUE_PREFIX: `bench-${Date.now()}` });
   const app = await createApiApp(config, createRootLogger('silent', 'bench'));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = await app.getUrl();
@@ -110,8 +100,7 @@ async function main(): Promise<void> {
     writeFileSync(join(out, 'inventory-read.json'), JSON.stringify({ at: new Date().toISOString(), clusters: CLUSTERS, iterations: ITERATIONS, rows, dataLoaderSpeedupP50: ratio }, null, 2) + '\n');
   } finally {
     await app.close();
-    await pg.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await pg.end();
+    await db.drop();
   }
 }
 

@@ -3,7 +3,6 @@ import { accessSync, constants } from 'node:fs';
 import { readFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import { createCertificateAuthority, createServiceAccountKey, issueCertificate }
 import { HarnessDir, type ManagedProcess } from './processes';
 import { CLUSTER_PROFILES, nodesForProfile, type ClusterProfile } from './profiles';
 import { locateTools, type ToolPaths } from './tools';
+import { freePort } from '../free-port';
 
 export interface ClusterSpec {
   /** DNS label: names the kubeconfig context, the files and the etcd prefix. */
@@ -129,17 +129,6 @@ function track(p: ManagedProcess): ManagedProcess {
   liveGroups.add(p.pid);
   void p.exited.then(() => liveGroups.delete(p.pid));
   return p;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolvePort(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** The error lines of a klog-style log (E/F prefixed) when there are some, else its last lines. */

@@ -1,23 +1,14 @@
 // Farpoint as the attach tests drive it: the real API (in this process, on a port chosen up front so
 // registration links carry a reachable PUBLIC_URL), the real worker as a child process, and the
 // GraphQL operations of attaching, reading and detaching clusters.
-import { createServer } from 'node:net';
+import { freePort } from '../../../../src/dev/free-port';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApi, TestApi } from '../../../support/api';
 import { compileSources, CompiledSources } from './build';
 import { Proc, startWorker } from './processes';
 
-/** A free TCP port on 127.0.0.1 (bound and released; the API binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
+
 
 export interface Farpoint {
   api: TestApi;
