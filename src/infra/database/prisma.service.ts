@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaClient } from '../../generated/prisma/client';
@@ -10,6 +10,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
  */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
+  private readonly logger = new Logger(PrismaService.name);
   private statements = 0;
   readonly pool: Pool;
 
@@ -17,6 +18,9 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
     const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
     super({ adapter: new PrismaPg(pool) });
     this.pool = pool;
+    // An idle connection that Postgres closes (restart, failover, a forced DROP DATABASE) makes the pool
+    // emit 'error'; unhandled, that would crash the process. The pool replaces the connection on next use.
+    pool.on('error', (error) => this.logger.warn(`idle Postgres connection lost: ${error.message}`));
     pool.on('connect', (client) => {
       const send = client.query.bind(client) as (...args: unknown[]) => unknown;
       (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
