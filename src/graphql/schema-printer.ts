@@ -16,7 +16,7 @@ export const SCHEMA_FILE = join(findProjectRoot(), 'schema.gql');
  * connection is opened: both connect lazily), so the committed schema.gql cannot diverge from the code.
  */
 export async function printApiSchema(): Promise<string> {
-  const config = loadConfig({ DATABASE_URL: 'postgresql://schema-printer@127.0.0.1:1/none', REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent' });
+  const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: 'postgresql://schema-printer@127.0.0.1:1/none', REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent' });
   const app = await NestFactory.create(ApiModule.forRoot(config, createRootLogger('silent', 'schema-printer')), new FastifyAdapter(), { logger: false });
   try {
     await app.init();

@@ -2,13 +2,14 @@ import { z } from 'zod';
 
 /** Every setting Farpoint reads from the environment, validated once at start-up. */
 const schema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  // Unset means production: a deployment that forgets NODE_ENV must not fall back to development keys.
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
   // The address agents and people use to reach this API; used in registration links.
-  PUBLIC_URL: z.url().optional(),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/).default('farpoint'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
@@ -26,8 +27,15 @@ const schema = z.object({
   TOKEN_PURGE_EVERY_SECONDS: z.coerce.number().int().min(1).default(3600),
   // Revoked and expired API tokens are kept this long for audit before the worker purges them.
   TOKEN_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
-  // Encrypts secrets that pass through Redis (kubeconfigs of queued attaches). Required in production.
-  SECRETS_KEY: z.string().min(16).optional(),
+  // Encrypts secrets that pass through Redis (kubeconfigs of queued attaches): 32 random bytes in
+  // base64 (`openssl rand -base64 32`). Required unless NODE_ENV is development or test.
+  SECRETS_KEY: z
+    .string()
+    .superRefine((key, ctx) => {
+      const problem = secretsKeyProblem(key);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   // How long a queued attach waits for the agent to register before the attempt counts as failed.
   ATTACH_AGENT_WAIT_SECONDS: z.coerce.number().int().min(1).default(180),
   ATTACH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
@@ -39,8 +47,12 @@ const schema = z.object({
 
 export type AppConfig = Readonly<Omit<z.infer<typeof schema>, 'SECRETS_KEY'>> & { readonly publicUrl: string; readonly SECRETS_KEY: string };
 
-// Used only outside production when SECRETS_KEY is unset, so a fresh clone runs without set-up.
+// Used only when NODE_ENV says development or test and SECRETS_KEY is unset, so a fresh clone runs
+// without set-up. It is public, so it is refused as a configured SECRETS_KEY anywhere.
 const DEVELOPMENT_SECRETS_KEY = 'farpoint-development-only-secrets-key';
+
+/** Keys that appear in docs, examples and compose files: public, so never a real key. */
+const PLACEHOLDER_SECRETS_KEYS = new Set([DEVELOPMENT_SECRETS_KEY, 'change-me-to-32-random-bytes-base64', 'changeme', 'change-me', 'secret', 'password']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -49,21 +61,41 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment; throws one ConfigError naming every bad variable (fail fast, all at once). */
+/** Why a configured SECRETS_KEY is not a real 256-bit key, or undefined. Never quotes the key. */
+export function secretsKeyProblem(key: string): string | undefined {
+  if (PLACEHOLDER_SECRETS_KEYS.has(key.trim().toLowerCase())) return 'is a published placeholder; generate a key with `openssl rand -base64 32`';
+  if (!/^[A-Za-z0-9+/_-]{43}={0,2}$/.test(key)) return 'must be 32 random bytes in base64 (44 characters, `openssl rand -base64 32`)';
+  const bytes = Buffer.from(key, 'base64');
+  if (bytes.length !== 32) return 'must decode to exactly 32 bytes';
+  // A key of one repeated byte (all "A"s) is typed, not generated.
+  if (new Set(bytes).size < 8) return 'does not look random; generate a key with `openssl rand -base64 32`';
+  return undefined;
+}
+
+/**
+ * Parses the environment; throws one ConfigError naming every bad variable (fail fast, all at once).
+ * Messages name variables and rules, never values: a DATABASE_URL or SECRETS_KEY must not reach logs.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(environment)';
-      return issue.code === 'invalid_type' && env[name] === undefined
-        ? `${name} is required but not set`
-        : `${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
+      return issue.code === 'invalid_type' && env[name] === undefined ? `${name} is required but not set` : `${name}: ${issue.message}`;
     });
     throw new ConfigError(problems);
   }
   const config = parsed.data;
-  if (config.NODE_ENV === 'production' && !config.SECRETS_KEY) throw new ConfigError(['SECRETS_KEY is required in production']);
-  return Object.freeze({ ...config, SECRETS_KEY: config.SECRETS_KEY ?? DEVELOPMENT_SECRETS_KEY, publicUrl: config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}` });
+  const problems: string[] = [];
+  const development = config.NODE_ENV === 'development' || config.NODE_ENV === 'test';
+  if (config.SECRETS_KEY === undefined && !development) {
+    problems.push('SECRETS_KEY is required unless NODE_ENV is development or test (NODE_ENV unset means production)');
+  }
+  const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
+  // Agents send their credentials to this address; in production only over TLS.
+  if (!development && !publicUrl.startsWith('https://')) problems.push('PUBLIC_URL must be an https:// URL in production (agents send credentials to it)');
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze({ ...config, SECRETS_KEY: config.SECRETS_KEY ?? DEVELOPMENT_SECRETS_KEY, publicUrl });
 }
 
 /** Injection token for the typed configuration. */
