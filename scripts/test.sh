@@ -4,6 +4,9 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
+# Import boundaries (.dependency-cruiser.cjs) first: a violation fails the run before any test starts.
+npx depcruise src --config .dependency-cruiser.cjs
+
 results=$(mktemp)
 status=0
 npx jest --ci --maxWorkers=2 --json --outputFile="$results" "$@" || status=$?
