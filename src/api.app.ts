@@ -6,7 +6,7 @@ import { ApiModule } from './app.module';
 import { AppConfig } from './infra/config/app-config';
 import { NestPinoLogger } from './infra/logging/logger';
 import { MetricsService } from './infra/metrics/metrics.service';
-import { configureAgentRoutes } from './modules/agent-gateway/agent-routes';
+import { configureAgentRoutes, serializeRequestForLog } from './modules/agent-gateway/agent-routes';
 
 /** Builds the API application (used by main.ts and by e2e tests, which listen on an ephemeral port). */
 export async function createApiApp(config: AppConfig, logger: Logger): Promise<NestFastifyApplication> {
@@ -27,6 +27,9 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
   const fastify = app.getHttpAdapter().getInstance();
   // Before routes are added (at init): the agent protocol's body limit, error body and log redaction.
   configureAgentRoutes(fastify);
+  // Every request's logger, matched route or not (a 404 for a mistyped manifests link still carries a
+  // registration token), serializes the request with secrets taken out of its URL.
+  fastify.setChildLoggerFactory((parent, bindings, options) => parent.child(bindings, { ...options, serializers: { ...options.serializers, req: serializeRequestForLog } }));
   fastify.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     return payload;

@@ -89,6 +89,20 @@ it('logs agent requests with the registration token redacted and no credential a
   }
 });
 
+it('redacts secrets from the URLs of requests that matched no route (404s)', async () => {
+  const token = `fpr_${randomBytes(32).toString('base64url')}`;
+  const apiToken = `fpt_${randomBytes(32).toString('base64url')}`;
+  const before = logLines.length;
+  for (const path of [`/agent/v1/manifest/${token}.yaml`, `/agent/v1/manifests/${token}`, `/agent/v1/manifests/${token}.yml?x=1`, `/no-such-path/${token}?api=${apiToken}`, `/graphql/${apiToken}`]) {
+    expect((await fetch(`${url}${path}`)).status).toBe(404);
+  }
+  const log = logLines.slice(before).join('');
+  expect(log).toContain('"url":"/agent/v1/manifest/[redacted].yaml"');
+  expect(log).toContain('"url":"/no-such-path/[redacted]?api=[redacted]"');
+  expect(log).toContain('"statusCode":404');
+  for (const secret of [token, apiToken]) expect(log).not.toContain(secret.slice(4, 24));
+});
+
 it('answers INTERNAL_ERROR with a generic message when something unexpected fails, and logs the failure without secrets', async () => {
   const { adminToken } = await app.get(OrganizationService).bootstrap('failure-check', 'Failure check', 'operator:e2e');
   const gql = async (query: string, variables: Record<string, unknown>) => (await post('/graphql', { query, variables }, adminToken)).json.data;

@@ -152,7 +152,7 @@ describe('clusters', () => {
     expect((await api.gqlOk(bot, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: link.cluster.id })).detachCluster).toEqual({ phase: 'DETACHED' });
     await expectEvents(link.cluster.id, 'Cluster', ['ClusterPhaseChanged', 'RegistrationTokenRevoked', 'RegistrationTokenIssued', 'RegistrationTokenIssued', 'ClusterCreated'], ['attachCluster', 'reissueRegistrationLink', 'revokeRegistrationLinks', 'detachCluster']);
 
-    const kubeconfig = ['apiVersion: v1', 'kind: Config', 'current-context: c', 'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:9" } }]', 'users: [{ name: u, user: { token: t } }]', 'contexts: [{ name: c, context: { cluster: c, user: u } }]'].join('\n');
+    const kubeconfig = ['apiVersion: v1', 'kind: Config', 'current-context: c', 'clusters: [{ name: c, cluster: { server: "https://203.0.113.9:6443" } }]', 'users: [{ name: u, user: { token: t } }]', 'contexts: [{ name: c, context: { cluster: c, user: u } }]'].join('\n');
     const queued = (await api.gqlOk(bot, 'mutation($g: ID!, $k: String!) { attachClusterWithKubeconfig(input: { name: "queued-01", groupId: $g, kubeconfig: $k }) { cluster { id phase attachMode } operation { id kind state } } }', { g: group.id, k: kubeconfig })).attachClusterWithKubeconfig;
     expect(queued).toEqual({ cluster: { id: expect.any(String), phase: 'ATTACHING', attachMode: 'QUEUE' }, operation: { id: expect.any(String), kind: 'ATTACH', state: 'QUEUED' } });
     expect((await api.gqlOk(bot, 'query($id: ID!) { clusterOperation(id: $id) { id kind } }', { id: queued.operation.id })).clusterOperation).toEqual({ id: queued.operation.id, kind: 'ATTACH' });
@@ -208,6 +208,20 @@ describe('API tokens', () => {
     expect((await api.gqlOk(admin, 'mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }', { id: created.token.id })).revokeApiToken).toEqual(revoked);
     expect((await api.gql(created.secret, 'query { viewer { role } }')).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     await expectEvents(created.token.id, 'ApiToken', ['ApiTokenRevoked', 'ApiTokenCreated'], ['createApiToken', 'revokeApiToken'], 'token:bootstrap-admin');
+  });
+});
+
+describe('organization settings', () => {
+  it('are changed by an ADMIN and recorded', async () => {
+    const changed = await api.gqlOk(admin, 'mutation { updateOrganizationSettings(input: { apiTokenMaxLifetimeDays: 90 }) { id apiTokenMaxLifetimeDays } }');
+    expect(changed.updateOrganizationSettings).toEqual({ id: orgId, apiTokenMaxLifetimeDays: 90 });
+    await api.gqlOk(admin, 'mutation { updateOrganizationSettings(input: { apiTokenMaxLifetimeDays: null }) { id } }');
+    const res = await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(admin, 'query($id: ID) { events(objectId: $id, type: "OrganizationSettingsChanged", first: 10) { edges { node { type actor objectKind objectId message data } } } }', { id: orgId });
+    expect(res.events.edges.map((e) => [e.node.actor, e.node.objectKind, e.node.data])).toEqual([
+      ['token:bootstrap-admin', 'Organization', { apiTokenMaxLifetimeDays: null }],
+      ['token:bootstrap-admin', 'Organization', { apiTokenMaxLifetimeDays: 90 }],
+    ]);
+    eventsChecked.add('updateOrganizationSettings');
   });
 });
 

@@ -9,11 +9,12 @@ export enum SortDirection {
 registerEnumType(SortDirection, { name: 'SortDirection' });
 
 export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 25;
 
 /** Relay forward pagination arguments shared by every list. */
 @ArgsType()
 export class PageArgs {
-  @Field(() => Int, { nullable: true, description: `Page size, 1-${MAX_PAGE_SIZE} (default 25).` })
+  @Field(() => Int, { nullable: true, description: `Page size, 1-${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).` })
   first?: number;
 
   @Field({ nullable: true, description: 'Opaque cursor: return items after this one.' })
@@ -61,7 +62,7 @@ export interface PageRequest {
 }
 
 export function toPageRequest(args: PageArgs, sortField: string): PageRequest {
-  const size = args.first ?? 25;
+  const size = args.first ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
     throw FarpointError.badInput(`"first" must be between 1 and ${MAX_PAGE_SIZE}; got ${size}.`, 'first');
   }
@@ -73,15 +74,22 @@ export function encodeCursor(sortField: string, sortValue: unknown, id: string):
   return Buffer.from(JSON.stringify([sortField, value, id])).toString('base64url');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The refusal of a cursor that does not decode to a position in this list (forged, truncated, stale). */
+export function invalidCursor(): FarpointError {
+  return FarpointError.badInput('The "after" cursor is not valid for this list and ordering; start again from the first page.', 'after');
+}
+
 function decodeCursor(cursor: string, sortField: string): { sortValue: string | number; id: string } {
   try {
     const [field, sortValue, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string | number, string];
     if (field !== sortField) throw new Error('sort changed');
-    if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad id');
+    if (typeof id !== 'string' || !UUID.test(id)) throw new Error('bad id');
     if (typeof sortValue !== 'string' && typeof sortValue !== 'number') throw new Error('bad value');
     return { sortValue, id };
   } catch {
-    throw FarpointError.badInput('The "after" cursor is not valid for this list and ordering; start again from the first page.', 'after');
+    throw invalidCursor();
   }
 }
 

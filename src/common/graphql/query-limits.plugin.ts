@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { DocumentNode, FragmentDefinitionNode, getOperationAST, getVariableValues, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, parse, SelectionSetNode } from 'graphql';
-import { ComplexityEstimatorArgs, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { ComplexityEstimatorArgs, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { ErrorCode } from '../errors/farpoint-error';
+import { DEFAULT_PAGE_SIZE } from './pagination';
 
 /** Depth of the deepest field path, following fragments (introspection fields count like any other). */
 export function operationDepth(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): number {
@@ -25,10 +26,24 @@ export function operationDepth(operation: OperationDefinitionNode, fragments: Re
 // caller's mistake. (Apollo moves `http` out of the extensions before the response is sent.)
 const BAD_REQUEST = { status: 400 };
 
-/** Lists cost their page size times what each item costs (`first`, default 25). */
-function pagedEstimator({ args, childComplexity }: ComplexityEstimatorArgs): number | void {
-  if (typeof args.first === 'number') return 1 + childComplexity * Math.max(1, args.first);
-  return undefined;
+/**
+ * Paged lists cost their page size times what each item costs. A list asked for without `first` gets
+ * the default page size, so leaving `first` out is not a way around the limit.
+ */
+function pagedEstimator({ field, args, childComplexity }: ComplexityEstimatorArgs): number | void {
+  if (!field.args.some((arg) => arg.name === 'first')) return undefined;
+  const first = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
+  return 1 + childComplexity * Math.max(1, first);
+}
+
+/**
+ * The cost of an unpaged list (a cluster's nodes, namespaces, workloads), for `complexity` on its
+ * field: what each item costs times the number of items a typical edge cluster reports. Limits are
+ * static, so this is an estimate; it makes "every workload of 100 clusters" refuse while "the nodes of
+ * one cluster" passes.
+ */
+export function unpagedListCost(typicalItems: number): (options: { childComplexity: number }) => number {
+  return ({ childComplexity }) => 1 + childComplexity * typicalItems;
 }
 
 export interface QueryLimits {
@@ -54,7 +69,7 @@ export function queryLimitError(schema: GraphQLSchema, document: DocumentNode, o
   // BAD_USER_INPUT when it executes. getComplexity would throw the raw coercion error here,
   // which Apollo answers as an INTERNAL_SERVER_ERROR (500).
   if (getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return null;
-  const cost = getComplexity({ schema, query: document, operationName: operationName ?? undefined, variables: variables ?? {}, estimators: [pagedEstimator, simpleEstimator({ defaultComplexity: 1 })] });
+  const cost = getComplexity({ schema, query: document, operationName: operationName ?? undefined, variables: variables ?? {}, estimators: [pagedEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })] });
   if (cost > limits.maxCost) {
     return new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost, http: BAD_REQUEST } });
   }

@@ -49,10 +49,21 @@ function splitTerms(selector: string): string[] {
   return terms;
 }
 
+/**
+ * Bounds on one selector: each term becomes a SQL condition (and each set value a parameter), so an
+ * unbounded selector would be an unbounded query.
+ */
+export const LabelSelectorLimits = { maxLength: 4096, maxTerms: 32, maxValuesPerSet: 64 } as const;
+
 export function parseLabelSelector(selector: string): LabelRequirement[] {
   if (selector.trim() === '') return [];
+  if (selector.length > LabelSelectorLimits.maxLength) {
+    throw FarpointError.badInput(`A label selector may be at most ${LabelSelectorLimits.maxLength} characters; this one has ${selector.length}.`, 'labelSelector');
+  }
   const fail = (why: string) => FarpointError.badInput(`Invalid label selector "${selector}": ${why}.`, 'labelSelector');
-  return splitTerms(selector).map((term): LabelRequirement => {
+  const terms = splitTerms(selector);
+  if (terms.length > LabelSelectorLimits.maxTerms) throw fail(`it has ${terms.length} terms; at most ${LabelSelectorLimits.maxTerms} are allowed`);
+  return terms.map((term): LabelRequirement => {
     if (term === '') throw fail('it has an empty term');
     let match: RegExpMatchArray | null;
     let requirement: LabelRequirement;
@@ -60,6 +71,7 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
     else if ((match = term.match(/^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$/))) {
       const values = match[3].split(',').map((v) => v.trim());
       if (values.length === 1 && values[0] === '') throw fail(`"${term}" needs at least one value`);
+      if (values.length > LabelSelectorLimits.maxValuesPerSet) throw fail(`"${match[1]} ${match[2]} (…)" has ${values.length} values; at most ${LabelSelectorLimits.maxValuesPerSet} are allowed`);
       requirement = { key: match[1], op: match[2] as 'in' | 'notin', values };
     } else if ((match = term.match(/^([^\s=!(),]+)\s*(==|=|!=)\s*([^\s=!(),]*)$/))) {
       requirement = { key: match[1], op: match[2] === '!=' ? 'neq' : 'eq', value: match[3] };

@@ -1,6 +1,6 @@
 import { Prisma } from '../../generated/prisma/client';
 import { LabelRequirement } from '../../common/labels/label-selector';
-import { PageRequest, SortDirection } from '../../common/graphql/pagination';
+import { invalidCursor, PageRequest, SortDirection } from '../../common/graphql/pagination';
 
 /** A sortable column: its SQL and the Postgres type the cursor value is cast to. */
 export interface SortColumn {
@@ -26,8 +26,23 @@ export function whereSql(conditions: Prisma.Sql[]): Prisma.Sql {
   return conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
 }
 
+const INT32 = 2_147_483_647;
+
+/**
+ * Whether a cursor's sort value can be cast to its column's type. Cursors come from clients, so a
+ * forged one must be refused as bad input here, not fail the cast in Postgres as an internal error.
+ */
+function fitsColumn(cast: SortColumn['cast'], value: string | number): boolean {
+  switch (cast) {
+    case 'text': return typeof value === 'string' && !value.includes('\u0000'); // Postgres text cannot hold NUL
+    case 'int': return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= INT32;
+    case 'timestamptz': return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(value) && !Number.isNaN(Date.parse(value));
+  }
+}
+
 /** Keyset pagination: rows strictly after the cursor in (sort column, id) order, one extra to see if more exist. */
 export function keysetSql(sort: SortColumn, direction: SortDirection, page: PageRequest): { after: Prisma.Sql[]; orderLimit: Prisma.Sql } {
+  if (page.after && !fitsColumn(sort.cast, page.after.sortValue)) throw invalidCursor();
   const dir = Prisma.raw(direction === SortDirection.DESC ? 'DESC' : 'ASC');
   const cmp = Prisma.raw(direction === SortDirection.DESC ? '<' : '>');
   const cast = Prisma.raw(sort.cast);

@@ -44,5 +44,7 @@ describe(redactAgentUrl.name, () => {
 
   it('leaves other URLs alone', () => {
     expect(redactAgentUrl('/agent/v1/reports')).toBe('/agent/v1/reports');
+    expect(redactAgentUrl('/agent/v1/manifest/fpr_abc-DEF_123.yaml')).toBe('/agent/v1/manifest/[redacted].yaml');
+    expect(redactAgentUrl('/graphql?token=fpt_abc&c=fpc_x-y')).toBe('/graphql?token=[redacted]&c=[redacted]');
   });
 });

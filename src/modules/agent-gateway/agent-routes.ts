@@ -4,16 +4,23 @@ import { sendAgentError, toAgentProtocolError } from './agent-protocol.filter';
 
 const MANIFESTS_PREFIX = `${AGENT_API_BASE_PATH}/manifests/`;
 
-/** The URL with the registration token in a manifests path replaced, for logs. */
+// Any Farpoint secret (API token, registration token, agent credential) wherever it appears in a URL.
+const SECRET_IN_URL = /fp[trc]_[A-Za-z0-9_-]+/g;
+
+/**
+ * The URL as logs may show it: the token of a manifests path replaced, and any Farpoint secret anywhere
+ * else in it (a mistyped path, a query string) too, so a request that matched no route leaks nothing.
+ */
 export function redactAgentUrl(url: string): string {
-  if (!url.startsWith(MANIFESTS_PREFIX)) return url;
+  // Redacted in the path whether or not a route matched: /agent/v1/manifests/<token> (no .yaml) is a 404.
+  if (!url.startsWith(MANIFESTS_PREFIX)) return url.replace(SECRET_IN_URL, '[redacted]');
   const query = url.indexOf('?');
   const path = query >= 0 ? url.slice(0, query) : url;
   return `${MANIFESTS_PREFIX}[redacted]${path.endsWith('.yaml') ? '.yaml' : ''}${query >= 0 ? '?[redacted]' : ''}`;
 }
 
-/** Fastify's own request serializer, with the token taken out of the URL. */
-function serializeAgentRequest(request: FastifyRequest) {
+/** Fastify's own request serializer, with secrets taken out of the URL; for every request's log lines. */
+export function serializeRequestForLog(request: FastifyRequest) {
   return {
     method: request.method,
     url: redactAgentUrl(request.url),
@@ -34,14 +41,14 @@ function agentErrorHandler(this: FastifyInstance, error: FastifyError, request: 
  * Route options of the agent protocol that NestJS decorators cannot set. Register on the Fastify
  * instance before the application initialises (routes are added at init):
  * - bodyLimit: the protocol's AgentProtocolLimits.maxBodyBytes, not the API's BODY_LIMIT_BYTES;
- * - errorHandler: Fastify's own refusals (413, bad JSON, wrong content type) in the protocol's error body;
- * - logSerializers: request logs never show a registration token from a manifests URL.
+ * - errorHandler: Fastify's own refusals (413, bad JSON, wrong content type) in the protocol's error body.
+ * Log redaction is not per route: createApiApp gives every request logger serializeRequestForLog, so
+ * that requests no route matched (404s) are redacted as well.
  */
 export function configureAgentRoutes(fastify: FastifyInstance): void {
   fastify.addHook('onRoute', (route: RouteOptions) => {
     if (!route.url.startsWith(`${AGENT_API_BASE_PATH}/`)) return;
     route.bodyLimit = AgentProtocolLimits.maxBodyBytes;
     route.errorHandler = agentErrorHandler;
-    route.logSerializers = { ...route.logSerializers, req: serializeAgentRequest };
   });
 }

@@ -1,6 +1,7 @@
 import { Args, Field, Int, ObjectType, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { Ctx } from '../../common/graphql/current-principal.decorator';
 import { PageArgs } from '../../common/graphql/pagination';
+import { unpagedListCost } from '../../common/graphql/query-limits.plugin';
 import { RequestContext } from '../../common/graphql/request-context';
 import { Labels, LabelsScalar } from '../../common/labels/labels.scalar';
 import { AttachMode, Cluster } from '../../generated/prisma/client';
@@ -86,17 +87,17 @@ export class ClusterAgentResolver {
     return (await ctx.loaders.inventoryByCluster.load(cluster.id))?.reportedAt ?? null;
   }
 
-  @ResolveField(() => [ClusterNodeModel])
+  @ResolveField(() => [ClusterNodeModel], { complexity: unpagedListCost(5) })
   async nodes(@Parent() cluster: Cluster, @Ctx() ctx: RequestContext) {
     return ((await this.inventory(cluster, ctx))?.nodes ?? []).map(toNode);
   }
 
-  @ResolveField(() => [DiscoveredNamespaceModel])
+  @ResolveField(() => [DiscoveredNamespaceModel], { complexity: unpagedListCost(20) })
   async discoveredNamespaces(@Parent() cluster: Cluster, @Ctx() ctx: RequestContext) {
     return (await this.inventory(cluster, ctx))?.namespaces ?? [];
   }
 
-  @ResolveField(() => [WorkloadModel])
+  @ResolveField(() => [WorkloadModel], { complexity: unpagedListCost(50) })
   async workloads(@Parent() cluster: Cluster, @Ctx() ctx: RequestContext) {
     return (await this.inventory(cluster, ctx))?.workloads ?? [];
   }
@@ -107,7 +108,7 @@ export class ClusterAgentResolver {
     return counts ? { pending: counts.Pending, running: counts.Running, succeeded: counts.Succeeded, failed: counts.Failed, unknown: counts.Unknown } : null;
   }
 
-  @ResolveField(() => [ClusterOperationModel], { description: 'Attach and detach operations, newest first.' })
+  @ResolveField(() => [ClusterOperationModel], { description: 'Attach and detach operations, newest first.', complexity: unpagedListCost(5) })
   operations(@Parent() cluster: Cluster, @Ctx() ctx: RequestContext) {
     return ctx.loaders.operationsByCluster.load(cluster.id);
   }

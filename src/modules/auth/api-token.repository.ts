@@ -20,6 +20,12 @@ export class ApiTokenRepository {
     return this.prisma.apiToken.findFirst({ where: { id, organizationId } });
   }
 
+  /** The organization's cap on new tokens' lifetime (days), read inside the creating transaction. */
+  async maxLifetimeDays(tx: Prisma.TransactionClient, organizationId: string): Promise<number | null> {
+    const organization = await tx.organization.findUnique({ where: { id: organizationId }, select: { apiTokenMaxLifetimeDays: true } });
+    return organization?.apiTokenMaxLifetimeDays ?? null;
+  }
+
   create(data: { organizationId: string; name: string; role: Role; prefix: string; secretHash: string; createdBy: string; expiresAt?: Date | null }, tx: Prisma.TransactionClient = this.prisma): Promise<ApiToken> {
     return tx.apiToken.create({ data });
   }

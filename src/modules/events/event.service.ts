@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { assertIdFilters } from '../../common/validation/ids';
-import { Connection, PageArgs, toConnection, toPageRequest } from '../../common/graphql/pagination';
+import { Connection, invalidCursor, PageArgs, toConnection, toPageRequest } from '../../common/graphql/pagination';
 import { Principal } from '../../common/graphql/request-context';
 import { Event } from '../../generated/prisma/client';
 import { EventRepository } from './event.repository';
@@ -15,6 +15,8 @@ export class EventService {
     const request = toPageRequest(page, 'occurredAt');
     const where = { organizationId: principal.organizationId, ...filter };
     const after = request.after ? { occurredAt: new Date(String(request.after.sortValue)), id: request.after.id } : undefined;
+    // A forged cursor whose position is no timestamp is bad input, not a query error.
+    if (after && (typeof request.after!.sortValue !== 'string' || Number.isNaN(after.occurredAt.getTime()))) throw invalidCursor();
     const [rows, total] = await Promise.all([this.events.page(where, request.size, after), this.events.count(where)]);
     return toConnection(rows, request, total, 'occurredAt', (e) => e.occurredAt);
   }

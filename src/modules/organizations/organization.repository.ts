@@ -17,6 +17,10 @@ export class OrganizationRepository {
     return this.prisma.organization.findUnique({ where: { name } });
   }
 
+  updateSettings(tx: Tx, id: string, data: { apiTokenMaxLifetimeDays: number | null }): Promise<Organization> {
+    return tx.organization.update({ where: { id }, data });
+  }
+
   create(tx: Tx, data: { name: string; displayName: string }): Promise<Organization> {
     return tx.organization.create({ data });
   }

@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType, Query, Resolver } from '@nestjs/graphql';
+import { Args, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
 import { Principal } from '../../common/graphql/request-context';
 import { RequireRole, Role } from '../auth/roles';
@@ -9,7 +9,14 @@ export class OrganizationModel {
   @Field(() => ID) id: string;
   @Field() name: string;
   @Field() displayName: string;
+  @Field(() => Int, { nullable: true, description: 'Longest lifetime a new API token may have, in days; null: no limit.' }) apiTokenMaxLifetimeDays: number | null;
   @Field() createdAt: Date;
+}
+
+@InputType()
+export class UpdateOrganizationSettingsInput {
+  @Field(() => Int, { nullable: true, description: 'Longest lifetime of new API tokens (1-3650 days); null removes the limit. Applies to tokens created from now on.' })
+  apiTokenMaxLifetimeDays?: number | null;
 }
 
 @ObjectType({ description: 'Who the API thinks you are.' })
@@ -27,5 +34,11 @@ export class OrganizationResolver {
   @RequireRole(Role.VIEWER)
   async viewer(@CurrentPrincipal() principal: Principal): Promise<Viewer> {
     return { organization: await this.organizations.current(principal), tokenName: principal.tokenName, role: principal.role };
+  }
+
+  @Mutation(() => OrganizationModel, { description: "Changes your organization's settings." })
+  @RequireRole(Role.ADMIN)
+  updateOrganizationSettings(@CurrentPrincipal() principal: Principal, @Args('input') input: UpdateOrganizationSettingsInput) {
+    return this.organizations.updateSettings(principal, input);
   }
 }

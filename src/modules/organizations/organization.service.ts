@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { FarpointError } from '../../common/errors/farpoint-error';
-import { Principal } from '../../common/graphql/request-context';
+import { actorOf, Principal } from '../../common/graphql/request-context';
 import { assertName, assertText } from '../../common/validation/names';
 import { Organization } from '../../generated/prisma/client';
 import { isUniqueViolation } from '../../infra/database/prisma-errors';
@@ -9,6 +9,9 @@ import { ApiTokenRepository } from '../auth/api-token.repository';
 import { newApiTokenSecret } from '../auth/api-token.secret';
 import { EventRecorder } from '../events/event.recorder';
 import { OrganizationRepository } from './organization.repository';
+
+/** Ten years: a cap beyond that is no cap. */
+const MAX_TOKEN_LIFETIME_DAYS = 3650;
 
 @Injectable()
 export class OrganizationService {
@@ -23,6 +26,27 @@ export class OrganizationService {
     const organization = await this.organizations.find(principal.organizationId);
     if (!organization) throw FarpointError.notFound('Organization', principal.organizationId);
     return organization;
+  }
+
+  /** Organization-wide settings (ADMIN): today the maximum lifetime of new API tokens. */
+  async updateSettings(principal: Principal, input: { apiTokenMaxLifetimeDays?: number | null }): Promise<Organization> {
+    const days = input.apiTokenMaxLifetimeDays ?? null;
+    if (days !== null && (!Number.isInteger(days) || days < 1 || days > MAX_TOKEN_LIFETIME_DAYS)) {
+      throw FarpointError.badInput(`apiTokenMaxLifetimeDays must be a whole number of days from 1 to ${MAX_TOKEN_LIFETIME_DAYS}, or null for no limit.`, 'apiTokenMaxLifetimeDays');
+    }
+    return this.transactions.run(async (tx) => {
+      const organization = await this.organizations.updateSettings(tx, principal.organizationId, { apiTokenMaxLifetimeDays: days });
+      await this.events.record(tx, {
+        organizationId: organization.id,
+        objectKind: 'Organization',
+        objectId: organization.id,
+        type: 'OrganizationSettingsChanged',
+        message: days === null ? 'API tokens may live until revoked' : `New API tokens may live at most ${days} days`,
+        actor: actorOf(principal),
+        data: { apiTokenMaxLifetimeDays: days },
+      });
+      return organization;
+    });
   }
 
   /**
