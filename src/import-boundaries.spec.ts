@@ -53,6 +53,7 @@ const fixture: Record<string, string> = {
   'src/protocol/testing/factories.ts': "export const TEST_CLUSTER_ID = 'c';",
   'src/common/errors.ts': "import { queue } from '../infra/queue';\nexport class FarpointError extends Error {}\nexport const used = queue;",
   'src/infra/queue.ts': "import { ClusterService } from '../modules/clusters/cluster.service';\nexport const queue = ClusterService;",
+  'src/infra/queue.spec.ts': "import { ClusterService } from '../modules/clusters/cluster.service';\nexport const used = ClusterService;", // tests may cross layers
   'src/infra/database/prisma.service.ts': "import { PrismaClient } from '../../generated/prisma/client';\nexport const client = new PrismaClient();",
   'src/dev/harness.ts': "export const profile = 'tkg';",
   'src/generated/prisma/client.ts': 'export class PrismaClient {}\nexport type Cluster = { id: string };',
