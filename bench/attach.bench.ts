@@ -106,7 +106,9 @@ async function main(): Promise<void> {
   const db = await createBenchDatabase('attach');
 
   const port = await freePort();
-  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent', QUEUE_PREFIX: prefix });
+  // The harness clusters listen on loopback, which a queued attach may only reach when listed.
+  const ATTACH_ALLOWED_CIDRS = '127.0.0.0/8';
+  const config = loadConfig({ ...process.env, DATABASE_URL: db.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'silent', QUEUE_PREFIX: prefix, ATTACH_ALLOWED_CIDRS });
   const tools = await locateTools();
   const [app, harness] = await Promise.all([
     createApiApp(config, createRootLogger('silent', 'bench')),
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
 
     const worker = new Child(
       spawn(process.execPath, [join(dist, 'worker.js')], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL, QUEUE_PREFIX: prefix, PUBLIC_URL: base, LOG_LEVEL: 'info' },
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL, QUEUE_PREFIX: prefix, PUBLIC_URL: base, LOG_LEVEL: 'info', ATTACH_ALLOWED_CIDRS },
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );

@@ -8,6 +8,8 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 export PORT=${PORT:-4000} HOST=${HOST:-127.0.0.1} LOG_LEVEL=${LOG_LEVEL:-info}
 export PUBLIC_URL=${PUBLIC_URL:-http://$HOST:$PORT}
+# The demo clusters listen on 127.0.0.1, which a queued attach may only reach when listed.
+export ATTACH_ALLOWED_CIDRS=${ATTACH_ALLOWED_CIDRS:-127.0.0.0/8}
 logs=$root/.data/logs
 mkdir -p "$logs"
 

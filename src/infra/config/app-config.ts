@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidrs } from '../kubernetes/egress-policy';
 
 /** Every setting Farpoint reads from the environment, validated once at start-up. */
 const schema = z.object({
@@ -40,6 +41,19 @@ const schema = z.object({
   ATTACH_AGENT_WAIT_SECONDS: z.coerce.number().int().min(1).default(180),
   ATTACH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
   ATTACH_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
+  // Loopback and private ranges a queued attach may connect to (src/infra/kubernetes/egress-policy.ts);
+  // none by default. Link-local and cloud metadata addresses stay refused whatever is listed.
+  ATTACH_ALLOWED_CIDRS: z.string().default('').transform((text, ctx) => {
+    try {
+      return parseCidrs(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  // Kubeconfigs with an http:// server (credentials in clear) or insecure-skip-tls-verify: true.
+  ATTACH_ALLOW_HTTP: z.stringbool().default(false),
+  ATTACH_ALLOW_INSECURE_TLS: z.stringbool().default(false),
   // Agent image the install manifests reference (default farpoint/agent:<package version>).
   AGENT_IMAGE: z.string().regex(/^\S+$/).optional(),
   HEALTH_SWEEP_EVERY_SECONDS: z.coerce.number().int().min(1).default(10),

@@ -23,7 +23,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
 
 export interface JobPayloads {
   [JobName.PURGE_API_TOKENS]: Record<string, never>;
-  /** `sealed` is the kubeconfig and registration token, encrypted (SealedBox): Redis never holds them in clear. */
+  /** `sealed` is the kubeconfig and registration token, encrypted (SealedBox) for this operation id: Redis never holds them in clear. */
   [JobName.ATTACH_CLUSTER]: { operationId: string; sealed: string };
   [JobName.SWEEP_CLUSTER_HEALTH]: Record<string, never>;
 }

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Job } from 'bullmq';
+import { Job, UnrecoverableError } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SealedBox } from '../../common/crypto/sealed-box';
+import { SealedBox, SealedBoxError } from '../../common/crypto/sealed-box';
 import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
-import { describeKubeError, KubeconfigError, KubeGateway } from '../../infra/kubernetes/kube.gateway';
+import { describeKubeError, EgressRefusedError, KubeconfigError, KubeGateway } from '../../infra/kubernetes/kube.gateway';
 import { JobName, JobPayloads } from '../../infra/queue/jobs';
 import { OnJob } from '../../infra/queue/on-job.decorator';
 import { ClusterRepository } from '../clusters/cluster.repository';
@@ -50,10 +50,12 @@ export class AttachClusterJob {
 
     let server: string | undefined;
     try {
-      const { kubeconfig, registrationToken } = JSON.parse(this.box.open(payload.sealed)) as { kubeconfig: string; registrationToken: string };
-      const parsed = this.kube.parseKubeconfig(kubeconfig);
-      server = parsed.server;
-      await this.kube.apply(parsed.config, await this.manifests.build(cluster, registrationToken), 'farpoint-attach');
+      const { kubeconfig, registrationToken } = this.openPayload(payload.sealed, operation.id);
+      // Checked again here, with this worker's policy: the job may not come from the mutation.
+      const target = this.kube.checkKubeconfig(kubeconfig);
+      server = target.server;
+      const connection = await this.kube.connect(target);
+      await this.kube.apply(connection, await this.manifests.build(cluster, registrationToken), 'farpoint-attach');
       if (!(await this.isOpen(operation.id))) return this.ended(operation.id);
       await this.operations.update(operation.id, { state: 'WAITING_FOR_AGENT' });
       const waited = await this.waitForAgent(operation.id, cluster.organizationId, cluster.id, job);
@@ -61,16 +63,29 @@ export class AttachClusterJob {
       if (waited === 'ended') return this.ended(operation.id);
       throw new Error(`The agent was installed but did not register within ${this.config.ATTACH_AGENT_WAIT_SECONDS} s; check that its pod runs and can reach ${this.config.publicUrl}.`);
     } catch (error) {
-      const reason = error instanceof KubeconfigError || (error instanceof Error && error.message.startsWith('The agent')) ? (error as Error).message : describeKubeError(error, server);
+      // A refused kubeconfig or server, or a payload that does not open, fails the same way every time: no retry.
+      const refused = error instanceof KubeconfigError || error instanceof EgressRefusedError || error instanceof SealedBoxError;
+      const reason = refused || (error instanceof Error && error.message.startsWith('The agent')) ? (error as Error).message : describeKubeError(error, server);
       const attempts = job.opts.attempts ?? 1;
-      const final = job.attemptsMade + 1 >= attempts;
+      const final = refused || job.attemptsMade + 1 >= attempts;
       this.logger.warn(`attach ${operation.id} attempt ${job.attemptsMade + 1}/${attempts} failed: ${reason}`);
       // Ended meanwhile (a detach cancels it, a force detach deletes it): that outcome stands, no retry.
       if (!(await this.isOpen(operation.id))) return this.ended(operation.id);
       if (final) await this.attach.fail(operation, cluster, reason);
       else await this.operations.update(operation.id, { lastError: reason });
-      throw new Error(reason);
+      throw refused ? new UnrecoverableError(reason) : new Error(reason);
     }
+  }
+
+  private openPayload(sealed: string, operationId: string): { kubeconfig: string; registrationToken: string } {
+    let opened: { kubeconfig?: unknown; registrationToken?: unknown };
+    try {
+      opened = JSON.parse(this.box.open(sealed, operationId)) as typeof opened;
+    } catch {
+      throw new SealedBoxError('The queued attach does not open: it was sealed for another operation or with another SECRETS_KEY.');
+    }
+    if (typeof opened?.kubeconfig !== 'string' || typeof opened.registrationToken !== 'string') throw new SealedBoxError('The queued attach is not a kubeconfig and registration token.');
+    return { kubeconfig: opened.kubeconfig, registrationToken: opened.registrationToken };
   }
 
   private async succeed(operationId: string): Promise<{ state: string }> {

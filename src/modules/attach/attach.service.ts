@@ -6,7 +6,7 @@ import { actorOf, Principal } from '../../common/graphql/request-context';
 import { Cluster, ClusterOperation } from '../../generated/prisma/client';
 import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
-import { KubeconfigError, KubeGateway } from '../../infra/kubernetes/kube.gateway';
+import { describeKubeError, EgressRefusedError, KubeconfigError, KubeGateway, ValidatedKubeconfig } from '../../infra/kubernetes/kube.gateway';
 import { JobName } from '../../infra/queue/jobs';
 import { QueueGateway } from '../../infra/queue/queue.gateway';
 import { AgentPaths } from '../../protocol';
@@ -81,12 +81,8 @@ export class AttachService {
    * for it to register. The kubeconfig only ever travels sealed inside the job and is never stored.
    */
   async attachWithKubeconfig(principal: Principal, input: AttachClusterWithKubeconfigInput): Promise<{ cluster: Cluster; operation: ClusterOperation }> {
-    try {
-      this.kube.parseKubeconfig(input.kubeconfig);
-    } catch (error) {
-      if (error instanceof KubeconfigError) throw FarpointError.badInput(error.message, 'kubeconfig');
-      throw error;
-    }
+    // Checked before anything is written: a refused kubeconfig leaves no cluster, operation or job.
+    await this.checkKubeconfig(input.kubeconfig);
     const { kubeconfig, ...clusterInput } = input;
     const ttl = this.ttlHours(input.registrationTokenTtlHours);
     const { cluster, operation, registrationToken } = await this.transactions.run(async (tx) => {
@@ -98,7 +94,8 @@ export class AttachService {
     try {
       await this.queues.enqueue(
         JobName.ATTACH_CLUSTER,
-        { operationId: operation.id, sealed: this.box.seal(JSON.stringify({ kubeconfig, registrationToken })) },
+        // Sealed for this operation: the worker opens it only as this operation's job.
+        { operationId: operation.id, sealed: this.box.seal(JSON.stringify({ kubeconfig, registrationToken }), operation.id) },
         // jobId = operation id: enqueueing twice is a no-op. Finished jobs are removed so even the
         // sealed kubeconfig does not linger in Redis; the operation row keeps the outcome.
         { jobId: operation.id, attempts: this.config.ATTACH_MAX_ATTEMPTS, backoff: { type: 'exponential', delay: this.config.ATTACH_BACKOFF_MS }, removeOnComplete: true, removeOnFail: true },
@@ -109,6 +106,28 @@ export class AttachService {
       throw new FarpointError('INTERNAL_SERVER_ERROR', 'The attach could not be queued; the cluster is marked ERROR. Try again shortly.');
     }
     return { cluster, operation };
+  }
+
+  /**
+   * The kubeconfig as data (only inline credentials, no commands, files or proxies) and its server
+   * allowed by the egress policy; else BAD_USER_INPUT on `kubeconfig` with `path` naming the field.
+   */
+  private async checkKubeconfig(text: string): Promise<void> {
+    const refuse = (message: string, path: string) => new FarpointError('BAD_USER_INPUT', message, { field: 'kubeconfig', path });
+    let target: ValidatedKubeconfig;
+    try {
+      target = this.kube.checkKubeconfig(text);
+    } catch (error) {
+      if (error instanceof KubeconfigError) throw refuse(error.message, error.path);
+      throw error;
+    }
+    try {
+      await this.kube.resolveServer(target);
+    } catch (error) {
+      if (error instanceof EgressRefusedError) throw refuse(error.message, target.serverPath);
+      // A name that does not resolve cannot be checked, so it is refused too.
+      throw refuse(`${describeKubeError(error, target.server)} Farpoint checks where the server resolves to before it queues an attach.`, target.serverPath);
+    }
   }
 
   /** Ends an attach operation as FAILED and the cluster as ERROR with the reason. */

@@ -22,8 +22,15 @@ export interface Farpoint {
   close(): Promise<void>;
 }
 
+/**
+ * The harness clusters listen on 127.0.0.1, which the attach egress policy refuses by default, so
+ * the API and worker here list loopback; `env` may override it.
+ */
+export const HARNESS_ATTACH_ENV = { ATTACH_ALLOWED_CIDRS: '127.0.0.0/8' };
+
 /** The API with a fresh database and Redis prefix, an organization, and src/ compiled for child processes. */
-export async function startFarpoint(env: Record<string, string> = {}): Promise<Farpoint> {
+export async function startFarpoint(overrides: Record<string, string> = {}): Promise<Farpoint> {
+  const env = { ...HARNESS_ATTACH_ENV, ...overrides };
   const [build, port] = await Promise.all([compileSources(), freePort()]);
   const api = await startApi({ PORT: String(port), ...env });
   const { token, organizationId } = await api.bootstrapOrgWithId(`attach-${port}`);
