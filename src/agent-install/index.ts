@@ -1,2 +1,3 @@
 export * from './manifests';
 export * from './names';
+export * from './rbac';

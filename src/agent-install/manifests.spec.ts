@@ -11,6 +11,7 @@ import { loadAll } from 'js-yaml';
 import { TEST_CLUSTER_ID, TEST_REGISTRATION_TOKEN } from '../protocol/testing/factories';
 import { AgentInstallError, type AgentManifestInput, renderAgentManifests, toYaml } from './manifests';
 import { AgentObjectNames as N, AgentSecretKeys } from './names';
+import { AGENT_ADOPTION_RULE, AGENT_CLUSTER_RULES, AGENT_NAMESPACE_RULES, isAdoptionRule } from './rbac';
 
 const input: AgentManifestInput = {
   clusterId: TEST_CLUSTER_ID,
@@ -89,6 +90,29 @@ describe(renderAgentManifests.name, () => {
     expect(allows(namespaceRules, { verb: 'get', group: '', resource: 'secrets', name: 'other' })).toBe(false);
   });
 
+  it('installs the documented rules: the lasting ones plus the one-time adoption rule, and the namespaced ones', () => {
+    expect(clusterRules).toEqual([...AGENT_CLUSTER_RULES, AGENT_ADOPTION_RULE]);
+    expect(clusterRules.filter(isAdoptionRule)).toHaveLength(1);
+    expect(namespaceRules).toEqual(AGENT_NAMESPACE_RULES);
+  });
+
+  it('grants no write on any (Cluster)RoleBinding, and no write on any role but the one-time patch of its own', () => {
+    const rbac = 'rbac.authorization.k8s.io';
+    for (const resource of ['clusterrolebindings', 'rolebindings']) {
+      for (const verb of ['update', 'patch']) {
+        for (const name of [N.clusterRoleBinding, 'cluster-admin', undefined]) {
+          expect(allows(clusterRules, { verb, group: rbac, resource, name })).toBe(false);
+          expect(allows(namespaceRules, { verb, group: rbac, resource, name })).toBe(false);
+        }
+      }
+    }
+    const roleWrites = [...clusterRules, ...namespaceRules].filter(
+      (r) => (r.resources ?? []).some((x) => x === 'clusterroles' || x === 'roles') && r.verbs.some((v) => ['update', 'patch', 'delete'].includes(v)),
+    );
+    expect(roleWrites).toEqual([AGENT_ADOPTION_RULE]);
+    expect(allows(clusterRules, { verb: 'patch', group: rbac, resource: 'clusterroles', name: 'admin' })).toBe(false);
+  });
+
   it('limits every write to the agent’s own objects by name', () => {
     const writes = ['update', 'patch', 'delete'];
     for (const rule of [...clusterRules, ...namespaceRules]) {
@@ -108,12 +132,15 @@ describe(renderAgentManifests.name, () => {
         ['list', 'watch'].map((verb) => ({ verb, group: 'apps', resource })),
       ),
       { verb: 'get', group: '', resource: 'namespaces', name: 'kube-system' },
-      { verb: 'delete', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', name: N.validatingWebhookConfiguration },
+      ...['get', 'update', 'patch', 'delete'].map((verb) => ({ verb, group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', name: N.validatingWebhookConfiguration })),
       { verb: 'get', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: N.clusterRole },
-      { verb: 'patch', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', name: N.clusterRoleBinding },
-      { verb: 'delete', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: N.clusterRole },
+      { verb: 'get', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', name: N.clusterRoleBinding },
+      { verb: 'delete', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', name: N.clusterRoleBinding },
     ];
-    for (const access of clusterWide) expect([access, allows(clusterRules, access)]).toEqual([access, true]);
+    // Installed, and after the agent dropped the adoption rule.
+    for (const access of clusterWide) expect([access, allows(clusterRules, access), allows(AGENT_CLUSTER_RULES, access)]).toEqual([access, true, true]);
+    const adoption = { verb: 'patch', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: N.clusterRole };
+    expect([allows(clusterRules, adoption), allows(AGENT_CLUSTER_RULES, adoption)]).toEqual([true, false]);
     const inNamespace: Access[] = [
       { verb: 'get', group: '', resource: 'secrets', name: N.secret },
       { verb: 'patch', group: '', resource: 'secrets', name: N.secret },

@@ -6,7 +6,6 @@ import type {
   V1Deployment,
   V1EnvVar,
   V1Namespace,
-  V1PolicyRule,
   V1Role,
   V1RoleBinding,
   V1Secret,
@@ -18,6 +17,7 @@ import { z } from 'zod';
 import { AgentVersionSchema, ClusterIdSchema, RegistrationTokenSchema } from '../protocol/common';
 import { describeFieldIssues, toFieldIssues } from '../protocol/parse';
 import { AGENT_LABELS, AgentEnv, AgentObjectNames as N, AgentSecretKeys } from './names';
+import { AGENT_INSTALLED_CLUSTER_RULES, AGENT_NAMESPACE_RULES } from './rbac';
 
 export const AgentManifestInputSchema = z.object({
   clusterId: ClusterIdSchema,
@@ -53,41 +53,12 @@ const STATE_DIR = '/var/lib/farpoint-agent';
 const CA_DIR = '/etc/farpoint/ca';
 const CA_KEY = 'ca.crt';
 
-/**
- * Cluster-wide permissions: read what the agent reports, and touch only its own cluster-scoped
- * objects by name. The kube-system namespace UID is read through the namespaces rule.
- * create cannot be limited by resourceNames, so the webhook configuration is created here (empty)
- * and the agent only ever updates or deletes it.
- */
-export const AGENT_CLUSTER_RULES: V1PolicyRule[] = [
-  { apiGroups: [''], resources: ['nodes', 'namespaces', 'pods'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'list', 'watch'] },
-  {
-    apiGroups: ['admissionregistration.k8s.io'],
-    resources: ['validatingwebhookconfigurations'],
-    resourceNames: [N.validatingWebhookConfiguration],
-    verbs: ['get', 'update', 'patch', 'delete'],
-  },
-  // Detach: the agent makes its ClusterRoleBinding a dependent of its ClusterRole (patch), then
-  // deletes the ClusterRole and the garbage collector removes the binding. Deleting either one
-  // directly would first take away the permission to delete the other.
-  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: [N.clusterRole], verbs: ['get', 'delete'] },
-  {
-    apiGroups: ['rbac.authorization.k8s.io'],
-    resources: ['clusterrolebindings'],
-    resourceNames: [N.clusterRoleBinding],
-    verbs: ['patch'],
-  },
-];
-
-/**
- * Permissions in farpoint-system: its own Secret, and deleting the namespace itself (a namespace's
- * own DELETE is authorised in that namespace), which works after the cluster-scoped objects are gone.
- */
-export const AGENT_NAMESPACE_RULES: V1PolicyRule[] = [
-  { apiGroups: [''], resources: ['secrets'], resourceNames: [N.secret], verbs: ['get', 'patch'] },
-  { apiGroups: [''], resources: ['namespaces'], resourceNames: [N.namespace], verbs: ['delete'] },
-];
+// The agent's RBAC lives in rbac.ts (every rule with why). In short: it reads what it reports, touches
+// only its own objects by name, and holds no write on any binding. Its ClusterRole is installed with a
+// one-time adoption rule: on start the agent makes the ClusterRole a dependent of its
+// ClusterRoleBinding and drops that rule in one patch, so detach only deletes the binding and the
+// garbage collector removes the role. Its own ValidatingWebhookConfiguration is installed empty; the
+// agent may update/patch it (the admission server writes its webhooks and caBundle) and delete it.
 
 function parseInput(input: AgentManifestInput) {
   const result = AgentManifestInputSchema.safeParse(input);
@@ -116,7 +87,7 @@ export function renderAgentManifests(input: AgentManifestInput): KubernetesObjec
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: meta(N.clusterRole, false),
-    rules: AGENT_CLUSTER_RULES,
+    rules: AGENT_INSTALLED_CLUSTER_RULES,
   };
   const clusterRoleBinding: V1ClusterRoleBinding = {
     apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -19,6 +19,11 @@ export const AgentObjectNames = {
 /** Keys of the agent Secret. Only the agent writes the credential keys. */
 export const AgentSecretKeys = {
   registrationToken: 'registration-token',
+  /**
+   * Random value the agent stores before its first registration and sends with it: a repeated
+   * registration must present it, so a leaked token and cluster UID cannot take the agent's place.
+   */
+  installationSecret: 'installation-secret',
   clusterId: 'cluster-id',
   credential: 'credential',
   credentialExpiresAt: 'credential-expires-at',

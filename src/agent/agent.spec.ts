@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { applyInventoryDelta, type Inventory, type InventoryDelta } from '../protocol/inventory';
+import { AGENT_CLUSTER_RULES, isAdoptionRule } from '../agent-install/rbac';
 import { TEST_CLUSTER_ID, TEST_KUBE_SYSTEM_UID, TEST_REGISTRATION_TOKEN } from '../protocol/testing/factories';
 import { Agent, type AgentOutcome } from './agent';
 import type { AgentConfig } from './config';
@@ -32,7 +33,7 @@ const config: AgentConfig = {
 };
 
 /** A wired agent over fakes, with millisecond intervals (forceIntervals) instead of the API's seconds. */
-function setup(secretData: Record<string, string> | null = { 'registration-token': TEST_REGISTRATION_TOKEN }) {
+function setup(secretData: Record<string, string> | null = { 'registration-token': TEST_REGISTRATION_TOKEN }, options: { adoptionRecheckMs?: number } = {}) {
   const api = new FakeAgentApi();
   api.validTokens.add(TEST_REGISTRATION_TOKEN);
   const secret = new FakeSecret(secretData);
@@ -53,6 +54,7 @@ function setup(secretData: Record<string, string> | null = { 'registration-token
     saveQueue: async () => {
       saves += 1;
     },
+    adoptionRecheckMs: options.adoptionRecheckMs,
   });
   const controller = new AbortController();
   let outcome: AgentOutcome | undefined;
@@ -81,10 +83,10 @@ function registeredSecret(api: FakeAgentApi, credential = 'fpc_preexisting_crede
   };
 }
 
-function setupRegistered(options: { expiresInMs?: number; extra?: Record<string, string> } = {}) {
+function setupRegistered(options: { expiresInMs?: number; extra?: Record<string, string>; adoptionRecheckMs?: number } = {}) {
   const probe = new FakeAgentApi();
   const data = { ...registeredSecret(probe, undefined, options.expiresInMs), ...options.extra };
-  const ctx = setup(data);
+  const ctx = setup(data, { adoptionRecheckMs: options.adoptionRecheckMs });
   for (const [k, v] of probe.credentials) ctx.api.credentials.set(k, v);
   return ctx;
 }
@@ -111,10 +113,12 @@ describe(Agent.name, () => {
     const stop = start();
     await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
     await stop();
+    const installationSecret = secret.data!['installation-secret'];
+    expect(installationSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(api.registerRequests).toEqual([
-      { registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '0.1.0' },
+      { registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '0.1.0', installationSecret },
     ]);
-    expect(kube.calls).toEqual(['get namespace kube-system']);
+    expect(kube.nonAdoptionCalls).toEqual(['get namespace kube-system']);
     expect(secret.data).toMatchObject({ 'cluster-id': TEST_CLUSTER_ID, credential: 'fpc_fake_credential_0001' });
     expect(secret.data).not.toHaveProperty('registration-token');
     expect(api.storedKinds()[0]).toBe('heartbeat');
@@ -158,22 +162,69 @@ describe(Agent.name, () => {
     expect(api.storedKinds()).toContain('inventory.snapshot');
   });
 
-  it('detaches on DETACH: webhook, then the ClusterRole (its binding depends on it), then the namespace, and ends', async () => {
+  it('detaches on DETACH: webhook, then the binding (the garbage collector takes the ClusterRole it owns), then the namespace, and ends', async () => {
     const { api, kube, start, outcome } = setupRegistered();
-    kube.failDetachSteps = 1;
     const stop = start();
     await eventually(() => api.stored.length > 0, 'a first report');
+    kube.failDetachSteps = 1;
     api.sendDirective({ type: 'DETACH' });
     await eventually(() => outcome() !== undefined, 'the agent to end');
     await stop();
     expect(outcome()).toBe('detached');
-    expect(kube.calls).toEqual([
+    expect(kube.nonAdoptionCalls).toEqual([
       'delete validatingwebhookconfiguration farpoint-agent',
-      'patch clusterrolebinding farpoint-agent owner clusterrole farpoint-agent',
-      'delete clusterrole farpoint-agent',
+      'delete clusterrolebinding farpoint-agent',
       'delete namespace farpoint-system',
     ]);
+    expect(kube.calls.filter((c) => c.startsWith('delete') || c.startsWith('patch'))).toEqual([
+      'patch clusterrole farpoint-agent',
+      'delete validatingwebhookconfiguration farpoint-agent',
+      'delete clusterrolebinding farpoint-agent',
+      'delete namespace farpoint-system',
+    ]);
+    expect(kube.binding).toBeNull();
+    expect(kube.role).toBeNull();
   });
+
+  it('retries each detach step on its own and never repeats one that succeeded', async () => {
+    const { api, kube, start, outcome } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.stored.length > 0, 'a first report');
+    kube.failEachDetachStepOnce = true;
+    api.sendDirective({ type: 'DETACH' });
+    await eventually(() => outcome() !== undefined, 'the agent to end');
+    await stop();
+    expect(outcome()).toBe('detached');
+    expect(kube.nonAdoptionCalls).toEqual(['delete validatingwebhookconfiguration farpoint-agent', 'delete clusterrolebinding farpoint-agent', 'delete namespace farpoint-system']);
+  });
+
+  it('adopts its ClusterRole before it registers: owned by the binding, the adoption rule gone, no other rule changed', async () => {
+    const { api, kube, start } = setup();
+    let roleAtRegistration: typeof kube.role = null;
+    api.onRegister = () => (roleAtRegistration = structuredClone(kube.role));
+    const stop = start();
+    await eventually(() => api.registerRequests.length === 1, 'a registration');
+    await stop();
+    expect(roleAtRegistration).not.toBeNull();
+    expect(roleAtRegistration!.ownerReferences).toEqual([
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'farpoint-agent', uid: kube.binding!.uid },
+    ]);
+    expect(roleAtRegistration!.rules).toEqual(AGENT_CLUSTER_RULES);
+    expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual(['patch clusterrole farpoint-agent']);
+  });
+
+  it('removes the adoption rule again when re-applied manifests bring it back while it runs', async () => {
+    const { api, kube, start } = setupRegistered({ adoptionRecheckMs: 20 });
+    const stop = start();
+    await eventually(() => api.stored.length > 0, 'a first report');
+    expect(kube.role!.rules.some(isAdoptionRule)).toBe(false);
+    kube.reapplyManifests();
+    expect(kube.role!.rules.some(isAdoptionRule)).toBe(true);
+    await eventually(() => !kube.role!.rules.some(isAdoptionRule), 'the adoption rule to be removed again');
+    await stop();
+    expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual(['patch clusterrole farpoint-agent', 'patch clusterrole farpoint-agent']);
+  });
+
 
   it('stops reporting when the credential is revoked, and logs why', async () => {
     const { api, logs, start, outcome } = setupRegistered();
@@ -219,6 +270,44 @@ describe(Agent.name, () => {
     await stop();
     expect(api.calls.filter((c) => c === 'register')).toHaveLength(1);
     expect(logs).toContainEqual(expect.objectContaining({ msg: 'registration refused', code: 'TOKEN_UNKNOWN' }));
+  });
+
+  it('stores its installation secret before the first register call and presents the same one when it retries after a lost answer', async () => {
+    const { api, secret, start } = setup();
+    api.loseRegisterAnswers = 1;
+    const storedAtEachCall: (string | undefined)[] = [];
+    api.onRegister = () => storedAtEachCall.push(secret.data?.['installation-secret']);
+    const stop = start();
+    await eventually(() => secret.data?.credential !== undefined, 'a stored credential');
+    await eventually(() => api.stored.length > 0, 'a first report');
+    await stop();
+    const installationSecret = secret.data!['installation-secret'];
+    expect(api.registerRequests.map((r) => r.installationSecret)).toEqual([installationSecret, installationSecret]);
+    expect(storedAtEachCall).toEqual([installationSecret, installationSecret]);
+    // The answer of the retry is the credential in use; the lost one was revoked by the repeat.
+    expect(secret.data!.credential).toBe('fpc_fake_credential_0002');
+  });
+
+  it('keeps the installation secret it already has instead of creating another', async () => {
+    const existing = 'kept-from-an-earlier-attempt-0123456789abcdef';
+    const { api, secret, start } = setup({ 'registration-token': TEST_REGISTRATION_TOKEN, 'installation-secret': existing });
+    const stop = start();
+    await eventually(() => secret.data?.credential !== undefined, 'a stored credential');
+    await stop();
+    expect(api.registerRequests.map((r) => r.installationSecret)).toEqual([existing]);
+    expect(secret.data!['installation-secret']).toBe(existing);
+  });
+
+  it('still registers and reports when it may not read its RBAC (installed by hand), and warns once', async () => {
+    const { api, kube, logs, start } = setup(undefined, { adoptionRecheckMs: 10 });
+    kube.rbacForbidden = true;
+    const stop = start();
+    await eventually(() => api.stored.length > 2, 'reports');
+    await stop();
+    expect(logs.filter((l) => l.msg === 'the agent ClusterRole cannot be adopted; detach will leave it behind')).toEqual([
+      expect.objectContaining({ level: 'warn', result: 'not-adoptable' }),
+    ]);
+    expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual([]);
   });
 
   it('rotates the credential at two thirds of its lifetime, stores it, then uses it', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { diffInventory, type Inventory, InventoryDeltaSchema, inventoryDeltaSize, InventorySchema } from '../protocol/inventory';
 import { AgentProtocolLimits } from '../protocol/limits';
 import type { ReportItemKind, ReportPayloadOf } from '../protocol/reports';
@@ -6,10 +7,11 @@ import { Backoff, sleep, Wakeup } from './backoff';
 import type { ClusterWatch } from './cluster-watch';
 import type { AgentConfig } from './config';
 import type { CredentialStore, StoredCredential } from './credential-store';
-import { detachFromCluster } from './detach';
+import { detachFromCluster, type DetachProgress } from './detach';
 import { buildInventory } from './inventory-builder';
 import type { AgentKube } from './kube-gateway';
 import type { Logger } from './logger';
+import { adoptOwnClusterRole, type AdoptionResult } from './rbac-adoption';
 import type { ReportQueue } from './report-queue';
 
 export interface AgentDeps {
@@ -24,6 +26,10 @@ export interface AgentDeps {
   saveQueue: () => Promise<void>;
   now?: () => number;
   random?: () => number;
+  /** Creates the installation secret (default: 32 random bytes, base64url). */
+  newInstallationSecret?: () => string;
+  /** How often a running agent checks that its ClusterRole is still adopted (default 5 minutes). */
+  adoptionRecheckMs?: number;
 }
 
 /** How run() ended: DETACH handled (exit 0), or stopped by the signal. */
@@ -48,6 +54,8 @@ const ENVELOPE_BYTES = 4096;
 /** A snapshot or delta must leave this much of the body limit for the envelope. */
 const MAX_INVENTORY_ITEM_BYTES = AgentProtocolLimits.maxBodyBytes - 64 * 1024;
 const VERSION_TTL_MS = 10 * 60 * 1000;
+/** Re-applied install manifests bring the adoption rule back; a running agent removes it again this soon. */
+const ADOPTION_RECHECK_MS = 5 * 60 * 1000;
 const KUBE_SYSTEM = 'kube-system';
 
 /**
@@ -79,6 +87,9 @@ export class Agent {
   private seqReservedUntil = 0;
   private reservingSeqs = false;
 
+  private nextAdoptionCheckAt = 0;
+  private lastAdoption: AdoptionResult | undefined;
+
   constructor(private readonly deps: AgentDeps) {
     this.now = deps.now ?? Date.now;
     this.startedAt = new Date(this.now()).toISOString();
@@ -89,6 +100,10 @@ export class Agent {
   async run(signal: AbortSignal): Promise<AgentOutcome> {
     const rejectedCredentials = new Set<string>();
     const rejectedTokens = new Set<string>();
+    // First of all, so the one-time adoption rule lives no longer than it must.
+    for (let error = await this.checkAdoption(); error && !signal.aborted; error = await this.checkAdoption()) {
+      await this.retryLater('cannot adopt the agent ClusterRole', error, signal);
+    }
     while (!signal.aborted) {
       const session = await this.establish(signal, rejectedCredentials, rejectedTokens);
       if (!session) break;
@@ -128,6 +143,8 @@ export class Agent {
       }
       const token = identity?.registrationToken;
       if (token && !rejectedTokens.has(token)) {
+        // New install manifests (a new token) also bring the adoption rule back.
+        await this.checkAdoptionOrWarn();
         const session = await this.register(token, signal);
         if (session === 'rejected') rejectedTokens.add(token);
         else if (session) return session;
@@ -165,8 +182,10 @@ export class Agent {
     const { config, log, api, kube, credentials, queue } = this.deps;
     let response;
     try {
+      // Stored before it is sent: a retry after a lost answer must present the same one.
+      const installationSecret = await credentials.ensureInstallationSecret(this.newInstallationSecret);
       const clusterUid = await kube.namespaceUid(KUBE_SYSTEM);
-      response = await api.register({ registrationToken: token, clusterUid, agentVersion: config.agentVersion });
+      response = await api.register({ registrationToken: token, clusterUid, agentVersion: config.agentVersion, installationSecret });
     } catch (error) {
       if (error instanceof AgentApiError && error.isTokenRejected) {
         log.error('registration refused', { code: error.code, error });
@@ -251,6 +270,7 @@ export class Agent {
   /** One pass of the loop: store or start a rotation, send one batch, or wait for work. */
   private async step(session: Session, signal: AbortSignal): Promise<SessionEnd | undefined> {
     try {
+      if (this.now() >= this.nextAdoptionCheckAt) await this.checkAdoptionOrWarn();
       const end = await this.maintainCredential(session);
       if (end) return end;
       // The first snapshot goes out as soon as the informers have synced, not a report interval later.
@@ -322,9 +342,10 @@ export class Agent {
 
   private async detach(signal: AbortSignal): Promise<boolean> {
     const { kube, config, queue } = this.deps;
+    const progress: DetachProgress = new Set();
     while (!signal.aborted) {
       try {
-        await detachFromCluster(kube, config.namespace, this.deps.log);
+        await detachFromCluster(kube, config.namespace, this.deps.log, progress);
         queue.clear();
         this.persist();
         return true;
@@ -333,6 +354,37 @@ export class Agent {
       }
     }
     return false;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // RBAC adoption (src/agent-install/rbac.ts)
+  // ------------------------------------------------------------------------------------------
+
+  private readonly newInstallationSecret = (): string =>
+    this.deps.newInstallationSecret?.() ?? randomBytes(32).toString('base64url');
+
+  /** One adoption attempt; answers the error of a transient failure. Never throws. */
+  private async checkAdoption(): Promise<unknown> {
+    const { log } = this.deps;
+    this.nextAdoptionCheckAt = this.now() + (this.deps.adoptionRecheckMs ?? ADOPTION_RECHECK_MS);
+    let result: AdoptionResult;
+    try {
+      result = await adoptOwnClusterRole(this.deps.kube);
+    } catch (error) {
+      return error ?? new Error('adoption failed');
+    }
+    if (result === 'adopted') log.info('adopted the agent ClusterRole: owned by its binding, adoption rule removed');
+    else if (result !== this.lastAdoption && result !== 'already-adopted') {
+      log.warn('the agent ClusterRole cannot be adopted; detach will leave it behind', { result });
+    }
+    this.lastAdoption = result;
+    return undefined;
+  }
+
+  /** A failed check is retried at the next recheck. */
+  private async checkAdoptionOrWarn(): Promise<void> {
+    const error = await this.checkAdoption();
+    if (error) this.deps.log.warn('cannot adopt the agent ClusterRole; retrying later', { error });
   }
 
   // ------------------------------------------------------------------------------------------

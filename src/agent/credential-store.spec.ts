@@ -42,6 +42,37 @@ describe(CredentialStore.name, () => {
     });
   });
 
+  it('creates the installation secret once, stores it, and answers the stored one afterwards', async () => {
+    const secret = new FakeSecret({ 'registration-token': TEST_REGISTRATION_TOKEN });
+    const store = new CredentialStore(secret);
+    let generated = 0;
+    const generate = () => `installation-secret-${++generated}-0123456789abcdef`;
+    const first = await store.ensureInstallationSecret(generate);
+    expect(first).toBe('installation-secret-1-0123456789abcdef');
+    expect(secret.data!['installation-secret']).toBe(first);
+    expect(await store.ensureInstallationSecret(generate)).toBe(first);
+    expect([generated, secret.writes]).toEqual([1, 1]);
+    expect((await store.load())!.installationSecret).toBe(first);
+  });
+
+  it('keeps an installation secret written concurrently instead of replacing it', async () => {
+    const secret = new FakeSecret({ 'registration-token': TEST_REGISTRATION_TOKEN });
+    const store = new CredentialStore(secret);
+    const read = secret.read.bind(secret);
+    let reads = 0;
+    // Someone stores one between our first read and our write.
+    secret.read = async () => {
+      const content = await read();
+      if (++reads === 2) {
+        secret.data = { ...secret.data!, 'installation-secret': 'written-by-another-attempt-0123456789' };
+        secret.resourceVersion += 1;
+      }
+      return content;
+    };
+    expect(await store.ensureInstallationSecret(() => 'ours-0123456789abcdef0123456789abcdef')).toBe('written-by-another-attempt-0123456789');
+    expect(secret.data!['installation-secret']).toBe('written-by-another-attempt-0123456789');
+  });
+
   it('stores a rotated credential and keeps the intervals', async () => {
     const secret = new FakeSecret({});
     const store = new CredentialStore(secret);

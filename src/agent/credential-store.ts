@@ -33,6 +33,8 @@ export interface StoredCredential {
 export interface StoredIdentity {
   /** Present until the agent registered (and again when someone applies new install manifests). */
   registrationToken?: string;
+  /** Created before the first registration and sent with every registration attempt. */
+  installationSecret?: string;
   credential?: StoredCredential;
   heartbeatIntervalSeconds?: number;
   reportIntervalSeconds?: number;
@@ -67,6 +69,7 @@ export class CredentialStore {
     const d = content.data;
     const identity: StoredIdentity = {};
     if (d[K.registrationToken]) identity.registrationToken = d[K.registrationToken].trim();
+    if (d[K.installationSecret]) identity.installationSecret = d[K.installationSecret];
     const expiresAt = time(d[K.credentialExpiresAt]);
     if (d[K.credential] && d[K.clusterId] && expiresAt !== undefined) {
       identity.credential = {
@@ -81,6 +84,21 @@ export class CredentialStore {
     identity.reportIntervalSeconds = positiveInt(d[K.reportIntervalSeconds]);
     identity.seqReservedUntil = positiveInt(d[K.seqReservedUntil]);
     return identity;
+  }
+
+  /**
+   * The installation secret in the Secret, created with `generate` and stored first if there is none.
+   * Stored before it is ever sent, so every registration attempt of this installation presents the same one.
+   */
+  async ensureInstallationSecret(generate: () => string): Promise<string> {
+    const existing = (await this.secret.read())?.data[K.installationSecret];
+    if (existing) return existing;
+    let secret = '';
+    await this.update((data) => {
+      data[K.installationSecret] ||= generate();
+      secret = data[K.installationSecret];
+    });
+    return secret;
   }
 
   /** Stores a new registration and removes the registration token, in one update. */

@@ -1,20 +1,34 @@
 import { AgentObjectNames as N } from '../agent-install/names';
 import type { AgentKube } from './kube-gateway';
 import type { Logger } from './logger';
+import { adoptOwnClusterRole } from './rbac-adoption';
+
+/** Steps done so far, kept across retries: once the binding is gone the cluster-scoped calls are forbidden. */
+export type DetachProgress = Set<'webhook' | 'binding' | 'namespace'>;
 
 /**
  * Removes the agent from the cluster, in an order that keeps the permissions each step needs:
  * 1. its ValidatingWebhookConfiguration (so no admission call reaches a missing agent),
- * 2. makes its ClusterRoleBinding a dependent of its ClusterRole and deletes the ClusterRole (the
- *    garbage collector deletes the binding; deleting the binding first would revoke the right to
- *    delete the role),
+ * 2. its ClusterRoleBinding, after making sure its ClusterRole is owned by it (adoption, normally
+ *    done at start): the garbage collector then deletes the ClusterRole. Deleting the binding revokes
+ *    every cluster-wide permission, so it comes after everything else that needs one,
  * 3. its namespace (authorised by the namespaced Role, which the namespace deletion removes last).
  * Every step tolerates objects that are already gone, so a retry after a partial run completes it.
  */
-export async function detachFromCluster(kube: AgentKube, agentNamespace: string, log: Logger): Promise<void> {
-  const webhook = await kube.deleteValidatingWebhookConfiguration(N.validatingWebhookConfiguration);
-  const binding = await kube.makeBindingDependOnRole(N.clusterRoleBinding, N.clusterRole);
-  const clusterRole = await kube.deleteClusterRole(N.clusterRole);
-  const namespace = await kube.deleteNamespace(agentNamespace);
-  log.info('detached from the cluster', { webhook, binding, clusterRole, namespace });
+export async function detachFromCluster(kube: AgentKube, agentNamespace: string, log: Logger, progress: DetachProgress = new Set()): Promise<void> {
+  if (!progress.has('webhook')) {
+    log.info('detach: webhook configuration', { result: await kube.deleteValidatingWebhookConfiguration(N.validatingWebhookConfiguration) });
+    progress.add('webhook');
+  }
+  if (!progress.has('binding')) {
+    const adoption = await adoptOwnClusterRole(kube);
+    if (adoption === 'not-adoptable') log.warn(`detach: the ClusterRole ${N.clusterRole} is not owned by its binding and will remain`, { adoption });
+    log.info('detach: cluster role binding', { adoption, result: await kube.deleteClusterRoleBinding(N.clusterRoleBinding) });
+    progress.add('binding');
+  }
+  if (!progress.has('namespace')) {
+    log.info('detach: namespace', { result: await kube.deleteNamespace(agentNamespace) });
+    progress.add('namespace');
+  }
+  log.info('detached from the cluster');
 }

@@ -4,6 +4,8 @@ import {
   CoreV1Api,
   type KubeConfig,
   RbacAuthorizationV1Api,
+  type V1OwnerReference,
+  type V1PolicyRule,
   VersionApi,
 } from '@kubernetes/client-node';
 import { type SecretContent, SecretConflictError, type SecretGateway } from './credential-store';
@@ -16,13 +18,37 @@ export interface AgentKube {
   /** gitVersion of the apiserver. */
   serverVersion(): Promise<string>;
   deleteValidatingWebhookConfiguration(name: string): Promise<DeleteResult>;
-  /** Makes the ClusterRoleBinding a dependent of the ClusterRole, so deleting the role removes the binding. */
-  makeBindingDependOnRole(bindingName: string, roleName: string): Promise<'patched' | 'absent'>;
-  deleteClusterRole(name: string): Promise<DeleteResult>;
+  readClusterRoleBinding(name: string): Promise<RbacObject | Unreadable>;
+  readClusterRole(name: string): Promise<ClusterRoleState | Unreadable>;
+  /**
+   * One JSON patch of the ClusterRole: its ownerReferences and its rules, conditional on
+   * resourceVersion ('conflict' when it changed since it was read).
+   */
+  adoptClusterRole(name: string, change: ClusterRoleAdoption): Promise<'patched' | 'conflict' | Unreadable>;
+  /** Background propagation: the garbage collector then deletes the ClusterRole the binding owns. */
+  deleteClusterRoleBinding(name: string): Promise<DeleteResult>;
   deleteNamespace(name: string): Promise<DeleteResult>;
 }
 
 export type DeleteResult = 'deleted' | 'absent';
+/** 404 and 403: expected answers, not errors. */
+export type Unreadable = 'absent' | 'forbidden';
+
+export interface RbacObject {
+  uid: string;
+  resourceVersion: string;
+}
+
+export interface ClusterRoleState extends RbacObject {
+  rules: V1PolicyRule[];
+  ownerReferences: V1OwnerReference[];
+}
+
+export interface ClusterRoleAdoption {
+  resourceVersion: string;
+  ownerReferences: V1OwnerReference[];
+  rules: V1PolicyRule[];
+}
 
 function status(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
@@ -34,6 +60,21 @@ async function deleting(call: () => Promise<unknown>): Promise<DeleteResult> {
     return 'deleted';
   } catch (error) {
     if (status(error) === 404) return 'absent';
+    throw error;
+  }
+}
+
+function unreadableStatus(error: unknown): Unreadable | undefined {
+  const code = status(error);
+  return code === 404 ? 'absent' : code === 403 ? 'forbidden' : undefined;
+}
+
+async function reading<T>(call: () => Promise<T>): Promise<T | Unreadable> {
+  try {
+    return await call();
+  } catch (error) {
+    const unreadable = unreadableStatus(error);
+    if (unreadable) return unreadable;
     throw error;
   }
 }
@@ -102,31 +143,47 @@ export class ClientNodeAgentKube implements AgentKube {
     return deleting(() => this.admission.deleteValidatingWebhookConfiguration({ name }));
   }
 
-  async makeBindingDependOnRole(bindingName: string, roleName: string): Promise<'patched' | 'absent'> {
-    let uid: string | undefined;
+  readClusterRoleBinding(name: string): Promise<RbacObject | Unreadable> {
+    return reading(async () => {
+      const metadata = (await this.rbac.readClusterRoleBinding({ name })).metadata;
+      return { uid: metadata?.uid ?? '', resourceVersion: metadata?.resourceVersion ?? '' };
+    });
+  }
+
+  readClusterRole(name: string): Promise<ClusterRoleState | Unreadable> {
+    return reading(async () => {
+      const role = await this.rbac.readClusterRole({ name });
+      return {
+        uid: role.metadata?.uid ?? '',
+        resourceVersion: role.metadata?.resourceVersion ?? '',
+        rules: role.rules ?? [],
+        ownerReferences: role.metadata?.ownerReferences ?? [],
+      };
+    });
+  }
+
+  async adoptClusterRole(name: string, change: ClusterRoleAdoption): Promise<'patched' | 'conflict' | Unreadable> {
     try {
-      uid = (await this.rbac.readClusterRole({ name: roleName })).metadata?.uid;
-    } catch (error) {
-      if (status(error) === 404) return 'absent';
-      throw error;
-    }
-    if (!uid) return 'absent';
-    const owner = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: roleName, uid };
-    try {
-      // JSON patch (client-node's default patch type); "add" replaces an existing list.
-      await this.rbac.patchClusterRoleBinding({
-        name: bindingName,
-        body: [{ op: 'add', path: '/metadata/ownerReferences', value: [owner] }],
+      // JSON patch (client-node's default); the resourceVersion makes it conditional, "add" replaces a list.
+      await this.rbac.patchClusterRole({
+        name,
+        body: [
+          { op: 'replace', path: '/metadata/resourceVersion', value: change.resourceVersion },
+          { op: 'add', path: '/metadata/ownerReferences', value: change.ownerReferences },
+          { op: 'add', path: '/rules', value: change.rules },
+        ],
       });
       return 'patched';
     } catch (error) {
-      if (status(error) === 404) return 'absent';
+      if (status(error) === 409) return 'conflict';
+      const unreadable = unreadableStatus(error);
+      if (unreadable) return unreadable;
       throw error;
     }
   }
 
-  deleteClusterRole(name: string): Promise<DeleteResult> {
-    return deleting(() => this.rbac.deleteClusterRole({ name, propagationPolicy: 'Background' }));
+  deleteClusterRoleBinding(name: string): Promise<DeleteResult> {
+    return deleting(() => this.rbac.deleteClusterRoleBinding({ name, propagationPolicy: 'Background' }));
   }
 
   deleteNamespace(name: string): Promise<DeleteResult> {

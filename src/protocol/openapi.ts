@@ -24,6 +24,7 @@ import {
 import { AgentProtocolLimits } from './limits';
 import { AGENT_MANIFESTS_MEDIA_TYPE, AGENT_PROTOCOL_VERSION, AgentPaths } from './paths';
 import {
+  REGISTRATION_REPEAT_WINDOW_SECONDS,
   RegisterRequestSchema,
   RegisterResponseSchema,
   RotateCredentialRequestSchema,
@@ -188,9 +189,11 @@ export function buildAgentOpenApiDocument(): JsonObject {
           summary: 'Exchange the one-time token and the cluster identity for a per-cluster credential',
           description: [
             'clusterUid is the metadata.uid of the kube-system namespace.',
-            'Repeating the call with the same token and clusterUid before the issued credential was first used',
-            'returns the same clusterId and a new credential (the agent may have crashed before storing the first);',
-            'another clusterUid gets TOKEN_USED.',
+            'Repeating the call with the same token, clusterUid and installationSecret before the issued credential',
+            `was first used and within ${REGISTRATION_REPEAT_WINDOW_SECONDS / 60} minutes of the first registration`,
+            'returns the same clusterId and a new credential (the agent may have crashed before storing the first)',
+            'and revokes the earlier one. Anything else with a used token gets TOKEN_USED; a repeat with a missing or',
+            'wrong installationSecret is also recorded as a SECURITY event.',
           ].join(' '),
           requestBody: { required: true, content: json('RegisterRequest') },
           responses: {

@@ -7,7 +7,10 @@ import { AgentApiError, type AgentApi, type ApiResult } from '../api-client';
 import type { ClusterWatch } from '../cluster-watch';
 import { type SecretContent, SecretConflictError, type SecretGateway } from '../credential-store';
 import type { ClusterObjects } from '../inventory-builder';
-import type { AgentKube, DeleteResult } from '../kube-gateway';
+import type { V1PolicyRule } from '@kubernetes/client-node';
+import { AgentObjectNames as N } from '../../agent-install/names';
+import { AGENT_INSTALLED_CLUSTER_RULES, sameRule } from '../../agent-install/rbac';
+import type { AgentKube, ClusterRoleAdoption, ClusterRoleState, DeleteResult, RbacObject, Unreadable } from '../kube-gateway';
 
 /** A Secret with a resourceVersion that grows on every write, like the apiserver's. */
 export class FakeSecret implements SecretGateway {
@@ -50,6 +53,12 @@ function apiError(code: AgentErrorCode): AgentApiError {
  */
 export class FakeAgentApi implements AgentApi {
   readonly validTokens = new Set<string>();
+  /** Used tokens and the installation secret of their first registration (the API keeps its hash). */
+  readonly usedTokens = new Map<string, string | undefined>();
+  /** Registers, then fails the next N answers as lost on the way back (network error). */
+  loseRegisterAnswers = 0;
+  /** Called with each register request before it is handled. */
+  onRegister: ((request: RegisterRequest) => void) | undefined;
   readonly credentials = new Map<string, { revoked: boolean }>();
   readonly calls: string[] = [];
   readonly registerRequests: RegisterRequest[] = [];
@@ -96,9 +105,23 @@ export class FakeAgentApi implements AgentApi {
     this.reachable('register');
     const body = RegisterRequestSchema.parse(request);
     this.registerRequests.push(body);
-    if (!this.validTokens.has(body.registrationToken)) throw apiError('TOKEN_UNKNOWN');
-    this.validTokens.delete(body.registrationToken);
-    return { body: { clusterId: this.clusterId, ...this.issue(), heartbeatIntervalSeconds: 1, reportIntervalSeconds: 1 }, serverTime: Date.now() };
+    this.onRegister?.(body);
+    if (this.usedTokens.has(body.registrationToken)) {
+      // A repeat: only the installation that used the token, before it used its credential.
+      const first = this.usedTokens.get(body.registrationToken);
+      if (!first || first !== body.installationSecret) throw apiError('TOKEN_USED');
+      this.revokeAll();
+    } else {
+      if (!this.validTokens.has(body.registrationToken)) throw apiError('TOKEN_UNKNOWN');
+      this.validTokens.delete(body.registrationToken);
+      this.usedTokens.set(body.registrationToken, body.installationSecret);
+    }
+    const answer = { body: { clusterId: this.clusterId, ...this.issue(), heartbeatIntervalSeconds: 1, reportIntervalSeconds: 1 }, serverTime: Date.now() };
+    if (this.loseRegisterAnswers > 0) {
+      this.loseRegisterAnswers -= 1;
+      throw new AgentApiError('network', 'POST register failed: ECONNRESET');
+    }
+    return answer;
   }
 
   async rotateCredential(credential: string, request: { clusterId: string }) {
@@ -134,10 +157,28 @@ export class FakeAgentApi implements AgentApi {
   }
 }
 
-/** The agent's Kubernetes calls, recorded. */
+/**
+ * The agent's Kubernetes calls, recorded, with its ClusterRole and ClusterRoleBinding in memory as
+ * the install manifests create them. Writes to the role follow the apiserver: conditional on
+ * resourceVersion, allowed only while the role grants patch (the adoption rule) and only with rules
+ * the role already grants (escalation check); deleting the binding garbage-collects a role it owns.
+ */
 export class FakeAgentKube implements AgentKube {
   readonly calls: string[] = [];
   failDetachSteps = 0;
+  /** Each detach step fails the first time it is called. */
+  failEachDetachStepOnce = false;
+  private readonly failedSteps = new Set<string>();
+  /** Answer 403 to every RBAC read. */
+  rbacForbidden = false;
+  binding: RbacObject | null = { uid: '0b1d0000-0000-4000-8000-000000000001', resourceVersion: '10' };
+  role: ClusterRoleState | null = {
+    uid: '0a1e0000-0000-4000-8000-000000000001',
+    resourceVersion: '11',
+    rules: structuredClone(AGENT_INSTALLED_CLUSTER_RULES),
+    ownerReferences: [],
+  };
+  private nextResourceVersion = 12;
 
   async readSecret(): Promise<never> {
     throw new Error('use FakeSecret');
@@ -152,26 +193,63 @@ export class FakeAgentKube implements AgentKube {
   async serverVersion(): Promise<string> {
     return 'v1.31.4+vmware.1';
   }
-  private step(call: string): DeleteResult {
+  private step(call: string): void {
+    if (this.failEachDetachStepOnce && !this.failedSteps.has(call)) {
+      this.failedSteps.add(call);
+      throw new Error(`${call}: connection reset`);
+    }
     if (this.failDetachSteps > 0) {
       this.failDetachSteps -= 1;
       throw new Error(`${call}: connection reset`);
     }
     this.calls.push(call);
-    return 'deleted';
   }
   async deleteValidatingWebhookConfiguration(name: string): Promise<DeleteResult> {
-    return this.step(`delete validatingwebhookconfiguration ${name}`);
+    this.step(`delete validatingwebhookconfiguration ${name}`);
+    return 'deleted';
   }
-  async makeBindingDependOnRole(binding: string, role: string): Promise<'patched'> {
-    this.step(`patch clusterrolebinding ${binding} owner clusterrole ${role}`);
+  async readClusterRoleBinding(name: string): Promise<RbacObject | Unreadable> {
+    this.calls.push(`get clusterrolebinding ${name}`);
+    if (this.rbacForbidden) return 'forbidden';
+    return name === N.clusterRoleBinding && this.binding ? { ...this.binding } : 'absent';
+  }
+  async readClusterRole(name: string): Promise<ClusterRoleState | Unreadable> {
+    this.calls.push(`get clusterrole ${name}`);
+    if (this.rbacForbidden) return 'forbidden';
+    return name === N.clusterRole && this.role ? structuredClone(this.role) : 'absent';
+  }
+  async adoptClusterRole(name: string, change: ClusterRoleAdoption): Promise<'patched' | 'conflict' | Unreadable> {
+    this.calls.push(`patch clusterrole ${name}`);
+    if (name !== N.clusterRole || !this.role) return 'absent';
+    const holds = (rule: V1PolicyRule) => this.role!.rules.some((r) => sameRule(r, rule));
+    const mayPatch = holds({ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: [N.clusterRole], verbs: ['patch'] });
+    if (!mayPatch || !change.rules.every(holds)) return 'forbidden';
+    if (change.resourceVersion !== this.role.resourceVersion) return 'conflict';
+    this.role = { ...this.role, rules: structuredClone(change.rules), ownerReferences: structuredClone(change.ownerReferences), resourceVersion: String(this.nextResourceVersion++) };
     return 'patched';
   }
-  async deleteClusterRole(name: string): Promise<DeleteResult> {
-    return this.step(`delete clusterrole ${name}`);
+  async deleteClusterRoleBinding(name: string): Promise<DeleteResult> {
+    this.step(`delete clusterrolebinding ${name}`);
+    if (!this.binding) return 'absent';
+    const uid = this.binding.uid;
+    this.binding = null;
+    // The garbage collector: a role owned by the deleted binding goes with it.
+    if (this.role?.ownerReferences.some((r) => r.kind === 'ClusterRoleBinding' && r.uid === uid)) this.role = null;
+    return 'deleted';
   }
   async deleteNamespace(name: string): Promise<DeleteResult> {
-    return this.step(`delete namespace ${name}`);
+    this.step(`delete namespace ${name}`);
+    return 'deleted';
+  }
+
+  /** The role as re-applied install manifests leave it: the adoption rule back, owner references kept. */
+  reapplyManifests(): void {
+    if (this.role) this.role = { ...this.role, rules: structuredClone(AGENT_INSTALLED_CLUSTER_RULES), resourceVersion: String(this.nextResourceVersion++) };
+  }
+
+  /** Calls other than the RBAC adoption reads and patches. */
+  get nonAdoptionCalls(): string[] {
+    return this.calls.filter((c) => !/^(get|patch) clusterrole/.test(c));
   }
 }
 
