@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
-import { formatGraphqlError } from '../common/errors/graphql-error-formatter';
+import { formatGraphqlError, serviceUnavailablePlugin } from '../common/errors/graphql-error-formatter';
 import { queryLimitsPlugin, subscriptionLimitErrors } from '../common/graphql/query-limits.plugin';
 import { RequestContext } from '../common/graphql/request-context';
 import { APP_CONFIG, AppConfig } from '../infra/config/app-config';
@@ -47,13 +47,18 @@ export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConf
           ...({ onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]) => errors.map((error) => this.formatError(error)) } as object),
         },
       },
-      formatError: (formatted, error) => formatGraphqlError(formatted, error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL operation')),
+      formatError: (formatted, error) => formatGraphqlError(formatted, error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL operation'), this.logUnavailable),
       plugins: [
         queryLimitsPlugin(limits, () => this.schemaHost.schema),
         graphqlMetricsPlugin(this.metrics),
+        serviceUnavailablePlugin(),
       ],
+      // Nest would reset every executed operation's status to 200, hiding SERVICE_UNAVAILABLE's 503.
+      preserveHttpStatusForExecutionErrors: false,
     };
   }
+
+  private readonly logUnavailable = (error: unknown): void => this.logger.warn(`GraphQL operation answered SERVICE_UNAVAILABLE: ${error instanceof Error ? error.message : String(error)}`);
 
   private formatError(error: GraphQLError): GraphQLFormattedError {
     return formatGraphqlError(error.toJSON(), error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL subscription'));

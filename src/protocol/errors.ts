@@ -23,6 +23,8 @@ export const AgentErrorCode = {
   CREDENTIAL_WRONG_CLUSTER: 'CREDENTIAL_WRONG_CLUSTER',
   /** Too many requests; the response carries Retry-After (seconds). */
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The API cannot serve right now (its database is saturated or unreachable); the response carries Retry-After (seconds). */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Anything unexpected on the API side; agents retry with back-off. */
   INTERNAL_ERROR: 'INTERNAL_ERROR',
 } as const;
@@ -43,6 +45,7 @@ export const AGENT_ERROR_HTTP_STATUS: Readonly<Record<AgentErrorCode, number>> =
   CREDENTIAL_REVOKED: 401,
   CREDENTIAL_WRONG_CLUSTER: 403,
   RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 };
 

@@ -137,7 +137,7 @@ const CREDENTIAL_ERRORS: AgentErrorCode[] = [
   'CREDENTIAL_REVOKED',
   'CREDENTIAL_WRONG_CLUSTER',
 ];
-const ALWAYS: AgentErrorCode[] = ['RATE_LIMITED', 'INTERNAL_ERROR'];
+const ALWAYS: AgentErrorCode[] = ['RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR'];
 
 const DESCRIPTION = [
   'HTTP protocol between the Farpoint agent (inside an edge cluster, outbound connections only) and the Farpoint API.',

@@ -9,9 +9,14 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   CONFLICT: 'CONFLICT',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** Temporarily unable to serve (the database pool is saturated or unreachable): retry after Retry-After. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Retry-After (seconds) of a SERVICE_UNAVAILABLE answer, on GraphQL and on the agent protocol. */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
 
 export class FarpointError extends Error {
   constructor(
@@ -42,5 +47,9 @@ export class FarpointError extends Error {
 
   static unauthenticated(message: string): FarpointError {
     return new FarpointError(ErrorCode.UNAUTHENTICATED, message);
+  }
+
+  static serviceUnavailable(): FarpointError {
+    return new FarpointError(ErrorCode.SERVICE_UNAVAILABLE, `Farpoint cannot serve this right now: its database is busy or unreachable. Retry in ${SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS} s.`);
   }
 }

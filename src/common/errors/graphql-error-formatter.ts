@@ -1,6 +1,8 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
-import { ErrorCode, FarpointError } from './farpoint-error';
+import { isDatabaseUnavailable } from '../../infra/database/prisma-errors';
+import { ErrorCode, FarpointError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from './farpoint-error';
 
 // Codes graphql-js and Apollo raise for malformed requests; they describe the caller's mistake and
 // carry no internals, so they pass through unchanged.
@@ -8,15 +10,22 @@ const CLIENT_CODES = new Set(['QUERY_TOO_COMPLEX', 'GRAPHQL_PARSE_FAILED', 'GRAP
 
 /**
  * Turns whatever a resolver threw into a GraphQL error with a stable code. Unknown errors are logged
- * by the caller and replaced by a generic sentence: no stack traces or SQL ever reach a client.
+ * by the caller and replaced by a generic sentence: no stack traces or SQL ever reach a client. A
+ * saturated or unreachable database is SERVICE_UNAVAILABLE (retryable), reported through onUnavailable.
  */
 export function formatGraphqlError(
   formatted: GraphQLFormattedError,
   error: unknown,
   onInternal: (error: unknown) => void,
+  onUnavailable: (error: unknown) => void = onInternal,
 ): GraphQLFormattedError {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+  if (!(original instanceof FarpointError) && isDatabaseUnavailable(original)) {
+    onUnavailable(original);
+    const unavailable = FarpointError.serviceUnavailable();
+    return { ...base, message: unavailable.message, extensions: { code: unavailable.code } };
+  }
   if (original instanceof FarpointError) {
     return { ...base, message: original.message, extensions: { code: original.code, ...original.details } };
   }
@@ -33,5 +42,24 @@ export function formatGraphqlError(
     message: 'Something went wrong on our side. It has been logged; please try again.',
     path: formatted.path,
     extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}
+
+/**
+ * Answers an operation that failed with SERVICE_UNAVAILABLE with HTTP 503 and Retry-After, so clients
+ * and proxies retry it like any other temporarily unavailable service.
+ */
+export function serviceUnavailablePlugin(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
+          if (!errors?.some((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) return;
+          response.http.status = 503;
+          response.http.headers.set('retry-after', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
+        },
+      };
+    },
   };
 }

@@ -63,6 +63,16 @@ describe(loadConfig.name, () => {
     expect(problemsOf({ ...production, NODE_ENV: 'production' })).toEqual([expect.stringContaining('SECRETS_KEY is required')]);
   });
 
+  it('sizes the database pool and transaction waits from the environment, refusing nonsense', () => {
+    expect(loadConfig(valid)).toMatchObject({ DATABASE_POOL_SIZE: 10, DATABASE_TX_MAX_WAIT_MS: 5000, DATABASE_TX_TIMEOUT_MS: 15000 });
+    expect(loadConfig({ ...valid, DATABASE_POOL_SIZE: '4', DATABASE_TX_MAX_WAIT_MS: '250', DATABASE_TX_TIMEOUT_MS: '2000' })).toMatchObject({ DATABASE_POOL_SIZE: 4, DATABASE_TX_MAX_WAIT_MS: 250, DATABASE_TX_TIMEOUT_MS: 2000 });
+    expect(problemsOf({ ...valid, DATABASE_POOL_SIZE: '0', DATABASE_TX_MAX_WAIT_MS: 'soon', DATABASE_TX_TIMEOUT_MS: '-1' })).toEqual([
+      expect.stringContaining('DATABASE_POOL_SIZE'),
+      expect.stringContaining('DATABASE_TX_MAX_WAIT_MS'),
+      expect.stringContaining('DATABASE_TX_TIMEOUT_MS'),
+    ]);
+  });
+
   it('accepts only http(s) PUBLIC_URLs', () => {
     expect(problemsOf({ ...valid, PUBLIC_URL: 'javascript:alert(1)' })).toEqual([expect.stringContaining('PUBLIC_URL')]);
     expect(problemsOf({ ...production, PUBLIC_URL: 'http://farpoint.example.com', SECRETS_KEY: realKey() })).toEqual([expect.stringContaining('https')]);

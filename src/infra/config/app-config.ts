@@ -9,6 +9,14 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+  // Postgres connections per process. Size it with Postgres' max_connections in mind: every API and
+  // worker replica opens up to this many.
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  // How long a query or a transaction start waits for a free pooled connection before the request is
+  // answered SERVICE_UNAVAILABLE (retry later) instead of queueing without end.
+  DATABASE_TX_MAX_WAIT_MS: z.coerce.number().int().min(10).max(120_000).default(5_000),
+  // Longest a transaction may stay open; beyond it Prisma rolls it back.
+  DATABASE_TX_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   // The address agents and people use to reach this API; used in registration links.
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -5,13 +5,19 @@ import { Tx } from '../../infra/database/transaction';
 
 export type ClusterWithSite = Cluster & { site: { heartbeatIntervalSeconds: number } | null };
 
+const WITH_SITE = { site: { select: { heartbeatIntervalSeconds: true } } } as const;
+
 /** The cluster reads the gateway needs beyond ClusterRepository: with the site's intervals, and under a row lock. */
 @Injectable()
 export class AgentClusterRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  find(id: string, tx: Tx = this.prisma): Promise<ClusterWithSite | null> {
-    return tx.cluster.findUnique({ where: { id }, include: { site: { select: { heartbeatIntervalSeconds: true } } } });
+  find(id: string): Promise<ClusterWithSite | null> {
+    return this.prisma.cluster.findUnique({ where: { id }, include: WITH_SITE });
+  }
+
+  findIn(tx: Tx, id: string): Promise<ClusterWithSite | null> {
+    return tx.cluster.findUnique({ where: { id }, include: WITH_SITE });
   }
 
   /**
@@ -21,6 +27,6 @@ export class AgentClusterRepository {
    */
   async lock(tx: Tx, id: string): Promise<ClusterWithSite | null> {
     await tx.$queryRaw(Prisma.sql`SELECT 1 FROM "Cluster" WHERE "id" = ${id}::uuid FOR UPDATE`);
-    return this.find(id, tx);
+    return this.findIn(tx, id);
   }
 }

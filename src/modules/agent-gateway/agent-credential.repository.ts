@@ -8,8 +8,8 @@ import { Tx } from '../../infra/database/transaction';
 export class AgentCredentialRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  findByHash(secretHash: string, tx: Tx = this.prisma): Promise<AgentCredential | null> {
-    return tx.agentCredential.findUnique({ where: { secretHash } });
+  findByHash(secretHash: string): Promise<AgentCredential | null> {
+    return this.prisma.agentCredential.findUnique({ where: { secretHash } });
   }
 
   create(tx: Tx, data: { organizationId: string; clusterId: string; secretHash: string; previousId: string | null; expiresAt: Date }): Promise<AgentCredential> {

@@ -60,7 +60,7 @@ export class AgentCredentialService {
   async assertOwnCluster(credential: AgentCredential, claimedClusterId: string, operation: string): Promise<void> {
     if (claimedClusterId === credential.clusterId) return;
     await this.transactions.run(async (tx) => {
-      const cluster = await this.clusters.find(credential.clusterId, tx);
+      const cluster = await this.clusters.findIn(tx, credential.clusterId);
       if (!cluster) return;
       await this.events.record(tx, {
         organizationId: cluster.organizationId,

@@ -1,3 +1,4 @@
+import { SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../common/errors/farpoint-error';
 import { AgentErrorCode, AgentProtocolError } from '../../protocol';
 
 /**
@@ -57,6 +58,8 @@ export const AgentGatewayErrors = {
       AgentErrorCode.CREDENTIAL_WRONG_CLUSTER,
       'This agent credential belongs to another cluster than the clusterId in the request. A credential is valid for its own cluster only.',
     ),
+  serviceUnavailable: () =>
+    new AgentProtocolError(AgentErrorCode.SERVICE_UNAVAILABLE, `The Farpoint API cannot serve this right now: its database is busy or unreachable. Retry after ${SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS} s.`, { retryAfterSeconds: SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS }),
   internal: () =>
     new AgentProtocolError(AgentErrorCode.INTERNAL_ERROR, 'The Farpoint API failed to handle this request. Retry later; the failure has been logged.'),
 } as const;

@@ -1,5 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../common/errors/farpoint-error';
+import { isDatabaseUnavailable } from '../../infra/database/prisma-errors';
 import { AgentErrorCode, AgentProtocolError, AgentProtocolLimits } from '../../protocol';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 
@@ -7,6 +9,8 @@ export interface MappedAgentError {
   error: AgentProtocolError;
   /** Not a refusal the protocol defines: log it (INTERNAL_ERROR goes to the agent). */
   unexpected: boolean;
+  /** The database could not take the request (SERVICE_UNAVAILABLE goes to the agent): worth a warning. */
+  unavailable?: boolean;
 }
 
 /** HTTP status (Fastify's statusCode or a Nest HttpException's) and code of a framework error, if any. */
@@ -27,6 +31,7 @@ function frameworkStatus(error: unknown): { status?: number; code?: string } {
  */
 export function toAgentProtocolError(error: unknown): MappedAgentError {
   if (error instanceof AgentProtocolError) return { error, unexpected: false };
+  if (isDatabaseUnavailable(error)) return { error: E.serviceUnavailable(), unexpected: false, unavailable: true };
   const { status, code } = frameworkStatus(error);
   if (status === 413 || code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const max = AgentProtocolLimits.maxBodyBytes;
@@ -42,8 +47,9 @@ export function toAgentProtocolError(error: unknown): MappedAgentError {
   return { error: E.internal(), unexpected: true };
 }
 
-/** Writes a protocol error as `{ error: { code, message } }` with its HTTP status. */
+/** Writes a protocol error as `{ error: { code, message } }` with its HTTP status (and Retry-After when unavailable). */
 export function sendAgentError(reply: FastifyReply, error: AgentProtocolError): FastifyReply {
+  if (error.code === AgentErrorCode.SERVICE_UNAVAILABLE) reply.header('retry-after', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
   return reply.status(error.httpStatus).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(error.toBody());
 }
 
@@ -60,7 +66,8 @@ export class AgentProtocolExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const { error, unexpected } = toAgentProtocolError(exception);
+    const { error, unexpected, unavailable } = toAgentProtocolError(exception);
+    if (unavailable) this.logger.warn(`${request.method} ${request.routeOptions?.url ?? '(unrouted)'} answered SERVICE_UNAVAILABLE: ${(exception as Error).message}`);
     if (unexpected) {
       const route = `${request.method} ${request.routeOptions?.url ?? '(unrouted)'}`;
       this.logger.error(`${route} failed: ${exception instanceof Error ? exception.message : String(exception)}`, exception instanceof Error ? exception.stack : undefined);

@@ -91,7 +91,7 @@ export class AgentRegistrationService {
       const cluster = await this.clusters.lock(tx, token.clusterId);
       if (!cluster) throw E.tokenUnknown();
       // Read again under the lock: a concurrent registration with this token may just have committed.
-      const current = await this.tokens.findByHash(token.secretHash, tx);
+      const current = await this.tokens.findByHashIn(tx, token.secretHash);
       if (!current) throw E.tokenUnknown();
       if (current.revokedAt) throw E.tokenRevoked();
       if (current.usedAt) throw E.tokenUsed();
@@ -142,7 +142,7 @@ export class AgentRegistrationService {
   /** Its own transaction: the refusal rolls back, the record of the attempt must not. */
   private async recordIdentityMismatch(clusterId: string, request: RegisterRequest): Promise<void> {
     await this.transactions.run(async (tx) => {
-      const cluster = await this.clusters.find(clusterId, tx);
+      const cluster = await this.clusters.findIn(tx, clusterId);
       if (!cluster) return;
       await this.events.record(tx, {
         organizationId: cluster.organizationId,

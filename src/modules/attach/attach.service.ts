@@ -133,9 +133,10 @@ export class AttachService {
   /** Ends an attach operation as FAILED and the cluster as ERROR with the reason. */
   async fail(operation: ClusterOperation, cluster: Cluster, reason: string): Promise<void> {
     const change = await this.transactions.run(async (tx) => {
-      await this.operations.update(operation.id, { state: 'FAILED', lastError: reason, finishedAt: new Date() }, tx);
-      const fresh = (await this.clusters.find(cluster.organizationId, cluster.id)) ?? cluster;
-      return this.status.transition(tx, fresh, { phase: 'ERROR', reason }, 'system:attach-worker');
+      // Re-read under the row lock: the transition must start from the current phase, not the job's copy.
+      const fresh = await this.clusters.lock(tx, cluster.organizationId, cluster.id);
+      await this.operations.updateIn(tx, operation.id, { state: 'FAILED', lastError: reason, finishedAt: new Date() });
+      return fresh ? this.status.transition(tx, fresh, { phase: 'ERROR', reason }, 'system:attach-worker') : null;
     });
     await this.status.publish([change]);
   }

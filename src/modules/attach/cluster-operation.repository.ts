@@ -17,7 +17,12 @@ export class ClusterOperationRepository {
     return this.prisma.clusterOperation.findFirst({ where: { id, ...(organizationId ? { organizationId } : {}) } });
   }
 
-  update(id: string, data: Prisma.ClusterOperationUpdateInput, tx: Tx = this.prisma): Promise<ClusterOperation> {
+  /** A single-row write on its own (the attach worker's progress); inside a transaction use updateIn. */
+  update(id: string, data: Prisma.ClusterOperationUpdateInput): Promise<ClusterOperation> {
+    return this.prisma.clusterOperation.update({ where: { id }, data });
+  }
+
+  updateIn(tx: Tx, id: string, data: Prisma.ClusterOperationUpdateInput): Promise<ClusterOperation> {
     return tx.clusterOperation.update({ where: { id }, data });
   }
 

@@ -11,7 +11,11 @@ export class RegistrationTokenRepository {
     return tx.registrationToken.create({ data });
   }
 
-  findByHash(secretHash: string, tx: Tx = this.prisma): Promise<RegistrationToken | null> {
+  findByHash(secretHash: string): Promise<RegistrationToken | null> {
+    return this.prisma.registrationToken.findUnique({ where: { secretHash } });
+  }
+
+  findByHashIn(tx: Tx, secretHash: string): Promise<RegistrationToken | null> {
     return tx.registrationToken.findUnique({ where: { secretHash } });
   }
 

@@ -21,6 +21,11 @@ export class ClusterGroupRepository {
     return this.prisma.clusterGroup.findFirst({ where: { organizationId, id } });
   }
 
+  findIn(tx: Tx, organizationId: string, id: string): Promise<ClusterGroup | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
+    return tx.clusterGroup.findFirst({ where: { organizationId, id } });
+  }
+
   findByIds(organizationId: string, ids: readonly string[]): Promise<ClusterGroup[]> {
     return this.prisma.clusterGroup.findMany({ where: { organizationId, id: { in: ids.filter(isUuid) } } });
   }

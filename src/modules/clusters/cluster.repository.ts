@@ -47,6 +47,18 @@ export class ClusterRepository {
     return this.prisma.cluster.findFirst({ where: { organizationId, id } });
   }
 
+  findIn(tx: Tx, organizationId: string, id: string): Promise<Cluster | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
+    return tx.cluster.findFirst({ where: { organizationId, id } });
+  }
+
+  /** Locks the cluster row until the transaction ends and returns it as of the lock (for decisions that must win). */
+  async lock(tx: Tx, organizationId: string, id: string): Promise<Cluster | null> {
+    if (!isUuid(id)) return null;
+    await tx.$queryRaw(Prisma.sql`SELECT 1 FROM "Cluster" WHERE "id" = ${id}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`);
+    return this.findIn(tx, organizationId, id);
+  }
+
   findByIds(organizationId: string, ids: readonly string[]): Promise<Cluster[]> {
     return this.prisma.cluster.findMany({ where: { organizationId, id: { in: ids.filter(isUuid) } } });
   }

@@ -56,7 +56,7 @@ export class ClusterService {
   async createInTransaction(tx: Tx, principal: Principal, input: CreateClusterInput & { phase: Cluster['phase']; attachMode?: Cluster['attachMode'] }): Promise<Cluster> {
     assertName(input.name);
     assertText(input.description, 'description');
-    await this.assertPlacement(principal.organizationId, input.groupId, input.siteId);
+    await this.assertPlacement(tx, principal.organizationId, input.groupId, input.siteId);
     try {
       const cluster = await this.clusters.create(tx, {
         organizationId: principal.organizationId,
@@ -93,8 +93,8 @@ export class ClusterService {
     const current = await this.get(principal, id);
     const groupId = input.groupId ?? current.groupId;
     const siteId = input.siteId !== undefined ? input.siteId : current.siteId;
-    await this.assertPlacement(principal.organizationId, groupId, siteId);
     return this.transactions.run(async (tx) => {
+      await this.assertPlacement(tx, principal.organizationId, groupId, siteId);
       const cluster = await this.clusters.update(tx, id, { groupId, siteId });
       await this.record(tx, principal, cluster, 'ClusterMoved', `Cluster ${cluster.name} moved`, { from: { groupId: current.groupId, siteId: current.siteId }, to: { groupId, siteId } });
       return cluster;
@@ -113,8 +113,10 @@ export class ClusterService {
     });
   }
 
-  private async assertPlacement(organizationId: string, groupId: string, siteId: string | null | undefined): Promise<void> {
-    const [group, site] = await Promise.all([this.groups.find(organizationId, groupId), siteId ? this.sites.find(organizationId, siteId) : Promise.resolve(null)]);
+  /** In the caller's transaction: a base-client read here would hold two pooled connections at once. */
+  private async assertPlacement(tx: Tx, organizationId: string, groupId: string, siteId: string | null | undefined): Promise<void> {
+    const group = await this.groups.findIn(tx, organizationId, groupId);
+    const site = siteId ? await this.sites.findIn(tx, organizationId, siteId) : null;
     if (!group) throw FarpointError.notFound('ClusterGroup', groupId);
     if (siteId && !site) throw FarpointError.notFound('Site', siteId);
   }

@@ -46,6 +46,11 @@ export class SiteRepository {
     return this.prisma.site.findFirst({ where: { organizationId, id } });
   }
 
+  findIn(tx: Tx, organizationId: string, id: string): Promise<Site | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
+    return tx.site.findFirst({ where: { organizationId, id } });
+  }
+
   create(tx: Tx, data: Prisma.SiteUncheckedCreateInput): Promise<Site> {
     return tx.site.create({ data });
   }
