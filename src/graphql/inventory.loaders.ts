@@ -75,9 +75,9 @@ export class InventoryLoaderFactory {
         const rows = await this.operations.listForClusters(organizationId(), ids);
         return ids.map((id) => rows.filter((op) => op.clusterId === id));
       }),
-      // Clusters reach this loader only through org-scoped queries, so their ids are already the caller's.
+      // Scoped like every other loader: a cluster id reaching it by a path no one foresaw stays harmless.
       inventoryByCluster: new DataLoader(async (ids) => {
-        const found = await this.inventories.snapshotsOf(ids);
+        const found = await this.inventories.snapshotsOf(organizationId(), ids);
         return ids.map((id) => found.get(id) ?? null);
       }),
     };

@@ -6,6 +6,11 @@
 export const AgentProtocolLimits = {
   /** Largest request body the API accepts, in bytes of UTF-8 JSON (8 MiB). */
   maxBodyBytes: 8 * 1024 * 1024,
+  /**
+   * Largest body of every other endpoint (register, credential rotation: a token, a UID, a version),
+   * so anonymous callers cannot make the API buffer and parse megabytes.
+   */
+  maxSmallBodyBytes: 16 * 1024,
   /** Most report items in one POST /agent/v1/reports. */
   maxItemsPerBatch: 500,
   /** Most directives in one reports response. */

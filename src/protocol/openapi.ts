@@ -142,7 +142,7 @@ const ALWAYS: AgentErrorCode[] = ['RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERN
 const DESCRIPTION = [
   'HTTP protocol between the Farpoint agent (inside an edge cluster, outbound connections only) and the Farpoint API.',
   '',
-  `Conventions: JSON bodies of at most ${AgentProtocolLimits.maxBodyBytes} bytes; readers ignore unknown fields;`,
+  `Conventions: JSON bodies of at most ${AgentProtocolLimits.maxBodyBytes} bytes for reports and ${AgentProtocolLimits.maxSmallBodyBytes} bytes elsewhere; readers ignore unknown fields;`,
   'every non-2xx response has the body AgentErrorBody with a stable code; 429 and 5xx carry an optional',
   'Retry-After (seconds) and are retried by the agent with jittered exponential back-off; every response carries',
   'an HTTP Date header, from which the agent estimates its clock skew.',

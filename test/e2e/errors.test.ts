@@ -1,12 +1,13 @@
 // Every way a request can go wrong answers with a stable code (extensions.code) and a sentence a person
 // can act on, never with a stack trace, SQL or other internals; and a refused or failed write leaves
 // nothing half-written behind.
+import { getIntrospectionQuery } from 'graphql';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { GqlError, GqlResponse, startApi, TestApi } from '../support/api';
 import { ApiFactory, ClusterRecord, GroupRecord, NamespaceRecord, SiteRecord, WorkspaceRecord } from '../support/factories';
 import { orgRows } from '../support/org-snapshot';
 
-const LIMITS = { GRAPHQL_MAX_DEPTH: '8', GRAPHQL_MAX_COST: '1000', BODY_LIMIT_BYTES: '32768' };
+const LIMITS = { GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_COST: '1000', BODY_LIMIT_BYTES: '32768' };
 
 let api: TestApi;
 let admin: string;
@@ -383,16 +384,33 @@ describe('UNAUTHENTICATED', () => {
 // ---- Limits ---------------------------------------------------------------------------------------------
 
 describe('QUERY_TOO_COMPLEX and the body limit', () => {
-  // __schema(1) types(2) fields(3) type(4) ofType(5..) name: depth grows by one per ofType.
-  const introspection = (ofTypes: number) => `query { __schema { types { fields { type { ${'ofType { '.repeat(ofTypes)}name${' }'.repeat(ofTypes)} } } } } }`;
-
   it(`refuses a query deeper than GRAPHQL_MAX_DEPTH (${LIMITS.GRAPHQL_MAX_DEPTH}) before running it, with HTTP 400`, async () => {
-    expect((await api.gql(admin, introspection(3))).errors).toBeUndefined(); // depth 8: at the limit
-    const error = expectError(await api.gql(admin, introspection(4)), 'QUERY_TOO_COMPLEX', { status: 400, message: /9 levels deep; the limit is 8/ });
+    // namespaces(1) edges(2) node(3) cluster(4) site(5) connectivity(6) mode(7)
+    expect((await api.gql(admin, 'query { namespaces { edges { node { cluster { site { name } } } } } }')).errors).toBeUndefined(); // depth 6: at the limit
+    const error = expectError(await api.gql(admin, 'query { namespaces { edges { node { cluster { site { connectivity { mode } } } } } } }'), 'QUERY_TOO_COMPLEX', { status: 400, message: /7 levels deep; the limit is 6/ });
     expect(error.message).toMatch(/less nesting/);
     // Fragments do not hide depth.
-    const viaFragment = `query { ...Deep } fragment Deep on Query { __schema { types { fields { type { ofType { ...Deeper } } } } } } fragment Deeper on __Type { ofType { ofType { ofType { name } } } }`;
+    const viaFragment = 'query { ...Deep } fragment Deep on Query { namespaces { edges { node { ...Deeper } } } } fragment Deeper on Namespace { cluster { site { connectivity { mode } } } }';
     expectError(await api.gql(admin, viaFragment), 'QUERY_TOO_COMPLEX', { status: 400 });
+  });
+
+  it('answers the standard introspection query of GraphiQL, Postman and graphql-codegen whatever the depth and cost limits', async () => {
+    // getIntrospectionQuery() is 15 levels deep and would cost thousands; it is bounded by the schema.
+    for (const options of [{}, { descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true }]) {
+      const res = await api.gql(admin, getIntrospectionQuery(options));
+      expect(res.errors).toBeUndefined();
+      expect(res.data.__schema.types.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['Cluster', 'Site', 'Query', 'Mutation']));
+    }
+    // Introspection cannot smuggle data past the limits: the data part is still measured.
+    expectError(await api.gql(admin, 'query { __schema { queryType { name } } namespaces { edges { node { cluster { site { connectivity { mode } } } } } } }'), 'QUERY_TOO_COMPLEX', { status: 400, message: /7 levels deep/ });
+  });
+
+  it('refuses introspection that nests schema lists in cycles to multiply its answer (fields → type → fields → …)', async () => {
+    const cyclic = 'query { __schema { types { fields { type { fields { type { fields { name } } } } } } } }';
+    const res = await api.gql(admin, cyclic);
+    expect({ status: res.status, codes: res.errors?.map((e) => e.extensions?.code) }).toEqual({ status: 400, codes: ['GRAPHQL_VALIDATION_FAILED'] });
+    // Long ofType chains grow the answer linearly and are answered.
+    expect((await api.gql(admin, `query { __type(name: "Cluster") { fields { type { ${'ofType { '.repeat(12)}name${' }'.repeat(12)} } } } }`)).errors).toBeUndefined();
   });
 
   it(`refuses a query costlier than GRAPHQL_MAX_COST (${LIMITS.GRAPHQL_MAX_COST}), counting page sizes, with HTTP 400`, async () => {

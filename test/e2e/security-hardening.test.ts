@@ -2,6 +2,9 @@
 // out, forged cursors, unbounded label selectors and API tokens that live forever.
 import { randomUUID } from 'node:crypto';
 import { GqlResponse, startApi, TestApi } from '../support/api';
+import { InventoryLoaderFactory } from '../../src/graphql/inventory.loaders';
+import { AgentPaths, AgentProtocolLimits } from '../../src/protocol';
+import { makeInventory } from '../../src/protocol/testing/factories';
 import { ApiFactory, DbSeed } from '../support/factories';
 
 let api: TestApi;
@@ -118,5 +121,34 @@ describe('maximum API token lifetime per organization', () => {
     const editor = await api.createToken(owner, 'EDITOR');
     expect(codeOf(await settings(editor, 7))).toEqual({ status: 200, code: 'FORBIDDEN' });
     expect((await api.gqlOk(owner, '{ viewer { organization { apiTokenMaxLifetimeDays } } }')).viewer.organization.apiTokenMaxLifetimeDays).toBeNull();
+  });
+});
+
+describe('agent protocol body limits per route', () => {
+  const post = (path: string, bytes: number) =>
+    fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ padding: 'x'.repeat(bytes) }) });
+
+  it('refuses an anonymous register body beyond the small limit with PAYLOAD_TOO_LARGE naming that limit', async () => {
+    const res = await post(AgentPaths.register, AgentProtocolLimits.maxSmallBodyBytes + 1);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining(String(AgentProtocolLimits.maxSmallBodyBytes)) }) });
+    // A body within the limit is read and judged on its content.
+    expect((await post(AgentPaths.register, 1024)).status).toBe(400);
+  });
+
+  it('still reads a large reports body (an inventory snapshot) up to its own limit', async () => {
+    const res = await post(AgentPaths.reports, 1024 * 1024);
+    expect(res.status).not.toBe(413);
+  });
+});
+
+describe('DataLoaders', () => {
+  it("scope cluster inventory to the caller's organization like every other loader", async () => {
+    const { organizationId: otherOrg } = await api.bootstrapOrgWithId('loader-other');
+    const [cluster] = await api.prisma.cluster.findMany({ where: { organizationId: orgId }, take: 1 });
+    await api.prisma.clusterInventory.create({ data: { clusterId: cluster.id, snapshot: makeInventory() as never, reportedAt: new Date() } });
+    const factory = api.app.get(InventoryLoaderFactory);
+    expect(await factory.create(() => orgId).inventoryByCluster.load(cluster.id)).toEqual(expect.objectContaining({ snapshot: expect.objectContaining({ nodes: expect.any(Array) }) }));
+    expect(await factory.create(() => otherOrg).inventoryByCluster.load(cluster.id)).toBeNull();
   });
 });

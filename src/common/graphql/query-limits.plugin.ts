@@ -1,25 +1,46 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, FragmentDefinitionNode, getOperationAST, getVariableValues, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, parse, SelectionSetNode } from 'graphql';
+import { DocumentNode, FieldNode, FragmentDefinitionNode, getOperationAST, getVariableValues, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, parse, SelectionSetNode } from 'graphql';
 import { ComplexityEstimatorArgs, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { ErrorCode } from '../errors/farpoint-error';
 import { DEFAULT_PAGE_SIZE } from './pagination';
 
-/** Depth of the deepest field path, following fragments (introspection fields count like any other). */
+const isIntrospection = (name: string) => name === '__schema' || name === '__type';
+
+/** The deepest path below a selection set, following fragments. */
+function deepest(set: SelectionSetNode | undefined, fragments: Record<string, FragmentDefinitionNode>, seen: Set<string> = new Set()): number {
+  let max = 0;
+  for (const selection of set?.selections ?? []) {
+    if (selection.kind === Kind.FIELD) max = Math.max(max, 1 + deepest(selection.selectionSet, fragments, seen));
+    else if (selection.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, deepest(selection.selectionSet, fragments, seen));
+    else if (!seen.has(selection.name.value)) max = Math.max(max, deepest(fragments[selection.name.value]?.selectionSet, fragments, new Set([...seen, selection.name.value])));
+  }
+  return max;
+}
+
+/** The operation's root fields, fragments resolved: data fields and introspection fields apart. */
+function rootFields(set: SelectionSetNode, fragments: Record<string, FragmentDefinitionNode>, seen: Set<string> = new Set()): FieldNode[] {
+  return set.selections.flatMap((selection) => {
+    if (selection.kind === Kind.FIELD) return [selection];
+    if (selection.kind === Kind.INLINE_FRAGMENT) return rootFields(selection.selectionSet, fragments, seen);
+    const fragment = fragments[selection.name.value];
+    if (!fragment || seen.has(selection.name.value)) return [];
+    return rootFields(fragment.selectionSet, fragments, new Set([...seen, selection.name.value]));
+  });
+}
+
+/**
+ * Depth of the deepest data path, following fragments. Introspection (`__schema`, `__type`) is not
+ * counted: the standard introspection query of GraphiQL, Postman and graphql-codegen is 15 levels
+ * deep, and its size is bounded by the schema, not by data. What could make it large, schema lists
+ * nested in cycles (fields → type → fields → …), graphql-js refuses itself (MaxIntrospectionDepthRule).
+ */
 export function operationDepth(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): number {
-  const depthOf = (set: SelectionSetNode | undefined, seen: Set<string>): number => {
-    if (!set) return 0;
-    let max = 0;
-    for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) max = Math.max(max, selection.selectionSet ? 1 + depthOf(selection.selectionSet, seen) : 1);
-      else if (selection.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depthOf(selection.selectionSet, seen));
-      else if (!seen.has(selection.name.value)) {
-        const fragment = fragments[selection.name.value];
-        max = Math.max(max, depthOf(fragment?.selectionSet, new Set([...seen, selection.name.value])));
-      }
-    }
-    return max;
-  };
-  return depthOf(operation.selectionSet, new Set());
+  return Math.max(0, ...rootFields(operation.selectionSet, fragments).filter((f) => !isIntrospection(f.name.value)).map((f) => 1 + deepest(f.selectionSet, fragments)));
+}
+
+/** Introspection costs nothing against GRAPHQL_MAX_COST (see operationDepth for why). */
+function introspectionEstimator({ field }: ComplexityEstimatorArgs): number | void {
+  return field.name.startsWith('__') ? 0 : undefined;
 }
 
 // Errors thrown here are answered with HTTP 500 unless they say otherwise; an over-limit query is the
@@ -69,7 +90,7 @@ export function queryLimitError(schema: GraphQLSchema, document: DocumentNode, o
   // BAD_USER_INPUT when it executes. getComplexity would throw the raw coercion error here,
   // which Apollo answers as an INTERNAL_SERVER_ERROR (500).
   if (getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return null;
-  const cost = getComplexity({ schema, query: document, operationName: operationName ?? undefined, variables: variables ?? {}, estimators: [pagedEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })] });
+  const cost = getComplexity({ schema, query: document, operationName: operationName ?? undefined, variables: variables ?? {}, estimators: [introspectionEstimator, pagedEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })] });
   if (cost > limits.maxCost) {
     return new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost, http: BAD_REQUEST } });
   }

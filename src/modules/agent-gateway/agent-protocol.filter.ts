@@ -29,13 +29,14 @@ function frameworkStatus(error: unknown): { status?: number; code?: string } {
  * content type) gets the matching protocol code; everything else is INTERNAL_ERROR with a generic
  * message, and the caller logs it.
  */
-export function toAgentProtocolError(error: unknown): MappedAgentError {
+export function toAgentProtocolError(error: unknown, maxBodyBytes: number = AgentProtocolLimits.maxBodyBytes): MappedAgentError {
   if (error instanceof AgentProtocolError) return { error, unexpected: false };
   if (isDatabaseUnavailable(error)) return { error: E.serviceUnavailable(), unexpected: false, unavailable: true };
   const { status, code } = frameworkStatus(error);
   if (status === 413 || code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    const max = AgentProtocolLimits.maxBodyBytes;
-    return { error: new AgentProtocolError(AgentErrorCode.PAYLOAD_TOO_LARGE, `The request body is larger than the limit of ${max} bytes. Send fewer report items per batch.`, { maxBytes: max }), unexpected: false };
+    const max = maxBodyBytes;
+    const advice = max === AgentProtocolLimits.maxBodyBytes ? ' Send fewer report items per batch.' : '';
+    return { error: new AgentProtocolError(AgentErrorCode.PAYLOAD_TOO_LARGE, `The request body is larger than the limit of ${max} bytes for this endpoint.${advice}`, { maxBytes: max }), unexpected: false };
   }
   if (status === 415 || code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return { error: new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_BODY, 'The request body must be JSON sent with "Content-Type: application/json".', { issues: [{ path: '(root)', message: 'unsupported media type' }] }), unexpected: false };

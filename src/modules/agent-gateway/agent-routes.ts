@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { AGENT_API_BASE_PATH, AgentProtocolLimits } from '../../protocol';
+import { AGENT_API_BASE_PATH, AgentPaths, AgentProtocolLimits } from '../../protocol';
 import { sendAgentError, toAgentProtocolError } from './agent-protocol.filter';
 
 const MANIFESTS_PREFIX = `${AGENT_API_BASE_PATH}/manifests/`;
@@ -32,7 +32,7 @@ export function serializeRequestForLog(request: FastifyRequest) {
 
 /** Errors Fastify raises before the Nest handler runs (body limit, JSON parsing, content type). */
 function agentErrorHandler(this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const mapped = toAgentProtocolError(error);
+  const mapped = toAgentProtocolError(error, request.routeOptions.bodyLimit);
   if (mapped.unexpected) request.log.error({ err: error }, 'agent request failed before its handler');
   return sendAgentError(reply, mapped.error);
 }
@@ -40,7 +40,8 @@ function agentErrorHandler(this: FastifyInstance, error: FastifyError, request: 
 /**
  * Route options of the agent protocol that NestJS decorators cannot set. Register on the Fastify
  * instance before the application initialises (routes are added at init):
- * - bodyLimit: the protocol's AgentProtocolLimits.maxBodyBytes, not the API's BODY_LIMIT_BYTES;
+ * - bodyLimit: the protocol's limits, not the API's BODY_LIMIT_BYTES: reports may carry an inventory
+ *   snapshot (maxBodyBytes); everything else, anonymous register included, is small (maxSmallBodyBytes);
  * - errorHandler: Fastify's own refusals (413, bad JSON, wrong content type) in the protocol's error body.
  * Log redaction is not per route: createApiApp gives every request logger serializeRequestForLog, so
  * that requests no route matched (404s) are redacted as well.
@@ -48,7 +49,7 @@ function agentErrorHandler(this: FastifyInstance, error: FastifyError, request: 
 export function configureAgentRoutes(fastify: FastifyInstance): void {
   fastify.addHook('onRoute', (route: RouteOptions) => {
     if (!route.url.startsWith(`${AGENT_API_BASE_PATH}/`)) return;
-    route.bodyLimit = AgentProtocolLimits.maxBodyBytes;
+    route.bodyLimit = route.url === AgentPaths.reports ? AgentProtocolLimits.maxBodyBytes : AgentProtocolLimits.maxSmallBodyBytes;
     route.errorHandler = agentErrorHandler;
   });
 }

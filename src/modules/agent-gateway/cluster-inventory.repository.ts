@@ -19,9 +19,9 @@ export interface StoredInventory {
 export class ClusterInventoryRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** The latest snapshots of many clusters (GraphQL cluster detail, batched by a DataLoader). */
-  async snapshotsOf(clusterIds: readonly string[]): Promise<Map<string, { snapshot: Inventory | null; reportedAt: Date }>> {
-    const rows = await this.prisma.clusterInventory.findMany({ where: { clusterId: { in: [...clusterIds] } } });
+  /** The latest snapshots of an organization's clusters (GraphQL cluster detail, batched by a DataLoader). */
+  async snapshotsOf(organizationId: string, clusterIds: readonly string[]): Promise<Map<string, { snapshot: Inventory | null; reportedAt: Date }>> {
+    const rows = await this.prisma.clusterInventory.findMany({ where: { clusterId: { in: [...clusterIds] }, cluster: { organizationId } } });
     return new Map(rows.map((r) => [r.clusterId, { snapshot: (r.snapshot ?? null) as unknown as Inventory | null, reportedAt: r.reportedAt }]));
   }
 
