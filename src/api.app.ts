@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiModule } from './app.module';
 import { AppConfig } from './infra/config/app-config';
+import { registerGraphqlExplorer } from './graphql/explorer.routes';
 import { NestPinoLogger } from './infra/logging/logger';
 import { MetricsService } from './infra/metrics/metrics.service';
 import { configureAgentRoutes, serializeRequestForLog } from './modules/agent-gateway/agent-routes';
@@ -30,6 +31,7 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
   // Every request's logger, matched route or not (a 404 for a mistyped manifests link still carries a
   // registration token), serializes the request with secrets taken out of its URL.
   fastify.setChildLoggerFactory((parent, bindings, options) => parent.child(bindings, { ...options, serializers: { ...options.serializers, req: serializeRequestForLog } }));
+  if (config.GRAPHQL_EXPLORER) registerGraphqlExplorer(fastify);
   fastify.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     return payload;

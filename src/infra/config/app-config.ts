@@ -32,7 +32,8 @@ const schema = z.object({
   AGENT_ANONYMOUS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(300),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(10),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
-  GRAPHQL_PLAYGROUND: z.stringbool().default(false),
+  // The self-hosted GraphQL explorer at /graphql/explorer; on by default only when NODE_ENV is development.
+  GRAPHQL_EXPLORER: z.stringbool().optional(),
   TOKEN_PURGE_EVERY_SECONDS: z.coerce.number().int().min(1).default(3600),
   // Revoked and expired API tokens are kept this long for audit before the worker purges them.
   TOKEN_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
@@ -67,7 +68,7 @@ const schema = z.object({
   HEALTH_SWEEP_EVERY_SECONDS: z.coerce.number().int().min(1).default(10),
 });
 
-export type AppConfig = Readonly<Omit<z.infer<typeof schema>, 'SECRETS_KEY'>> & { readonly publicUrl: string; readonly SECRETS_KEY: string };
+export type AppConfig = Readonly<Omit<z.infer<typeof schema>, 'SECRETS_KEY' | 'GRAPHQL_EXPLORER'>> & { readonly publicUrl: string; readonly SECRETS_KEY: string; readonly GRAPHQL_EXPLORER: boolean };
 
 // Used only when NODE_ENV says development or test and SECRETS_KEY is unset, so a fresh clone runs
 // without set-up. It is public, so it is refused as a configured SECRETS_KEY anywhere.
@@ -117,7 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Agents send their credentials to this address; in production only over TLS.
   if (!development && !publicUrl.startsWith('https://')) problems.push('PUBLIC_URL must be an https:// URL in production (agents send credentials to it)');
   if (problems.length) throw new ConfigError(problems);
-  return Object.freeze({ ...config, SECRETS_KEY: config.SECRETS_KEY ?? DEVELOPMENT_SECRETS_KEY, publicUrl });
+  return Object.freeze({ ...config, SECRETS_KEY: config.SECRETS_KEY ?? DEVELOPMENT_SECRETS_KEY, GRAPHQL_EXPLORER: config.GRAPHQL_EXPLORER ?? config.NODE_ENV === 'development', publicUrl });
 }
 
 /** Injection token for the typed configuration. */
