@@ -13,6 +13,7 @@ import {
   AgentPaths,
   AgentProtocolLimits,
   Inventory,
+  REGISTRATION_REPEAT_WINDOW_SECONDS,
   RegisterResponse,
   RegisterResponseSchema,
   ReportItem,
@@ -95,7 +96,14 @@ async function attach(opts: { site?: SiteRecord | null } = {}): Promise<Attached
   return { clusterId: data.attachCluster.cluster.id, token: data.attachCluster.registrationToken };
 }
 
-const registerBody = (token: string, clusterUid: string = randomUUID(), agentVersion = '0.1.0') => ({ registrationToken: token, clusterUid, agentVersion });
+const newInstallationSecret = () => randomBytes(32).toString('base64url');
+/** `installationSecret` null: the field is left out. */
+const registerBody = (token: string, clusterUid: string = randomUUID(), agentVersion = '0.1.0', installationSecret: string | null = newInstallationSecret()) => ({
+  registrationToken: token,
+  clusterUid,
+  agentVersion,
+  ...(installationSecret === null ? {} : { installationSecret }),
+});
 
 interface Agent {
   clusterId: string;
@@ -259,11 +267,12 @@ describe('POST /agent/v1/register', () => {
   it('lets the same agent register again before it used its credential (lost answer), and no one else', async () => {
     const { clusterId, token } = await attach();
     const clusterUid = randomUUID();
-    const first = await postRegister(registerBody(token, clusterUid));
+    const installationSecret = newInstallationSecret();
+    const first = await postRegister(registerBody(token, clusterUid, '0.1.0', installationSecret));
     expect(first.status).toBe(200);
 
-    expectError(await postRegister(registerBody(token, randomUUID())), 'TOKEN_USED');
-    const again = await postRegister(registerBody(token, clusterUid));
+    expectError(await postRegister(registerBody(token, randomUUID(), '0.1.0', installationSecret)), 'TOKEN_USED');
+    const again = await postRegister(registerBody(token, clusterUid, '0.1.0', installationSecret));
     expect(again.status).toBe(200);
     expect(again.json.clusterId).toBe(clusterId);
     expect(again.json.credential).not.toBe(first.json.credential);
@@ -271,7 +280,7 @@ describe('POST /agent/v1/register', () => {
     expectError(await postReports(first.json.credential, makeReportsRequest([makeHeartbeatItem(1)], { clusterId })), 'CREDENTIAL_REVOKED');
     expect((await postReports(again.json.credential, makeReportsRequest([makeHeartbeatItem(1)], { clusterId }))).status).toBe(200);
     // Once a credential was used the token is spent for good.
-    expectError(await postRegister(registerBody(token, clusterUid)), 'TOKEN_USED');
+    expectError(await postRegister(registerBody(token, clusterUid, '0.1.0', installationSecret)), 'TOKEN_USED');
   });
 
   it('refuses unknown, forged, expired and revoked tokens and leaves the cluster PENDING', async () => {
@@ -315,7 +324,9 @@ describe('POST /agent/v1/register', () => {
     expectError(refused, 'CLUSTER_IDENTITY_MISMATCH');
     const security = await eventsOf(agent.clusterId, 'AgentIdentityMismatch');
     expect(security).toHaveLength(1);
-    expect(security[0]).toMatchObject({ severity: 'SECURITY', data: { expectedKubeSystemUid: agent.clusterUid, presentedKubeSystemUid: intruderUid } });
+    expect(security[0]).toMatchObject({ severity: 'SECURITY', actor: 'agent:unverified', data: { agentVersion: '0.1.0' } });
+    // Neither UID: VIEWERs read Events, and a UID is half of what a repeated registration needs.
+    for (const uid of [agent.clusterUid, intruderUid]) expect(JSON.stringify(security)).not.toContain(uid);
     expect(await clusterRow(agent.clusterId)).toMatchObject({ phase: 'ERROR', kubeSystemUid: agent.clusterUid });
     expect((await tokenRow(token)).usedAt).toBeNull();
 
@@ -332,6 +343,113 @@ describe('POST /agent/v1/register', () => {
     expectError(res, 'PROTOCOL_INVALID_BODY');
     expect(res.json.error.message).toContain('clusterUid');
     expect(res.json.error.message).toContain('agentVersion');
+  });
+});
+
+describe('a repeated registration with a used token (the installation secret)', () => {
+  /** A cluster registered once with `installationSecret`; its credential not used yet (the answer "was lost"). */
+  async function registeredOnce() {
+    const { clusterId, token } = await attach();
+    const clusterUid = randomUUID();
+    const installationSecret = newInstallationSecret();
+    const first = await postRegister(registerBody(token, clusterUid, '0.1.0', installationSecret));
+    expect(first.status).toBe(200);
+    return { clusterId, token, clusterUid, installationSecret, credential: first.json.credential as string };
+  }
+
+  it('stores only the SHA-256 of the installation secret the first registration presented', async () => {
+    const { token, installationSecret } = await registeredOnce();
+    const row = await tokenRow(token);
+    expect(row.installationSecretHash).toBe(createHash('sha256').update(installationSecret).digest('hex'));
+    expect(JSON.stringify(row)).not.toContain(installationSecret);
+  });
+
+  it.each([
+    ['without an installation secret', null, 'INSTALLATION_SECRET_MISSING'],
+    ['with a wrong installation secret', 'a-wrong-installation-secret-0123456789abcdef', 'INSTALLATION_SECRET_MISMATCH'],
+  ])('refuses a replay of the token and the kube-system UID %s (TOKEN_USED), records a SECURITY event, and the agent keeps its credential', async (_, replayedSecret, reason) => {
+    const agent = await registeredOnce();
+    const refused = await postRegister(registerBody(agent.token, agent.clusterUid, '0.1.0', replayedSecret));
+    expectError(refused, 'TOKEN_USED');
+    // The same answer as for any used token: the replayer cannot tell which check failed.
+    expect(refused.json.error.message).toBe((await postRegister(registerBody(agent.token))).json.error.message);
+
+    const security = await eventsOf(agent.clusterId, 'AgentRegistrationRepeatRefused');
+    expect(security).toHaveLength(1);
+    expect(security[0]).toMatchObject({ severity: 'SECURITY', actor: 'agent:unverified', data: { reason, agentVersion: '0.1.0' } });
+    expect(JSON.stringify(security)).not.toContain(agent.clusterUid);
+    // Nothing was issued or revoked: the real agent's first credential still works and is the only one.
+    expect(await api.prisma.agentCredential.count({ where: { clusterId: agent.clusterId } })).toBe(1);
+    expect((await postReports(agent.credential, makeReportsRequest([makeHeartbeatItem(1)], { clusterId: agent.clusterId }))).status).toBe(200);
+    expect(await eventsOf(agent.clusterId, 'AgentRegistered')).toHaveLength(1);
+  });
+
+  it('accepts the retry of the agent that lost its answer: same token, UID and installation secret', async () => {
+    const agent = await registeredOnce();
+    const again = await postRegister(registerBody(agent.token, agent.clusterUid, '0.1.0', agent.installationSecret));
+    expect(again.status).toBe(200);
+    expect(RegisterResponseSchema.parse(again.json).clusterId).toBe(agent.clusterId);
+    expectError(await postReports(agent.credential, makeReportsRequest([makeHeartbeatItem(1)], { clusterId: agent.clusterId })), 'CREDENTIAL_REVOKED');
+    expect((await postReports(again.json.credential, makeReportsRequest([makeHeartbeatItem(1)], { clusterId: agent.clusterId }))).status).toBe(200);
+    expect((await eventsOf(agent.clusterId, 'AgentRegistered')).map((e) => (e.data as { repeated: boolean }).repeated)).toEqual([false, true]);
+    expect(await eventsOf(agent.clusterId, 'AgentRegistrationRepeatRefused')).toEqual([]);
+  });
+
+  it(`refuses the right installation secret once ${REGISTRATION_REPEAT_WINDOW_SECONDS / 60} minutes have passed since the first registration, with a WARNING event`, async () => {
+    const agent = await registeredOnce();
+    const row = await tokenRow(agent.token);
+    // Just inside the window it still works …
+    await api.prisma.registrationToken.update({ where: { id: row.id }, data: { usedAt: new Date(Date.now() - (REGISTRATION_REPEAT_WINDOW_SECONDS - 30) * 1000) } });
+    const inside = await postRegister(registerBody(agent.token, agent.clusterUid, '0.1.0', agent.installationSecret));
+    expect(inside.status).toBe(200);
+    // … just after it, it does not.
+    await api.prisma.registrationToken.update({ where: { id: row.id }, data: { usedAt: new Date(Date.now() - (REGISTRATION_REPEAT_WINDOW_SECONDS + 30) * 1000) } });
+    expectError(await postRegister(registerBody(agent.token, agent.clusterUid, '0.1.0', agent.installationSecret)), 'TOKEN_USED');
+
+    const late = await eventsOf(agent.clusterId, 'AgentRegistrationRepeatRefused');
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ severity: 'WARNING', data: { reason: 'REPEAT_WINDOW_CLOSED' } });
+    expect(late[0].message).toContain('10 minutes');
+    // The credential of the last accepted registration is untouched.
+    expect((await postReports(inside.json.credential, makeReportsRequest([makeHeartbeatItem(1)], { clusterId: agent.clusterId }))).status).toBe(200);
+  });
+
+  it('a VIEWER reading events, cluster detail and inventory never sees the kube-system UID', async () => {
+    const viewer = await api.createToken(admin, 'VIEWER', 'uid-reader');
+    const agent = await registeredOnce();
+    // Every event that once carried the UID: registered, repeated, refused repeat, other cluster's agent.
+    expect((await postRegister(registerBody(agent.token, agent.clusterUid, '0.1.0', agent.installationSecret))).status).toBe(200);
+    const retry = await postRegister(registerBody(agent.token, agent.clusterUid, '0.1.0', agent.installationSecret));
+    expect(retry.status).toBe(200);
+    expectError(await postRegister(registerBody(agent.token, agent.clusterUid, '0.1.0', null)), 'TOKEN_USED');
+    // The inventory lists kube-system with that very UID (the agent reports namespace UIDs).
+    const reporter: Agent = { clusterId: agent.clusterId, clusterUid: agent.clusterUid, credential: retry.json.credential, response: retry.json, seq: 0 };
+    const inventory = makeInventory({ namespaces: [makeNamespace({ name: 'kube-system', uid: agent.clusterUid }), makeNamespace({ name: 'default' })] });
+    await report(reporter, [snapshot(reporter, inventory), heartbeat(reporter)]);
+    await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { phase: 'ERROR' } });
+    const link = await api.gqlOk<{ reissueRegistrationLink: { registrationToken: string } }>(admin, 'mutation($id: ID!) { reissueRegistrationLink(clusterId: $id) { registrationToken } }', { id: agent.clusterId });
+    expectError(await postRegister(registerBody(link.reissueRegistrationLink.registrationToken, randomUUID())), 'CLUSTER_IDENTITY_MISMATCH');
+
+    const eventFields = 'edges { node { id objectKind objectId type severity actor message data occurredAt } }';
+    const read = await api.gqlOk(
+      viewer,
+      `query($id: ID!) {
+        events(first: 100, objectId: $id) { ${eventFields} }
+        cluster(id: $id) {
+          id name phase phaseReason agentVersion labels description
+          clusterEvents(first: 100) { ${eventFields} }
+          discoveredNamespaces { name phase labels }
+          nodes { name labels roles }
+          workloads { kind namespace name }
+          operations { id kind state lastError }
+        }
+      }`,
+      { id: agent.clusterId },
+    );
+    const types = (read as { events: { edges: { node: { type: string } }[] } }).events.edges.map((e) => e.node.type);
+    expect(types).toEqual(expect.arrayContaining(['AgentRegistered', 'AgentRegistrationRepeatRefused', 'AgentIdentityMismatch', 'ClusterInventoryChanged']));
+    expect((read as { cluster: { discoveredNamespaces: { name: string }[] } }).cluster.discoveredNamespaces.map((n) => n.name)).toContain('kube-system');
+    expect(JSON.stringify(read)).not.toContain(agent.clusterUid);
   });
 });
 

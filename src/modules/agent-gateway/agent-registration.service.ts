@@ -1,10 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { timingSafeEqual } from 'node:crypto';
 import { hashSecret, looksLikeSecret } from '../../common/crypto/secrets';
 import { AgentManifestInputSchema } from '../../agent-install';
 import { Cluster, ClusterPhase, RegistrationToken } from '../../generated/prisma/client';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
-import { AgentProtocolError, parseOrThrow, RegisterRequest, RegisterRequestSchema, RegisterResponse } from '../../protocol';
+import {
+  AgentProtocolError,
+  parseOrThrow,
+  REGISTRATION_REPEAT_WINDOW_SECONDS,
+  RegisterRequest,
+  RegisterRequestSchema,
+  RegisterResponse,
+} from '../../protocol';
 import { AgentManifestsFactory } from '../attach/agent-manifests.factory';
 import { RegistrationTokenRepository } from '../attach/registration-token.repository';
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
@@ -28,6 +36,18 @@ export function heartbeatIntervalOf(cluster: Pick<ClusterWithSite, 'site'>): num
 
 type Registered = { response: RegisterResponse; change: ClusterStatusChange | null };
 type Refused = { refused: AgentProtocolError };
+
+/** Why a repeated registration with a used token was refused, as recorded in its Event. */
+export type RepeatRefusal = 'INSTALLATION_SECRET_MISSING' | 'INSTALLATION_SECRET_MISMATCH' | 'REPEAT_WINDOW_CLOSED';
+
+/** Actor of an attempt nobody could authenticate: it is not known to be any cluster's agent. */
+const UNVERIFIED_AGENT = 'agent:unverified';
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /**
  * Registration tokens on the agent side: the install manifests a token unlocks, and the one-time
@@ -71,9 +91,13 @@ export class AgentRegistrationService {
 
   /**
    * POST /agent/v1/register. The token is consumed race-free (the first registration wins), the
-   * cluster remembers the kube-system namespace UID, and the agent gets its credential. Repeating the
-   * call with the same token and UID before the credential was ever used returns a new credential
-   * (the agent may have died before storing the first); anything else with a used token is TOKEN_USED.
+   * cluster remembers the kube-system namespace UID, the token the hash of the agent's installation
+   * secret, and the agent gets its credential. Repeating the call with the same token, UID and
+   * installation secret before the credential was ever used and within
+   * REGISTRATION_REPEAT_WINDOW_SECONDS of the first returns a new credential (the agent may have died
+   * before storing the first); anything else with a used token is TOKEN_USED. The token and the UID
+   * may both leak (the UID is readable by anyone who can list namespaces in the cluster); the
+   * installation secret never leaves the agent's Secret.
    */
   async register(body: unknown, now = new Date()): Promise<RegisterResponse> {
     const request = parseOrThrow(RegisterRequestSchema, body);
@@ -97,7 +121,8 @@ export class AgentRegistrationService {
       if (current.usedAt) throw E.tokenUsed();
       if (!REGISTRABLE_PHASES.has(cluster.phase)) throw E.clusterNotRegistrable(cluster.phase);
       if (cluster.kubeSystemUid && cluster.kubeSystemUid !== request.clusterUid) return { refused: E.identityMismatch() };
-      if (!(await this.tokens.markUsed(tx, token.id, now))) throw E.tokenUsed();
+      const installationSecretHash = request.installationSecret ? hashSecret(request.installationSecret) : null;
+      if (!(await this.tokens.markUsed(tx, token.id, now, installationSecretHash))) throw E.tokenUsed();
       // One agent per cluster: whatever an earlier agent of this cluster held stops working.
       const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
       // A registration is not a heartbeat: the health sweep counts the grace period from now.
@@ -111,18 +136,56 @@ export class AgentRegistrationService {
     return result;
   }
 
-  private async registerAgain(token: RegistrationToken, request: RegisterRequest, now: Date): Promise<Registered> {
-    return this.transactions.run(async (tx) => {
+  private async registerAgain(token: RegistrationToken, request: RegisterRequest, now: Date): Promise<Registered | Refused> {
+    let refusal: RepeatRefusal | undefined;
+    const result = await this.transactions.run(async (tx): Promise<Registered | Refused> => {
       const cluster = await this.clusters.lock(tx, token.clusterId);
       if (!cluster) throw E.tokenUnknown();
-      const sameAgent = cluster.kubeSystemUid === request.clusterUid && cluster.phase === 'ATTACHED' && token.expiresAt > now;
-      if (!sameAgent || (await this.credentials.anyUsed(tx, cluster.id))) throw E.tokenUsed();
+      const sameCluster = cluster.kubeSystemUid === request.clusterUid && cluster.phase === 'ATTACHED' && token.expiresAt > now;
+      if (!sameCluster || (await this.credentials.anyUsed(tx, cluster.id))) throw E.tokenUsed();
+      // The same answer for every refusal: whoever replays learns nothing about which check failed.
+      refusal = this.repeatRefusal(token, request, now);
+      if (refusal) return { refused: E.tokenUsed() };
       const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
       await this.clusterRows.update(tx, cluster.id, { agentVersion: request.agentVersion });
       const issued = await this.credentials.issue(tx, cluster, null, now);
       await this.recordRegistered(tx, cluster, request, issued.credential.id, { repeated: true, revokedCredentials: revoked });
       return { change: null, response: this.response(cluster, issued.secret, issued.credential.expiresAt) };
     });
+    if (refusal) await this.recordRepeatRefused(token, request, refusal, now);
+    return result;
+  }
+
+  /** Whether a repeat by what claims to be the same installation must be refused, and why. */
+  private repeatRefusal(token: RegistrationToken, request: RegisterRequest, now: Date): RepeatRefusal | undefined {
+    if (!request.installationSecret || !token.installationSecretHash) return 'INSTALLATION_SECRET_MISSING';
+    if (!sameHash(hashSecret(request.installationSecret), token.installationSecretHash)) return 'INSTALLATION_SECRET_MISMATCH';
+    if (now.getTime() - token.usedAt!.getTime() > REGISTRATION_REPEAT_WINDOW_SECONDS * 1000) return 'REPEAT_WINDOW_CLOSED';
+    return undefined;
+  }
+
+  /** Its own transaction: the refusal rolls back, the record of the attempt must not. */
+  private async recordRepeatRefused(token: RegistrationToken, request: RegisterRequest, reason: RepeatRefusal, now: Date): Promise<void> {
+    const firstRegisteredAt = token.usedAt!;
+    const minutesLater = Math.floor((now.getTime() - firstRegisteredAt.getTime()) / 60_000);
+    await this.transactions.run(async (tx) => {
+      const cluster = await this.clusters.findIn(tx, token.clusterId);
+      if (!cluster) return;
+      const late = reason === 'REPEAT_WINDOW_CLOSED';
+      await this.events.record(tx, {
+        organizationId: cluster.organizationId,
+        objectKind: 'Cluster',
+        objectId: cluster.id,
+        type: 'AgentRegistrationRepeatRefused',
+        severity: late ? 'WARNING' : 'SECURITY',
+        message: late
+          ? `The agent of cluster ${cluster.name} tried to register again ${minutesLater} minutes after its first registration, later than the ${REGISTRATION_REPEAT_WINDOW_SECONDS / 60} minutes allowed; refused. If the cluster never reports, create a new registration link.`
+          : `Someone presented the used registration token and the cluster identity of cluster ${cluster.name} ${reason === 'INSTALLATION_SECRET_MISSING' ? 'without' : 'with a wrong'} installation secret to register in its agent's place; refused. The token and the kube-system UID have leaked; the agent's credential is unaffected.`,
+        actor: late ? agentActor(cluster) : UNVERIFIED_AGENT,
+        data: { reason, agentVersion: request.agentVersion, firstRegisteredAt: firstRegisteredAt.toISOString() },
+      });
+    });
+    this.logger.warn(`refused a repeated registration for cluster ${token.clusterId}: ${reason}`);
   }
 
   private recordRegistered(tx: Tx, cluster: Cluster, request: RegisterRequest, credentialId: string, data: { repeated: boolean; revokedCredentials: number }): Promise<void> {
@@ -131,11 +194,12 @@ export class AgentRegistrationService {
       objectKind: 'Cluster',
       objectId: cluster.id,
       type: 'AgentRegistered',
+      // Never the kube-system UID: VIEWERs read Events, and the UID is half of what a repeat needs.
       message: data.repeated
         ? `The agent of cluster ${cluster.name} registered again before using its credential; it got a new one`
-        : `Agent ${request.agentVersion} registered for cluster ${cluster.name} (kube-system UID ${request.clusterUid})`,
+        : `Agent ${request.agentVersion} registered for cluster ${cluster.name}`,
       actor: agentActor(cluster),
-      data: { agentVersion: request.agentVersion, kubeSystemUid: request.clusterUid, credentialId, ...data },
+      data: { agentVersion: request.agentVersion, credentialId, ...data },
     });
   }
 
@@ -150,9 +214,9 @@ export class AgentRegistrationService {
         objectId: cluster.id,
         type: 'AgentIdentityMismatch',
         severity: 'SECURITY',
-        message: `An agent in another Kubernetes cluster (kube-system UID ${request.clusterUid}) tried to register as cluster ${cluster.name}, which was attached from kube-system UID ${cluster.kubeSystemUid}; refused`,
-        actor: `agent:${request.clusterUid}`,
-        data: { expectedKubeSystemUid: cluster.kubeSystemUid, presentedKubeSystemUid: request.clusterUid, agentVersion: request.agentVersion },
+        message: `An agent in another Kubernetes cluster (a different kube-system namespace UID) tried to register as cluster ${cluster.name}; refused`,
+        actor: UNVERIFIED_AGENT,
+        data: { agentVersion: request.agentVersion },
       });
     });
     this.logger.warn(`refused registration for cluster ${clusterId}: kube-system UID mismatch`);

@@ -19,9 +19,12 @@ export class RegistrationTokenRepository {
     return tx.registrationToken.findUnique({ where: { secretHash } });
   }
 
-  /** Marks the token used if nobody did first; false means another request won the race. */
-  async markUsed(tx: Tx, id: string, at: Date): Promise<boolean> {
-    const { count } = await tx.registrationToken.updateMany({ where: { id, usedAt: null, revokedAt: null }, data: { usedAt: at } });
+  /**
+   * Marks the token used, with the hash of the installation secret that used it, if nobody did
+   * first; false means another request won the race.
+   */
+  async markUsed(tx: Tx, id: string, at: Date, installationSecretHash: string | null): Promise<boolean> {
+    const { count } = await tx.registrationToken.updateMany({ where: { id, usedAt: null, revokedAt: null }, data: { usedAt: at, installationSecretHash } });
     return count === 1;
   }
 

@@ -28,7 +28,8 @@ import {
   waitFor,
   waitForCluster,
 } from './support/farpoint';
-import { agentSecret, deploymentExists, installedObjects, kubeSystemUid, namespaceNames, namespaceState, nodesOf, ONE_OF_EACH, podRequests } from './support/kube';
+import { AGENT_CLUSTER_RULES } from '../../../src/agent-install/rbac';
+import { agentRbac, agentSecret, deploymentExists, installedObjects, kubeSystemUid, namespaceNames, namespaceState, nodesOf, ONE_OF_EACH, podRequests } from './support/kube';
 import { AGENT_NAMESPACE, AgentHandle, killAllChildren, Proc, removeAgentState, rssKiB, startAgent } from './support/processes';
 import { subscribeClusterStatus } from './support/subscription';
 
@@ -201,6 +202,10 @@ describe('attaching clusters through installed agents', () => {
     const cluster_ = await fp.api.prisma.cluster.findUniqueOrThrow({ where: { id: entry(name).clusterId } });
     expect(cluster_.kubeSystemUid).toBe(await kubeSystemUid(kc));
     expect((await events(entry(name).clusterId, 'AgentRegistered')).length).toBe(1);
+    // Both install paths (kubectl apply, server-side apply) end with the ClusterRole adopted by its binding.
+    const rbac = await agentRbac(kc);
+    expect(rbac.clusterRole.rules).toEqual(AGENT_CLUSTER_RULES);
+    expect(rbac.clusterRole.ownerReferences).toEqual([expect.objectContaining({ kind: 'ClusterRoleBinding', uid: rbac.clusterRoleBinding.uid })]);
   }, TEST_MS);
 
   it("refuses an agent's credential presented for another cluster (CREDENTIAL_WRONG_CLUSTER) and records a SECURITY event", async () => {

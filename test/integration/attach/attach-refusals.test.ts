@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { KubeHarness, locateTools, type HarnessCluster, type ToolPaths } from '../../../src/dev/kube-harness';
 import { AgentPaths } from '../../../src/protocol';
 import { attachByLink, attachByQueue, clusterDetail, createGroup, Farpoint, freePort, http, LinkAttach, operation, startFarpoint, waitFor, waitForCluster } from './support/farpoint';
-import { agentSecret, installedObjects, kubeSystemUid, ONE_OF_EACH } from './support/kube';
+import { AGENT_CLUSTER_RULES } from '../../../src/agent-install/rbac';
+import { agentRbac, agentSecret, installedObjects, kubeSystemUid, ONE_OF_EACH } from './support/kube';
 import { AgentHandle, killAllChildren, Proc, removeAgentState, startAgent } from './support/processes';
 
 const run = promisify(execFile);
@@ -137,6 +138,8 @@ describe('registration tokens that must not work', () => {
     expect((await kubectlApply(reissued.reissueRegistrationLink.manifestUrl)).code).toBe(0);
     await waitForCluster(fp, revokedLink.clusterId, 'READY', 'HEALTHY', { timeoutMs: 90_000, context: logs });
     expect(await installedObjects(k3s.kubeConfig)).toEqual(ONE_OF_EACH);
+    // The re-applied manifests brought the adoption rule back; the running agent removed it again.
+    expect((await agentRbac(k3s.kubeConfig)).clusterRole.rules).toEqual(AGENT_CLUSTER_RULES);
 
     await expectRefused(token, 'TOKEN_USED', await kubeSystemUid(k3s.kubeConfig));
     await expectRefused(token, 'TOKEN_USED');

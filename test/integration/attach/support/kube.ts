@@ -6,6 +6,7 @@ import {
   CoreV1Api,
   RbacAuthorizationV1Api,
   type KubeConfig,
+  type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { AGENT_NAME, AGENT_NAMESPACE } from './processes';
 
@@ -134,4 +135,38 @@ export async function deploymentExists(kc: KubeConfig): Promise<boolean> {
     if ((error as { code?: number }).code === 404) return false;
     throw error;
   }
+}
+
+/** A policy rule as the apiserver returns it, with empty lists dropped (so it compares with what was applied). */
+function normalizedRule(rule: V1PolicyRule): V1PolicyRule {
+  return Object.fromEntries(Object.entries(rule).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as unknown as V1PolicyRule;
+}
+
+export interface InstalledAgentRbac {
+  clusterRole: { uid: string; rules: V1PolicyRule[]; ownerReferences: { apiVersion: string; kind: string; name: string; uid: string }[]; aggregationRule?: unknown };
+  clusterRoleBinding: { uid: string; roleRef: unknown; subjects: unknown[] };
+  role: { rules: V1PolicyRule[] };
+  roleBinding: { roleRef: unknown; subjects: unknown[] };
+}
+
+/** The agent's ClusterRole, ClusterRoleBinding, Role and RoleBinding as the apiserver holds them. */
+export async function agentRbac(kc: KubeConfig): Promise<InstalledAgentRbac> {
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const [clusterRole, clusterRoleBinding, role, roleBinding] = await Promise.all([
+    rbac.readClusterRole({ name: AGENT_NAME }),
+    rbac.readClusterRoleBinding({ name: AGENT_NAME }),
+    rbac.readNamespacedRole({ name: AGENT_NAME, namespace: AGENT_NAMESPACE }),
+    rbac.readNamespacedRoleBinding({ name: AGENT_NAME, namespace: AGENT_NAMESPACE }),
+  ]);
+  return {
+    clusterRole: {
+      uid: clusterRole.metadata!.uid!,
+      rules: (clusterRole.rules ?? []).map(normalizedRule),
+      ownerReferences: (clusterRole.metadata?.ownerReferences ?? []).map(({ apiVersion, kind, name, uid }) => ({ apiVersion, kind, name, uid })),
+      ...(clusterRole.aggregationRule ? { aggregationRule: clusterRole.aggregationRule } : {}),
+    },
+    clusterRoleBinding: { uid: clusterRoleBinding.metadata!.uid!, roleRef: clusterRoleBinding.roleRef, subjects: clusterRoleBinding.subjects ?? [] },
+    role: { rules: (role.rules ?? []).map(normalizedRule) },
+    roleBinding: { roleRef: roleBinding.roleRef, subjects: roleBinding.subjects ?? [] },
+  };
 }
