@@ -6,12 +6,15 @@ import { GraphQLModule } from '@nestjs/graphql';
 import type { Logger } from 'pino';
 import { GraphqlOptionsFactory } from './graphql/graphql-options.factory';
 import { GraphqlSupportModule } from './graphql/graphql-support.module';
+import { SubscriptionServer } from './graphql/subscription-server';
 import { AppConfig } from './infra/config/app-config';
 import { ConfigModule } from './infra/config/config.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { ROOT_LOGGER } from './infra/logging/logger';
+import { MetricsServer } from './infra/metrics/metrics.server';
 import { MetricsService } from './infra/metrics/metrics.service';
 import { QueueGateway } from './infra/queue/queue.gateway';
+import { RateLimitGateway } from './infra/redis/rate-limit.gateway';
 import { WorkerHost } from './infra/queue/worker.host';
 import { AgentGatewayModule } from './modules/agent-gateway/agent-gateway.module';
 import { AttachModule } from './modules/attach/attach.module';
@@ -34,8 +37,8 @@ export class CoreModule {
       module: CoreModule,
       global: true,
       imports: [ConfigModule.forRoot(config), DatabaseModule, EventsModule],
-      providers: [{ provide: ROOT_LOGGER, useValue: logger }, QueueGateway, MetricsService],
-      exports: [ROOT_LOGGER, QueueGateway, MetricsService],
+      providers: [{ provide: ROOT_LOGGER, useValue: logger }, QueueGateway, MetricsService, RateLimitGateway],
+      exports: [ROOT_LOGGER, QueueGateway, MetricsService, RateLimitGateway],
     };
   }
 }
@@ -51,6 +54,7 @@ export class ApiModule {
       imports: [
         CoreModule.forRoot(config, logger),
         ...capabilities,
+        GraphqlSupportModule,
         GraphQLModule.forRootAsync<ApolloDriverConfig>({
           driver: ApolloDriver,
           imports: [GraphqlSupportModule],
@@ -58,7 +62,7 @@ export class ApiModule {
         }),
       ],
       controllers: [HealthController],
-      providers: [{ provide: APP_FILTER, useClass: FarpointErrorFilter }],
+      providers: [{ provide: APP_FILTER, useClass: FarpointErrorFilter }, MetricsServer, SubscriptionServer],
     };
   }
 }

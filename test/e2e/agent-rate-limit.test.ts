@@ -1,9 +1,10 @@
-// Rate limits of the agent protocol against the real API and Redis: per client address on the
-// anonymous endpoints, per cluster on the credentialed ones. Requests are counted in one-minute
-// windows, so each test sends enough requests that some window must overflow even if the run
-// crosses a minute boundary (n > 2 × limit), and asserts on outcomes, never on timing.
+// Rate limits of the agent protocol against the real API and Redis: per client address on every
+// endpoint, checked before the body is read or a credential looked up, and per cluster on the
+// credentialed ones. Requests are counted in one-minute windows, so each test sends enough requests
+// that some window must overflow even if the run crosses a minute boundary (n > 2 × limit), and
+// asserts on outcomes, never on timing.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { AgentErrorBodySchema, AgentPaths, ReportsResponseSchema } from '../../src/protocol';
+import { AgentErrorBodySchema, AgentPaths, AgentProtocolLimits, ReportsResponseSchema } from '../../src/protocol';
 import { makeHeartbeatItem, makeReportsRequest } from '../../src/protocol/testing/factories';
 import { startApi, TestApi } from '../support/api';
 
@@ -13,7 +14,7 @@ async function send(api: TestApi, method: 'GET' | 'POST', path: string, body?: u
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (credential) headers.authorization = `Bearer ${credential}`;
-  const response = await fetch(`${api.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${api.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: response.status, retryAfter: response.headers.get('retry-after'), json: (await response.json()) as any };
 }
 
@@ -32,7 +33,7 @@ describe('agent protocol rate limits', () => {
 
   beforeAll(async () => {
     [anonymousApi, clusterApi] = await Promise.all([
-      startApi({ AGENT_ANONYMOUS_RATE_LIMIT_PER_MINUTE: String(LIMIT) }),
+      startApi({ AGENT_ANONYMOUS_RATE_LIMIT_PER_MINUTE: String(LIMIT), ADDRESS_RATE_LIMIT_PER_MINUTE: String(LIMIT) }),
       // Registration is anonymous: allow it here so only the per-cluster budget is under test.
       startApi({ AGENT_RATE_LIMIT_PER_MINUTE: String(LIMIT), AGENT_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '1000' }),
     ]);
@@ -49,6 +50,38 @@ describe('agent protocol rate limits', () => {
     limited.forEach(expectRateLimited);
     // Within the budget the request is served as usual (here: an unknown token).
     for (const r of responses.filter((r) => r.status !== 429)) expect(r.json.error.code).toBe('TOKEN_UNKNOWN');
+  });
+
+  it('answers a refused report without a database statement (no credential lookup)', async () => {
+    const outcomes: { status: number; statements: number }[] = [];
+    for (let i = 0; i < 2 * LIMIT + 1; i++) {
+      const before = anonymousApi.prisma.sqlStatementCount;
+      const response = await send(anonymousApi, 'POST', AgentPaths.reports, makeReportsRequest([makeHeartbeatItem(1)], { clusterId: randomUUID() }), `fpc_${randomBytes(32).toString('base64url')}`);
+      outcomes.push({ status: response.status, statements: anonymousApi.prisma.sqlStatementCount - before });
+      if (response.status === 429) expectRateLimited(response);
+    }
+    const limited = outcomes.filter((o) => o.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(1);
+    expect(limited.map((o) => o.statements)).toEqual(limited.map(() => 0));
+    // Within the budget (the first requests: this test comes first on its bucket) the credential is
+    // looked up, and is unknown: those cost statements.
+    const served = outcomes.filter((o) => o.status !== 429);
+    expect(served.length).toBeGreaterThanOrEqual(1);
+    for (const o of served) {
+      expect(o.status).toBe(401);
+      expect(o.statements).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it.each([AgentPaths.register, AgentPaths.reports])('refuses a flood of oversized POSTs to %s from one address with 429 before reading a body (not 413)', async (path) => {
+    // Larger than the protocol's body limit: a request whose body were looked at would be a 413.
+    const oversized = JSON.stringify({ padding: 'x'.repeat(AgentProtocolLimits.maxBodyBytes + 1024) });
+    const responses = [];
+    for (let i = 0; i < 2 * LIMIT + 1; i++) responses.push(await send(anonymousApi, 'POST', path, oversized, `fpc_${randomBytes(32).toString('base64url')}`));
+    const limited = responses.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThanOrEqual(1);
+    limited.forEach(expectRateLimited);
+    for (const r of responses.filter((r) => r.status !== 429)) expect(r.json.error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('refuses a cluster that reports too often, and stores nothing of the refused batches', async () => {

@@ -5,6 +5,7 @@
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { JobName } from '../../src/infra/queue/jobs';
 import { QueueGateway } from '../../src/infra/queue/queue.gateway';
+import { freePort } from '../../src/dev/free-port';
 import { startApi, TestApi } from '../support/api';
 import { ApiFactory, DbSeed } from '../support/factories';
 
@@ -16,7 +17,7 @@ let orgId: string;
 let make: ApiFactory;
 
 beforeAll(async () => {
-  api = await startApi();
+  api = await startApi({ METRICS_PORT: String(await freePort()) });
   ({ token: admin, organizationId: orgId } = await api.bootstrapOrgWithId('inventory-org'));
   bot = await api.createToken(admin, 'EDITOR', 'ci-bot');
   make = new ApiFactory(api, bot);
@@ -498,15 +499,15 @@ describe('operational endpoints', () => {
     }
   }, 30_000);
 
-  it('/metrics counts HTTP requests, GraphQL operations and queue depth', async () => {
+  it('/metrics (on METRICS_PORT) counts HTTP requests, GraphQL operations and queue depth', async () => {
     const metric = async (line: RegExp) => {
-      const text = await (await fetch(`${api.url}/metrics`)).text();
+      const text = await (await fetch(api.metricsUrl!)).text();
       const match = text.split('\n').find((l) => line.test(l));
       return match ? Number(match.split(' ').pop()) : 0;
     };
     const httpLine = /^farpoint_http_requests_total\{method="POST",route="\/graphql",status="200"\} /;
-    const okLine = /^farpoint_graphql_operations_total\{type="query",name="MetricsProbe",outcome="ok"\} /;
-    const errorLine = /^farpoint_graphql_operations_total\{type="query",name="MetricsProbe",outcome="error"\} /;
+    const okLine = /^farpoint_graphql_operations_total\{type="query",name="viewer",outcome="ok"\} /;
+    const errorLine = /^farpoint_graphql_operations_total\{type="query",name="site",outcome="error"\} /;
     const waitingLine = /^farpoint_queue_jobs\{queue="maintenance",state="waiting"\} /;
     const before = { http: await metric(httpLine), ok: await metric(okLine), error: await metric(errorLine), waiting: await metric(waitingLine) };
     await api.gqlOk(bot, 'query MetricsProbe { viewer { role } }');
@@ -515,7 +516,7 @@ describe('operational endpoints', () => {
     await api.app.get(QueueGateway).enqueue(JobName.PURGE_API_TOKENS, {});
     const after = { http: await metric(httpLine), ok: await metric(okLine), error: await metric(errorLine), waiting: await metric(waitingLine) };
     expect({ http: after.http - before.http, ok: after.ok - before.ok, error: after.error - before.error, waiting: after.waiting - before.waiting }).toEqual({ http: 3, ok: 2, error: 1, waiting: 1 });
-    const text = await (await fetch(`${api.url}/metrics`)).text();
+    const text = await (await fetch(api.metricsUrl!)).text();
     for (const name of ['farpoint_http_requests_total', 'farpoint_graphql_operations_total', 'farpoint_queue_jobs']) expect(text).toContain(`# TYPE ${name}`);
   });
 

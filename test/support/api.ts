@@ -13,6 +13,7 @@ import 'reflect-metadata';
 import { createApiApp } from '../../src/api.app';
 import { AppConfig, loadConfig } from '../../src/infra/config/app-config';
 import { PrismaService } from '../../src/infra/database/prisma.service';
+import { MetricsServer } from '../../src/infra/metrics/metrics.server';
 import { createRootLogger } from '../../src/infra/logging/logger';
 import { OrganizationService } from '../../src/modules/organizations/organization.service';
 import { createTestDatabase, TestDatabase } from './database';
@@ -39,6 +40,8 @@ export type Role = 'ADMIN' | 'EDITOR' | 'VIEWER';
 export interface TestApi {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   url: string;
+  /** GET this for Prometheus metrics, when METRICS_PORT was given (e.g. http://127.0.0.1:41235/metrics). */
+  metricsUrl?: string;
   app: NestFastifyApplication;
   prisma: PrismaService;
   config: AppConfig;
@@ -77,6 +80,11 @@ export async function startApi(env: Record<string, string> = {}): Promise<TestAp
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.FARPOINT_TEST_LOG_LEVEL ?? 'silent',
       QUEUE_PREFIX: redis.prefix,
+      // Off unless a test asks for them (the default port would collide between parallel APIs).
+      METRICS_PORT: '0',
+      // Test files send many requests from one address and token; limit tests set their own.
+      ADDRESS_RATE_LIMIT_PER_MINUTE: '1000000',
+      GRAPHQL_RATE_LIMIT_PER_MINUTE: '1000000',
       ...env,
     });
     app = await createApiApp(config, createRootLogger(config.LOG_LEVEL, 'farpoint-api-test'));
@@ -88,6 +96,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<TestAp
     const url = `http://127.0.0.1:${address.port}`;
     const prisma = app.get(PrismaService);
     const started = app;
+    const metricsAddress = app.get(MetricsServer).address();
 
     const gql = async <T>(token: string | undefined, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<GqlResponse<T>> => {
       const response = await fetch(`${url}/graphql`, {
@@ -120,6 +129,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<TestAp
 
     return {
       url,
+      metricsUrl: metricsAddress ? `http://127.0.0.1:${metricsAddress.port}/metrics` : undefined,
       app: started,
       prisma,
       config,

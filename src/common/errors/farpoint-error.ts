@@ -9,6 +9,7 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   CONFLICT: 'CONFLICT',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  RATE_LIMITED: 'RATE_LIMITED',
   /** Temporarily unable to serve (the database pool is saturated or unreachable): retry after Retry-After. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
@@ -47,6 +48,11 @@ export class FarpointError extends Error {
 
   static unauthenticated(message: string): FarpointError {
     return new FarpointError(ErrorCode.UNAUTHENTICATED, message);
+  }
+
+  /** Too many requests; HTTP answers carry the same wait as Retry-After. */
+  static rateLimited(message: string, retryAfterSeconds: number): FarpointError {
+    return new FarpointError(ErrorCode.RATE_LIMITED, message, { retryAfterSeconds });
   }
 
   static serviceUnavailable(): FarpointError {

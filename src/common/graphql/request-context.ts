@@ -18,6 +18,6 @@ export interface RequestContext {
   authorization?: string;
   // A box, not a plain field: the driver copies the context object, and loaders built before
   // authentication must see the principal the guard sets later.
-  auth: { principal?: Principal };
+  auth: { principal?: Principal; authenticating?: Promise<Principal> };
   loaders: InventoryLoaders;
 }

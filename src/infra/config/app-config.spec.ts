@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig, secretsKeyProblem } from './app-config';
+import { ConfigError, loadConfig, parseTrustProxy, secretsKeyProblem } from './app-config';
 
 const valid = { DATABASE_URL: 'postgresql://u@localhost:5432/db', REDIS_URL: 'redis://localhost:6379', NODE_ENV: 'development' };
 const production = { DATABASE_URL: 'postgresql://farpoint:hunter2-db-password@db:5432/farpoint', REDIS_URL: 'redis://redis:6379', PUBLIC_URL: 'https://farpoint.example.com' };
@@ -76,5 +76,37 @@ describe(loadConfig.name, () => {
   it('accepts only http(s) PUBLIC_URLs', () => {
     expect(problemsOf({ ...valid, PUBLIC_URL: 'javascript:alert(1)' })).toEqual([expect.stringContaining('PUBLIC_URL')]);
     expect(problemsOf({ ...production, PUBLIC_URL: 'http://farpoint.example.com', SECRETS_KEY: realKey() })).toEqual([expect.stringContaining('https')]);
+  });
+});
+
+describe(parseTrustProxy.name, () => {
+  it('trusts no proxy by default, so X-Forwarded-For is ignored', () => {
+    expect(loadConfig(valid).TRUST_PROXY).toBe(false);
+    expect(parseTrustProxy('false')).toBe(false);
+  });
+
+  it('takes a hop count or a list of addresses, CIDRs and proxy-addr names', () => {
+    expect(loadConfig({ ...valid, TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(parseTrustProxy('10.0.0.0/8, 192.168.1.7,fd00::/8,loopback')).toEqual(['10.0.0.0/8', '192.168.1.7', 'fd00::/8', 'loopback']);
+  });
+
+  it.each(['true', '0', '10.0.0.0/33', 'not-an-address', '10.0.0.1/8/2', '1,2'])('refuses %j with a message naming TRUST_PROXY', (value) => {
+    expect(parseTrustProxy(value)).toBeUndefined();
+    expect(problemsOf({ ...valid, TRUST_PROXY: value })).toEqual([expect.stringContaining('TRUST_PROXY')]);
+  });
+});
+
+describe('metrics, rate limit and subscription settings', () => {
+  it('default to metrics on loopback:9464 without a token, and bounded WebSocket connections', () => {
+    expect(loadConfig(valid)).toMatchObject({ METRICS_HOST: '127.0.0.1', METRICS_PORT: 9464, GRAPHQL_RATE_LIMIT_PER_MINUTE: 600, ADDRESS_RATE_LIMIT_PER_MINUTE: 3000, GRAPHQL_WS_MAX_SUBSCRIPTIONS: 10, GRAPHQL_WS_MAX_PAYLOAD_BYTES: 65536, GRAPHQL_WS_RECHECK_SECONDS: 60 });
+    expect(loadConfig(valid).METRICS_TOKEN).toBeUndefined();
+  });
+
+  it('refuses a short METRICS_TOKEN and limits that are not positive', () => {
+    expect(problemsOf({ ...valid, METRICS_TOKEN: 'short', GRAPHQL_RATE_LIMIT_PER_MINUTE: '0', GRAPHQL_WS_MAX_PAYLOAD_BYTES: '10' })).toEqual([
+      expect.stringContaining('GRAPHQL_RATE_LIMIT_PER_MINUTE'),
+      expect.stringContaining('GRAPHQL_WS_MAX_PAYLOAD_BYTES'),
+      expect.stringContaining('METRICS_TOKEN'),
+    ]);
   });
 });

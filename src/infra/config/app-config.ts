@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseCidrs } from '../kubernetes/egress-policy';
 
@@ -34,6 +35,31 @@ const schema = z.object({
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).default(5000),
   // The self-hosted GraphQL explorer at /graphql/explorer; on by default only when NODE_ENV is development.
   GRAPHQL_EXPLORER: z.stringbool().optional(),
+  // Requests a minute per API token, counted after authentication; beyond: RATE_LIMITED.
+  GRAPHQL_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+  // Requests a minute from one client address to /graphql and the credentialed agent endpoints,
+  // refused before the body is read or any credential is looked up.
+  ADDRESS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(3000),
+  // Which proxies may say who the client is (X-Forwarded-For): `false` (none, the default), a hop
+  // count, or a comma-separated list of addresses/CIDRs. Client addresses key the rate limits.
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value, ctx) => {
+      const parsed = parseTrustProxy(value);
+      if (parsed === undefined) ctx.addIssue({ code: 'custom', message: 'must be false, a hop count, or a comma-separated list of IP addresses or CIDRs' });
+      return parsed ?? false;
+    }),
+  // graphql-ws: subscriptions one connection may hold, largest message a client may send, and how
+  // often an open connection's token is checked again (revocation also closes it at once).
+  GRAPHQL_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(10),
+  GRAPHQL_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  GRAPHQL_WS_RECHECK_SECONDS: z.coerce.number().int().min(1).default(60),
+  // Prometheus metrics, on their own listener (never the API port); port 0 turns them off. With
+  // METRICS_TOKEN set, scrapes must send `Authorization: Bearer <token>`.
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_TOKEN: z.string().min(16).optional(),
   TOKEN_PURGE_EVERY_SECONDS: z.coerce.number().int().min(1).default(3600),
   // Revoked and expired API tokens are kept this long for audit before the worker purges them.
   TOKEN_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
@@ -119,6 +145,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!development && !publicUrl.startsWith('https://')) problems.push('PUBLIC_URL must be an https:// URL in production (agents send credentials to it)');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze({ ...config, SECRETS_KEY: config.SECRETS_KEY ?? DEVELOPMENT_SECRETS_KEY, GRAPHQL_EXPLORER: config.GRAPHQL_EXPLORER ?? config.NODE_ENV === 'development', publicUrl });
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** TRUST_PROXY as Fastify's trustProxy option, or undefined when it is not valid. */
+export function parseTrustProxy(value: string): false | number | string[] | undefined {
+  const text = value.trim();
+  if (text === '' || text === 'false') return false;
+  if (/^\d+$/.test(text)) return Number(text) >= 1 && Number(text) <= 100 ? Number(text) : undefined;
+  const entries = text.split(',').map((entry) => entry.trim());
+  const valid = entries.every((entry) => {
+    if (PROXY_NAMES.has(entry)) return true;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (!family || rest.length) return false;
+    return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  });
+  return valid ? entries : undefined;
 }
 
 /** Injection token for the typed configuration. */

@@ -1,9 +1,16 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { ErrorCode, FarpointError } from '../../common/errors/farpoint-error';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { createRedisConnection } from './redis.factory';
 
 type Listener = (message: unknown) => void;
+
+/**
+ * Messages one iterator may hold for a consumer that has not asked for them yet. A subscriber whose
+ * WebSocket drains slower than its channel fills is ended beyond this instead of growing memory.
+ */
+export const SUBSCRIBER_MAX_PENDING = 100;
 
 /**
  * Redis pub/sub between processes (the worker publishes, every API replica's subscribers receive).
@@ -28,16 +35,23 @@ export class PubSubGateway implements OnModuleDestroy {
    * An async iterator of messages on a channel, listening from the moment it is created. return()
    * unsubscribes at once, even while a next() is waiting: an async generator would only run its
    * cleanup after the next message arrived, so every closed subscription on a quiet channel stayed
-   * subscribed.
+   * subscribed. A consumer more than maxPending messages behind is unsubscribed, and its next next()
+   * throws RATE_LIMITED (what it missed is gone; it should subscribe again and re-read).
    */
-  iterate<T>(channel: string): AsyncIterableIterator<T> {
+  iterate<T>(channel: string, { maxPending = SUBSCRIBER_MAX_PENDING }: { maxPending?: number } = {}): AsyncIterableIterator<T> {
     const queue: T[] = [];
     const waiting: ((result: IteratorResult<T>) => void)[] = [];
     let done = false;
+    let overflow: FarpointError | undefined;
     const listener: Listener = (message) => {
+      if (done) return;
       const waiter = waiting.shift();
       if (waiter) waiter({ value: message as T, done: false });
-      else queue.push(message as T);
+      else if (queue.length < maxPending) queue.push(message as T);
+      else {
+        overflow = new FarpointError(ErrorCode.RATE_LIMITED, `This subscription fell more than ${maxPending} messages behind and was ended. Subscribe again and re-read the current state.`, { maxPending });
+        void finish();
+      }
     };
     const listening = this.listen(channel, listener);
     listening.catch(() => undefined); // surfaced by next()
@@ -53,6 +67,11 @@ export class PubSubGateway implements OnModuleDestroy {
     return {
       async next(): Promise<IteratorResult<T>> {
         await listening;
+        if (overflow) {
+          const error = overflow;
+          overflow = undefined;
+          throw error;
+        }
         if (done) return { value: undefined, done: true };
         if (queue.length) return { value: queue.shift()!, done: false };
         return new Promise((resolve) => waiting.push(resolve));
@@ -66,6 +85,16 @@ export class PubSubGateway implements OnModuleDestroy {
         return this;
       },
     };
+  }
+
+  /**
+   * Calls `listener` with every message on a channel (for process-wide listeners, which consume at
+   * once); resolves when Redis has confirmed the SUBSCRIBE, with the function that stops listening.
+   */
+  async listenTo<T>(channel: string, listener: (message: T) => void): Promise<() => Promise<void>> {
+    const wrapped: Listener = (message) => listener(message as T);
+    await this.listen(channel, wrapped);
+    return () => this.unlisten(channel, wrapped);
   }
 
   private async listen(channel: string, listener: Listener): Promise<void> {

@@ -12,7 +12,9 @@ import { AgentReportsService } from './agent-reports.service';
 /**
  * The agent protocol v1 over HTTP (docs/agent-protocol.openapi.json). Bodies are validated with the
  * protocol's zod schemas inside the services; every failure is the protocol's error body. Body
- * limit, pre-handler errors and log redaction are set per route by configureAgentRoutes.
+ * limit, pre-handler errors and log redaction are set per route by configureAgentRoutes; limits per
+ * client address run before the body is read (agentAddressLimit), the per-cluster one after
+ * authentication (AgentRateLimitGuard).
  */
 @Controller(AGENT_API_BASE_PATH.slice(1))
 @UseFilters(AgentProtocolExceptionFilter)
@@ -24,7 +26,6 @@ export class AgentGatewayController {
   ) {}
 
   @Get('manifests/:token.yaml')
-  @UseGuards(AgentRateLimitGuard)
   @Header('Content-Type', AGENT_MANIFESTS_MEDIA_TYPE)
   @Header('Cache-Control', 'no-store')
   async manifests(@Param('token') token: string): Promise<string> {
@@ -32,7 +33,6 @@ export class AgentGatewayController {
   }
 
   @Post('register')
-  @UseGuards(AgentRateLimitGuard)
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   register(@Body() body: unknown): Promise<RegisterResponse> {

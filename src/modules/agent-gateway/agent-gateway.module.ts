@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { RateLimitGateway } from '../../infra/redis/rate-limit.gateway';
 import { AttachModule } from '../attach/attach.module';
 import { ClustersModule } from '../clusters/clusters.module';
 import { AgentClusterRepository } from './agent-cluster.repository';
@@ -28,7 +27,6 @@ import { ClusterInventoryRepository } from './cluster-inventory.repository';
     AgentRegistrationService,
     AgentReportsService,
     AgentCredentialGuard,
-    RateLimitGateway,
     AgentRateLimitGuard,
   ],
   exports: [AgentRegistrationService, AgentCredentialService, ClusterInventoryRepository],

@@ -1,15 +1,14 @@
-import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { PrismaService } from '../../infra/database/prisma.service';
-import { MetricsService } from '../../infra/metrics/metrics.service';
 import { QueueGateway } from '../../infra/queue/queue.gateway';
 
+/** Liveness and readiness on the API port. Metrics are not here: MetricsServer serves them on their own port. */
 @Controller()
 export class HealthController {
   constructor(
     private readonly prisma: PrismaService,
     private readonly queues: QueueGateway,
-    private readonly metrics: MetricsService,
   ) {}
 
   /** Liveness: the process is up and serving. */
@@ -25,11 +24,5 @@ export class HealthController {
     const [postgres, redis] = await Promise.all([this.prisma.isReachable(), this.queues.isReachable()]);
     const ready = postgres && redis;
     await reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks: { postgres: postgres ? 'ok' : 'down', redis: redis ? 'ok' : 'down' } });
-  }
-
-  @Get('metrics')
-  @Header('Content-Type', 'text/plain; version=0.0.4')
-  metricsText() {
-    return this.metrics.registry.metrics();
   }
 }
