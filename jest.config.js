@@ -5,15 +5,7 @@
 // CommonJS build through require(esm), but jest's module runtime cannot, so jest compiles those
 // packages to CommonJS with swc as well (cached after the first run).
 const esmPackages = ['@nestjs', '@apollo', '@as-integrations', '@kubernetes', 'zod', 'graphql-ws', '@whatwg-node', 'uuid', 'openid-client', 'oauth4webapi', 'jose', 'hpagent'];
-const swc = {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    target: 'es2022',
-    keepClassNames: true,
-  },
-  module: { type: 'commonjs' },
-};
+const swc = require('./swc.options').swcOptions();
 const common = {
   transform: { '^.+\\.(t|j|mj|cj)s$': ['@swc/jest', swc] },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],

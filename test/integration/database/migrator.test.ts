@@ -269,10 +269,9 @@ describe('migrate CLI (compiled, run as separate Node processes)', () => {
     cleanups.push(() => rmSync(dirname(dirname(dirname(dirname(out)))), { recursive: true, force: true }));
     mkdirSync(out, { recursive: true });
     for (const name of ['migrator', 'migrate.cli']) {
-      const { code } = swc.transformFileSync(join(root, 'src', 'infra', 'database', `${name}.ts`), {
-        jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
-        module: { type: 'commonjs' },
-      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { swcOptions } = require('../../../swc.options') as { swcOptions: (sourceMaps?: boolean | 'inline') => import('@swc/core').Options };
+      const { code } = swc.transformFileSync(join(root, 'src', 'infra', 'database', `${name}.ts`), swcOptions(false));
       writeFileSync(join(out, `${name}.js`), code);
     }
     cli = join(out, 'migrate.cli.js');

@@ -10,16 +10,8 @@ import { dirname, join, relative } from 'node:path';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..', '..');
 
-const SWC_OPTIONS = {
-  jsc: {
-    parser: { syntax: 'typescript' as const, decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
-    target: 'es2022' as const,
-    keepClassNames: true,
-  },
-  module: { type: 'commonjs' as const },
-  sourceMaps: 'inline' as const,
-};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const SWC_OPTIONS = (require('../../../../swc.options') as { swcOptions: () => import('@swc/core').Options }).swcOptions();
 
 export interface CompiledSources {
   /** Root of the output; holds src/ mirrored from the repository. */
