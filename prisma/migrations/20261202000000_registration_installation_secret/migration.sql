@@ -10,7 +10,7 @@ SET "message" = regexp_replace("message", ' \(kube-system UID [^)]*\)', ''),
 WHERE "type" = 'AgentRegistered';
 
 UPDATE "Event"
-SET "message" = regexp_replace(regexp_replace("message", '\(kube-system UID [^)]*\)', '(a different kube-system namespace UID)'), ', which was attached from kube-system UID [^;]*', ''),
+SET "message" = regexp_replace(regexp_replace("message", '\(kube-system UID [^)]*\)', '(a different kube-system namespace UID)'), ', which was attached from kube-system UID [0-9A-Za-z-]*', ''),
     "data" = "data" - 'expectedKubeSystemUid' - 'presentedKubeSystemUid',
     "actor" = 'agent:unverified'
 WHERE "type" = 'AgentIdentityMismatch';
