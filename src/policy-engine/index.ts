@@ -1,0 +1,9 @@
+// The policy engine: Gatekeeper's contract implemented once, for the API and the agent. No NestJS,
+// Prisma, BullMQ or Redis here (see .dependency-cruiser.cjs); files that evaluate import no YAML parser.
+export * from './types';
+export * from './errors';
+export { parseConstraintTemplate, regoPackage, entrypointForPackage } from './template';
+export { parseConstraint, parseConstraintMatch } from './constraint';
+export { matchesConstraint, globMatches, selectorMatches } from './match';
+export { assertKubernetesObject, reviewForObject, groupVersionKind } from './kubernetes';
+export { parseYamlObject } from './yaml-document';
