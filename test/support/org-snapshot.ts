@@ -21,6 +21,13 @@ interface TableScope {
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+/**
+ * Tables of no organization, and why that is safe. PolicyBundle: compiled WebAssembly stored once by
+ * its SHA-256 for every version that compiles to the same bytes; it is reached only through a version
+ * (which is scoped), and holds no name, id or text of an organization.
+ */
+const SHARED_TABLES = new Set(['PolicyBundle']);
+
 async function scopes(prisma: Raw): Promise<TableScope[]> {
   const columns = await prisma.$queryRawUnsafe<{ table: string; column: string }[]>(
     `SELECT c.table_name AS table, c.column_name AS column
@@ -40,7 +47,7 @@ async function scopes(prisma: Raw): Promise<TableScope[]> {
       WHERE con.contype = 'f' AND cardinality(con.conkey) = 1 AND con.connamespace = 'public'::regnamespace
       ORDER BY src.relname, a.attname`,
   );
-  return [...tables.keys()].sort().map((table): TableScope => {
+  return [...tables.keys()].filter((table) => !SHARED_TABLES.has(table)).sort().map((table): TableScope => {
     const cols = tables.get(table)!;
     if (cols.has('organizationId')) return { table, select: `SELECT to_jsonb(t) AS row, t."organizationId" AS org FROM ${q(table)} t` };
     if (table === 'Organization') return { table, select: `SELECT to_jsonb(t) AS row, t."id" AS org FROM ${q(table)} t` };
