@@ -155,16 +155,19 @@ export class AttachService {
       });
       return { ...cluster, phase: 'DETACHED' };
     }
-    if (cluster.phase === 'DETACHING' || cluster.phase === 'DETACHED') return cluster;
-    const agentRunning = cluster.phase === 'ATTACHED' || cluster.phase === 'READY' || (cluster.phase === 'ERROR' && cluster.kubeSystemUid !== null);
     const change = await this.transactions.run(async (tx) => {
+      // Decided under the row lock: a registration or report committed meanwhile is what we detach from.
+      const current = await this.clusters.lock(tx, cluster.organizationId, cluster.id);
+      if (!current) throw FarpointError.notFound('Cluster', clusterId);
+      if (current.phase === 'DETACHING' || current.phase === 'DETACHED') return null;
+      const agentRunning = current.phase === 'ATTACHED' || current.phase === 'READY' || (current.phase === 'ERROR' && current.kubeSystemUid !== null);
       await this.tokens.revokeUnused(tx, cluster.id, new Date());
       await this.operations.finishOpen(tx, cluster.id, 'ATTACH', 'FAILED', 'Cancelled by detach.');
       if (agentRunning) {
         await this.operations.create(tx, { organizationId: cluster.organizationId, clusterId: cluster.id, kind: 'DETACH', state: 'WAITING_FOR_AGENT', createdBy: actor });
-        return this.status.transition(tx, cluster, { phase: 'DETACHING', reason: 'Waiting for the agent to remove itself' }, actor);
+        return this.status.transition(tx, current, { phase: 'DETACHING', reason: 'Waiting for the agent to remove itself' }, actor);
       }
-      return this.status.transition(tx, cluster, { phase: 'DETACHED', reason: 'Detached before an agent registered' }, actor);
+      return this.status.transition(tx, current, { phase: 'DETACHED', reason: 'Detached before an agent registered' }, actor);
     });
     await this.status.publish([change]);
     return (await this.clusters.find(cluster.organizationId, cluster.id))!;

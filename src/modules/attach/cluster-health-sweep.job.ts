@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { Cluster } from '../../generated/prisma/client';
 import { JobName } from '../../infra/queue/jobs';
 import { OnJob } from '../../infra/queue/on-job.decorator';
 import { TransactionRunner } from '../../infra/database/transaction';
-import { ClusterStatusService } from '../cluster-status/cluster-status.service';
+import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
 import { ClusterRepository } from '../clusters/cluster.repository';
 
 /**
@@ -21,18 +22,27 @@ export class ClusterHealthSweepJob {
   ) {}
 
   @OnJob(JobName.SWEEP_CLUSTER_HEALTH)
-  async run(): Promise<{ disconnected: number }> {
-    const silent = await this.clusters.findSilent(new Date());
-    const changes = [];
+  async run(): Promise<{ disconnected: number; skipped: number }> {
+    return this.sweep(new Date());
+  }
+
+  /**
+   * Decides from one unlocked read, then writes each cluster with a compare-and-set on the phase,
+   * health and lastHeartbeatAt it read: a heartbeat, detach or phase change committed in between wins
+   * and that cluster is skipped (no Event, nothing published). `beforeWrite` runs between the read and
+   * each write; tests use it to commit such a change there.
+   */
+  async sweep(now: Date, beforeWrite: (cluster: Cluster) => Promise<void> = async () => undefined): Promise<{ disconnected: number; skipped: number }> {
+    const silent = await this.clusters.findSilent(now);
+    const changes: ClusterStatusChange[] = [];
     for (const cluster of silent) {
-      const change = await this.transactions.run(async (tx) => {
-        const since = cluster.lastHeartbeatAt?.toISOString() ?? 'registration';
-        return this.status.transition(tx, cluster, { health: 'DISCONNECTED' }, 'system:health-sweep').then((c) => (c ? { ...c, reason: `No heartbeat since ${since}` } : null));
-      });
-      changes.push(change);
+      await beforeWrite(cluster);
+      const change = await this.transactions.run((tx) => this.status.transition(tx, cluster, { health: 'DISCONNECTED' }, 'system:health-sweep', { sameHeartbeat: true }));
+      if (change) changes.push({ ...change, reason: `No heartbeat since ${cluster.lastHeartbeatAt?.toISOString() ?? 'registration'}` });
     }
     await this.status.publish(changes);
-    if (silent.length) this.logger.log(`marked ${silent.length} cluster(s) DISCONNECTED`);
-    return { disconnected: silent.length };
+    const skipped = silent.length - changes.length;
+    if (silent.length) this.logger.log(`marked ${changes.length} cluster(s) DISCONNECTED${skipped ? `; ${skipped} changed meanwhile and were left as they are` : ''}`);
+    return { disconnected: changes.length, skipped };
   }
 }

@@ -22,7 +22,9 @@ export const clusterStatusChannel = (organizationId: string) => `cluster-status:
 
 /**
  * The one way to change a cluster's phase or health: writes the row and an Event in the caller's
- * transaction, and publishes the change to subscribers once the caller has committed.
+ * transaction, and publishes the change to subscribers once the caller has committed. Every write is
+ * a compare-and-set on the state the caller decided from, so a decision made on a stale read never
+ * overwrites a change committed since.
  */
 @Injectable()
 export class ClusterStatusService {
@@ -34,13 +36,24 @@ export class ClusterStatusService {
     private readonly pubsub: PubSubGateway,
   ) {}
 
-  /** Returns the change to publish after commit, or null when nothing changed. */
-  async transition(tx: Tx, cluster: Cluster, next: { phase?: ClusterPhase; health?: ClusterHealth; reason?: string | null }, actor: string): Promise<ClusterStatusChange | null> {
+  /**
+   * Moves `cluster` (the state the caller decided from) to `next`. Returns the change to publish after
+   * commit, or null when nothing changed: `next` is the current state, or the row no longer has the
+   * phase and health of `cluster` (nor its lastHeartbeatAt, with `sameHeartbeat`) because someone else
+   * decided since. Null means no Event and nothing to publish. Callers that must win read `cluster`
+   * under a row lock in the same transaction (ClusterRepository.lock, AgentClusterRepository.lock), so
+   * for them the compare cannot fail.
+   */
+  async transition(tx: Tx, cluster: Cluster, next: { phase?: ClusterPhase; health?: ClusterHealth; reason?: string | null }, actor: string, options: { sameHeartbeat?: boolean } = {}): Promise<ClusterStatusChange | null> {
     const phase = next.phase ?? cluster.phase;
     const health = next.health ?? cluster.health;
     if (phase === cluster.phase && health === cluster.health) return null;
     const reason = next.reason !== undefined ? next.reason : phase === cluster.phase ? cluster.phaseReason : null;
-    await this.clusters.update(tx, cluster.id, { phase, health, phaseReason: reason });
+    const expected = { phase: cluster.phase, health: cluster.health, ...(options.sameHeartbeat ? { lastHeartbeatAt: cluster.lastHeartbeatAt } : {}) };
+    if (!(await this.clusters.updateStatusIf(tx, cluster.id, expected, { phase, health, phaseReason: reason }))) {
+      this.logger.debug(`status of cluster ${cluster.id} changed since ${actor} read it; its ${phase}/${health} is not applied`);
+      return null;
+    }
     const change: ClusterStatusChange = {
       organizationId: cluster.organizationId,
       clusterId: cluster.id,

@@ -71,6 +71,17 @@ export class ClusterRepository {
     return tx.cluster.update({ where: { id }, data });
   }
 
+  /**
+   * Compare-and-set of phase and health: writes only while the row still has the expected phase and
+   * health (and lastHeartbeatAt, when given). Postgres re-checks the condition after waiting for a
+   * concurrent writer's row lock, so a change committed in between makes this a no-op. False: lost.
+   */
+  async updateStatusIf(tx: Tx, id: string, expected: Pick<Cluster, 'phase' | 'health'> & { lastHeartbeatAt?: Date | null }, data: Pick<Cluster, 'phase' | 'health' | 'phaseReason'>): Promise<boolean> {
+    const where: Prisma.ClusterWhereInput = { id, phase: expected.phase, health: expected.health, ...(expected.lastHeartbeatAt !== undefined ? { lastHeartbeatAt: expected.lastHeartbeatAt } : {}) };
+    const { count } = await tx.cluster.updateMany({ where, data });
+    return count === 1;
+  }
+
   delete(tx: Tx, id: string): Promise<Cluster> {
     return tx.cluster.delete({ where: { id } });
   }
