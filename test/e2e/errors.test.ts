@@ -52,7 +52,8 @@ afterAll(async () => {
 // ---- What every error must look like -----------------------------------------------------------------
 
 const INTERNALS = [/\n\s+at /, /\.[tj]s:\d+/, /node_modules/, /prisma/i, /\b(SELECT|INSERT|UPDATE|DELETE)\b/, /constraint/i, /violat/i, /postgres/i, /stack/i, /\[object /, /undefined/, /^Error:/];
-const SAFE_EXTENSIONS = ['code', 'field', 'kind', 'id'];
+// path: where inside a structured input (a kubeconfig) the refused field is, e.g. kubeconfig.users[0].user.exec.
+const SAFE_EXTENSIONS = ['code', 'field', 'kind', 'id', 'path'];
 
 /** Asserts the response is exactly one error with `code`, a human message and nothing internal. */
 function expectError(res: GqlResponse, code: string, opts: { status?: number; field?: string; message?: RegExp } = {}): GqlError {
