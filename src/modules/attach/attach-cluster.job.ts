@@ -65,7 +65,7 @@ export class AttachClusterJob {
     } catch (error) {
       // A refused kubeconfig or server, or a payload that does not open, fails the same way every time: no retry.
       const refused = error instanceof KubeconfigError || error instanceof EgressRefusedError || error instanceof SealedBoxError;
-      const reason = refused || (error instanceof Error && error.message.startsWith('The agent')) ? (error as Error).message : describeKubeError(error, server);
+      const reason = refused || (error instanceof Error && error.message.startsWith('The agent')) ? error.message : describeKubeError(error, server);
       const attempts = job.opts.attempts ?? 1;
       const final = refused || job.attemptsMade + 1 >= attempts;
       this.logger.warn(`attach ${operation.id} attempt ${job.attemptsMade + 1}/${attempts} failed: ${reason}`);
