@@ -8,6 +8,7 @@ import { EventRecorder } from '../events/event.recorder';
 import { AgentClusterRepository } from './agent-cluster.repository';
 import { AgentCredentialRepository } from './agent-credential.repository';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 /** The actor written into Events for what an agent does. */
 export const agentActor = (cluster: Pick<Cluster, 'name'>): string => `agent:${cluster.name}`;
@@ -64,9 +65,9 @@ export class AgentCredentialService {
       if (!cluster) return;
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
-        objectKind: 'Cluster',
+        objectKind: EventObjectKind.Cluster,
         objectId: cluster.id,
-        type: 'CrossClusterReportRefused',
+        type: EventType.CrossClusterReportRefused,
         severity: 'SECURITY',
         message: `The agent credential of cluster ${cluster.name} was presented for another cluster (${claimedClusterId}) and refused`,
         actor: agentActor(cluster),
@@ -88,9 +89,9 @@ export class AgentCredentialService {
     if (await this.credentials.revoke(tx, credential.previousId, now)) {
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
-        objectKind: 'Cluster',
+        objectKind: EventObjectKind.Cluster,
         objectId: cluster.id,
-        type: 'AgentCredentialPredecessorRevoked',
+        type: EventType.AgentCredentialPredecessorRevoked,
         message: `The agent of cluster ${cluster.name} uses its rotated credential; the previous credential is revoked`,
         actor: agentActor(cluster),
         data: { credentialId: credential.id, revokedCredentialId: credential.previousId },
@@ -132,9 +133,9 @@ export class AgentCredentialService {
       const next = await this.issue(tx, cluster, credential.id, now);
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
-        objectKind: 'Cluster',
+        objectKind: EventObjectKind.Cluster,
         objectId: cluster.id,
-        type: 'AgentCredentialRotated',
+        type: EventType.AgentCredentialRotated,
         message: `The agent of cluster ${cluster.name} rotated its credential; the new one expires at ${next.credential.expiresAt.toISOString()}`,
         actor: agentActor(cluster),
         data: { credentialId: next.credential.id, previousId: credential.id, abandonedSuccessorsRevoked: abandoned, expiresAt: next.credential.expiresAt.toISOString() },

@@ -21,6 +21,7 @@ import { EventRecorder } from '../events/event.recorder';
 import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.repository';
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 /** Phases in which a cluster waits for its agent's first registration (ERROR: a failed attach). */
 export const REGISTRABLE_PHASES: ReadonlySet<ClusterPhase> = new Set<ClusterPhase>(['PENDING', 'ATTACHING', 'ERROR']);
@@ -174,9 +175,9 @@ export class AgentRegistrationService {
       const late = reason === 'REPEAT_WINDOW_CLOSED';
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
-        objectKind: 'Cluster',
+        objectKind: EventObjectKind.Cluster,
         objectId: cluster.id,
-        type: 'AgentRegistrationRepeatRefused',
+        type: EventType.AgentRegistrationRepeatRefused,
         severity: late ? 'WARNING' : 'SECURITY',
         message: late
           ? `The agent of cluster ${cluster.name} tried to register again ${minutesLater} minutes after its first registration, later than the ${REGISTRATION_REPEAT_WINDOW_SECONDS / 60} minutes allowed; refused. If the cluster never reports, create a new registration link.`
@@ -191,9 +192,9 @@ export class AgentRegistrationService {
   private recordRegistered(tx: Tx, cluster: Cluster, request: RegisterRequest, credentialId: string, data: { repeated: boolean; revokedCredentials: number }): Promise<void> {
     return this.events.record(tx, {
       organizationId: cluster.organizationId,
-      objectKind: 'Cluster',
+      objectKind: EventObjectKind.Cluster,
       objectId: cluster.id,
-      type: 'AgentRegistered',
+      type: EventType.AgentRegistered,
       // Never the kube-system UID: VIEWERs read Events, and the UID is half of what a repeat needs.
       message: data.repeated
         ? `The agent of cluster ${cluster.name} registered again before using its credential; it got a new one`
@@ -210,9 +211,9 @@ export class AgentRegistrationService {
       if (!cluster) return;
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
-        objectKind: 'Cluster',
+        objectKind: EventObjectKind.Cluster,
         objectId: cluster.id,
-        type: 'AgentIdentityMismatch',
+        type: EventType.AgentIdentityMismatch,
         severity: 'SECURITY',
         message: `An agent in another Kubernetes cluster (a different kube-system namespace UID) tried to register as cluster ${cluster.name}; refused`,
         actor: UNVERIFIED_AGENT,

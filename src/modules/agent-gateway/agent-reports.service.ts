@@ -11,6 +11,7 @@ import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { ClusterInventoryRepository } from './cluster-inventory.repository';
 import { foldReportItems, IngestOutcome, needsStoredInventory, newItems, nextHealth } from './report-ingestion';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 /**
  * POST /agent/v1/reports: idempotent, ordered ingestion. Under a lock on the cluster row, items at
@@ -102,15 +103,15 @@ export class AgentReportsService {
     await this.clusterRows.update(tx, cluster.id, data);
 
     const actor = agentActor(cluster);
-    const base = { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, actor };
+    const base = { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, actor };
     if (data.agentVersion !== undefined && cluster.agentVersion !== null) {
-      await this.events.record(tx, { ...base, type: 'AgentVersionChanged', message: `The agent of cluster ${cluster.name} now runs ${request.agentVersion} (was ${cluster.agentVersion})`, data: { from: cluster.agentVersion, to: request.agentVersion } });
+      await this.events.record(tx, { ...base, type: EventType.AgentVersionChanged, message: `The agent of cluster ${cluster.name} now runs ${request.agentVersion} (was ${cluster.agentVersion})`, data: { from: cluster.agentVersion, to: request.agentVersion } });
     }
     // Nodes, version and distribution are what people notice; requested CPU/memory move with every pod and get no Event.
     if (summary && (summary.nodeCount !== cluster.nodeCount || summary.kubernetesVersion !== cluster.kubernetesVersion || summary.distribution !== cluster.distribution)) {
       const from = { nodeCount: cluster.nodeCount, kubernetesVersion: cluster.kubernetesVersion, distribution: cluster.distribution };
       const to = { nodeCount: summary.nodeCount, kubernetesVersion: summary.kubernetesVersion, distribution: summary.distribution };
-      await this.events.record(tx, { ...base, type: 'ClusterInventoryChanged', message: `Cluster ${cluster.name}: ${summary.nodeCount} node(s) (${summary.readyNodeCount} Ready), ${summary.distribution} ${summary.kubernetesVersion}`, data: { from, to } });
+      await this.events.record(tx, { ...base, type: EventType.ClusterInventoryChanged, message: `Cluster ${cluster.name}: ${summary.nodeCount} node(s) (${summary.readyNodeCount} Ready), ${summary.distribution} ${summary.kubernetesVersion}`, data: { from, to } });
     }
   }
 
@@ -120,9 +121,9 @@ export class AgentReportsService {
     const operations = await this.operations.finishOpen(tx, cluster.id, 'DETACH', 'SUCCEEDED');
     await this.events.record(tx, {
       organizationId: cluster.organizationId,
-      objectKind: 'Cluster',
+      objectKind: EventObjectKind.Cluster,
       objectId: cluster.id,
-      type: 'ClusterDetached',
+      type: EventType.ClusterDetached,
       message: `Cluster ${cluster.name} detached: its agent was told to remove itself and ${revoked} agent credential(s) were revoked`,
       actor: agentActor(cluster),
       data: { revokedCredentials: revoked, completedOperations: operations },

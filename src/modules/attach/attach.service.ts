@@ -17,6 +17,7 @@ import { EventRecorder } from '../events/event.recorder';
 import { AttachClusterInput, AttachClusterWithKubeconfigInput } from './attach.model';
 import { ClusterOperationRepository } from './cluster-operation.repository';
 import { RegistrationTokenRepository } from './registration-token.repository';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 export interface IssuedLink {
   cluster: Cluster;
@@ -71,7 +72,7 @@ export class AttachService {
     const cluster = await this.clusterService.get(principal, clusterId);
     await this.transactions.run(async (tx) => {
       const revoked = await this.tokens.revokeUnused(tx, cluster.id, new Date());
-      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'RegistrationTokenRevoked', message: `${revoked} registration token(s) of cluster ${cluster.name} revoked`, actor: actorOf(principal) });
+      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.RegistrationTokenRevoked, message: `${revoked} registration token(s) of cluster ${cluster.name} revoked`, actor: actorOf(principal) });
     });
     return cluster;
   }
@@ -151,7 +152,7 @@ export class AttachService {
     if (force) {
       await this.transactions.run(async (tx) => {
         await this.clusters.delete(tx, cluster.id);
-        await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'ClusterForceDetached', severity: 'WARNING', message: `Cluster ${cluster.name} force-detached: record removed, agent credentials revoked`, actor });
+        await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.ClusterForceDetached, severity: 'WARNING', message: `Cluster ${cluster.name} force-detached: record removed, agent credentials revoked`, actor });
       });
       return { ...cluster, phase: 'DETACHED' };
     }
@@ -177,7 +178,7 @@ export class AttachService {
     const { secret, hash } = newSecret('fpr_');
     const expiresAt = new Date(Date.now() + ttlHours * 3600_000);
     await this.tokens.create(tx, { organizationId: cluster.organizationId, clusterId: cluster.id, secretHash: hash, createdBy: actorOf(principal), expiresAt });
-    await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'RegistrationTokenIssued', message: `Registration link for cluster ${cluster.name} issued, valid until ${expiresAt.toISOString()}`, actor: actorOf(principal) });
+    await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.RegistrationTokenIssued, message: `Registration link for cluster ${cluster.name} issued, valid until ${expiresAt.toISOString()}`, actor: actorOf(principal) });
     const manifestUrl = `${this.config.publicUrl}${AgentPaths.manifests(secret)}`;
     return { cluster, registrationToken: secret, manifestUrl, installCommand: `kubectl apply -f ${manifestUrl}`, expiresAt };
   }

@@ -10,6 +10,7 @@ import { ClusterModel } from '../clusters/cluster.model';
 import { EventConnection } from '../events/event.model';
 import { EventService } from '../events/event.service';
 import { ClusterOperationModel } from './attach.model';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 @ObjectType()
 export class NodeResources {
@@ -115,7 +116,7 @@ export class ClusterAgentResolver {
 
   @ResolveField(() => EventConnection, { description: 'What happened to this cluster, newest first.' })
   clusterEvents(@Parent() cluster: Cluster, @Ctx() ctx: RequestContext, @Args() page: PageArgs) {
-    return this.events.list(ctx.auth.principal!, { objectKind: 'Cluster', objectId: cluster.id }, page);
+    return this.events.list(ctx.auth.principal!, { objectKind: EventObjectKind.Cluster, objectId: cluster.id }, page);
   }
 
   private async inventory(cluster: Cluster, ctx: RequestContext): Promise<Inventory | undefined> {

@@ -7,6 +7,7 @@ import { PubSubGateway } from '../../infra/redis/pubsub.gateway';
 import { EventRecorder } from '../events/event.recorder';
 import { ApiTokenRepository } from './api-token.repository';
 import { hashApiTokenSecret, looksLikeApiToken, newApiTokenSecret } from './api-token.secret';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 /** Pub/sub channel announcing a revoked API token to every API replica. */
 export const API_TOKEN_REVOKED_CHANNEL = 'api-token-revoked';
@@ -53,7 +54,7 @@ export class AuthService {
       const expiresAt = this.withinLifetime(input.expiresAt ?? null, await this.tokens.maxLifetimeDays(tx, principal.organizationId), now);
       const { secret, hash, prefix } = newApiTokenSecret();
       const token = await this.tokens.create({ organizationId: principal.organizationId, name, role: input.role, prefix, secretHash: hash, createdBy: actorOf(principal), expiresAt }, tx);
-      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'ApiToken', objectId: token.id, type: 'ApiTokenCreated', message: `API token "${name}" (${input.role}) created`, actor: actorOf(principal) });
+      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: EventObjectKind.ApiToken, objectId: token.id, type: EventType.ApiTokenCreated, message: `API token "${name}" (${input.role}) created`, actor: actorOf(principal) });
       return { token, secret };
     });
   }
@@ -76,7 +77,7 @@ export class AuthService {
     if (token.revokedAt) return token;
     const revoked = await this.transactions.run(async (tx) => {
       const row = await this.tokens.revoke(id, new Date(), tx);
-      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'ApiToken', objectId: id, type: 'ApiTokenRevoked', message: `API token "${token.name}" revoked`, actor: actorOf(principal) });
+      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: EventObjectKind.ApiToken, objectId: id, type: EventType.ApiTokenRevoked, message: `API token "${token.name}" revoked`, actor: actorOf(principal) });
       return row;
     });
     // After commit: every API replica closes the token's open subscription connections. A lost

@@ -6,6 +6,7 @@ import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName, assertText } from '../../common/validation/names';
 import { ClusterGroup } from '../../generated/prisma/client';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { EventObjectKind, EventType } from '../events/event-types';
 import { EventRecorder } from '../events/event.recorder';
 import { ClusterGroupsArgs, CreateClusterGroupInput, UpdateClusterGroupInput } from './cluster-group.model';
 import { ClusterGroupRepository } from './cluster-group.repository';
@@ -35,7 +36,7 @@ export class ClusterGroupService {
     assertText(input.description, 'description');
     return this.transactions.runOrConflict(async (tx) => {
       const group = await this.groups.create(tx, { organizationId: principal.organizationId, name: input.name, description: input.description, labels: input.labels ?? {} });
-      await this.record(tx, principal, group, 'ClusterGroupCreated', `Cluster group ${group.name} created`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.ClusterGroup, id: group.id }, EventType.ClusterGroupCreated, `Cluster group ${group.name} created`);
       return group;
     }, `A cluster group named ${input.name} already exists in this organization.`);
   }
@@ -46,7 +47,7 @@ export class ClusterGroupService {
     assertText(input.description, 'description');
     return this.transactions.runOrConflict(async (tx) => {
       const group = await this.groups.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
-      await this.record(tx, principal, group, 'ClusterGroupUpdated', `Cluster group ${group.name} updated`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.ClusterGroup, id: group.id }, EventType.ClusterGroupUpdated, `Cluster group ${group.name} updated`);
       return group;
     }, `A cluster group named ${input.name ?? current.name} already exists in this organization.`);
   }
@@ -57,13 +58,10 @@ export class ClusterGroupService {
       const clusters = await this.groups.countClusters(tx, id);
       if (clusters > 0) throw FarpointError.conflict(`Cluster group ${group.name} still has ${clusters} cluster(s); move or delete them first.`);
       await this.groups.delete(tx, id);
-      await this.record(tx, principal, group, 'ClusterGroupDeleted', `Cluster group ${group.name} deleted`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.ClusterGroup, id: group.id }, EventType.ClusterGroupDeleted, `Cluster group ${group.name} deleted`);
       return group;
     });
   }
 
-  private record(tx: Tx, principal: Principal, group: ClusterGroup, type: string, message: string) {
-    return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'ClusterGroup', objectId: group.id, type, message, actor: actorOf(principal) });
-  }
 
 }

@@ -4,6 +4,7 @@ import { PubSubGateway } from '../../infra/redis/pubsub.gateway';
 import { Tx } from '../../infra/database/transaction';
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { EventRecorder } from '../events/event.recorder';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 export interface ClusterStatusChange {
   organizationId: string;
@@ -67,10 +68,10 @@ export class ClusterStatusService {
       occurredAt: new Date().toISOString(),
     };
     if (phase !== cluster.phase) {
-      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'ClusterPhaseChanged', severity: phase === 'ERROR' ? 'ERROR' : 'INFO', message: `Cluster ${cluster.name} is now ${phase} (was ${cluster.phase})${reason ? `: ${reason}` : ''}`, actor, data: { from: cluster.phase, to: phase, reason } });
+      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.ClusterPhaseChanged, severity: phase === 'ERROR' ? 'ERROR' : 'INFO', message: `Cluster ${cluster.name} is now ${phase} (was ${cluster.phase})${reason ? `: ${reason}` : ''}`, actor, data: { from: cluster.phase, to: phase, reason } });
     }
     if (health !== cluster.health) {
-      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: 'Cluster', objectId: cluster.id, type: 'ClusterHealthChanged', severity: health === 'HEALTHY' ? 'INFO' : 'WARNING', message: `Cluster ${cluster.name} health is now ${health} (was ${cluster.health})`, actor, data: { from: cluster.health, to: health } });
+      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.ClusterHealthChanged, severity: health === 'HEALTHY' ? 'INFO' : 'WARNING', message: `Cluster ${cluster.name} health is now ${health} (was ${cluster.health})`, actor, data: { from: cluster.health, to: health } });
     }
     return change;
   }

@@ -9,6 +9,7 @@ import { Cluster } from '../../generated/prisma/client';
 import { isUniqueViolation } from '../../infra/database/prisma-errors';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { ClusterGroupRepository } from '../cluster-groups/cluster-group.repository';
+import { EventObjectKind, EventType } from '../events/event-types';
 import { EventRecorder } from '../events/event.recorder';
 import { SiteRepository } from '../sites/site.repository';
 import { ClusterSortField, ClustersArgs, CreateClusterInput, MoveClusterInput, UpdateClusterInput } from './cluster.model';
@@ -69,7 +70,7 @@ export class ClusterService {
         phase: input.phase,
         attachMode: input.attachMode ?? null,
       });
-      await this.record(tx, principal, cluster, 'ClusterCreated', `Cluster ${cluster.name} created`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterCreated, `Cluster ${cluster.name} created`);
       return cluster;
     } catch (error) {
       if (isUniqueViolation(error)) throw FarpointError.conflict(`A cluster named ${input.name} already exists in this organization.`, 'name');
@@ -83,7 +84,7 @@ export class ClusterService {
     assertText(input.description, 'description');
     return this.transactions.runOrConflict(async (tx) => {
       const cluster = await this.clusters.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
-      await this.record(tx, principal, cluster, 'ClusterUpdated', `Cluster ${cluster.name} updated`, { changed: Object.keys(input) });
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterUpdated, `Cluster ${cluster.name} updated`, { changed: Object.keys(input) });
       return cluster;
     }, `A cluster named ${input.name ?? current.name} already exists in this organization.`);
   }
@@ -96,7 +97,7 @@ export class ClusterService {
     return this.transactions.run(async (tx) => {
       await this.assertPlacement(tx, principal.organizationId, groupId, siteId);
       const cluster = await this.clusters.update(tx, id, { groupId, siteId });
-      await this.record(tx, principal, cluster, 'ClusterMoved', `Cluster ${cluster.name} moved`, { from: { groupId: current.groupId, siteId: current.siteId }, to: { groupId, siteId } });
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterMoved, `Cluster ${cluster.name} moved`, { from: { groupId: current.groupId, siteId: current.siteId }, to: { groupId, siteId } });
       return cluster;
     });
   }
@@ -108,7 +109,7 @@ export class ClusterService {
     }
     return this.transactions.run(async (tx) => {
       await this.clusters.delete(tx, id);
-      await this.record(tx, principal, cluster, 'ClusterDeleted', `Cluster ${cluster.name} deleted`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterDeleted, `Cluster ${cluster.name} deleted`);
       return cluster;
     });
   }
@@ -121,8 +122,5 @@ export class ClusterService {
     if (siteId && !site) throw FarpointError.notFound('Site', siteId);
   }
 
-  private record(tx: Tx, principal: Principal, cluster: Cluster, type: string, message: string, data?: Record<string, unknown>) {
-    return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Cluster', objectId: cluster.id, type, message, actor: actorOf(principal), data: data as never });
-  }
 
 }

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { actorOf, Principal } from '../../common/graphql/request-context';
+import { Prisma } from '../../generated/prisma/client';
 import { Tx } from '../../infra/database/transaction';
+import { EventObjectKind, EventType } from './event-types';
 import { EventRepository, NewEvent } from './event.repository';
 
 /**
@@ -12,5 +15,10 @@ export class EventRecorder {
 
   async record(tx: Tx, event: NewEvent): Promise<void> {
     await this.events.append(tx, event);
+  }
+
+  /** The Event of a change a caller made to one object of its organization (the common case). */
+  async recordChange(tx: Tx, principal: Principal, object: { kind: EventObjectKind; id: string }, type: EventType, message: string, data?: Record<string, unknown>): Promise<void> {
+    await this.record(tx, { organizationId: principal.organizationId, objectKind: object.kind, objectId: object.id, type, message, actor: actorOf(principal), data: data as Prisma.InputJsonValue | undefined });
   }
 }

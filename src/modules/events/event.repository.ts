@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { Event, Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/database/prisma.service';
 import { Tx } from '../../infra/database/transaction';
+import type { EventObjectKind, EventType } from './event-types';
 
 export interface NewEvent {
   organizationId: string;
-  objectKind: string;
+  objectKind: EventObjectKind;
   objectId: string;
-  type: string;
+  type: EventType;
   message: string;
   actor: string;
   severity?: 'INFO' | 'WARNING' | 'ERROR' | 'SECURITY';

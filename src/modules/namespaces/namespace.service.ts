@@ -8,6 +8,7 @@ import { assertName } from '../../common/validation/names';
 import { Namespace } from '../../generated/prisma/client';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { ClusterRepository } from '../clusters/cluster.repository';
+import { EventObjectKind, EventType } from '../events/event-types';
 import { EventRecorder } from '../events/event.recorder';
 import { WorkspaceRepository } from '../workspaces/workspace.repository';
 import { CreateNamespaceInput, NamespacesArgs, UpdateNamespaceInput } from './namespace.model';
@@ -43,7 +44,7 @@ export class NamespaceService {
     if (!workspace) throw FarpointError.notFound('Workspace', input.workspaceId);
     return this.transactions.runOrConflict(async (tx) => {
       const namespace = await this.namespaces.create(tx, { organizationId: principal.organizationId, clusterId: cluster.id, workspaceId: workspace.id, name: input.name, labels: input.labels ?? {} });
-      await this.record(tx, principal, namespace, 'NamespaceCreated', `Namespace ${namespace.name} created on cluster ${cluster.name} in workspace ${workspace.name}`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Namespace, id: namespace.id }, EventType.NamespaceCreated, `Namespace ${namespace.name} created on cluster ${cluster.name} in workspace ${workspace.name}`);
       return namespace;
     }, `Cluster ${cluster.name} already has a namespace named ${input.name}.`);
   }
@@ -54,7 +55,7 @@ export class NamespaceService {
     return this.transactions.run(async (tx) => {
       const namespace = await this.namespaces.update(tx, id, { labels: input.labels, workspaceId: input.workspaceId });
       const moved = input.workspaceId && input.workspaceId !== current.workspaceId;
-      await this.record(tx, principal, namespace, moved ? 'NamespaceMoved' : 'NamespaceUpdated', `Namespace ${namespace.name} ${moved ? 'moved to another workspace' : 'updated'}`, moved ? { from: current.workspaceId, to: input.workspaceId } : undefined);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Namespace, id: namespace.id }, moved ? EventType.NamespaceMoved : EventType.NamespaceUpdated, `Namespace ${namespace.name} ${moved ? 'moved to another workspace' : 'updated'}`, moved ? { from: current.workspaceId, to: input.workspaceId } : undefined);
       return namespace;
     });
   }
@@ -63,12 +64,9 @@ export class NamespaceService {
     const namespace = await this.get(principal, id);
     return this.transactions.run(async (tx) => {
       await this.namespaces.delete(tx, id);
-      await this.record(tx, principal, namespace, 'NamespaceDeleted', `Namespace ${namespace.name} deleted`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Namespace, id: namespace.id }, EventType.NamespaceDeleted, `Namespace ${namespace.name} deleted`);
       return namespace;
     });
   }
 
-  private record(tx: Tx, principal: Principal, namespace: Namespace, type: string, message: string, data?: Record<string, unknown>) {
-    return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Namespace', objectId: namespace.id, type, message, actor: actorOf(principal), data: data as never });
-  }
 }

@@ -9,6 +9,7 @@ import { ApiTokenRepository } from '../auth/api-token.repository';
 import { newApiTokenSecret } from '../auth/api-token.secret';
 import { EventRecorder } from '../events/event.recorder';
 import { OrganizationRepository } from './organization.repository';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 /** Ten years: a cap beyond that is no cap. */
 const MAX_TOKEN_LIFETIME_DAYS = 3650;
@@ -38,9 +39,9 @@ export class OrganizationService {
       const organization = await this.organizations.updateSettings(tx, principal.organizationId, { apiTokenMaxLifetimeDays: days });
       await this.events.record(tx, {
         organizationId: organization.id,
-        objectKind: 'Organization',
+        objectKind: EventObjectKind.Organization,
         objectId: organization.id,
-        type: 'OrganizationSettingsChanged',
+        type: EventType.OrganizationSettingsChanged,
         message: days === null ? 'API tokens may live until revoked' : `New API tokens may live at most ${days} days`,
         actor: actorOf(principal),
         data: { apiTokenMaxLifetimeDays: days },
@@ -61,8 +62,8 @@ export class OrganizationService {
         const organization = await this.organizations.create(tx, { name, displayName });
         const { secret, hash, prefix } = newApiTokenSecret();
         const token = await this.tokens.create({ organizationId: organization.id, name: 'bootstrap-admin', role: 'ADMIN', prefix, secretHash: hash, createdBy: actor }, tx);
-        await this.events.record(tx, { organizationId: organization.id, objectKind: 'Organization', objectId: organization.id, type: 'OrganizationCreated', message: `Organization ${name} created`, actor });
-        await this.events.record(tx, { organizationId: organization.id, objectKind: 'ApiToken', objectId: token.id, type: 'ApiTokenCreated', message: 'API token "bootstrap-admin" (ADMIN) created', actor });
+        await this.events.record(tx, { organizationId: organization.id, objectKind: EventObjectKind.Organization, objectId: organization.id, type: EventType.OrganizationCreated, message: `Organization ${name} created`, actor });
+        await this.events.record(tx, { organizationId: organization.id, objectKind: EventObjectKind.ApiToken, objectId: token.id, type: EventType.ApiTokenCreated, message: 'API token "bootstrap-admin" (ADMIN) created', actor });
         return { organization, adminToken: secret };
       });
     } catch (error) {

@@ -10,6 +10,7 @@ import { EventRecorder } from '../events/event.recorder';
 import { resolveConnectivity } from './connectivity';
 import { CreateSiteInput, SiteSortField, SitesArgs, UpdateSiteInput } from './site.model';
 import { SiteRepository } from './site.repository';
+import { EventObjectKind, EventType } from '../events/event-types';
 
 const SORT_KEY: Record<SiteSortField, keyof Site> = { NAME: 'name', CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt' };
 
@@ -65,7 +66,7 @@ export class SiteService {
         labels: input.labels ?? {},
         ...connectivity,
       });
-      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Site', objectId: site.id, type: 'SiteCreated', message: `Site ${site.name} created`, actor: actorOf(principal) });
+      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: EventObjectKind.Site, objectId: site.id, type: EventType.SiteCreated, message: `Site ${site.name} created`, actor: actorOf(principal) });
       return site;
     }, `A site named ${input.name} already exists in this organization.`);
   }
@@ -92,7 +93,7 @@ export class SiteService {
         labels: input.labels,
         ...connectivity,
       });
-      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Site', objectId: id, type: 'SiteUpdated', message: `Site ${site.name} updated`, actor: actorOf(principal), data: { changed: Object.keys(input) } });
+      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: EventObjectKind.Site, objectId: id, type: EventType.SiteUpdated, message: `Site ${site.name} updated`, actor: actorOf(principal), data: { changed: Object.keys(input) } });
       return site;
     }, `A site named ${input.name ?? current.name} already exists in this organization.`);
   }
@@ -103,7 +104,7 @@ export class SiteService {
       const clusters = await this.sites.countClusters(tx, id);
       if (clusters > 0) throw FarpointError.conflict(`Site ${site.name} still has ${clusters} cluster(s); move or delete them first.`);
       await this.sites.delete(tx, id);
-      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Site', objectId: id, type: 'SiteDeleted', message: `Site ${site.name} deleted`, actor: actorOf(principal) });
+      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: EventObjectKind.Site, objectId: id, type: EventType.SiteDeleted, message: `Site ${site.name} deleted`, actor: actorOf(principal) });
       return site;
     });
   }

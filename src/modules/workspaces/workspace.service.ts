@@ -6,6 +6,7 @@ import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName, assertText } from '../../common/validation/names';
 import { Workspace } from '../../generated/prisma/client';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { EventObjectKind, EventType } from '../events/event-types';
 import { EventRecorder } from '../events/event.recorder';
 import { WorkspacesArgs, CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.model';
 import { WorkspaceRepository } from './workspace.repository';
@@ -35,7 +36,7 @@ export class WorkspaceService {
     assertText(input.description, 'description');
     return this.transactions.runOrConflict(async (tx) => {
       const workspace = await this.workspaces.create(tx, { organizationId: principal.organizationId, name: input.name, description: input.description, labels: input.labels ?? {} });
-      await this.record(tx, principal, workspace, 'WorkspaceCreated', `Workspace ${workspace.name} created`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Workspace, id: workspace.id }, EventType.WorkspaceCreated, `Workspace ${workspace.name} created`);
       return workspace;
     }, `A workspace named ${input.name} already exists in this organization.`);
   }
@@ -46,7 +47,7 @@ export class WorkspaceService {
     assertText(input.description, 'description');
     return this.transactions.runOrConflict(async (tx) => {
       const workspace = await this.workspaces.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
-      await this.record(tx, principal, workspace, 'WorkspaceUpdated', `Workspace ${workspace.name} updated`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Workspace, id: workspace.id }, EventType.WorkspaceUpdated, `Workspace ${workspace.name} updated`);
       return workspace;
     }, `A workspace named ${input.name ?? current.name} already exists in this organization.`);
   }
@@ -57,13 +58,10 @@ export class WorkspaceService {
       const namespaces = await this.workspaces.countNamespaces(tx, id);
       if (namespaces > 0) throw FarpointError.conflict(`Workspace ${workspace.name} still has ${namespaces} namespace(s); move or delete them first, so none is left without a workspace.`);
       await this.workspaces.delete(tx, id);
-      await this.record(tx, principal, workspace, 'WorkspaceDeleted', `Workspace ${workspace.name} deleted`);
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Workspace, id: workspace.id }, EventType.WorkspaceDeleted, `Workspace ${workspace.name} deleted`);
       return workspace;
     });
   }
 
-  private record(tx: Tx, principal: Principal, workspace: Workspace, type: string, message: string) {
-    return this.events.record(tx, { organizationId: principal.organizationId, objectKind: 'Workspace', objectId: workspace.id, type, message, actor: actorOf(principal) });
-  }
 
 }
