@@ -20,10 +20,11 @@ import { AgentGatewayModule } from './modules/agent-gateway/agent-gateway.module
 import { AttachModule } from './modules/attach/attach.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { ClusterGroupsModule } from './modules/cluster-groups/cluster-groups.module';
+import { ClusterInventoryModule } from './modules/cluster-inventory/cluster-inventory.module';
 import { ClustersModule } from './modules/clusters/clusters.module';
 import { ClusterStatusModule } from './modules/cluster-status/cluster-status.module';
 import { EventsModule } from './modules/events/events.module';
-import { HealthController } from './modules/health/health.controller';
+import { ProbesController } from './modules/probes/probes.controller';
 import { NamespacesModule } from './modules/namespaces/namespaces.module';
 import { OrganizationsModule } from './modules/organizations/organizations.module';
 import { SitesModule } from './modules/sites/sites.module';
@@ -43,7 +44,7 @@ export class CoreModule {
   }
 }
 
-const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule];
+const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, ClusterInventoryModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule];
 
 /** The GraphQL API process. */
 @Module({})
@@ -61,7 +62,7 @@ export class ApiModule {
           useClass: GraphqlOptionsFactory,
         }),
       ],
-      controllers: [HealthController],
+      controllers: [ProbesController],
       providers: [{ provide: APP_FILTER, useClass: FarpointErrorFilter }, MetricsServer, SubscriptionServer],
     };
   }

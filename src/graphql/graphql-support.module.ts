@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { AgentGatewayModule } from '../modules/agent-gateway/agent-gateway.module';
 import { AttachModule } from '../modules/attach/attach.module';
+import { ClusterInventoryModule } from '../modules/cluster-inventory/cluster-inventory.module';
 import { ClusterGroupsModule } from '../modules/cluster-groups/cluster-groups.module';
 import { ClustersModule } from '../modules/clusters/clusters.module';
 import { NamespacesModule } from '../modules/namespaces/namespaces.module';
@@ -10,7 +10,7 @@ import { InventoryLoaderFactory } from './inventory.loaders';
 
 /** What the GraphQL layer needs beyond resolvers: the per-request loader factory and its repositories. */
 @Module({
-  imports: [AgentGatewayModule, AttachModule, ClustersModule, NamespacesModule, SitesModule, ClusterGroupsModule, WorkspacesModule],
+  imports: [ClusterInventoryModule, AttachModule, ClustersModule, NamespacesModule, SitesModule, ClusterGroupsModule, WorkspacesModule],
   providers: [InventoryLoaderFactory],
   exports: [InventoryLoaderFactory],
 })

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { Cluster, ClusterGroup, ClusterHealth, ClusterOperation, Site, Workspace } from '../generated/prisma/client';
-import { ClusterInventoryRepository } from '../modules/agent-gateway/cluster-inventory.repository';
+import { ClusterInventoryRepository } from '../modules/cluster-inventory/cluster-inventory.repository';
 import { ClusterOperationRepository } from '../modules/attach/cluster-operation.repository';
 import type { Inventory } from '../protocol';
 import { ClusterGroupRepository } from '../modules/cluster-groups/cluster-group.repository';

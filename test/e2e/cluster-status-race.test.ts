@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Cluster } from '../../src/generated/prisma/client';
 import { PubSubGateway } from '../../src/infra/redis/pubsub.gateway';
-import { ClusterHealthSweepJob } from '../../src/modules/attach/cluster-health-sweep.job';
+import { ClusterHealthSweepJob } from '../../src/modules/cluster-status/cluster-health-sweep.job';
 import { AgentPaths, ReportItem, ReportsResponse, ReportsResponseSchema } from '../../src/protocol';
 import { makeHeartbeatItem, makeInventory, makeReportsRequest } from '../../src/protocol/testing/factories';
 import { ApiFactory } from '../support/factories';

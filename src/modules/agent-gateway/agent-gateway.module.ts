@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AttachModule } from '../attach/attach.module';
+import { ClusterInventoryModule } from '../cluster-inventory/cluster-inventory.module';
 import { ClustersModule } from '../clusters/clusters.module';
 import { AgentClusterRepository } from './agent-cluster.repository';
 import { AgentCredentialGuard } from './agent-credential.guard';
@@ -9,7 +10,6 @@ import { AgentGatewayController } from './agent-gateway.controller';
 import { AgentRateLimitGuard } from './agent-rate-limit.guard';
 import { AgentRegistrationService } from './agent-registration.service';
 import { AgentReportsService } from './agent-reports.service';
-import { ClusterInventoryRepository } from './cluster-inventory.repository';
 
 /**
  * The API side of the agent protocol: install manifests, registration, credential rotation and
@@ -17,18 +17,17 @@ import { ClusterInventoryRepository } from './cluster-inventory.repository';
  * on its Fastify instance.
  */
 @Module({
-  imports: [AttachModule, ClustersModule],
+  imports: [AttachModule, ClustersModule, ClusterInventoryModule],
   controllers: [AgentGatewayController],
   providers: [
     AgentCredentialRepository,
     AgentClusterRepository,
-    ClusterInventoryRepository,
     AgentCredentialService,
     AgentRegistrationService,
     AgentReportsService,
     AgentCredentialGuard,
     AgentRateLimitGuard,
   ],
-  exports: [AgentRegistrationService, AgentCredentialService, ClusterInventoryRepository],
+  exports: [AgentRegistrationService, AgentCredentialService],
 })
 export class AgentGatewayModule {}

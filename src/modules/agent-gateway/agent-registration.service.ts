@@ -17,14 +17,13 @@ import { AgentManifestsFactory } from '../attach/agent-manifests.factory';
 import { RegistrationTokenRepository } from '../attach/registration-token.repository';
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
 import { ClusterRepository } from '../clusters/cluster.repository';
+import { AWAITING_AGENT_PHASES } from '../clusters/cluster-phases';
 import { EventRecorder } from '../events/event.recorder';
 import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.repository';
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { EventObjectKind, EventType } from '../events/event-types';
 
-/** Phases in which a cluster waits for its agent's first registration (ERROR: a failed attach). */
-export const REGISTRABLE_PHASES: ReadonlySet<ClusterPhase> = new Set<ClusterPhase>(['PENDING', 'ATTACHING', 'ERROR']);
 
 /** Intervals the install manifests use when nothing overrides them (the renderer's defaults). */
 const DEFAULT_HEARTBEAT_INTERVAL_SECONDS: number = AgentManifestInputSchema.shape.heartbeatIntervalSeconds.parse(undefined);
@@ -120,7 +119,7 @@ export class AgentRegistrationService {
       if (!current) throw E.tokenUnknown();
       if (current.revokedAt) throw E.tokenRevoked();
       if (current.usedAt) throw E.tokenUsed();
-      if (!REGISTRABLE_PHASES.has(cluster.phase)) throw E.clusterNotRegistrable(cluster.phase);
+      if (!AWAITING_AGENT_PHASES.has(cluster.phase)) throw E.clusterNotRegistrable(cluster.phase);
       if (cluster.kubeSystemUid && cluster.kubeSystemUid !== request.clusterUid) return { refused: E.identityMismatch() };
       const installationSecretHash = request.installationSecret ? hashSecret(request.installationSecret) : null;
       if (!(await this.tokens.markUsed(tx, token.id, now, installationSecretHash))) throw E.tokenUsed();

@@ -1,16 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { AgentCredential, ClusterHealth, ClusterPhase, Prisma } from '../../generated/prisma/client';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
-import { Directive, Inventory, parseOrThrow, ReportsRequest, ReportsRequestSchema, ReportsResponse, summarizeInventory } from '../../protocol';
+import { Directive, parseOrThrow, ReportsRequest, ReportsRequestSchema, ReportsResponse, summarizeInventory } from '../../protocol';
 import { ClusterOperationRepository } from '../attach/cluster-operation.repository';
+import { ClusterInventoryService } from '../cluster-inventory/cluster-inventory.service';
+import { IngestOutcome, nextHealth } from '../cluster-inventory/inventory-ingestion';
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { EventRecorder } from '../events/event.recorder';
 import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.repository';
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
-import { ClusterInventoryRepository } from './cluster-inventory.repository';
-import { foldReportItems, IngestOutcome, needsStoredInventory, newItems, nextHealth } from './report-ingestion';
 import { EventObjectKind, EventType } from '../events/event-types';
 
 /**
@@ -23,7 +23,7 @@ export class AgentReportsService {
   constructor(
     private readonly clusters: AgentClusterRepository,
     private readonly clusterRows: ClusterRepository,
-    private readonly inventories: ClusterInventoryRepository,
+    private readonly inventory: ClusterInventoryService,
     private readonly operations: ClusterOperationRepository,
     private readonly credentials: AgentCredentialService,
     private readonly transactions: TransactionRunner,
@@ -46,20 +46,8 @@ export class AgentReportsService {
   }
 
   private async apply(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, now: Date): Promise<{ response: ReportsResponse; change: ClusterStatusChange | null }> {
-    const storedSeq = await this.inventories.findAckedSeq(tx, cluster.id);
-    const state = { ackedSeq: storedSeq ?? 0, inventory: null as Inventory | null };
-    if (storedSeq !== null && needsStoredInventory(newItems(request.items, storedSeq), cluster.health)) {
-      state.inventory = (await this.inventories.find(tx, cluster.id))?.snapshot ?? null;
-    }
-    const outcome = foldReportItems(state, request.items);
-    if (outcome.processed > 0) {
-      await this.inventories.save(tx, cluster.id, {
-        ackedSeq: outcome.ackedSeq,
-        snapshot: outcome.inventoryChanged ? outcome.inventory : storedSeq === null ? null : undefined,
-        reportedAt: outcome.inventoryChanged || storedSeq === null ? now : undefined,
-      });
-      await this.updateCluster(tx, cluster, request, outcome, now);
-    }
+    const outcome = await this.inventory.ingest(tx, cluster, request.items, now);
+    if (outcome.processed > 0) await this.updateCluster(tx, cluster, request, outcome, now);
 
     let phase: ClusterPhase = cluster.phase;
     let health: ClusterHealth = nextHealth(cluster.health, outcome);

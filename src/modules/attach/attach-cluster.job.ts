@@ -7,11 +7,12 @@ import { describeKubeError, EgressRefusedError, KubeconfigError, KubeGateway } f
 import { JobName, JobPayloads } from '../../infra/queue/jobs';
 import { OnJob } from '../../infra/queue/on-job.decorator';
 import { ClusterRepository } from '../clusters/cluster.repository';
+import { AGENT_REGISTERED_PHASES } from '../clusters/cluster-phases';
 import { AgentManifestsFactory } from './agent-manifests.factory';
+import { AttachStepError } from './attach-step.error';
 import { AttachService } from './attach.service';
 import { ClusterOperationRepository } from './cluster-operation.repository';
 
-const REGISTERED = new Set(['ATTACHED', 'READY']);
 const OPEN = new Set(['QUEUED', 'RUNNING', 'WAITING_FOR_AGENT']);
 
 /**
@@ -46,7 +47,7 @@ export class AttachClusterJob {
     // attemptsMade moving), so the operation shows every run, not only the failed ones + 1.
     const attempt = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
     await this.operations.update(operation.id, { state: 'RUNNING', attempts: attempt, startedAt: operation.startedAt ?? new Date(), lastError: null });
-    if (REGISTERED.has(cluster.phase)) return this.succeed(operation.id);
+    if (AGENT_REGISTERED_PHASES.has(cluster.phase)) return this.succeed(operation.id);
 
     let server: string | undefined;
     try {
@@ -61,11 +62,12 @@ export class AttachClusterJob {
       const waited = await this.waitForAgent(operation.id, cluster.organizationId, cluster.id, job);
       if (waited === 'registered') return this.succeed(operation.id);
       if (waited === 'ended') return this.ended(operation.id);
-      throw new Error(`The agent was installed but did not register within ${this.config.ATTACH_AGENT_WAIT_SECONDS} s; check that its pod runs and can reach ${this.config.publicUrl}.`);
+      throw new AttachStepError('AGENT_DID_NOT_REGISTER', `The agent was installed but did not register within ${this.config.ATTACH_AGENT_WAIT_SECONDS} s; check that its pod runs and can reach ${this.config.publicUrl}.`);
     } catch (error) {
       // A refused kubeconfig or server, or a payload that does not open, fails the same way every time: no retry.
       const refused = error instanceof KubeconfigError || error instanceof EgressRefusedError || error instanceof SealedBoxError;
-      const reason = refused || (error instanceof Error && error.message.startsWith('The agent')) ? error.message : describeKubeError(error, server);
+      // Our own errors carry sentences for operators; anything from the cluster is described, never quoted.
+      const reason = refused || error instanceof AttachStepError ? error.message : describeKubeError(error, server);
       const attempts = job.opts.attempts ?? 1;
       const final = refused || job.attemptsMade + 1 >= attempts;
       this.logger.warn(`attach ${operation.id} attempt ${job.attemptsMade + 1}/${attempts} failed: ${reason}`);
@@ -111,7 +113,7 @@ export class AttachClusterJob {
     const deadline = Date.now() + this.config.ATTACH_AGENT_WAIT_SECONDS * 1000;
     while (Date.now() < deadline) {
       const cluster = await this.clusters.find(organizationId, clusterId);
-      if (cluster && REGISTERED.has(cluster.phase)) return 'registered';
+      if (cluster && AGENT_REGISTERED_PHASES.has(cluster.phase)) return 'registered';
       if (!cluster || !(await this.isOpen(operationId))) return 'ended';
       await job.updateProgress({ waitingForAgent: true, at: new Date().toISOString() });
       await sleep(500);

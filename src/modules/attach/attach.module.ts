@@ -8,9 +8,8 @@ import { AgentManifestsFactory } from './agent-manifests.factory';
 import { AttachClusterJob } from './attach-cluster.job';
 import { AttachResolver } from './attach.resolver';
 import { AttachService } from './attach.service';
-import { ClusterHealthSweepJob } from './cluster-health-sweep.job';
 import { ClusterOperationRepository } from './cluster-operation.repository';
-import { ClusterAgentResolver } from './cluster-agent.resolver';
+import { ClusterAttachResolver } from './cluster-attach.resolver';
 import { RegistrationTokenRepository } from './registration-token.repository';
 
 @Module({
@@ -18,7 +17,7 @@ import { RegistrationTokenRepository } from './registration-token.repository';
   providers: [
     // One key for sealing kubeconfigs into attach jobs (API) and opening them (worker).
     { provide: SealedBox, useFactory: (config: AppConfig) => new SealedBox(config.SECRETS_KEY), inject: [APP_CONFIG] },
-    KubeGateway, RegistrationTokenRepository, ClusterOperationRepository, AgentManifestsFactory, AttachService, AttachResolver, ClusterAgentResolver, AttachClusterJob, ClusterHealthSweepJob],
+    KubeGateway, RegistrationTokenRepository, ClusterOperationRepository, AgentManifestsFactory, AttachService, AttachResolver, ClusterAttachResolver, AttachClusterJob],
   exports: [RegistrationTokenRepository, ClusterOperationRepository, AgentManifestsFactory, KubeGateway],
 })
 export class AttachModule {}

@@ -11,6 +11,7 @@ import { JobName } from '../../infra/queue/jobs';
 import { QueueGateway } from '../../infra/queue/queue.gateway';
 import { AgentPaths } from '../../protocol';
 import { ClusterStatusService } from '../cluster-status/cluster-status.service';
+import { AGENT_REGISTERED_PHASES, AWAITING_AGENT_PHASES } from '../clusters/cluster-phases';
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { ClusterService } from '../clusters/cluster.service';
 import { EventRecorder } from '../events/event.recorder';
@@ -28,7 +29,6 @@ export interface IssuedLink {
 }
 
 /** Phases from which a new registration link makes sense: the agent has not registered yet. */
-const AWAITING_AGENT = new Set<Cluster['phase']>(['PENDING', 'ATTACHING', 'ERROR']);
 
 @Injectable()
 export class AttachService {
@@ -60,7 +60,7 @@ export class AttachService {
   /** A new link for a cluster whose agent has not registered yet; earlier unused links stop working. */
   async reissueLink(principal: Principal, clusterId: string, ttlHours?: number): Promise<IssuedLink> {
     const cluster = await this.clusterService.get(principal, clusterId);
-    if (!AWAITING_AGENT.has(cluster.phase)) throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; registration links are only for clusters whose agent has not registered.`);
+    if (!AWAITING_AGENT_PHASES.has(cluster.phase)) throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; registration links are only for clusters whose agent has not registered.`);
     const ttl = this.ttlHours(ttlHours);
     return this.transactions.run(async (tx) => {
       await this.tokens.revokeUnused(tx, cluster.id, new Date());
@@ -161,7 +161,7 @@ export class AttachService {
       const current = await this.clusters.lock(tx, cluster.organizationId, cluster.id);
       if (!current) throw FarpointError.notFound('Cluster', clusterId);
       if (current.phase === 'DETACHING' || current.phase === 'DETACHED') return null;
-      const agentRunning = current.phase === 'ATTACHED' || current.phase === 'READY' || (current.phase === 'ERROR' && current.kubeSystemUid !== null);
+      const agentRunning = AGENT_REGISTERED_PHASES.has(current.phase) || (current.phase === 'ERROR' && current.kubeSystemUid !== null);
       await this.tokens.revokeUnused(tx, cluster.id, new Date());
       await this.operations.finishOpen(tx, cluster.id, 'ATTACH', 'FAILED', 'Cancelled by detach.');
       if (agentRunning) {

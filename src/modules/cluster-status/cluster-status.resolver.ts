@@ -1,22 +1,9 @@
-import { Args, Field, ID, ObjectType, Resolver, Subscription } from '@nestjs/graphql';
+import { Args, ID, Resolver, Subscription } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
 import { Principal } from '../../common/graphql/request-context';
-import { ClusterHealth, ClusterPhase } from '../../generated/prisma/enums';
 import { RequireRole, Role } from '../auth/roles';
+import { ClusterStatusChangeModel } from './cluster-status.model';
 import { ClusterStatusChange, ClusterStatusService } from './cluster-status.service';
-
-@ObjectType('ClusterStatusChange', { description: 'A change of a cluster phase or health, as it happens.' })
-export class ClusterStatusChangeModel {
-  @Field(() => ID) clusterId: string;
-  @Field() clusterName: string;
-  @Field(() => ClusterPhase) phase: ClusterPhase;
-  @Field(() => ClusterPhase) previousPhase: ClusterPhase;
-  @Field(() => ClusterHealth) health: ClusterHealth;
-  @Field(() => ClusterHealth) previousHealth: ClusterHealth;
-  @Field(() => String, { nullable: true }) reason: string | null;
-  @Field() actor: string;
-  @Field() occurredAt: string;
-}
 
 /** The changes of one cluster only. A plain iterator, so return() reaches the source at once. */
 function onlyCluster(source: AsyncIterableIterator<ClusterStatusChange>, clusterId?: string): AsyncIterableIterator<ClusterStatusChange> {

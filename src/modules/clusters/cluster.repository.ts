@@ -6,6 +6,7 @@ import { LabelRequirement } from '../../common/labels/label-selector';
 import { labelSelectorSql, pagedRows, SortColumn } from '../../infra/database/list-query';
 import { PrismaService } from '../../infra/database/prisma.service';
 import { Tx } from '../../infra/database/transaction';
+import { HEARTBEATING_PHASES } from './cluster-phases';
 import { ClusterSortField } from './cluster.model';
 
 export interface ClusterQuery {
@@ -93,7 +94,7 @@ export class ClusterRepository {
   findSilent(now: Date): Promise<Cluster[]> {
     return this.prisma.$queryRaw<Cluster[]>(Prisma.sql`
       SELECT c.* FROM "Cluster" c LEFT JOIN "Site" s ON s."id" = c."siteId"
-      WHERE c."phase" IN ('ATTACHED', 'READY', 'DETACHING') AND c."health" <> 'DISCONNECTED'
+      WHERE c."phase"::text = ANY(${[...HEARTBEATING_PHASES]}::text[]) AND c."health" <> 'DISCONNECTED'
         AND coalesce(c."lastHeartbeatAt", c."updatedAt") < ${now}::timestamptz - make_interval(secs => coalesce(s."disconnectGraceSeconds", 60))`);
   }
 

@@ -14,10 +14,9 @@ import { EventRecorder } from '../events/event.recorder';
 import { SiteRepository } from '../sites/site.repository';
 import { ClusterSortField, ClustersArgs, CreateClusterInput, MoveClusterInput, UpdateClusterInput } from './cluster.model';
 import { ClusterRepository } from './cluster.repository';
+import { AGENT_MAY_RUN_PHASES } from './cluster-phases';
 
 const SORT_KEY: Record<ClusterSortField, keyof Cluster> = { NAME: 'name', CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', NODE_COUNT: 'nodeCount' };
-// Phases in which an agent is (or may be) running in the cluster: deleting the record would orphan it.
-const CONNECTED_PHASES = new Set(['ATTACHING', 'ATTACHED', 'READY', 'DETACHING']);
 
 @Injectable()
 export class ClusterService {
@@ -104,7 +103,7 @@ export class ClusterService {
 
   async delete(principal: Principal, id: string): Promise<Cluster> {
     const cluster = await this.get(principal, id);
-    if (CONNECTED_PHASES.has(cluster.phase)) {
+    if (AGENT_MAY_RUN_PHASES.has(cluster.phase)) {
       throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; detach it before deleting it.`);
     }
     return this.transactions.run(async (tx) => {

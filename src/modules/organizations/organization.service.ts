@@ -3,7 +3,6 @@ import { FarpointError } from '../../common/errors/farpoint-error';
 import { actorOf, Principal } from '../../common/graphql/request-context';
 import { assertName, assertText } from '../../common/validation/names';
 import { Organization } from '../../generated/prisma/client';
-import { isUniqueViolation } from '../../infra/database/prisma-errors';
 import { TransactionRunner } from '../../infra/database/transaction';
 import { ApiTokenRepository } from '../auth/api-token.repository';
 import { newApiTokenSecret } from '../auth/api-token.secret';
@@ -57,18 +56,13 @@ export class OrganizationService {
   async bootstrap(name: string, displayName: string, actor: string): Promise<{ organization: Organization; adminToken: string }> {
     assertName(name);
     assertText(displayName, 'displayName', 128);
-    try {
-      return await this.transactions.run(async (tx) => {
+    return this.transactions.runOrConflict(async (tx) => {
         const organization = await this.organizations.create(tx, { name, displayName });
         const { secret, hash, prefix } = newApiTokenSecret();
         const token = await this.tokens.create({ organizationId: organization.id, name: 'bootstrap-admin', role: 'ADMIN', prefix, secretHash: hash, createdBy: actor }, tx);
         await this.events.record(tx, { organizationId: organization.id, objectKind: EventObjectKind.Organization, objectId: organization.id, type: EventType.OrganizationCreated, message: `Organization ${name} created`, actor });
         await this.events.record(tx, { organizationId: organization.id, objectKind: EventObjectKind.ApiToken, objectId: token.id, type: EventType.ApiTokenCreated, message: 'API token "bootstrap-admin" (ADMIN) created', actor });
         return { organization, adminToken: secret };
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) throw FarpointError.conflict(`An organization named ${name} already exists.`, 'name');
-      throw error;
-    }
+      }, `An organization named ${name} already exists.`);
   }
 }

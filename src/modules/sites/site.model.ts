@@ -87,3 +87,13 @@ export class UpdateSiteInput {
   @Field(() => ConnectivityInput, { nullable: true }) connectivity?: ConnectivityInput;
   @Field(() => LabelsScalar, { nullable: true, description: 'Replaces all labels.' }) labels?: Labels;
 }
+
+@ObjectType({ description: "Counts of a site's clusters by health." })
+export class ClusterHealthSummary {
+  @Field(() => Int) total: number;
+  @Field(() => Int) healthy: number;
+  @Field(() => Int) warning: number;
+  @Field(() => Int) unhealthy: number;
+  @Field(() => Int) disconnected: number;
+  @Field(() => Int) unknown: number;
+}

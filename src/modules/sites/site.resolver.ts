@@ -1,20 +1,10 @@
-import { Args, Field, ID, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Ctx, CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
 import { Principal, RequestContext } from '../../common/graphql/request-context';
 import { Site } from '../../generated/prisma/client';
 import { RequireRole, Role } from '../auth/roles';
-import { Connectivity, CreateSiteInput, SiteConnection, SiteModel, SitesArgs, UpdateSiteInput } from './site.model';
+import { ClusterHealthSummary, Connectivity, CreateSiteInput, SiteConnection, SiteModel, SitesArgs, UpdateSiteInput } from './site.model';
 import { SiteService } from './site.service';
-
-@ObjectType({ description: "Counts of a site's clusters by health." })
-export class ClusterHealthSummary {
-  @Field(() => Int) total: number;
-  @Field(() => Int) healthy: number;
-  @Field(() => Int) warning: number;
-  @Field(() => Int) unhealthy: number;
-  @Field(() => Int) disconnected: number;
-  @Field(() => Int) unknown: number;
-}
 
 @Resolver(() => SiteModel)
 export class SiteResolver {

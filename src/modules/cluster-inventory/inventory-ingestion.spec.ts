@@ -1,6 +1,6 @@
 import { ReportItem } from '../../protocol';
 import { makeHeartbeatItem, makeInventory, makeNode } from '../../protocol/testing/factories';
-import { foldReportItems, healthFromInventory, needsStoredInventory, newItems, nextHealth } from './report-ingestion';
+import { foldReportItems, healthFromInventory, needsStoredInventory, newItems, nextHealth } from './inventory-ingestion';
 
 const notReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'False' }] });
 const unknownReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'Unknown' }] });

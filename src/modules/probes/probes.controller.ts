@@ -5,7 +5,7 @@ import { QueueGateway } from '../../infra/queue/queue.gateway';
 
 /** Liveness and readiness on the API port. Metrics are not here: MetricsServer serves them on their own port. */
 @Controller()
-export class HealthController {
+export class ProbesController {
   constructor(
     private readonly prisma: PrismaService,
     private readonly queues: QueueGateway,

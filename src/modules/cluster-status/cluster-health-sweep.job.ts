@@ -3,7 +3,7 @@ import { Cluster } from '../../generated/prisma/client';
 import { JobName } from '../../infra/queue/jobs';
 import { OnJob } from '../../infra/queue/on-job.decorator';
 import { TransactionRunner } from '../../infra/database/transaction';
-import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
+import { ClusterStatusChange, ClusterStatusService } from './cluster-status.service';
 import { ClusterRepository } from '../clusters/cluster.repository';
 
 /**

@@ -1,0 +1,19 @@
+import type { ClusterPhase } from '../../generated/prisma/enums';
+
+/**
+ * The sets of cluster phases that several queries and decisions share, named once. Lifecycle:
+ * PENDING/ATTACHING → ATTACHED (registered) → READY (first inventory); DETACHING → DETACHED; ERROR.
+ */
+const phases = (...list: ClusterPhase[]): ReadonlySet<ClusterPhase> => new Set(list);
+
+/** Waiting for the agent's first registration (ERROR: a failed attach that a new link may retry). */
+export const AWAITING_AGENT_PHASES = phases('PENDING', 'ATTACHING', 'ERROR');
+
+/** The agent has registered and reports. */
+export const AGENT_REGISTERED_PHASES = phases('ATTACHED', 'READY');
+
+/** An agent reports and is expected to keep doing so: silence beyond the grace means DISCONNECTED. */
+export const HEARTBEATING_PHASES = phases('ATTACHED', 'READY', 'DETACHING');
+
+/** An agent is (or may be) running in the cluster: deleting the record would orphan it. */
+export const AGENT_MAY_RUN_PHASES = phases('ATTACHING', 'ATTACHED', 'READY', 'DETACHING');
