@@ -27,12 +27,14 @@ import { EventsModule } from './modules/events/events.module';
 import { ProbesController } from './modules/probes/probes.controller';
 import { NamespacesModule } from './modules/namespaces/namespaces.module';
 import { OrganizationsModule } from './modules/organizations/organizations.module';
+import { ConstraintsModule } from './modules/constraints/constraints.module';
+import { PolicyTemplatesModule } from './modules/policy-templates/policy-templates.module';
 import { SitesModule } from './modules/sites/sites.module';
 import { WorkspacesModule } from './modules/workspaces/workspaces.module';
 
 /** Capabilities shared by the API and the worker process. */
 @Module({})
-export class CoreModule {
+class CoreModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     return {
       module: CoreModule,
@@ -44,7 +46,7 @@ export class CoreModule {
   }
 }
 
-const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, ClusterInventoryModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule];
+const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, ClusterInventoryModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule, PolicyTemplatesModule, ConstraintsModule];
 
 /** The GraphQL API process. */
 @Module({})

@@ -34,7 +34,7 @@ export interface LocalAgent {
 const N = AgentObjectNames;
 
 /** The agent container's environment as the kubelet would resolve it. Throws if the Deployment is missing. */
-export async function agentEnvFromDeployment(kubeConfig: KubeConfig, namespace: string = N.namespace): Promise<Record<string, string>> {
+async function agentEnvFromDeployment(kubeConfig: KubeConfig, namespace: string = N.namespace): Promise<Record<string, string>> {
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const deployment = await apps.readNamespacedDeployment({ name: N.deployment, namespace });

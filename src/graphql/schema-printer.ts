@@ -9,7 +9,7 @@ import { loadConfig } from '../infra/config/app-config';
 import { createRootLogger } from '../infra/logging/logger';
 import { findProjectRoot } from '../infra/database/migrator';
 
-export const SCHEMA_FILE = join(findProjectRoot(), 'schema.gql');
+const SCHEMA_FILE = join(findProjectRoot(), 'schema.gql');
 
 /**
  * Prints the SDL the running API serves, by building the real application (no database or Redis

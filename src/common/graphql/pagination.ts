@@ -8,7 +8,7 @@ export enum SortDirection {
 }
 registerEnumType(SortDirection, { name: 'SortDirection' });
 
-export const MAX_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 25;
 
 /** Relay forward pagination arguments shared by every list. */
@@ -69,7 +69,7 @@ export function toPageRequest(args: PageArgs, sortField: string): PageRequest {
   return { size, after: args.after ? decodeCursor(args.after, sortField) : undefined };
 }
 
-export function encodeCursor(sortField: string, sortValue: unknown, id: string): string {
+function encodeCursor(sortField: string, sortValue: unknown, id: string): string {
   const value = sortValue instanceof Date ? sortValue.toISOString() : sortValue;
   return Buffer.from(JSON.stringify([sortField, value, id])).toString('base64url');
 }

@@ -34,7 +34,7 @@ function rootFields(set: SelectionSetNode, fragments: Record<string, FragmentDef
  * deep, and its size is bounded by the schema, not by data. What could make it large, schema lists
  * nested in cycles (fields → type → fields → …), graphql-js refuses itself (MaxIntrospectionDepthRule).
  */
-export function operationDepth(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): number {
+function operationDepth(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): number {
   return Math.max(0, ...rootFields(operation.selectionSet, fragments).filter((f) => !isIntrospection(f.name.value)).map((f) => 1 + deepest(f.selectionSet, fragments)));
 }
 
@@ -76,7 +76,7 @@ export interface QueryLimits {
  * The error for an operation deeper or costlier than allowed, or null. Shared by HTTP (the Apollo
  * plugin below) and subscriptions over WebSocket, which Apollo's plugins never see.
  */
-export function queryLimitError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, limits: QueryLimits): GraphQLError | null {
+function queryLimitError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, limits: QueryLimits): GraphQLError | null {
   const operation = getOperationAST(document, operationName);
   if (!operation) return null; // graphql-js reports the missing or ambiguous operation itself
   const fragments = Object.fromEntries(

@@ -53,7 +53,7 @@ function splitTerms(selector: string): string[] {
  * Bounds on one selector: each term becomes a SQL condition (and each set value a parameter), so an
  * unbounded selector would be an unbounded query.
  */
-export const LabelSelectorLimits = { maxLength: 4096, maxTerms: 32, maxValuesPerSet: 64 } as const;
+const LabelSelectorLimits = { maxLength: 4096, maxTerms: 32, maxValuesPerSet: 64 } as const;
 
 export function parseLabelSelector(selector: string): LabelRequirement[] {
   if (selector.trim() === '') return [];

@@ -4,7 +4,7 @@ import { labelKeyProblem, labelValueProblem } from './label-selector';
 export type Labels = Record<string, string>;
 const MAX_LABELS = 64;
 
-export function validateLabels(value: unknown): Labels {
+function validateLabels(value: unknown): Labels {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new GraphQLError('Labels must be an object of string keys to string values.');
   const entries = Object.entries(value);
   if (entries.length > MAX_LABELS) throw new GraphQLError(`At most ${MAX_LABELS} labels are allowed.`);

@@ -23,7 +23,7 @@ function isProfile(p: string): p is ClusterProfile {
   return (CLUSTER_PROFILES as readonly string[]).includes(p);
 }
 
-export function parseCli(argv: string[]): { out: string; stateDir?: string; controllers: boolean; clusters: ClusterSpec[] } {
+function parseCli(argv: string[]): { out: string; stateDir?: string; controllers: boolean; clusters: ClusterSpec[] } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -61,7 +61,7 @@ export function parseCli(argv: string[]): { out: string; stateDir?: string; cont
 }
 
 /** Returns an exit code for usage errors, or 'running' once the clusters are up (exit comes from a signal). */
-export async function main(argv: string[]): Promise<number | 'running'> {
+async function main(argv: string[]): Promise<number | 'running'> {
   let args: ReturnType<typeof parseCli>;
   try {
     args = parseCli(argv);

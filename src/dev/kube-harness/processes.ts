@@ -35,7 +35,7 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-export function isAlive(id: ProcessIdentity): boolean {
+function isAlive(id: ProcessIdentity): boolean {
   return processStartTime(id.pid) === id.startTime;
 }
 

@@ -22,7 +22,7 @@ export function labelSelectorSql(requirements: LabelRequirement[], column = Pris
   });
 }
 
-export function whereSql(conditions: Prisma.Sql[]): Prisma.Sql {
+function whereSql(conditions: Prisma.Sql[]): Prisma.Sql {
   return conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, ' AND ')}` : Prisma.empty;
 }
 
@@ -41,7 +41,7 @@ function fitsColumn(cast: SortColumn['cast'], value: string | number): boolean {
 }
 
 /** Keyset pagination: rows strictly after the cursor in (sort column, id) order, one extra to see if more exist. */
-export function keysetSql(sort: SortColumn, direction: SortDirection, page: PageRequest): { after: Prisma.Sql[]; orderLimit: Prisma.Sql } {
+function keysetSql(sort: SortColumn, direction: SortDirection, page: PageRequest): { after: Prisma.Sql[]; orderLimit: Prisma.Sql } {
   if (page.after && !fitsColumn(sort.cast, page.after.sortValue)) throw invalidCursor();
   const dir = Prisma.raw(direction === SortDirection.DESC ? 'DESC' : 'ASC');
   const cmp = Prisma.raw(direction === SortDirection.DESC ? '<' : '>');

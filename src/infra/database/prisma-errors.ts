@@ -5,11 +5,6 @@ export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
 
-/** True when a write failed on a foreign key (P2003) or a restricted delete (P2014). */
-export function isForeignKeyViolation(error: unknown): boolean {
-  return error instanceof Prisma.PrismaClientKnownRequestError && (error.code === 'P2003' || error.code === 'P2014');
-}
-
 // Prisma codes of an unreachable, overloaded or lost database: P1001 cannot reach, P1002 reach timed
 // out, P1008 operation timed out, P1017 server closed the connection, P2024 pool timeout, P2037 too many
 // connections. (P2028 is any transaction API error; only its "unable to start" case is about capacity.)

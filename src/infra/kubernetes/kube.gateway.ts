@@ -12,7 +12,7 @@ export { EgressRefusedError } from './egress-policy';
 export type { ValidatedKubeconfig } from './kubeconfig-policy';
 
 /** Replaces DNS for KubeGateway (tests); the system resolver otherwise. */
-export const HOST_RESOLVER = Symbol('HOST_RESOLVER');
+const HOST_RESOLVER = Symbol('HOST_RESOLVER');
 
 /** A request that tried to leave the checked server (a redirect elsewhere). */
 const OTHER_HOST = 'FARPOINT_OTHER_HOST';

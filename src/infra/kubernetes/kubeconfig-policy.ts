@@ -44,7 +44,7 @@ export interface ValidatedKubeconfig {
   readonly password?: string;
 }
 
-export const MAX_KUBECONFIG_BYTES = 256 * 1024;
+const MAX_KUBECONFIG_BYTES = 256 * 1024;
 
 type Json = Record<string, unknown>;
 

@@ -15,4 +15,4 @@ export function createRedisConnection(url: string, purpose: 'worker' | 'command'
   });
 }
 
-export const LIMITER_TIMEOUT_MS = 500;
+const LIMITER_TIMEOUT_MS = 500;

@@ -27,10 +27,10 @@ import { EventObjectKind, EventType } from '../events/event-types';
 
 /** Intervals the install manifests use when nothing overrides them (the renderer's defaults). */
 const DEFAULT_HEARTBEAT_INTERVAL_SECONDS: number = AgentManifestInputSchema.shape.heartbeatIntervalSeconds.parse(undefined);
-export const REPORT_INTERVAL_SECONDS: number = AgentManifestInputSchema.shape.reportIntervalSeconds.parse(undefined);
+const REPORT_INTERVAL_SECONDS: number = AgentManifestInputSchema.shape.reportIntervalSeconds.parse(undefined);
 
 /** The site's heartbeat interval (20 s without a site), within what the protocol allows. */
-export function heartbeatIntervalOf(cluster: Pick<ClusterWithSite, 'site'>): number {
+function heartbeatIntervalOf(cluster: Pick<ClusterWithSite, 'site'>): number {
   return Math.min(Math.max(cluster.site?.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS, 1), 3600);
 }
 

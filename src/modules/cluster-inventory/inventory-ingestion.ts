@@ -98,7 +98,7 @@ export function healthFromInventory(inventory: Inventory): Extract<ClusterHealth
   return healthFromSummary(summarizeInventory(inventory));
 }
 
-export function healthFromSummary(summary: Pick<InventorySummary, 'nodeCount' | 'readyNodeCount'>): Extract<ClusterHealth, 'HEALTHY' | 'WARNING' | 'UNHEALTHY'> {
+function healthFromSummary(summary: Pick<InventorySummary, 'nodeCount' | 'readyNodeCount'>): Extract<ClusterHealth, 'HEALTHY' | 'WARNING' | 'UNHEALTHY'> {
   if (summary.nodeCount === 0 || summary.readyNodeCount === 0) return 'UNHEALTHY';
   return summary.readyNodeCount === summary.nodeCount ? 'HEALTHY' : 'WARNING';
 }

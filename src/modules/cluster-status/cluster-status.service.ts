@@ -19,7 +19,7 @@ export interface ClusterStatusChange {
   occurredAt: string;
 }
 
-export const clusterStatusChannel = (organizationId: string) => `cluster-status:${organizationId}`;
+const clusterStatusChannel = (organizationId: string) => `cluster-status:${organizationId}`;
 
 /**
  * The one way to change a cluster's phase or health: writes the row and an Event in the caller's

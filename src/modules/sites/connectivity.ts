@@ -6,7 +6,7 @@ import { ConnectivityMode } from '../../generated/prisma/enums';
  * heartbeats; an intermittent one (LTE backup, satellite) only after six hours of silence; a
  * scheduled one (uplink in a nightly window) after a day.
  */
-export const CONNECTIVITY_DEFAULTS: Record<ConnectivityMode, { heartbeatIntervalSeconds: number; disconnectGraceSeconds: number }> = {
+const CONNECTIVITY_DEFAULTS: Record<ConnectivityMode, { heartbeatIntervalSeconds: number; disconnectGraceSeconds: number }> = {
   ALWAYS_ON: { heartbeatIntervalSeconds: 20, disconnectGraceSeconds: 60 },
   INTERMITTENT: { heartbeatIntervalSeconds: 300, disconnectGraceSeconds: 6 * 3600 },
   SCHEDULED: { heartbeatIntervalSeconds: 900, disconnectGraceSeconds: 24 * 3600 },
