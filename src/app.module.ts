@@ -27,8 +27,6 @@ import { EventsModule } from './modules/events/events.module';
 import { ProbesController } from './modules/probes/probes.controller';
 import { NamespacesModule } from './modules/namespaces/namespaces.module';
 import { OrganizationsModule } from './modules/organizations/organizations.module';
-import { ConstraintsModule } from './modules/constraints/constraints.module';
-import { PolicyTemplatesModule } from './modules/policy-templates/policy-templates.module';
 import { SitesModule } from './modules/sites/sites.module';
 import { WorkspacesModule } from './modules/workspaces/workspaces.module';
 
@@ -46,7 +44,7 @@ class CoreModule {
   }
 }
 
-const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, ClusterInventoryModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule, PolicyTemplatesModule, ConstraintsModule];
+const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, ClusterInventoryModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule];
 
 /** The GraphQL API process. */
 @Module({})
