@@ -1,6 +1,6 @@
-import { TEST_CLUSTER_ID, TEST_CREDENTIAL, TEST_REGISTRATION_TOKEN } from '../protocol/testing/factories';
+import { TEST_CLUSTER_ID, TEST_CREDENTIAL, TEST_REGISTRATION_TOKEN } from '../../protocol/testing/factories';
 import { CredentialStore, SecretConflictError } from './credential-store';
-import { FakeSecret } from './testing/fakes';
+import { FakeSecret } from '../testing/fakes';
 
 const registration = {
   clusterId: TEST_CLUSTER_ID,

@@ -1,4 +1,5 @@
-import { AgentSecretKeys as K } from '../agent-install/names';
+import { AgentSecretKeys as K } from '../../agent-install/names';
+import { SerialQueue } from '../loop';
 
 /** The agent Secret as the Kubernetes API returns it: decoded data and the resourceVersion for updates. */
 export interface SecretContent {
@@ -61,6 +62,9 @@ function time(text: string | undefined): number | undefined {
 
 /** The agent's identity kept in its Secret, so a restarted agent needs no registration token. */
 export class CredentialStore {
+  /** Registration, rotation and seq reservations run in different loops: their writes take turns. */
+  private readonly writes = new SerialQueue();
+
   constructor(private readonly secret: SecretGateway) {}
 
   async load(): Promise<StoredIdentity | null> {
@@ -132,8 +136,12 @@ export class CredentialStore {
     };
   }
 
-  /** Read-modify-replace with optimistic concurrency; re-reads on conflict. */
-  private async update(mutate: (data: Record<string, string>) => void): Promise<void> {
+  /** Read-modify-replace with optimistic concurrency (someone may apply manifests meanwhile); re-reads on conflict. */
+  private update(mutate: (data: Record<string, string>) => void): Promise<void> {
+    return this.writes.run(() => this.replace(mutate));
+  }
+
+  private async replace(mutate: (data: Record<string, string>) => void): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const content = await this.secret.read();
       if (!content) throw new Error('The agent Secret does not exist');
