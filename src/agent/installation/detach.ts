@@ -1,6 +1,7 @@
-import { AgentObjectNames as N } from '../agent-install/names';
-import type { AgentKube } from './kube-gateway';
-import type { Logger } from './logger';
+import { AgentObjectNames as N } from '../../agent-install/names';
+import type { AgentKube } from '../kube-gateway';
+import type { Logger } from '../logger';
+import { type BackoffSettings, runLoop } from '../loop';
 import { adoptOwnClusterRole } from './rbac-adoption';
 
 /** Steps done so far, kept across retries: once the binding is gone the cluster-scoped calls are forbidden. */
@@ -31,4 +32,26 @@ export async function detachFromCluster(kube: AgentKube, agentNamespace: string,
     progress.add('namespace');
   }
   log.info('detached from the cluster');
+}
+
+/**
+ * Detach until done: a failed step is retried alone after the back-off (steps done are kept in
+ * `progress`). Answers false when the agent stopped first.
+ */
+export async function detachUntilDone(kube: AgentKube, agentNamespace: string, log: Logger, backoff: BackoffSettings, signal: AbortSignal): Promise<boolean> {
+  const progress: DetachProgress = new Set();
+  const done = await runLoop(
+    { name: 'detach', log, backoff },
+    async (ctx) => {
+      try {
+        await detachFromCluster(kube, agentNamespace, log, progress);
+        return { done: true };
+      } catch (error) {
+        await ctx.retryLater('detach failed', error);
+        return 0;
+      }
+    },
+    signal,
+  );
+  return done === true;
 }

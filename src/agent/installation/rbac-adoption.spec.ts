@@ -1,7 +1,7 @@
-import { AGENT_ADOPTION_RULE, AGENT_CLUSTER_RULES } from '../agent-install/rbac';
-import type { ClusterRoleAdoption } from './kube-gateway';
+import { AGENT_ADOPTION_RULE, AGENT_CLUSTER_RULES } from '../../agent-install/rbac';
+import type { ClusterRoleAdoption } from '../kube-gateway';
 import { adoptOwnClusterRole } from './rbac-adoption';
-import { FakeAgentKube } from './testing/fakes';
+import { FakeAgentKube } from '../testing/fakes';
 
 describe(adoptOwnClusterRole.name, () => {
   it('makes the ClusterRole a dependent of the binding and drops only the adoption rule, in one patch', async () => {

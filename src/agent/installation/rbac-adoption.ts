@@ -1,7 +1,7 @@
 import type { V1OwnerReference } from '@kubernetes/client-node';
-import { AgentObjectNames as N } from '../agent-install/names';
-import { isAdoptionRule } from '../agent-install/rbac';
-import type { AgentKube } from './kube-gateway';
+import { AgentObjectNames as N } from '../../agent-install/names';
+import { isAdoptionRule } from '../../agent-install/rbac';
+import type { AgentKube } from '../kube-gateway';
 
 /**
  * - adopted: the ClusterRole is now owned by the binding, and the adoption rule is gone;
