@@ -8,9 +8,9 @@ import {
   type Informer,
   type ObjectCache,
 } from '@kubernetes/client-node';
-import { Backoff } from './backoff';
+import { Backoff } from '../backoff';
 import type { ClusterObjects } from './inventory-builder';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 export type InformerLike<T extends KubernetesObject> = Informer<T> &
   ObjectCache<T> & { latestResourceVersion?: () => string };

@@ -1,5 +1,5 @@
 import type { V1Node } from '@kubernetes/client-node';
-import { nodesForProfile } from '../dev/kube-harness/profiles';
+import { nodesForProfile } from '../../dev/kube-harness/profiles';
 import { detectDistribution } from './distribution';
 
 const nodes = (profile: 'tkg-3node' | 'k3s-1node'): V1Node[] =>

@@ -1,5 +1,5 @@
 import type { V1Node } from '@kubernetes/client-node';
-import type { Distribution } from '../protocol/inventory';
+import type { Distribution } from '../../protocol/inventory';
 
 /**
  * Which distribution the cluster runs, from what its nodes and apiserver say about themselves:

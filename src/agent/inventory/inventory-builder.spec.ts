@@ -1,10 +1,10 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { InventorySchema, summarizeInventory } from '../protocol/inventory';
-import { AgentProtocolLimits } from '../protocol/limits';
-import { ReportsRequestSchema } from '../protocol/reports';
-import { TEST_CLUSTER_ID } from '../protocol/testing/factories';
+import { InventorySchema, summarizeInventory } from '../../protocol/inventory';
+import { AgentProtocolLimits } from '../../protocol/limits';
+import { ReportsRequestSchema } from '../../protocol/reports';
+import { TEST_CLUSTER_ID } from '../../protocol/testing/factories';
 import { buildInventory, limitLabels, nodeRoles, podRequests } from './inventory-builder';
-import { namespace, tkgClusterObjects } from './testing/cluster-objects';
+import { namespace, tkgClusterObjects } from '../testing/cluster-objects';
 
 describe(buildInventory.name, () => {
   const objects = tkgClusterObjects();

@@ -17,8 +17,8 @@ import {
   POD_PHASES,
   type PodCountsByPhase,
   type PodPhase,
-} from '../protocol/inventory';
-import { AgentProtocolLimits as L } from '../protocol/limits';
+} from '../../protocol/inventory';
+import { AgentProtocolLimits as L } from '../../protocol/limits';
 import { detectDistribution } from './distribution';
 import { bytes, countOf, cpuMillis, mibCeil, mibFloor } from './quantity';
 
