@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeHeartbeatPayload } from '../protocol/testing/factories';
+import { makeHeartbeatPayload } from '../../protocol/testing/factories';
 import { QueueFile } from './queue-file';
 import { ReportQueue } from './report-queue';
 

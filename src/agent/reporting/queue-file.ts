@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { ReportItemSchema } from '../protocol/reports';
+import { ReportItemSchema } from '../../protocol/reports';
 import type { ReportQueueState } from './report-queue';
 
 const QueueStateSchema = z.object({

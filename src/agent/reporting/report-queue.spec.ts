@@ -1,5 +1,5 @@
-import { ReportItemSchema } from '../protocol/reports';
-import { makeHeartbeatPayload, makeInventory } from '../protocol/testing/factories';
+import { ReportItemSchema } from '../../protocol/reports';
+import { makeHeartbeatPayload, makeInventory } from '../../protocol/testing/factories';
 import { ReportQueue } from './report-queue';
 
 const at = new Date('2026-11-26T10:00:00Z');

@@ -1,4 +1,4 @@
-import type { ReportItem, ReportItemKind, ReportPayloadOf } from '../protocol/reports';
+import type { ReportItem, ReportItemKind, ReportPayloadOf } from '../../protocol/reports';
 
 export interface ReportQueueLimits {
   /** Most items kept; beyond it the queue drops (oldest heartbeats first). */
