@@ -12,7 +12,7 @@ import { AgentObjectNames as N } from './names';
  */
 export interface DocumentedRule {
   rule: V1PolicyRule;
-  /** Who makes the calls. */
+  /** Who makes the calls (files under src/agent/). */
   usedBy: string;
   why: string;
 }
@@ -23,17 +23,17 @@ const RBAC = 'rbac.authorization.k8s.io';
 export const AGENT_CLUSTER_RULE_DOCS: readonly DocumentedRule[] = [
   {
     rule: { apiGroups: [''], resources: ['nodes', 'namespaces', 'pods'], verbs: ['list', 'watch'] },
-    usedBy: 'cluster-watch.ts (informers)',
+    usedBy: 'inventory/cluster-watch.ts (informers)',
     why: 'The inventory: nodes and their capacity, namespaces, pod counts and requests.',
   },
   {
     rule: { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['list', 'watch'] },
-    usedBy: 'cluster-watch.ts (informers)',
+    usedBy: 'inventory/cluster-watch.ts (informers)',
     why: 'The inventory: workloads and their ready replicas.',
   },
   {
     rule: { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
-    usedBy: 'agent.ts (registration)',
+    usedBy: 'identity/identity-loop.ts (registration)',
     why: 'The cluster identity: the kube-system namespace UID sent with registration.',
   },
   {
@@ -43,7 +43,7 @@ export const AGENT_CLUSTER_RULE_DOCS: readonly DocumentedRule[] = [
       resourceNames: [N.validatingWebhookConfiguration],
       verbs: ['get', 'update', 'patch', 'delete'],
     },
-    usedBy: 'detach.ts; the admission server of the policy work',
+    usedBy: 'installation/detach.ts; the admission server of the policy work',
     why:
       'Its own admission webhook configuration, installed empty: the admission server writes its webhooks and ' +
       'the caBundle of the serving certificate it generates (the certificate changes with the pod, so the ' +
@@ -52,12 +52,12 @@ export const AGENT_CLUSTER_RULE_DOCS: readonly DocumentedRule[] = [
   },
   {
     rule: { apiGroups: [RBAC], resources: ['clusterroles'], resourceNames: [N.clusterRole], verbs: ['get'] },
-    usedBy: 'rbac-adoption.ts',
+    usedBy: 'installation/rbac-adoption.ts',
     why: 'Reads its own ClusterRole to see whether it is adopted (owned by the binding, adoption rule gone).',
   },
   {
     rule: { apiGroups: [RBAC], resources: ['clusterrolebindings'], resourceNames: [N.clusterRoleBinding], verbs: ['get', 'delete'] },
-    usedBy: 'rbac-adoption.ts, detach.ts',
+    usedBy: 'installation/rbac-adoption.ts, installation/detach.ts',
     why:
       'get: the binding UID its ClusterRole is made a dependent of. delete: detach deletes the binding, and the ' +
       'garbage collector deletes the ClusterRole it owns (deleting either one directly would first take away ' +
@@ -73,7 +73,7 @@ export const AGENT_CLUSTER_RULE_DOCS: readonly DocumentedRule[] = [
  */
 export const AGENT_ADOPTION_RULE_DOC: DocumentedRule = {
   rule: { apiGroups: [RBAC], resources: ['clusterroles'], resourceNames: [N.clusterRole], verbs: ['patch'] },
-  usedBy: 'rbac-adoption.ts (once, then removed)',
+  usedBy: 'installation/rbac-adoption.ts (once, then removed)',
   why:
     'Sets ownerReferences of its ClusterRole to its ClusterRoleBinding and removes this rule in the same patch; ' +
     'the UIDs this needs do not exist when `kubectl apply -f <url>` renders the manifests.',
@@ -83,12 +83,12 @@ export const AGENT_ADOPTION_RULE_DOC: DocumentedRule = {
 export const AGENT_NAMESPACE_RULE_DOCS: readonly DocumentedRule[] = [
   {
     rule: { apiGroups: [''], resources: ['secrets'], resourceNames: [N.secret], verbs: ['get', 'patch'] },
-    usedBy: 'credential-store.ts',
+    usedBy: 'identity/credential-store.ts',
     why: 'Its own Secret: registration token, installation secret, credential, report seq reservations.',
   },
   {
     rule: { apiGroups: [''], resources: ['namespaces'], resourceNames: [N.namespace], verbs: ['delete'] },
-    usedBy: 'detach.ts',
+    usedBy: 'installation/detach.ts',
     why: 'Detach deletes farpoint-system last (a namespace’s own DELETE is authorised in that namespace).',
   },
 ];

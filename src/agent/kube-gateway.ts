@@ -8,9 +8,9 @@ import {
   type V1PolicyRule,
   VersionApi,
 } from '@kubernetes/client-node';
-import { type SecretContent, SecretConflictError, type SecretGateway } from './credential-store';
+import { type SecretContent, SecretConflictError, type SecretGateway } from './identity/credential-store';
 
-/** What the agent does with the Kubernetes API besides watching (see cluster-watch.ts). */
+/** What the agent does with the Kubernetes API besides watching (see inventory/cluster-watch.ts). */
 export interface AgentKube {
   readSecret(namespace: string, name: string): Promise<SecretContent | null>;
   writeSecretData(namespace: string, name: string, data: Record<string, string>, resourceVersion: string): Promise<void>;

@@ -1,17 +1,18 @@
 /**
- * Entry point of the in-cluster agent (its own image, see Dockerfile.agent). Outside a cluster it
- * uses KUBECONFIG; inside, the pod's service account (KubeConfig.loadFromDefault does both).
+ * Entry point of the in-cluster agent (its own image, see Dockerfile.agent): configuration, the queue
+ * file and the gateways (Kubernetes, API, Secret, informers) for the loops agent.ts wires. Outside a
+ * cluster it uses KUBECONFIG; inside, the pod's service account (KubeConfig.loadFromDefault does both).
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent } from './agent';
 import { HttpAgentApi } from './api-client';
-import { createClusterWatch } from './cluster-watch';
+import { createClusterWatch } from './inventory/cluster-watch';
 import { AgentConfigError, loadAgentConfig } from './config';
-import { CredentialStore } from './credential-store';
+import { CredentialStore } from './identity/credential-store';
 import { ClientNodeAgentKube, secretGateway } from './kube-gateway';
 import { createJsonLogger } from './logger';
-import { QueueFile } from './queue-file';
-import { ReportQueue } from './report-queue';
+import { QueueFile } from './reporting/queue-file';
+import { ReportQueue } from './reporting/report-queue';
 
 async function main(): Promise<number> {
   let config;

@@ -6,7 +6,7 @@
 import type { V1DaemonSet, V1Deployment, V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { nodesForProfile } from '../../dev/kube-harness/profiles';
-import type { ClusterObjects } from '../inventory-builder';
+import type { ClusterObjects } from '../inventory/inventory-builder';
 
 function uid(seed: string): string {
   const h = createHash('sha256').update(seed).digest('hex');

@@ -4,9 +4,9 @@ import { RegisterRequestSchema, type RegisterRequest } from '../../protocol/regi
 import { type Directive, type ReportItem, ReportsRequestSchema } from '../../protocol/reports';
 import { TEST_CLUSTER_ID, TEST_KUBE_SYSTEM_UID } from '../../protocol/testing/factories';
 import { AgentApiError, type AgentApi, type ApiResult } from '../api-client';
-import type { ClusterWatch } from '../cluster-watch';
-import { type SecretContent, SecretConflictError, type SecretGateway } from '../credential-store';
-import type { ClusterObjects } from '../inventory-builder';
+import type { ClusterWatch } from '../inventory/cluster-watch';
+import { type SecretContent, SecretConflictError, type SecretGateway } from '../identity/credential-store';
+import type { ClusterObjects } from '../inventory/inventory-builder';
 import type { V1PolicyRule } from '@kubernetes/client-node';
 import { AgentObjectNames as N } from '../../agent-install/names';
 import { AGENT_INSTALLED_CLUSTER_RULES, sameRule } from '../../agent-install/rbac';
