@@ -84,6 +84,14 @@ module.exports = {
       to: { pathNot: [AGENT_SOURCES, AGENT_PACKAGES], dependencyTypesNot: ['core'] },
     },
     {
+      name: 'agent-loops-side-by-side',
+      severity: 'error',
+      comment:
+        "The agent's loops (src/agent/<loop>/) share the top-level files (session, loop helper, gateways, config, logger) and the credential (identity/credential-holder.ts, credential-store.ts), never each other's files, so a new loop slots in beside them; agent.ts wires them.",
+      from: { path: '^src/agent/([^/]+)/', pathNot: TEST_CODE },
+      to: { path: '^src/agent/[^/]+/', pathNot: ['^src/agent/$1/', '^src/agent/identity/credential-(holder|store)\\.ts$'] },
+    },
+    {
       name: 'agent-tests-not-the-api',
       severity: 'error',
       comment: "The agent's tests may also use src/dev (cluster profiles) and the install manifests, but not the API: no modules, infra, graphql, common or its packages.",

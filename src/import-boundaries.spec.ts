@@ -41,6 +41,14 @@ const fixture: Record<string, string> = {
     'export const used = [Injectable, renderAgentManifests, AgentObjectNames, ClusterIdSchema, z, readFileSync, own];',
   ].join('\n'),
   'src/agent/own.ts': 'export const own = 1;',
+  'src/agent/rotation/rotation-loop.ts': [
+    "import { InventoryLoop } from '../inventory/inventory-loop';", // one loop reaching into another
+    "import { CredentialHolder } from '../identity/credential-holder';", // the shared credential
+    "import { own } from '../own';",
+    'export const used = [InventoryLoop, CredentialHolder, own];',
+  ].join('\n'),
+  'src/agent/inventory/inventory-loop.ts': 'export class InventoryLoop {}',
+  'src/agent/identity/credential-holder.ts': 'export class CredentialHolder {}',
   'src/agent/main.spec.ts': [
     "import { profile } from '../dev/harness';", // allowed in the agent's tests
     "import { ClusterService } from '../modules/clusters/cluster.service';", // the API in the agent's tests
@@ -97,6 +105,7 @@ describe('import boundaries (.dependency-cruiser.cjs)', () => {
     const expected: Violation[] = [
       { rule: 'agent-only-its-own-dependencies', from: 'src/agent/main.ts', to: 'node_modules/@nestjs/common/index.js' },
       { rule: 'agent-only-its-own-dependencies', from: 'src/agent/main.ts', to: 'src/agent-install/manifests.ts' },
+      { rule: 'agent-loops-side-by-side', from: 'src/agent/rotation/rotation-loop.ts', to: 'src/agent/inventory/inventory-loop.ts' },
       { rule: 'agent-tests-not-the-api', from: 'src/agent/main.spec.ts', to: 'src/modules/clusters/cluster.service.ts' },
       { rule: 'common-not-modules-or-infra', from: 'src/common/errors.ts', to: 'src/infra/queue.ts' },
       { rule: 'dev-not-from-production', from: 'src/modules/clusters/cluster.service.ts', to: 'src/dev/harness.ts' },
