@@ -24,25 +24,6 @@ const API_STACK =
 const AGENT_PACKAGES = '(^|/)node_modules/(@kubernetes/client-node|zod|@open-policy-agent/opa-wasm)/';
 const AGENT_SOURCES = '^src/(agent|protocol|policy-engine)/|^src/agent-install/(names|rbac)\\.ts$';
 
-// Known exceptions. Remove an entry when its import is fixed; do not add entries: fix the import.
-// TODO(house-rules #8): decorated resolvers/controllers import Prisma row types (and the AttachMode enum) from
-// generated/prisma/client without `type`. Per-file compilers (swc in jest and .data/test-build) keep those
-// imports for decorator metadata, so the Prisma client loads there. Fix: `import type { … }`, and enums from
-// generated/prisma/enums. By hand: consistent-type-imports skips files with decorators.
-const PRISMA_VALUE_EXCEPTIONS = [
-  '^src/modules/agent-gateway/agent-gateway\\.controller\\.ts$',
-  '^src/modules/attach/cluster-agent\\.resolver\\.ts$',
-  '^src/modules/cluster-groups/cluster-group\\.resolver\\.ts$',
-  '^src/modules/clusters/cluster\\.resolver\\.ts$',
-  '^src/modules/namespaces/namespace\\.resolver\\.ts$',
-  '^src/modules/sites/site\\.resolver\\.ts$',
-  '^src/modules/workspaces/workspace\\.resolver\\.ts$',
-];
-// TODO(house-rules #8): graphql-error-formatter.ts imports isDatabaseUnavailable from
-// src/infra/database/prisma-errors.ts. Fix: infra maps its errors to a FarpointError (or registers a
-// classifier) that common knows, instead of common reaching into infra.
-const COMMON_TO_INFRA_EXCEPTIONS = ['^src/common/errors/graphql-error-formatter\\.ts$'];
-
 module.exports = {
   forbidden: [
     {
@@ -102,7 +83,7 @@ module.exports = {
       name: 'common-not-modules-or-infra',
       severity: 'error',
       comment: 'src/common is used by every layer, so it imports no feature module (src/modules) and no infrastructure (src/infra). Its tests may, to check how the layers meet.',
-      from: { path: '^src/common/', pathNot: [TEST_CODE, ...COMMON_TO_INFRA_EXCEPTIONS] },
+      from: { path: '^src/common/', pathNot: [TEST_CODE] },
       to: { path: '^src/(modules|infra)/' },
     },
     {
@@ -133,7 +114,7 @@ module.exports = {
         'Queries go through repositories and gateways: only *.repository.ts, *.gateway.ts and src/infra/database load the Prisma client at run time. Row types (imports the compiler erases) may be used anywhere, and so may the generated enums (src/generated/prisma/enums.ts: plain constants, no client).',
       from: {
         path: '^src/',
-        pathNot: ['\\.repository\\.ts$', '\\.gateway\\.ts$', '^src/infra/database/', '^src/generated/', TEST_CODE, ...PRISMA_VALUE_EXCEPTIONS],
+        pathNot: ['\\.repository\\.ts$', '\\.gateway\\.ts$', '^src/infra/database/', '^src/generated/', TEST_CODE],
       },
       to: { path: ['^src/generated/prisma/client\\.ts$', '(^|/)node_modules/@prisma/'], preCompilationOnly: false },
     },

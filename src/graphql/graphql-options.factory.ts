@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { GqlOptionsFactory, GraphQLSchemaHost } from '@nestjs/graphql';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { formatGraphqlError, serviceUnavailablePlugin } from '../common/errors/graphql-error-formatter';
+import { formatGraphqlError, serviceUnavailablePlugin } from './graphql-error-formatter';
 import { queryLimitsPlugin } from '../common/graphql/query-limits.plugin';
 import { APP_CONFIG, AppConfig } from '../infra/config/app-config';
 import { ROOT_LOGGER } from '../infra/logging/logger';

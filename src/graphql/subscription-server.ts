@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { ErrorCode, FarpointError } from '../common/errors/farpoint-error';
-import { formatGraphqlError } from '../common/errors/graphql-error-formatter';
+import { formatGraphqlError } from './graphql-error-formatter';
 import { subscriptionLimitErrors } from '../common/graphql/query-limits.plugin';
 import { APP_CONFIG, AppConfig } from '../infra/config/app-config';
 import { ROOT_LOGGER } from '../infra/logging/logger';

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { formatGraphqlError } from '../../common/errors/graphql-error-formatter';
+import { formatGraphqlError } from '../../graphql/graphql-error-formatter';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Prisma } from '../../generated/prisma/client';
 import { toAgentProtocolError } from '../../modules/agent-gateway/agent-protocol.filter';

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Header, HttpCode, Param, Post, UseFilters, UseGuards } from '@nestjs/common';
 import { toYaml } from '../../agent-install';
-import { AgentCredential } from '../../generated/prisma/client';
+import type { AgentCredential } from '../../generated/prisma/client';
 import { AGENT_API_BASE_PATH, AGENT_MANIFESTS_MEDIA_TYPE, RegisterResponse, ReportsResponse, RotateCredentialResponse } from '../../protocol';
 import { AgentCredentialGuard, CurrentAgentCredential } from './agent-credential.guard';
 import { AgentCredentialService } from './agent-credential.service';

@@ -1,7 +1,7 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Ctx, CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
 import { Principal, RequestContext } from '../../common/graphql/request-context';
-import { ClusterGroup } from '../../generated/prisma/client';
+import type { ClusterGroup } from '../../generated/prisma/client';
 import { RequireRole, Role } from '../auth/roles';
 import { ClusterGroupConnection, ClusterGroupModel, ClusterGroupsArgs, CreateClusterGroupInput, UpdateClusterGroupInput } from './cluster-group.model';
 import { ClusterGroupService } from './cluster-group.service';

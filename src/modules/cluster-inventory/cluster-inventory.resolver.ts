@@ -2,7 +2,7 @@ import { Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import { Ctx } from '../../common/graphql/current-principal.decorator';
 import { unpagedListCost } from '../../common/graphql/query-limits.plugin';
 import { RequestContext } from '../../common/graphql/request-context';
-import { Cluster } from '../../generated/prisma/client';
+import type { Cluster } from '../../generated/prisma/client';
 import type { Inventory, InventoryNode } from '../../protocol';
 import { ClusterModel } from '../clusters/cluster.model';
 import { ClusterNodeModel, DiscoveredNamespaceModel, PodCounts, WorkloadModel } from './cluster-inventory.model';

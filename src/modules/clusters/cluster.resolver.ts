@@ -1,7 +1,7 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Ctx, CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
 import { Principal, RequestContext } from '../../common/graphql/request-context';
-import { Cluster } from '../../generated/prisma/client';
+import type { Cluster } from '../../generated/prisma/client';
 import { RequireRole, Role } from '../auth/roles';
 import { ClusterGroupModel } from '../cluster-groups/cluster-group.model';
 import { SiteModel } from '../sites/site.model';

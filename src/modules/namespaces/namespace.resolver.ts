@@ -1,7 +1,7 @@
 import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Ctx, CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
 import { Principal, RequestContext } from '../../common/graphql/request-context';
-import { Namespace } from '../../generated/prisma/client';
+import type { Namespace } from '../../generated/prisma/client';
 import { RequireRole, Role } from '../auth/roles';
 import { ClusterModel } from '../clusters/cluster.model';
 import { WorkspaceModel } from '../workspaces/workspace.model';

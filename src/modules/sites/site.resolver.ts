@@ -1,7 +1,7 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Ctx, CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
 import { Principal, RequestContext } from '../../common/graphql/request-context';
-import { Site } from '../../generated/prisma/client';
+import type { Site } from '../../generated/prisma/client';
 import { RequireRole, Role } from '../auth/roles';
 import { ClusterHealthSummary, Connectivity, CreateSiteInput, SiteConnection, SiteModel, SitesArgs, UpdateSiteInput } from './site.model';
 import { SiteService } from './site.service';

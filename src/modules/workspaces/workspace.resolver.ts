@@ -1,7 +1,7 @@
 import { Args, ID, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { Ctx, CurrentPrincipal } from '../../common/graphql/current-principal.decorator';
 import { Principal, RequestContext } from '../../common/graphql/request-context';
-import { Workspace } from '../../generated/prisma/client';
+import type { Workspace } from '../../generated/prisma/client';
 import { RequireRole, Role } from '../auth/roles';
 import { WorkspaceConnection, WorkspaceModel, WorkspacesArgs, CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.model';
 import { WorkspaceService } from './workspace.service';

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
-import { isDatabaseUnavailable } from '../../infra/database/prisma-errors';
-import { ErrorCode, FarpointError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from './farpoint-error';
+import { isDatabaseUnavailable } from '../infra/database/prisma-errors';
+import { ErrorCode, FarpointError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../common/errors/farpoint-error';
 
 // Codes graphql-js and Apollo raise for malformed requests; they describe the caller's mistake and
 // carry no internals, so they pass through unchanged.
