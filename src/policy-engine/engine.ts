@@ -1,5 +1,6 @@
 /// <reference path="./webassembly.d.ts" />
 import { createHash } from 'node:crypto';
+import { parseRegoValue, RegoObject, RegoSet, regoString, regoToJson } from './builtins/rego-value';
 import { PolicyEngineError, PolicyEngineErrorCode } from './errors';
 import { matchesConstraint } from './match';
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult, Inventory, Violation } from './types';
@@ -63,6 +64,7 @@ export class PolicyEngine {
   private readonly maxMemoryBytes?: number;
   private readonly parameterBytes = new WeakMap<object, Uint8Array>();
   private inventoryCache: { inventory: Inventory; bytes: Uint8Array } | undefined;
+  private readonly counters = { modulesCompiled: 0, instancesCreated: 0, dataLoads: 0, evaluations: 0 };
 
   constructor(options: PolicyEngineOptions = {}) {
     this.maxPolicies = options.maxPolicies ?? 256;
@@ -79,7 +81,8 @@ export class PolicyEngine {
       const actual = bundleSha256(wasm);
       if (actual !== sha256) throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH, `the bundle's SHA-256 is ${actual}, not ${sha256}`);
       const module = await compileModule(wasm);
-      const instance = new WasmPolicy(module, { maxMemoryBytes: this.maxMemoryBytes });
+      this.counters.modulesCompiled++;
+      const instance = this.instantiate(module);
       const unsupported = instance.info().unsupportedBuiltins;
       if (unsupported.length > 0) {
         throw new PolicyEngineError(PolicyEngineErrorCode.BUILTIN_UNSUPPORTED, `the policy calls builtins the engine does not provide: ${unsupported.join(', ')}`, { builtins: unsupported });
@@ -92,6 +95,16 @@ export class PolicyEngine {
     } finally {
       this.loading.delete(sha256);
     }
+  }
+
+  /** What the engine did so far: compilations and instantiations happen per bundle, not per decision. */
+  stats(): { loaded: number; modulesCompiled: number; instancesCreated: number; dataLoads: number; evaluations: number } {
+    return { loaded: this.bundles.size, ...this.counters };
+  }
+
+  private instantiate(module: WebAssembly.Module): WasmPolicy {
+    this.counters.instancesCreated++;
+    return new WasmPolicy(module, { maxMemoryBytes: this.maxMemoryBytes });
   }
 
   has(sha256: string): boolean {
@@ -134,7 +147,7 @@ export class PolicyEngine {
     let instance = bundle.instance;
     if (instance.broken) {
       // The last evaluation trapped: its memory may be inconsistent, so start from a fresh instance.
-      instance = bundle.instance = new WasmPolicy(bundle.module, { maxMemoryBytes: this.maxMemoryBytes });
+      instance = bundle.instance = this.instantiate(bundle.module);
     }
     const entrypoint = instance.entrypoints[c.entrypoint];
     if (entrypoint === undefined) {
@@ -143,7 +156,11 @@ export class PolicyEngine {
       });
     }
     const dataKey = inventory ?? null;
-    if (instance.dataKey !== dataKey) instance.setData(this.dataBytes(inventory), dataKey);
+    if (instance.dataKey !== dataKey) {
+      instance.setData(this.dataBytes(inventory), dataKey);
+      this.counters.dataLoads++;
+    }
+    this.counters.evaluations++;
     let text: string;
     try {
       text = instance.evaluate(entrypoint, [PARAMETERS_PREFIX, this.parametersBytes(c.parameters), REVIEW_INFIX, reviewBytes, SUFFIX]);
@@ -187,20 +204,25 @@ export class PolicyEngine {
   }
 }
 
-/** violation[{"msg": m, "details": d}] from a result set: sorted by msg, then details. */
+/** violation[{"msg": m, "details": d}] from a result set in value format: sorted by msg, then details. */
 function readViolations(text: string, constraint: string): Violation[] {
-  const resultSet = JSON.parse(text) as { result?: unknown }[];
-  if (resultSet.length === 0 || resultSet[0].result === undefined) return [];
-  const items = resultSet[0].result;
-  if (!Array.isArray(items)) {
-    throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, `constraint ${constraint}: violation must be a set of objects, got ${JSON.stringify(items).slice(0, 100)}`, { constraint });
-  }
-  const violations = items.map((item: unknown): Violation & { key: string } => {
-    const v = item as { msg?: unknown; details?: unknown };
-    if (typeof item !== 'object' || item === null || typeof v.msg !== 'string') {
-      throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, `constraint ${constraint}: a violation has no string msg: ${JSON.stringify(item).slice(0, 100)}`, { constraint });
-    }
-    return { msg: v.msg, ...(v.details !== undefined ? { details: v.details } : {}), key: JSON.stringify(v.details ?? null) };
+  const fail = (problem: string): never => {
+    throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, `constraint ${constraint}: ${problem}`, { constraint });
+  };
+  const resultSet = parseRegoValue(text);
+  const rows = resultSet instanceof RegoSet ? resultSet.items : Array.isArray(resultSet) ? resultSet : fail('the policy returned no result set');
+  if (rows.length === 0) return [];
+  const row = rows[0];
+  const result = row instanceof RegoObject ? row.entries.find(([k]) => k === 'result')?.[1] : undefined;
+  if (result === undefined) return [];
+  const items = result instanceof RegoSet ? result.items : Array.isArray(result) ? result : fail(`violation must be a set of objects, got ${regoString(result).slice(0, 100)}`);
+  const violations = items.map((item): Violation & { key: string } => {
+    const entries = item instanceof RegoObject ? item.entries : fail(`a violation is not an object: ${regoString(item).slice(0, 100)}`);
+    const msg = entries.find(([k]) => k === 'msg')?.[1];
+    if (typeof msg !== 'string') fail(`a violation has no string msg: ${regoString(item).slice(0, 100)}`);
+    const details = entries.find(([k]) => k === 'details')?.[1];
+    const json = details === undefined ? undefined : regoToJson(details);
+    return { msg: msg as string, ...(json !== undefined ? { details: json } : {}), key: JSON.stringify(json ?? null) };
   });
   violations.sort((a, b) => (a.msg < b.msg ? -1 : a.msg > b.msg ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return violations.map(({ key: _key, ...v }) => v);

@@ -12,6 +12,8 @@ import { PolicyEngineError, PolicyEngineErrorCode } from './errors';
  */
 
 const PAGE = 64 * 1024;
+/** opa_eval's output format: 0 JSON, 1 Rego values (opa_value_dump). */
+const VALUE_FORMAT = 1;
 const textDecoder = new TextDecoder();
 const textEncoder = new TextEncoder();
 
@@ -152,7 +154,8 @@ export class WasmPolicy {
 
   /**
    * Evaluates an entrypoint over an input given as JSON byte pieces (concatenated in memory without a
-   * copy in JavaScript). Returns the raw result-set text, e.g. [{"result":[...]}].
+   * copy in JavaScript). Returns the result set in OPA's value format (sets kept, so that a set in
+   * details can be given in OPA's order): {{"result": {…}}}.
    */
   evaluate(entrypoint: number, inputParts: readonly Uint8Array[]): string {
     let length = 0;
@@ -174,7 +177,7 @@ export class WasmPolicy {
     }
     this.context = {};
     try {
-      const result = this.exports.opa_eval(0, entrypoint, this.dataAddr, inputAddr, length, inputAddr + length, 0);
+      const result = this.exports.opa_eval(0, entrypoint, this.dataAddr, inputAddr, length, inputAddr + length, VALUE_FORMAT);
       return this.readString(result);
     } catch (error) {
       this.broken = true;

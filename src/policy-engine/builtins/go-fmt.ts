@@ -160,6 +160,7 @@ function badVerb(arg: GoArg, verb: string): string {
 function formatArg(arg: GoArg, verb: string, f: Flags): string {
   switch (arg.type) {
     case 'string':
+      if (verb === 'T') return pad('string', f);
       return formatString(arg.v, verb, f) ?? badVerb(arg, verb);
     case 'int64':
       if (verb === 'T') return pad('int64', f);

@@ -199,16 +199,17 @@ function unitsParse(_c: EvaluationContext, x: unknown): unknown {
   const scale = SI[unit];
   const amount = decimalParts(m[1]);
   if (!scale || !amount) return undefined;
-  // value = num * mul / (div * 10^scale), printed as an integer when exact, else with 10 decimals (trailing zeros cut)
+  // value = num * mul / (div * 10^scale), printed as an integer when exact, else with 10 decimals
   const numerator = amount.num * scale[0];
   const denominator = scale[1] * 10n ** BigInt(amount.scale);
   if (numerator % denominator === 0n) return new RawNumber((numerator / denominator).toString());
+  // big.Rat.FloatString(10): ten decimals, the last rounded half away from zero
   const negative = numerator < 0n;
   const abs = negative ? -numerator : numerator;
-  const scaled = (abs * 10n ** 10n + denominator / 2n) / denominator; // big.Rat.FloatString rounds half away from zero
+  const scaled = (abs * 10n ** 10n * 2n + denominator) / (2n * denominator);
   const whole = (scaled / 10n ** 10n).toString();
-  const frac = (scaled % 10n ** 10n).toString().padStart(10, '0').replace(/0+$/, '');
-  return new RawNumber(`${negative ? '-' : ''}${whole}${frac ? '.' + frac : ''}`);
+  const frac = (scaled % 10n ** 10n).toString().padStart(10, '0');
+  return new RawNumber(`${negative ? '-' : ''}${whole}.${frac}`);
 }
 
 // ---- time --------------------------------------------------------------------------------------
