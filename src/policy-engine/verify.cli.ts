@@ -104,8 +104,12 @@ export async function findSuites(paths: readonly string[]): Promise<string[]> {
 export function formatReport(file: string, report: SuiteReport): string {
   const lines: string[] = [];
   for (const test of report.tests) {
+    if (test.cases.length === 0) {
+      lines.push(`${test.passed ? 'ok  ' : 'FAIL'} ${file} ${test.name}`);
+      for (const p of test.problems) lines.push(`       ${p}`);
+    }
     for (const c of test.cases) {
-      lines.push(`${c.passed ? 'ok  ' : 'FAIL'} ${file} ${test.name} / ${c.name}`);
+      lines.push(`${c.skipped ? 'skip' : c.passed ? 'ok  ' : 'FAIL'} ${file} ${test.name} / ${c.name}`);
       for (const p of c.problems) lines.push(`       ${p}`);
     }
   }
