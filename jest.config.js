@@ -1,5 +1,6 @@
-// Three tiers: unit tests beside the code (fakes allowed), integration tests against real
-// Postgres/Redis/kube-apiserver/opa, e2e tests over HTTP against the running application.
+// Four tiers: unit tests beside the code (fakes allowed), service tests (Nest testing modules of the
+// subtle services on the real Postgres, no HTTP; test/service/support/service-module.ts), integration
+// tests against real Postgres/Redis/kube-apiserver/opa, e2e tests over HTTP against the running application.
 //
 // NestJS 12, Apollo Server 5, client-node 1.x and zod 4 ship as ES modules. Node 20 loads them from our
 // CommonJS build through require(esm), but jest's module runtime cannot, so jest compiles those
@@ -19,6 +20,7 @@ const withServices = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    { ...common, ...withServices, displayName: 'service', testMatch: ['<rootDir>/test/service/**/*.test.ts'] },
     { ...common, ...withServices, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     { ...common, ...withServices, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (unit, integration, e2e) against real Postgres, Redis, kube-apiserver and
+# Runs the whole test suite (unit, service, integration, e2e) against real Postgres, Redis, kube-apiserver and
 # opa, installing and starting what is missing. The README's test command; .ci/run runs exactly this.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"

@@ -102,11 +102,13 @@ export class ClusterService {
   }
 
   async delete(principal: Principal, id: string): Promise<Cluster> {
-    const cluster = await this.get(principal, id);
-    if (AGENT_MAY_RUN_PHASES.has(cluster.phase)) {
-      throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; detach it before deleting it.`);
-    }
     return this.transactions.run(async (tx) => {
+      // Decided under the row lock: an agent that registers meanwhile (PENDING → ATTACHED) must not be orphaned.
+      const cluster = await this.clusters.lock(tx, principal.organizationId, id);
+      if (!cluster) throw FarpointError.notFound('Cluster', id);
+      if (AGENT_MAY_RUN_PHASES.has(cluster.phase)) {
+        throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; detach it before deleting it.`);
+      }
       await this.clusters.delete(tx, id);
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterDeleted, `Cluster ${cluster.name} deleted`);
       return cluster;
