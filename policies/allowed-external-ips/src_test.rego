@@ -1,7 +1,5 @@
 package farpoint.recipes.allowedexternalips_test
 
-import rego.v1
-
 import data.farpoint.recipes.allowedexternalips.violation
 
 service(ips, allowed) := {

@@ -1,7 +1,5 @@
 package farpoint.recipes.allowedregistries_test
 
-import rego.v1
-
 import data.farpoint.recipes.allowedregistries.violation
 
 pod(containers) := {"kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": containers}}

@@ -1,7 +1,5 @@
 package farpoint.recipes.containerresources_test
 
-import rego.v1
-
 import data.farpoint.recipes.containerresources.violation
 
 full := {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}

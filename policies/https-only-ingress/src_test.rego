@@ -1,7 +1,5 @@
 package farpoint.recipes.httpsonlyingress_test
 
-import rego.v1
-
 import data.farpoint.recipes.httpsonlyingress.violation
 
 ingress(annotations, spec) := {"review": {

@@ -1,7 +1,5 @@
 package farpoint.recipes.imagedigest_test
 
-import rego.v1
-
 import data.farpoint.recipes.imagedigest.violation
 
 digest := "sha256:0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31"

@@ -1,8 +1,6 @@
 package lib.farpoint.workloads
 
-import rego.v1
-
-# Shared by the pod recipes; each template embeds this file verbatim in spec.targets[0].libs
+# Shared by the pod recipes; each template embeds this file verbatim in its code[0].source.libs
 # (Gatekeeper gives every template its own copy) and CI checks that the copies match.
 
 controllers := {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}

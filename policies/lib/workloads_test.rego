@@ -1,5 +1,4 @@
 package lib.farpoint.workloads_test
-import rego.v1
 import data.lib.farpoint.workloads as w
 test_images if {
   w.image_registry("nginx") == "docker.io"

@@ -1,7 +1,5 @@
 package farpoint.recipes.nolatesttag_test
 
-import rego.v1
-
 import data.farpoint.recipes.nolatesttag.violation
 
 pod(image) := {"review": {"object": {"kind": "Pod", "metadata": {"name": "web"}, "spec": {"containers": [{"name": "app", "image": image}]}}}}

@@ -1,7 +1,5 @@
 package farpoint.recipes.nonodeport_test
 
-import rego.v1
-
 import data.farpoint.recipes.nonodeport.violation
 
 service(spec) := {"review": {"object": {"kind": "Service", "metadata": {"name": "shop"}, "spec": spec}}}

@@ -1,7 +1,5 @@
 package farpoint.recipes.noprivileged_test
 
-import rego.v1
-
 import data.farpoint.recipes.noprivileged.violation
 
 pod(spec) := {"review": {"object": {"kind": "Pod", "metadata": {"name": "web"}, "spec": spec}}}

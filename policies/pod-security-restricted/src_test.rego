@@ -1,7 +1,5 @@
 package farpoint.recipes.podsecurityrestricted_test
 
-import rego.v1
-
 import data.farpoint.recipes.podsecurityrestricted.violation
 
 hardened := {

@@ -1,7 +1,5 @@
 package farpoint.recipes.requiredlabels_test
 
-import rego.v1
-
 import data.farpoint.recipes.requiredlabels.violation
 
 review(labels, parameters) := {

@@ -1,7 +1,5 @@
 package farpoint.recipes.uniqueingresshost_test
 
-import rego.v1
-
 import data.farpoint.recipes.uniqueingresshost.violation
 
 ingress(ns, name, hosts) := {
