@@ -14,10 +14,14 @@ const indented = lib
   .join('\n');
 for (const recipe of readdirSync(root)) {
   const file = join(root, recipe, 'template.yaml');
-  if (!existsSync(file)) continue;
+  if (!existsSync(file)) {
+    continue;
+  }
   const text = readFileSync(file, 'utf8');
   const at = text.indexOf(marker);
-  if (at < 0) continue;
+  if (at < 0) {
+    continue;
+  }
   const next = text.slice(0, at + marker.length) + indented;
   if (next !== text) {
     writeFileSync(file, next);
