@@ -27,6 +27,8 @@ import { EventsModule } from './modules/events/events.module';
 import { ProbesController } from './modules/probes/probes.controller';
 import { NamespacesModule } from './modules/namespaces/namespaces.module';
 import { OrganizationsModule } from './modules/organizations/organizations.module';
+import { ConstraintsModule } from './modules/constraints/constraints.module';
+import { PolicyTemplatesModule } from './modules/policy-templates/policy-templates.module';
 import { SitesModule } from './modules/sites/sites.module';
 import { WorkspacesModule } from './modules/workspaces/workspaces.module';
 
@@ -44,7 +46,7 @@ class CoreModule {
   }
 }
 
-const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, ClusterInventoryModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule];
+const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, ClusterInventoryModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule, PolicyTemplatesModule, ConstraintsModule];
 
 /** The GraphQL API process. */
 @Module({})

@@ -10,6 +10,12 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** Rego that opa refuses (parse or compile errors, a missing violation rule, a builtin WebAssembly lacks); `diagnostics` say where. */
+  POLICY_COMPILE_FAILED: 'POLICY_COMPILE_FAILED',
+  /** A policy evaluation ran past its deadline and was ended. */
+  POLICY_EVALUATION_TIMEOUT: 'POLICY_EVALUATION_TIMEOUT',
+  /** A policy failed while it was evaluated (a Rego runtime error such as a conflict in a function). */
+  POLICY_EVALUATION_FAILED: 'POLICY_EVALUATION_FAILED',
   /** Temporarily unable to serve (the database pool is saturated or unreachable): retry after Retry-After. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',

@@ -92,6 +92,19 @@ const schema = z.object({
   // Agent image the install manifests reference (default farpoint/agent:<package version>).
   AGENT_IMAGE: z.string().regex(/^\S+$/).optional(),
   HEALTH_SWEEP_EVERY_SECONDS: z.coerce.number().int().min(1).default(10),
+  // Policies (src/modules/policy-templates). The opa binary the worker compiles with (and the API, for
+  // evaluatePolicy on unsaved Rego); default: opa in FARPOINT_TOOLS_BIN when set, else opa on PATH.
+  OPA_PATH: z.string().min(1).optional(),
+  FARPOINT_TOOLS_BIN: z.string().min(1).optional(),
+  // Largest Rego of one version (its rego, libs and tests together) or of an unsaved evaluatePolicy.
+  POLICY_MAX_REGO_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+  // evaluatePolicy runs in worker threads; one evaluation longer than this is ended (POLICY_EVALUATION_TIMEOUT).
+  POLICY_EVALUATION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
+  POLICY_EVALUATION_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  // Compile attempts of one version before it is FAILED (a worker that dies mid-compile costs one).
+  POLICY_COMPILE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  // Where the built-in recipes are (ConstraintTemplates, policies/<recipe>/template.yaml); default: the repository's policies/.
+  POLICY_RECIPES_DIR: z.string().min(1).optional(),
 });
 
 export type AppConfig = Readonly<Omit<z.infer<typeof schema>, 'SECRETS_KEY' | 'GRAPHQL_EXPLORER'>> & { readonly publicUrl: string; readonly SECRETS_KEY: string; readonly GRAPHQL_EXPLORER: boolean };

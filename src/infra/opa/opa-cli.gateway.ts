@@ -75,6 +75,11 @@ export interface RegoTestReport {
   readonly cases: readonly RegoTestCase[];
 }
 
+/** How opa reads the sources: Rego v1 (OPA 1.x's default) or v0 (Gatekeeper's library), via --v0-compatible. */
+export interface RegoOptions {
+  readonly v0Compatible?: boolean;
+}
+
 export interface OpaCliGatewayOptions {
   /** Path of the opa binary (see locateTools() in dev, configuration in production). */
   readonly opaPath: string;
@@ -104,16 +109,16 @@ export class OpaCliGateway {
   }
 
   /** `opa build -t wasm -e <entrypoint>…` over the modules; returns policy.wasm and the bundle. */
-  async buildWasm(modules: readonly RegoModule[], entrypoints: readonly string[]): Promise<WasmBuild> {
+  async buildWasm(modules: readonly RegoModule[], entrypoints: readonly string[], options: RegoOptions = {}): Promise<WasmBuild> {
     if (entrypoints.length === 0) throw new OpaCliError(OpaErrorCode.INVALID_INPUT, 'at least one entrypoint is needed, e.g. "farpoint/admission/deny"');
     for (const e of entrypoints) {
       if (!ENTRYPOINT.test(e)) throw new OpaCliError(OpaErrorCode.INVALID_INPUT, `entrypoint "${e}" must look like package/path/rule`);
     }
     return this.withModules(modules, async (dir) => {
       const out = join(dir, '..', 'bundle.tar.gz');
-      const res = await this.run(['build', '-t', 'wasm', ...entrypoints.flatMap((e) => ['-e', e]), '-o', out, '.'], dir);
+      const res = await this.run(['build', '-t', 'wasm', ...versionFlags(options), ...entrypoints.flatMap((e) => ['-e', e]), '-o', out, '.'], dir);
       if (res.code !== 0) {
-        await this.throwIfInvalid(dir);
+        await this.throwIfInvalid(dir, options);
         throw new OpaCliError(OpaErrorCode.BUILD_FAILED, `opa build failed: ${(res.stderr.trim() || res.stdout.trim()).replace(/^error: /, '')}`);
       }
       const bundle = await readFile(out);
@@ -124,12 +129,12 @@ export class OpaCliGateway {
   }
 
   /** `opa test` over the modules (policies and their *_test.rego); failing tests are a result, not an error. */
-  async test(modules: readonly RegoModule[]): Promise<RegoTestReport> {
+  async test(modules: readonly RegoModule[], options: RegoOptions = {}): Promise<RegoTestReport> {
     return this.withModules(modules, async (dir) => {
-      const res = await this.run(['test', '--format=json', '.'], dir);
+      const res = await this.run(['test', '--format=json', ...versionFlags(options), '.'], dir);
       // 0: all passed, 2: some failed; anything else (1: load/compile error) has no JSON report.
       if (res.code !== 0 && res.code !== 2) {
-        await this.throwIfInvalid(dir);
+        await this.throwIfInvalid(dir, options);
         throw new OpaCliError(OpaErrorCode.OPA_FAILED, `opa test failed: ${(res.stderr || res.stdout).trim()}`);
       }
       let raw: OpaTestJson[];
@@ -145,9 +150,22 @@ export class OpaCliGateway {
     });
   }
 
+  /** `opa check` over the modules: every parse and compile error with file, row and column; [] when they compile. */
+  async check(modules: readonly RegoModule[], options: RegoOptions = {}): Promise<readonly RegoProblem[]> {
+    return this.withModules(modules, async (dir) => {
+      try {
+        await this.throwIfInvalid(dir, options);
+        return [];
+      } catch (error) {
+        if (error instanceof OpaCliError && error.code === OpaErrorCode.REGO_INVALID) return error.problems.length ? error.problems : [{ code: 'rego_error', message: error.message }];
+        throw error;
+      }
+    });
+  }
+
   /** Runs `opa check` to turn a failure into structured problems when the Rego itself is at fault. */
-  private async throwIfInvalid(dir: string): Promise<void> {
-    const res = await this.run(['check', '--format=json', '.'], dir);
+  private async throwIfInvalid(dir: string, options: RegoOptions = {}): Promise<void> {
+    const res = await this.run(['check', '--format=json', ...versionFlags(options), '.'], dir);
     if (res.code === 0) return;
     let problems: RegoProblem[] = [];
     try {
@@ -229,6 +247,10 @@ interface OpaTestJson {
   skip?: boolean;
   error?: { message?: string } | string;
   duration?: number;
+}
+
+function versionFlags(options: RegoOptions): string[] {
+  return options.v0Compatible ? ['--v0-compatible'] : [];
 }
 
 function relativeFile(file: string): string {

@@ -5,6 +5,7 @@
 export const QueueName = {
   MAINTENANCE: 'maintenance',
   ATTACH: 'attach',
+  POLICY: 'policy',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -12,6 +13,7 @@ export const JobName = {
   PURGE_API_TOKENS: 'api-tokens.purge',
   ATTACH_CLUSTER: 'clusters.attach',
   SWEEP_CLUSTER_HEALTH: 'clusters.health-sweep',
+  COMPILE_POLICY_VERSION: 'policies.compile',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -19,6 +21,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.PURGE_API_TOKENS]: QueueName.MAINTENANCE,
   [JobName.ATTACH_CLUSTER]: QueueName.ATTACH,
   [JobName.SWEEP_CLUSTER_HEALTH]: QueueName.MAINTENANCE,
+  [JobName.COMPILE_POLICY_VERSION]: QueueName.POLICY,
 };
 
 export interface JobPayloads {
@@ -26,4 +29,6 @@ export interface JobPayloads {
   /** `sealed` is the kubeconfig and registration token, encrypted (SealedBox) for this operation id: Redis never holds them in clear. */
   [JobName.ATTACH_CLUSTER]: { operationId: string; sealed: string };
   [JobName.SWEEP_CLUSTER_HEALTH]: Record<string, never>;
+  /** jobId is the version id: a version is queued once, however often it is asked for. */
+  [JobName.COMPILE_POLICY_VERSION]: { versionId: string };
 }

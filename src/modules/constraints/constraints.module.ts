@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { PolicyTemplatesModule } from '../policy-templates/policy-templates.module';
+import { ConstraintRepository } from './constraint.repository';
+import { ConstraintResolver } from './constraint.resolver';
+import { ConstraintService } from './constraint.service';
+
+@Module({ imports: [PolicyTemplatesModule], providers: [ConstraintRepository, ConstraintService, ConstraintResolver], exports: [ConstraintRepository, ConstraintService] })
+export class ConstraintsModule {}
