@@ -5,6 +5,8 @@
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { JobName } from '../../src/infra/queue/jobs';
 import { QueueGateway } from '../../src/infra/queue/queue.gateway';
+import type { Job } from 'bullmq';
+import { PolicyCompileJob } from '../../src/modules/policy-templates/policy-compile.job';
 import { freePort } from '../../src/dev/free-port';
 import { startApi, TestApi } from '../support/api';
 import { ApiFactory, DbSeed } from '../support/factories';
@@ -224,6 +226,37 @@ describe('organization settings', () => {
     ]);
     eventsChecked.add('updateOrganizationSettings');
   });
+});
+
+describe('policy templates and constraints', () => {
+  it('record an Event for every change, naming the token (the compile, the system compiler)', async () => {
+    const template = (await api.gqlOk(bot, 'mutation { createPolicyTemplate(input: { kind: "K8sEventsDemo" }) { id } }')).createPolicyTemplate;
+    const rego = 'package k8seventsdemo\n\nviolation[{"msg": "secret"}] { input.review.object.kind == "Secret" }\n';
+    const version = (await api.gqlOk(bot, 'mutation($id: ID!, $in: CreatePolicyTemplateVersionInput!) { createPolicyTemplateVersion(templateId: $id, input: $in) { id } }', { id: template.id, in: { title: 'Events demo', rego } })).createPolicyTemplateVersion;
+    // The worker's job, run here with the real opa (no worker process in this file).
+    await api.app.get(PolicyCompileJob).run({ versionId: version.id }, { attemptsStarted: 1, attemptsMade: 0, opts: { attempts: 1 } } as unknown as Job);
+    await api.gqlOk(bot, 'mutation($id: ID!) { publishPolicyTemplateVersion(id: $id) { id } }', { id: version.id });
+    const constraint = (await api.gqlOk(bot, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id name } }', { in: { name: 'no-secrets', templateVersionId: version.id } })).createConstraint;
+    await api.gqlOk(bot, 'mutation($id: ID!) { updateConstraint(id: $id, input: { enforcementAction: WARN }) { id } }', { id: constraint.id });
+    const yaml = 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sEventsDemo\nmetadata: {name: no-secrets}\nspec: {enforcementAction: dryrun}\n';
+    await api.gqlOk(bot, 'mutation($y: String!) { importConstraint(yaml: $y) { created } }', { y: yaml });
+    await api.gqlOk(bot, 'mutation($id: ID!) { deleteConstraint(id: $id) { id } }', { id: constraint.id });
+    await api.gqlOk(bot, 'mutation($id: ID!) { deprecatePolicyTemplateVersion(id: $id) { id } }', { id: version.id });
+    const imported = (await api.gqlOk(bot, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', { y: `apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8simporteddemo}\nspec:\n  crd: {spec: {names: {kind: K8sImportedDemo}}}\n  targets: [{target: admission.k8s.gatekeeper.sh, rego: "package k8simporteddemo\\nviolation[{\\"msg\\": \\"x\\"}] { false }\\n"}]\n` })).importConstraintTemplate;
+
+    await expectEvents(template.id, 'PolicyTemplate', ['PolicyTemplateCreated'], ['createPolicyTemplate']);
+    await expectEvents(imported.template.id, 'PolicyTemplate', ['PolicyTemplateCreated'], ['importConstraintTemplate']);
+    await expectEvents(imported.version.id, 'PolicyTemplateVersion', ['PolicyTemplateVersionCreated'], []);
+    await expectEvents(constraint.id, 'Constraint', ['ConstraintDeleted', 'ConstraintUpdated', 'ConstraintUpdated', 'ConstraintCreated'], ['createConstraint', 'updateConstraint', 'importConstraint', 'deleteConstraint']);
+    const res = await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(admin, 'query($id: ID) { events(objectId: $id, first: 10) { edges { node { type actor objectKind objectId message data } } } }', { id: version.id });
+    expect(res.events.edges.map((e) => [e.node.type, e.node.actor, e.node.objectKind])).toEqual([
+      ['PolicyTemplateVersionDeprecated', 'token:ci-bot', 'PolicyTemplateVersion'],
+      ['PolicyTemplateVersionPublished', 'token:ci-bot', 'PolicyTemplateVersion'],
+      ['PolicyTemplateVersionCompiled', 'system:policy-compiler', 'PolicyTemplateVersion'],
+      ['PolicyTemplateVersionCreated', 'token:ci-bot', 'PolicyTemplateVersion'],
+    ]);
+    for (const m of ['createPolicyTemplateVersion', 'publishPolicyTemplateVersion', 'deprecatePolicyTemplateVersion']) eventsChecked.add(m);
+  }, 60_000);
 });
 
 // ---- Filters and label selectors ----------------------------------------------------------------------
