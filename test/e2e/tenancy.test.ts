@@ -14,7 +14,7 @@
 // every role below the operation's declared role is FORBIDDEN (VIEWER on every mutation).
 //
 // A new operation without a case in CASES fails the coverage test, telling you to add one.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import {
   getNamedType,
@@ -34,13 +34,16 @@ import {
 } from 'graphql';
 import { createClient, Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { locateTools } from '../../src/dev/kube-harness';
+import { OpaCliGateway } from '../../src/infra/opa/opa-cli.gateway';
 import { PubSubGateway } from '../../src/infra/redis/pubsub.gateway';
+import { policyCompiledChannel } from '../../src/modules/policy-templates/policy-compile.job';
 import { ClusterStatusChange, ClusterStatusService } from '../../src/modules/cluster-status/cluster-status.service';
 import { startApi, GqlResponse, Role, TestApi } from '../support/api';
 import { ApiFactory, DbSeed } from '../support/factories';
 import { orgRows, rowsOutsideOrgMentioning, uuidsIn } from '../support/org-snapshot';
 
-type Kind = 'Organization' | 'ApiToken' | 'Site' | 'ClusterGroup' | 'Cluster' | 'Workspace' | 'Namespace' | 'ClusterOperation';
+type Kind = 'Organization' | 'ApiToken' | 'Site' | 'ClusterGroup' | 'Cluster' | 'Workspace' | 'Namespace' | 'ClusterOperation' | 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint';
 
 interface Case {
   /** The least role the operation needs (its @RequireRole). */
@@ -71,7 +74,7 @@ const CASES: Record<string, Case> = {
   'Query.workspaces': { role: 'VIEWER', ids: {} },
   'Query.namespace': { role: 'VIEWER', ids: { id: 'Namespace' } },
   'Query.namespaces': { role: 'VIEWER', ids: { clusterId: 'Cluster', workspaceId: 'Workspace' } },
-  'Query.events': { role: 'VIEWER', ids: { objectId: ['Cluster', 'Site', 'ClusterGroup', 'Workspace', 'Namespace', 'ApiToken', 'Organization', 'ClusterOperation'] } },
+  'Query.events': { role: 'VIEWER', ids: { objectId: ['Cluster', 'Site', 'ClusterGroup', 'Workspace', 'Namespace', 'ApiToken', 'Organization', 'ClusterOperation', 'PolicyTemplate', 'PolicyTemplateVersion', 'Constraint'] } },
   'Query.clusterOperation': { role: 'VIEWER', ids: { id: 'ClusterOperation' } },
   'Mutation.createApiToken': { role: 'ADMIN', ids: {} },
   'Mutation.updateOrganizationSettings': { role: 'ADMIN', ids: {} },
@@ -98,6 +101,24 @@ const CASES: Record<string, Case> = {
   'Mutation.revokeRegistrationLinks': { role: 'EDITOR', ids: { clusterId: 'Cluster' } },
   'Mutation.detachCluster': { role: 'EDITOR', ids: { id: 'Cluster' } },
   'Subscription.clusterStatusChanged': { role: 'VIEWER', ids: { clusterId: 'Cluster' } },
+  'Query.policyTemplates': { role: 'VIEWER', ids: {} },
+  'Query.policyTemplate': { role: 'VIEWER', ids: { id: 'PolicyTemplate' } },
+  'Query.policyTemplateVersion': { role: 'VIEWER', ids: { id: 'PolicyTemplateVersion' } },
+  'Query.exportConstraintTemplate': { role: 'VIEWER', ids: { versionId: 'PolicyTemplateVersion' } },
+  'Query.evaluatePolicy': { role: 'EDITOR', ids: { 'input.policy.templateVersionId': 'PolicyTemplateVersion' } },
+  'Query.constraints': { role: 'VIEWER', ids: {} },
+  'Query.constraint': { role: 'VIEWER', ids: { id: 'Constraint' } },
+  'Query.exportConstraint': { role: 'VIEWER', ids: { id: 'Constraint' } },
+  'Mutation.createPolicyTemplate': { role: 'EDITOR', ids: {} },
+  'Mutation.createPolicyTemplateVersion': { role: 'EDITOR', ids: { templateId: 'PolicyTemplate' } },
+  'Mutation.importConstraintTemplate': { role: 'EDITOR', ids: {} },
+  'Mutation.publishPolicyTemplateVersion': { role: 'EDITOR', ids: { id: 'PolicyTemplateVersion' } },
+  'Mutation.deprecatePolicyTemplateVersion': { role: 'EDITOR', ids: { id: 'PolicyTemplateVersion' } },
+  'Mutation.createConstraint': { role: 'EDITOR', ids: { 'input.templateVersionId': 'PolicyTemplateVersion' } },
+  'Mutation.updateConstraint': { role: 'EDITOR', ids: { id: 'Constraint', 'input.templateVersionId': 'PolicyTemplateVersion' } },
+  'Mutation.deleteConstraint': { role: 'EDITOR', ids: { id: 'Constraint' } },
+  'Mutation.importConstraint': { role: 'EDITOR', ids: { templateVersionId: 'PolicyTemplateVersion' } },
+  'Subscription.policyTemplateVersionCompiled': { role: 'VIEWER', ids: { templateId: 'PolicyTemplate' } },
 };
 
 const ROLES: Role[] = ['VIEWER', 'EDITOR', 'ADMIN'];
@@ -108,12 +129,18 @@ const below = (role: Role) => ROLES.slice(0, ROLES.indexOf(role));
 let nameCounter = 0;
 const uniqueName = () => `walk-${++nameCounter}`;
 
-/** A valid value for a non-ID scalar, by type and by the name of the argument or input field. */
-function scalarValue(type: string, name: string, where: string, mode: Mode): unknown {
+/** A valid value for a non-ID scalar, by type and by the name of the argument or input field (and the operation). */
+function scalarValue(type: string, name: string, where: string, mode: Mode, operation: string): unknown {
   switch (type) {
     case 'String':
       switch (name) {
-        case 'name': return uniqueName();
+        case 'name': return where.endsWith('tests.name') ? `${uniqueName().replace(/-/g, '_')}_test.rego` : uniqueName();
+        case 'kind': return `K8sWalk${++nameCounter}`;
+        case 'title': case 'category': return 'Walked by the tenancy test';
+        case 'rego': return 'package k8swalk\n\nviolation[{"msg": "walked"}] { input.review.object.kind == "Secret" }\n';
+        case 'libs': return 'package lib.walk\n\nx := 1\n';
+        case 'source': return 'package k8swalk\n\ntest_walk { true }\n';
+        case 'yaml': return operation === 'importConstraint' ? WALK_CONSTRAINT(uniqueName()) : WALK_TEMPLATE(`K8sWalk${++nameCounter}`);
         case 'region': return 'eu-central';
         case 'labelSelector': return 'tier=edge,env in (prod,stage),!canary';
         case 'objectKind': return 'Cluster';
@@ -139,9 +166,48 @@ function scalarValue(type: string, name: string, where: string, mode: Mode): unk
     case 'Boolean': return mode === 'full';
     case 'DateTime': return new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
     case 'Labels': return { tier: 'edge', env: 'prod' };
+    case 'JSONObject':
+      switch (name) {
+        case 'parametersSchema': return WALK_SCHEMA;
+        case 'parameters': return { labels: ['team'] };
+        case 'match': return { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] };
+        case 'object': return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'walk', namespace: 'walk', labels: { team: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } };
+        case 'namespaceObject': return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'walk' } };
+        case 'inventory': return {};
+        case 'admissionReview': {
+          const object = scalarValue('JSONObject', 'object', where, mode, operation);
+          return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'walk', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', name: 'walk', namespace: 'walk', object } };
+        }
+        default: throw new Error(`tenancy walk: no value for JSONObject ${where}; add one to scalarValue() in ${__filename}`);
+      }
     default: throw new Error(`tenancy walk: no value for scalar ${type} (${where}); add one to scalarValue() in ${__filename}`);
   }
 }
+
+// Org B's policy objects are of one template kind (K8sWalkB), so a constraint can move between them.
+const WALK_SCHEMA = { type: 'object', properties: { labels: { type: 'array', items: { type: 'string' } } } };
+const WALK_REGO = 'package k8swalkb\n\nviolation[{"msg": msg}] {\n  input.review.object.kind == "Secret"\n  msg := sprintf("%v", [input.parameters.labels])\n}\n';
+const WALK_TEMPLATE = (kind: string) => `apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: ${kind.toLowerCase()}
+spec:
+  crd:
+    spec:
+      names:
+        kind: ${kind}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package ${kind.toLowerCase()}
+
+        violation[{"msg": "x"}] { false }
+`;
+const WALK_CONSTRAINT = (name: string) => `apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sWalkB
+metadata: { name: ${name} }
+spec: { enforcementAction: warn, parameters: { labels: [team] } }
+`;
 
 /** Parses, names a server and a user (a documentation address the egress policy allows; no worker runs in this test). */
 const KUBECONFIG = `apiVersion: v1
@@ -192,12 +258,13 @@ function buildArgs(field: GraphQLField<unknown, unknown>, mode: Mode, ids: Recor
       if (!(path in ids)) throw new Error(`tenancy walk: no id for ${path}`);
       return ids[path];
     }
-    if (isScalarType(type)) return scalarValue(type.name, name, path, mode);
+    if (isScalarType(type)) return scalarValue(type.name, name, path, mode, field.name);
     if (isEnumType(type)) return type.getValues()[0].value;
     if (isInputObjectType(type)) {
       const out: Record<string, unknown> = {};
-      for (const f of Object.values(type.getFields())) {
-        if (mode === 'required' && !isNonNullType(f.type)) continue;
+      // A @oneOf input takes exactly one field: the walk gives the first (the ID slot, where there is one).
+      for (const f of type.isOneOf ? Object.values(type.getFields()).slice(0, 1) : Object.values(type.getFields())) {
+        if (mode === 'required' && !isNonNullType(f.type) && !type.isOneOf) continue;
         const v = value(f.type, `${path}.${f.name}`, f.name);
         if (v !== undefined) out[f.name] = v;
       }
@@ -253,6 +320,9 @@ let secretsOfA: string[];
 /** The first-page end cursor of each list, as org A sees it. */
 const cursorFromA = new Map<string, string>();
 let seedB: DbSeed;
+let walkBundle: string;
+let walkTemplateB: string;
+let walkVersions = 0;
 const walked = new Set<string>();
 
 const ALPHA = 'alpha';
@@ -283,6 +353,7 @@ beforeAll(async () => {
   idsA = {
     Organization: orgA, ApiToken: tokenA.id, Site: siteA.id, ClusterGroup: groupA.id, Cluster: clusterA.id, Workspace: workspaceA.id, Namespace: namespaceA.id,
     ClusterOperation: queued.attachClusterWithKubeconfig.operation.id,
+    ...(await policyObjectsOf(a.token)),
   };
 
   // Cursors as org A sees its own lists (before the baseline snapshots: using A's token touches it).
@@ -306,6 +377,13 @@ beforeAll(async () => {
   const siteB = await makeB.site().labels({ tier: 'edge', env: 'prod' }).create();
   const clusterB = await makeB.cluster().at(siteB).labels({ tier: 'edge', env: 'prod' }).create();
   await makeB.namespace().on(clusterB).labels({ tier: 'edge', env: 'prod' }).create();
+
+  // B's policy objects are bulk-inserted too: one template (K8sWalkB) whose versions are compiled with the real opa.
+  const { wasm } = await new OpaCliGateway({ opaPath: (await locateTools()).opa }).buildWasm([{ path: 'walk.rego', source: WALK_REGO }], ['k8swalkb/violation'], { v0Compatible: true });
+  walkBundle = createHash('sha256').update(wasm).digest('hex');
+  await api.prisma.policyBundle.create({ data: { sha256: walkBundle, wasm: new Uint8Array(wasm), size: wasm.byteLength } });
+  walkTemplateB = (await api.prisma.policyTemplate.create({ data: { organizationId: orgB, name: 'k8swalkb', kind: 'K8sWalkB', createdBy: 'test:tenancy' } })).id;
+  await freshB('PolicyTemplateVersion');
 
   const snapshotA = await orgRows(api.prisma, orgA);
   const tokenRowsA = await api.prisma.apiToken.findMany({ where: { organizationId: orgA } });
@@ -357,7 +435,32 @@ async function freshB(kind: Kind): Promise<string> {
       const workspaceId = await freshB('Workspace');
       return (await seedB.namespaces(1, () => ({ clusterId, workspaceId })))[0].id;
     }
+    case 'PolicyTemplate': {
+      const kind = `K8sWalkT${++nameCounter}`;
+      return (await api.prisma.policyTemplate.create({ data: { organizationId: orgB, name: kind.toLowerCase(), kind, createdBy: 'test:tenancy' } })).id;
+    }
+    // A COMPILED DRAFT version with passing (no) tests: it can be published, deprecated, evaluated, used.
+    case 'PolicyTemplateVersion': {
+      const row = await api.prisma.policyTemplateVersion.create({
+        data: {
+          templateId: walkTemplateB, version: ++walkVersions, kind: 'K8sWalkB', title: 'Walk', rego: WALK_REGO, libs: [], parametersSchema: WALK_SCHEMA, sourceHash: `walk-${walkVersions}`,
+          compileStatus: 'COMPILED', entrypoint: 'k8swalkb/violation', bundleSha256: walkBundle, bundleSize: 1, createdBy: 'test:tenancy',
+        },
+      });
+      return row.id;
+    }
+    case 'Constraint': {
+      const templateVersionId = await freshB('PolicyTemplateVersion');
+      return (await api.prisma.constraint.create({ data: { organizationId: orgB, name: uniqueName(), kind: 'K8sWalkB', templateVersionId, parameters: { labels: ['team'] }, createdBy: 'test:tenancy' } })).id;
+    }
   }
+}
+
+/** Org A's template, version and constraint, made through the API. */
+async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>, 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint'>> {
+  const imported = await api.gqlOk(token, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', { y: WALK_TEMPLATE('K8sAlphaLabels') });
+  const constraint = await api.gqlOk(token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', { in: { name: `${ALPHA}-constraint`, templateVersionId: imported.importConstraintTemplate.version.id } });
+  return { PolicyTemplate: imported.importConstraintTemplate.template.id, PolicyTemplateVersion: imported.importConstraintTemplate.version.id, Constraint: constraint.createConstraint.id };
 }
 
 const kindsOf = (c: Case, path: string): Kind[] => ([] as Kind[]).concat(c.ids[path]);
@@ -521,6 +624,48 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
       }
       // Closed streams are let go at once (no status change has to come by first).
       await subscriptionsHeld(0);
+    } finally {
+      await ws.dispose();
+    }
+    expect(await orgRows(api.prisma, orgA)).toEqual(before);
+    walked.add(key);
+  }, 30_000);
+
+  it('Subscription.policyTemplateVersionCompiled: org A\'s template id is NOT_FOUND like a random one, and org B hears nothing of org A', async () => {
+    const key = 'Subscription.policyTemplateVersionCompiled';
+    const field = fieldOf(key);
+    expect(idSlots(field).map((s) => s.path)).toEqual(Object.keys(CASES[key].ids));
+    const before = await orgRows(api.prisma, orgA);
+    const templateB = await freshB('PolicyTemplate');
+    const query = operationText('Subscription', field);
+    const pubsub = api.app.get(PubSubGateway);
+    const listening = (templateId: string) => [...(pubsub as unknown as { listeners: Map<string, Set<unknown>> }).listeners.keys()].some((k) => k.endsWith(policyCompiledChannel(templateId)));
+    const message = (templateId: string, tag: string) => ({ templateId, versionId: randomUUID(), version: 1, compileStatus: 'COMPILED', diagnostics: [], testsPassed: true, bundleSha256: tag, occurredAt: new Date().toISOString() });
+    const ws = wsClient(adminB);
+    try {
+      const outcome = async (templateId: string) => {
+        const errors: unknown[] = [];
+        const data: unknown[] = [];
+        await new Promise<void>((resolve) => ws.subscribe({ query, variables: { templateId } }, { next: (v) => { if (v.errors) errors.push(...v.errors); if (v.data) data.push(v.data); }, error: (e) => { errors.push(e); resolve(); }, complete: () => resolve() }));
+        return { errors, data };
+      };
+      const onA = await outcome(idsA.PolicyTemplate);
+      const random = randomUUID();
+      const onRandom = await outcome(random);
+      expect(onA.data).toEqual([]);
+      expect(JSON.stringify(onA.errors).split(idsA.PolicyTemplate).join('<id>')).toBe(JSON.stringify(onRandom.errors).split(random).join('<id>'));
+      expect(JSON.stringify(onA.errors)).toContain('NOT_FOUND');
+      expect(listening(idsA.PolicyTemplate)).toBe(false);
+
+      // B's own template streams B's compiles, and only those.
+      const items: { bundleSha256: string }[] = [];
+      const stop = ws.subscribe<{ policyTemplateVersionCompiled: { bundleSha256: string } }>({ query, variables: { templateId: templateB } }, { next: (v) => { if (v.data) items.push(v.data.policyTemplateVersionCompiled); }, error: () => undefined, complete: () => undefined });
+      while (!listening(templateB)) await new Promise((resolve) => setTimeout(resolve, 10));
+      await pubsub.publish(policyCompiledChannel(idsA.PolicyTemplate), message(idsA.PolicyTemplate, 'of-a'));
+      await pubsub.publish(policyCompiledChannel(templateB), message(templateB, 'of-b'));
+      while (items.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(items.map((i) => i.bundleSha256)).toEqual(['of-b']);
+      stop();
     } finally {
       await ws.dispose();
     }
