@@ -16,6 +16,8 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma ./prisma
+# The built-in policy recipes the worker syncs at start-up; the worker also needs an opa binary (OPA_PATH).
+COPY policies ./policies
 USER node
 EXPOSE 4000
 # Migrations are applied by the migrate command (advisory-locked, safe when replicas start together).
