@@ -23,8 +23,8 @@ const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
  * Tables of no organization, and why that is safe. PolicyBundle: compiled WebAssembly stored once by
- * its SHA-256 for every version that compiles to the same bytes; it is reached only through a version
- * (which is scoped), and holds no name, id or text of an organization.
+ * its SHA-256 for every version, of any organization, that compiles to the same bytes. It is reached
+ * only through a version (which is scoped) and refers to no row of an organization.
  */
 const SHARED_TABLES = new Set(['PolicyBundle']);
 
