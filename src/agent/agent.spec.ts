@@ -9,7 +9,7 @@ import { buildInventory } from './inventory/inventory-builder';
 import { createJsonLogger } from './logger';
 import { ReportQueue } from './reporting/report-queue';
 import { tkgClusterObjects } from './testing/cluster-objects';
-import { eventually } from './testing/eventually';
+import { eventually } from '../dev/eventually';
 import { FakeAgentApi, FakeAgentKube, FakeClusterWatch, FakeSecret } from './testing/fakes';
 
 const config: AgentConfig = {
@@ -111,7 +111,7 @@ describe(Agent.name, () => {
   it('registers once with the token and the kube-system UID, stores the credential and drops the token', async () => {
     const { api, secret, kube, start } = setup();
     const stop = start();
-    await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
+    await eventually(() => api.storedKinds().includes('inventory.snapshot'), { what: 'a snapshot' });
     await stop();
     const installationSecret = secret.data!['installation-secret'];
     expect(installationSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -127,7 +127,7 @@ describe(Agent.name, () => {
   it('restarts from the stored credential without registering', async () => {
     const { api, start } = setupRegistered();
     const stop = start();
-    await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
+    await eventually(() => api.storedKinds().includes('inventory.snapshot'), { what: 'a snapshot' });
     await stop();
     expect(api.calls).not.toContain('register');
   });
@@ -135,11 +135,11 @@ describe(Agent.name, () => {
   it('sends one snapshot, then coalesced deltas that rebuild the same inventory on the API side', async () => {
     const { api, watch, start } = setupRegistered();
     const stop = start();
-    await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
+    await eventually(() => api.storedKinds().includes('inventory.snapshot'), { what: 'a snapshot' });
     const failedPod: V1Pod = { metadata: { name: 'pos-api-2', namespace: 'default' }, status: { phase: 'Failed' } };
     watch.change((o) => ({ ...o, pods: [...o.pods, failedPod] }));
     watch.change((o) => ({ ...o, deployments: o.deployments.filter((d) => d.metadata?.name !== 'pos-web') }));
-    await eventually(() => api.storedKinds().includes('inventory.delta'), 'a delta');
+    await eventually(() => api.storedKinds().includes('inventory.delta'), { what: 'a delta' });
     await stop();
     expect(api.storedKinds().filter((k) => k === 'inventory.snapshot')).toHaveLength(1);
     const delta = api.stored.find((i) => i.kind === 'inventory.delta')!.payload as InventoryDelta;
@@ -152,10 +152,10 @@ describe(Agent.name, () => {
     const { api, queue, start } = setupRegistered();
     api.offline = true;
     const stop = start();
-    await eventually(() => queue.depth >= 4, 'a growing queue');
+    await eventually(() => queue.depth >= 4, { what: 'a growing queue' });
     expect(api.stored).toHaveLength(0);
     api.offline = false;
-    await eventually(() => queue.depth === 0 && api.stored.length >= 4, 'a drained queue');
+    await eventually(() => queue.depth === 0 && api.stored.length >= 4, { what: 'a drained queue' });
     await stop();
     const seqs = api.stored.map((i) => i.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -165,10 +165,10 @@ describe(Agent.name, () => {
   it('detaches on DETACH: webhook, then the binding (the garbage collector takes the ClusterRole it owns), then the namespace, and ends', async () => {
     const { api, kube, start, outcome } = setupRegistered();
     const stop = start();
-    await eventually(() => api.stored.length > 0, 'a first report');
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
     kube.failDetachSteps = 1;
     api.sendDirective({ type: 'DETACH' });
-    await eventually(() => outcome() !== undefined, 'the agent to end');
+    await eventually(() => outcome() !== undefined, { what: 'the agent to end' });
     await stop();
     expect(outcome()).toBe('detached');
     expect(kube.nonAdoptionCalls).toEqual([
@@ -189,10 +189,10 @@ describe(Agent.name, () => {
   it('retries each detach step on its own and never repeats one that succeeded', async () => {
     const { api, kube, start, outcome } = setupRegistered();
     const stop = start();
-    await eventually(() => api.stored.length > 0, 'a first report');
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
     kube.failEachDetachStepOnce = true;
     api.sendDirective({ type: 'DETACH' });
-    await eventually(() => outcome() !== undefined, 'the agent to end');
+    await eventually(() => outcome() !== undefined, { what: 'the agent to end' });
     await stop();
     expect(outcome()).toBe('detached');
     expect(kube.nonAdoptionCalls).toEqual(['delete validatingwebhookconfiguration farpoint-agent', 'delete clusterrolebinding farpoint-agent', 'delete namespace farpoint-system']);
@@ -203,7 +203,7 @@ describe(Agent.name, () => {
     let roleAtRegistration: typeof kube.role = null;
     api.onRegister = () => (roleAtRegistration = structuredClone(kube.role));
     const stop = start();
-    await eventually(() => api.registerRequests.length === 1, 'a registration');
+    await eventually(() => api.registerRequests.length === 1, { what: 'a registration' });
     await stop();
     expect(roleAtRegistration).not.toBeNull();
     expect(roleAtRegistration!.ownerReferences).toEqual([
@@ -216,11 +216,11 @@ describe(Agent.name, () => {
   it('removes the adoption rule again when re-applied manifests bring it back while it runs', async () => {
     const { api, kube, start } = setupRegistered({ adoptionRecheckMs: 20 });
     const stop = start();
-    await eventually(() => api.stored.length > 0, 'a first report');
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
     expect(kube.role!.rules.some(isAdoptionRule)).toBe(false);
     kube.reapplyManifests();
     expect(kube.role!.rules.some(isAdoptionRule)).toBe(true);
-    await eventually(() => !kube.role!.rules.some(isAdoptionRule), 'the adoption rule to be removed again');
+    await eventually(() => !kube.role!.rules.some(isAdoptionRule), { what: 'the adoption rule to be removed again' });
     await stop();
     expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual(['patch clusterrole farpoint-agent', 'patch clusterrole farpoint-agent']);
   });
@@ -229,9 +229,9 @@ describe(Agent.name, () => {
   it('stops reporting when the credential is revoked, and logs why', async () => {
     const { api, logs, start, outcome } = setupRegistered();
     const stop = start();
-    await eventually(() => api.stored.length > 0, 'a first report');
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
     api.revokeAll();
-    await eventually(() => logs.some((l) => l.msg === 'the API rejected the credential; reporting stopped'), 'the rejection log');
+    await eventually(() => logs.some((l) => l.msg === 'the API rejected the credential; reporting stopped'), { what: 'the rejection log' });
     const callsAtRejection = api.calls.length;
     await new Promise((r) => setTimeout(r, 150));
     expect(api.calls.length).toBe(callsAtRejection);
@@ -250,14 +250,14 @@ describe(Agent.name, () => {
   it('registers again when new install manifests put a fresh token into the Secret after a revocation', async () => {
     const { api, secret, logs, start } = setupRegistered();
     const stop = start();
-    await eventually(() => api.stored.length > 0, 'a first report');
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
     api.revokeAll();
-    await eventually(() => logs.some((l) => l.msg === 'the API rejected the credential; reporting stopped'), 'the rejection');
+    await eventually(() => logs.some((l) => l.msg === 'the API rejected the credential; reporting stopped'), { what: 'the rejection' });
     const newToken = 'fpr_second_attach_token_000000';
     api.validTokens.add(newToken);
     secret.data = { ...secret.data!, 'registration-token': newToken };
-    await eventually(() => api.registerRequests.length === 1, 'a second registration');
-    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', 'the new credential stored');
+    await eventually(() => api.registerRequests.length === 1, { what: 'a second registration' });
+    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', { what: 'the new credential stored' });
     await stop();
     expect(api.registerRequests[0].registrationToken).toBe(newToken);
   });
@@ -265,7 +265,7 @@ describe(Agent.name, () => {
   it('does not retry a refused registration token', async () => {
     const { api, logs, start } = setup({ 'registration-token': 'fpr_unknown_token_00000000' });
     const stop = start();
-    await eventually(() => logs.some((l) => l.msg === 'registration refused'), 'the refusal');
+    await eventually(() => logs.some((l) => l.msg === 'registration refused'), { what: 'the refusal' });
     await new Promise((r) => setTimeout(r, 100));
     await stop();
     expect(api.calls.filter((c) => c === 'register')).toHaveLength(1);
@@ -278,8 +278,8 @@ describe(Agent.name, () => {
     const storedAtEachCall: (string | undefined)[] = [];
     api.onRegister = () => storedAtEachCall.push(secret.data?.['installation-secret']);
     const stop = start();
-    await eventually(() => secret.data?.credential !== undefined, 'a stored credential');
-    await eventually(() => api.stored.length > 0, 'a first report');
+    await eventually(() => secret.data?.credential !== undefined, { what: 'a stored credential' });
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
     await stop();
     const installationSecret = secret.data!['installation-secret'];
     expect(api.registerRequests.map((r) => r.installationSecret)).toEqual([installationSecret, installationSecret]);
@@ -292,7 +292,7 @@ describe(Agent.name, () => {
     const existing = 'kept-from-an-earlier-attempt-0123456789abcdef';
     const { api, secret, start } = setup({ 'registration-token': TEST_REGISTRATION_TOKEN, 'installation-secret': existing });
     const stop = start();
-    await eventually(() => secret.data?.credential !== undefined, 'a stored credential');
+    await eventually(() => secret.data?.credential !== undefined, { what: 'a stored credential' });
     await stop();
     expect(api.registerRequests.map((r) => r.installationSecret)).toEqual([existing]);
     expect(secret.data!['installation-secret']).toBe(existing);
@@ -302,7 +302,7 @@ describe(Agent.name, () => {
     const { api, kube, logs, start } = setup(undefined, { adoptionRecheckMs: 10 });
     kube.rbacForbidden = true;
     const stop = start();
-    await eventually(() => api.stored.length > 2, 'reports');
+    await eventually(() => api.stored.length > 2, { what: 'reports' });
     await stop();
     expect(logs.filter((l) => l.msg === 'the agent ClusterRole cannot be adopted; detach will leave it behind')).toEqual([
       expect.objectContaining({ level: 'warn', result: 'not-adoptable' }),
@@ -313,11 +313,11 @@ describe(Agent.name, () => {
   it('rotates the credential at two thirds of its lifetime, stores it, then uses it', async () => {
     const { api, secret, start } = setupRegistered({ expiresInMs: 300 });
     const stop = start();
-    await eventually(() => api.calls.includes('rotate'), 'a rotation');
-    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', 'the rotated credential stored');
+    await eventually(() => api.calls.includes('rotate'), { what: 'a rotation' });
+    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', { what: 'the rotated credential stored' });
     const reportsBefore = api.stored.length;
     api.credentials.get('fpc_preexisting_credential_0001')!.revoked = true;
-    await eventually(() => api.stored.length > reportsBefore, 'reports with the new credential');
+    await eventually(() => api.stored.length > reportsBefore, { what: 'reports with the new credential' });
     await stop();
     expect(api.calls.filter((c) => c === 'rotate')).toHaveLength(1);
   });
@@ -326,10 +326,10 @@ describe(Agent.name, () => {
     const { api, secret, start } = setupRegistered({ expiresInMs: 600 });
     api.failRotations = 3;
     const stop = start();
-    await eventually(() => api.calls.filter((c) => c === 'rotate').length >= 2, 'failed rotations');
+    await eventually(() => api.calls.filter((c) => c === 'rotate').length >= 2, { what: 'failed rotations' });
     const storedDuringFailures = api.stored.length;
-    await eventually(() => api.stored.length > storedDuringFailures + 2, 'reports between rotation attempts');
-    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', 'the rotated credential stored');
+    await eventually(() => api.stored.length > storedDuringFailures + 2, { what: 'reports between rotation attempts' });
+    await eventually(() => secret.data?.credential === 'fpc_fake_credential_0001', { what: 'the rotated credential stored' });
     await stop();
     expect(api.calls.filter((c) => c === 'rotate')).toHaveLength(4);
   });
@@ -338,11 +338,11 @@ describe(Agent.name, () => {
     const { api, queue, logs, start } = setupRegistered();
     api.offline = true;
     const stop = start();
-    await eventually(() => queue.depth >= 3, 'a few queued items');
+    await eventually(() => queue.depth >= 3, { what: 'a few queued items' });
     const refused = queue.peekBatch(10, 1e9)[1].seq;
     api.refuseSeq = refused;
     api.offline = false;
-    await eventually(() => queue.depth === 0, 'a drained queue');
+    await eventually(() => queue.depth === 0, { what: 'a drained queue' });
     await stop();
     expect(api.stored.map((i) => i.seq)).not.toContain(refused);
     expect(api.stored.length).toBeGreaterThanOrEqual(2);
@@ -352,18 +352,18 @@ describe(Agent.name, () => {
   it('sends a full snapshot when the API asks for one', async () => {
     const { api, start } = setupRegistered();
     const stop = start();
-    await eventually(() => api.storedKinds().includes('inventory.snapshot'), 'a snapshot');
+    await eventually(() => api.storedKinds().includes('inventory.snapshot'), { what: 'a snapshot' });
     api.sendDirective({ type: 'SEND_SNAPSHOT' });
-    await eventually(() => api.storedKinds().filter((k) => k === 'inventory.snapshot').length === 2, 'a second snapshot');
+    await eventually(() => api.storedKinds().filter((k) => k === 'inventory.snapshot').length === 2, { what: 'a second snapshot' });
     await stop();
   });
 
   it('reserves seqs in the Secret ahead of use, and a queue without its file continues above the reservation', async () => {
     const { api, secret, start } = setupRegistered({ extra: { 'seq-reserved-until': '5000' } });
     const stop = start();
-    await eventually(() => api.stored.length > 0, 'a first report');
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
     // Reserved when seq 5000 was used: the next 1000 from 5001.
-    await eventually(() => secret.data?.['seq-reserved-until'] === '6001', 'the next reservation');
+    await eventually(() => secret.data?.['seq-reserved-until'] === '6001', { what: 'the next reservation' });
     await stop();
     expect(api.stored[0].seq).toBe(5000);
   });
@@ -371,7 +371,7 @@ describe(Agent.name, () => {
   it('persists the queue after changes', async () => {
     const { api, start, saves } = setupRegistered();
     const stop = start();
-    await eventually(() => api.stored.length > 0, 'a first report');
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
     await stop();
     expect(saves()).toBeGreaterThan(1);
   });

@@ -1,6 +1,6 @@
 import { TEST_CLUSTER_ID, TEST_KUBE_SYSTEM_UID, TEST_REGISTRATION_TOKEN } from '../../protocol/testing/factories';
 import { ServerClock } from '../server-clock';
-import { eventually } from '../testing/eventually';
+import { eventually } from '../../dev/eventually';
 import { FakeAgentApi, FakeAgentKube, FakeSecret } from '../testing/fakes';
 import { capturedLog, FAST_BACKOFF } from '../testing/loops';
 import { CredentialStore } from './credential-store';

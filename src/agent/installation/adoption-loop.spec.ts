@@ -1,5 +1,5 @@
 import { isAdoptionRule } from '../../agent-install/rbac';
-import { eventually } from '../testing/eventually';
+import { eventually } from '../../dev/eventually';
 import { FakeAgentKube } from '../testing/fakes';
 import { capturedLog, FAST_BACKOFF, testSession } from '../testing/loops';
 import { AdoptionLoop } from './adoption-loop';
@@ -40,7 +40,7 @@ describe(AdoptionLoop.name, () => {
     const failed = failReads(kube, Infinity);
     const controller = new AbortController();
     const adopting = loop.adoptFirst(controller.signal);
-    await eventually(() => failed() >= 2, 'two failed attempts');
+    await eventually(() => failed() >= 2, { what: 'two failed attempts' });
     controller.abort();
     await adopting;
     expect(kube.role!.rules.some(isAdoptionRule)).toBe(true);
@@ -71,7 +71,7 @@ describe(AdoptionLoop.name, () => {
     const { session, stop } = testSession();
     const running = loop.run(session);
     kube.reapplyManifests();
-    await eventually(() => !kube.role!.rules.some(isAdoptionRule), 'the adoption rule to be removed again');
+    await eventually(() => !kube.role!.rules.some(isAdoptionRule), { what: 'the adoption rule to be removed again' });
     stop();
     await running;
     expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual(['patch clusterrole farpoint-agent', 'patch clusterrole farpoint-agent']);

@@ -1,4 +1,4 @@
-import { eventually } from '../testing/eventually';
+import { eventually } from '../../dev/eventually';
 import { FakeAgentKube } from '../testing/fakes';
 import { capturedLog, FAST_BACKOFF } from '../testing/loops';
 import { detachFromCluster, detachUntilDone } from './detach';
@@ -44,7 +44,7 @@ describe(detachUntilDone.name, () => {
     const { log, logs } = capturedLog();
     const controller = new AbortController();
     const detaching = detachUntilDone(kube, 'farpoint-system', log, FAST_BACKOFF, controller.signal);
-    await eventually(() => logs.some((l) => l.msg === 'detach failed; retrying'), 'a failed attempt');
+    await eventually(() => logs.some((l) => l.msg === 'detach failed; retrying'), { what: 'a failed attempt' });
     controller.abort();
     expect(await detaching).toBe(false);
     expect(kube.binding).not.toBeNull();

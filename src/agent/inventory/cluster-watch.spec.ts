@@ -2,7 +2,7 @@ import type { KubernetesObject, V1Pod } from '@kubernetes/client-node';
 import { Backoff } from '../backoff';
 import { type InformerFactory, InformerClusterWatch, type InformerLike } from './cluster-watch';
 import { createJsonLogger } from '../logger';
-import { eventually } from '../testing/eventually';
+import { eventually } from '../../dev/eventually';
 
 type Callback = (arg: never) => void;
 

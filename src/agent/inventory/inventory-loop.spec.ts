@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { applyInventoryDelta, type Inventory, type InventoryDelta } from '../../protocol/inventory';
-import { eventually } from '../testing/eventually';
+import { eventually } from '../../dev/eventually';
 import { tkgClusterObjects } from '../testing/cluster-objects';
 import { FakeAgentKube, FakeClusterWatch } from '../testing/fakes';
 import { capturedLog, FAST_BACKOFF, testSession } from '../testing/loops';
@@ -55,7 +55,7 @@ describe(InventoryLoop.name, () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(sink.items).toEqual([]);
     watch.synced = true;
-    await eventually(() => sink.items.length === 1, 'a snapshot');
+    await eventually(() => sink.items.length === 1, { what: 'a snapshot' });
     stop();
     await running;
     expect(sink.kinds()).toEqual(['inventory.snapshot']);
@@ -65,11 +65,11 @@ describe(InventoryLoop.name, () => {
 
   it('queues coalesced deltas after the snapshot that rebuild the same inventory', async () => {
     const { watch, sink, end } = setup();
-    await eventually(() => sink.items.length === 1, 'a snapshot');
+    await eventually(() => sink.items.length === 1, { what: 'a snapshot' });
     const failedPod: V1Pod = { metadata: { name: 'pos-api-2', namespace: 'default' }, status: { phase: 'Failed' } };
     watch.change((o) => ({ ...o, pods: [...o.pods, failedPod] }));
     watch.change((o) => ({ ...o, deployments: o.deployments.filter((d) => d.metadata?.name !== 'pos-web') }));
-    await eventually(() => sink.kinds().includes('inventory.delta'), 'a delta');
+    await eventually(() => sink.kinds().includes('inventory.delta'), { what: 'a delta' });
     await end();
     expect(sink.kinds()).toEqual(['inventory.snapshot', 'inventory.delta']);
     const delta = sink.items[1].payload as InventoryDelta;
@@ -80,9 +80,9 @@ describe(InventoryLoop.name, () => {
 
   it('queues a snapshot when the API asks for one, and nothing while nothing changes', async () => {
     const { sink, loop, end } = setup();
-    await eventually(() => sink.items.length === 1, 'a snapshot');
+    await eventually(() => sink.items.length === 1, { what: 'a snapshot' });
     loop.requestSnapshot();
-    await eventually(() => sink.items.length === 2, 'the requested snapshot');
+    await eventually(() => sink.items.length === 2, { what: 'the requested snapshot' });
     await new Promise((r) => setTimeout(r, 30));
     await end();
     expect(sink.kinds()).toEqual(['inventory.snapshot', 'inventory.snapshot']);
@@ -90,19 +90,19 @@ describe(InventoryLoop.name, () => {
 
   it('sends a snapshot instead of a delta when the queue lost inventory', async () => {
     const { watch, sink, end } = setup();
-    await eventually(() => sink.items.length === 1, 'a snapshot');
+    await eventually(() => sink.items.length === 1, { what: 'a snapshot' });
     sink.inventoryLost = true;
     watch.change((o) => ({ ...o, pods: o.pods.slice(1) }));
-    await eventually(() => sink.items.length === 2, 'a second item');
+    await eventually(() => sink.items.length === 2, { what: 'a second item' });
     await end();
     expect(sink.kinds()).toEqual(['inventory.snapshot', 'inventory.snapshot']);
   });
 
   it('sends a snapshot when a delta would touch most objects', async () => {
     const { watch, sink, end } = setup();
-    await eventually(() => sink.items.length === 1, 'a snapshot');
+    await eventually(() => sink.items.length === 1, { what: 'a snapshot' });
     watch.change((o) => ({ ...o, deployments: [], statefulsets: [], daemonsets: [] }));
-    await eventually(() => sink.items.length === 2, 'a second item');
+    await eventually(() => sink.items.length === 2, { what: 'a second item' });
     await end();
     expect(sink.kinds()).toEqual(['inventory.snapshot', 'inventory.snapshot']);
   });
@@ -117,18 +117,18 @@ describe(InventoryLoop.name, () => {
       }
       return objects();
     };
-    await eventually(() => sink.items.length === 1, 'a snapshot after the failure');
+    await eventually(() => sink.items.length === 1, { what: 'a snapshot after the failure' });
     await end();
     expect(logs).toContainEqual(expect.objectContaining({ level: 'error', msg: 'building the inventory failed' }));
   });
 
   it('starts every session with a snapshot', async () => {
     const { watch, sink, loop, end } = setup();
-    await eventually(() => sink.items.length === 1, 'a snapshot');
+    await eventually(() => sink.items.length === 1, { what: 'a snapshot' });
     await end();
     const { session, stop } = testSession({ reportIntervalMs: 5 });
     const running = loop.run(session);
-    await eventually(() => sink.items.length === 2, 'the snapshot of the second session');
+    await eventually(() => sink.items.length === 2, { what: 'the snapshot of the second session' });
     stop();
     await running;
     expect(sink.kinds()).toEqual(['inventory.snapshot', 'inventory.snapshot']);

@@ -1,4 +1,4 @@
-import { eventually } from '../testing/eventually';
+import { eventually } from '../../dev/eventually';
 import { capturedLog, FAST_BACKOFF, testSession } from '../testing/loops';
 import { HeartbeatLoop } from './heartbeat-loop';
 import { ReportOutbox } from './outbox';
@@ -20,7 +20,7 @@ describe(HeartbeatLoop.name, () => {
     const running = loop.run(session);
     outbox.enqueue('inventory.delta', {});
     sync();
-    await eventually(() => queue.depth >= 3, 'more heartbeats');
+    await eventually(() => queue.depth >= 3, { what: 'more heartbeats' });
     stop();
     await running;
     const items = queue.peekBatch(100, 1e9);

@@ -2,7 +2,7 @@ import { makeHeartbeatPayload, TEST_CLUSTER_ID } from '../../protocol/testing/fa
 import type { ReportsRequest } from '../../protocol/reports';
 import { AgentApiError } from '../api-client';
 import { ServerClock } from '../server-clock';
-import { eventually } from '../testing/eventually';
+import { eventually } from '../../dev/eventually';
 import { FakeAgentApi } from '../testing/fakes';
 import { capturedLog, testCredential, testSession } from '../testing/loops';
 import { ReportOutbox } from './outbox';
@@ -51,9 +51,9 @@ describe(SenderLoop.name, () => {
     const { fake, queue, heartbeats, start, end } = setup();
     heartbeats(3);
     start();
-    await eventually(() => queue.depth === 0, 'a drained queue');
+    await eventually(() => queue.depth === 0, { what: 'a drained queue' });
     heartbeats(2);
-    await eventually(() => fake.stored.length === 5, 'the new items');
+    await eventually(() => fake.stored.length === 5, { what: 'the new items' });
     await end();
     expect(fake.stored.map((i) => i.seq)).toEqual([1, 2, 3, 4, 5]);
   });
@@ -63,11 +63,11 @@ describe(SenderLoop.name, () => {
     fake.credentials.set('fpc_rotated_credential_000002', { revoked: false });
     heartbeats(1);
     start();
-    await eventually(() => fake.stored.length === 1, 'a first batch');
+    await eventually(() => fake.stored.length === 1, { what: 'a first batch' });
     session.credential.replace(testCredential({ credential: 'fpc_rotated_credential_000002' }));
     fake.credentials.get(CREDENTIAL)!.revoked = true;
     heartbeats(1);
-    await eventually(() => fake.stored.length === 2, 'a batch with the rotated credential');
+    await eventually(() => fake.stored.length === 2, { what: 'a batch with the rotated credential' });
     await end();
   });
 
@@ -76,10 +76,10 @@ describe(SenderLoop.name, () => {
     fake.offline = true;
     heartbeats(3);
     start();
-    await eventually(() => logs.filter((l) => l.msg === 'sending reports failed; retrying').length >= 3, 'failed attempts');
+    await eventually(() => logs.filter((l) => l.msg === 'sending reports failed; retrying').length >= 3, { what: 'failed attempts' });
     expect(queue.depth).toBe(3);
     fake.offline = false;
-    await eventually(() => queue.depth === 0, 'a drained queue');
+    await eventually(() => queue.depth === 0, { what: 'a drained queue' });
     await end();
     expect(fake.stored.map((i) => i.seq)).toEqual([1, 2, 3]);
     const delays = logs.filter((l) => l.msg === 'sending reports failed; retrying').map((l) => l.delayMs);
@@ -101,7 +101,7 @@ describe(SenderLoop.name, () => {
     const { queue, logs, heartbeats, start, end } = setup({ api, backoff: { initialMs: 2, maxMs: 1000, random: () => 1 } });
     heartbeats(1);
     start();
-    await eventually(() => queue.depth === 0, 'a drained queue');
+    await eventually(() => queue.depth === 0, { what: 'a drained queue' });
     await end();
     expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'sending reports failed; retrying', delayMs: 30 }));
   });
@@ -111,7 +111,7 @@ describe(SenderLoop.name, () => {
     fake.revokeAll();
     heartbeats(1);
     start();
-    await eventually(() => session.signal.aborted, 'the session to end');
+    await eventually(() => session.signal.aborted, { what: 'the session to end' });
     expect(session.outcome).toEqual({ kind: 'credential-rejected', code: 'CREDENTIAL_REVOKED' });
     expect(logs).toContainEqual(
       expect.objectContaining({ level: 'error', msg: 'the API rejected the credential; reporting stopped', code: 'CREDENTIAL_REVOKED', clusterId: TEST_CLUSTER_ID }),
@@ -123,7 +123,7 @@ describe(SenderLoop.name, () => {
     heartbeats(5);
     fake.refuseSeq = 2;
     start();
-    await eventually(() => queue.depth === 0, 'a drained queue');
+    await eventually(() => queue.depth === 0, { what: 'a drained queue' });
     await end();
     expect(fake.stored.map((i) => i.seq)).toEqual([1, 3, 4, 5]);
     expect(queue.droppedItemCount).toBe(1);
@@ -136,10 +136,10 @@ describe(SenderLoop.name, () => {
     heartbeats(1);
     fake.sendDirective({ type: 'SEND_SNAPSHOT' });
     start();
-    await eventually(() => snapshotRequests.length === 1, 'a snapshot request');
+    await eventually(() => snapshotRequests.length === 1, { what: 'a snapshot request' });
     fake.sendDirective({ type: 'DETACH' });
     heartbeats(1);
-    await eventually(() => session.signal.aborted, 'the session to end');
+    await eventually(() => session.signal.aborted, { what: 'the session to end' });
     expect(session.outcome).toEqual({ kind: 'detach' });
     expect(logs).toContainEqual(expect.objectContaining({ level: 'info', msg: 'detach requested by the API' }));
   });
@@ -157,7 +157,7 @@ describe(SenderLoop.name, () => {
     const { logs, queue, heartbeats, start, end } = setup({ api });
     heartbeats(1);
     start();
-    await eventually(() => calls >= 2, 'a second attempt');
+    await eventually(() => calls >= 2, { what: 'a second attempt' });
     await end();
     expect(queue.depth).toBe(1);
     expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'the API acknowledged none of the batch; retrying' }));
@@ -174,8 +174,8 @@ describe(SenderLoop.name, () => {
     const { logs, queue, clock, heartbeats, start, end } = setup({ api });
     heartbeats(2);
     start();
-    await eventually(() => logs.some((l) => l.msg === 'the API had seen higher sequence numbers; renumbered the queue'), 'the renumbering');
-    await eventually(() => queue.depth === 0, 'a drained queue');
+    await eventually(() => logs.some((l) => l.msg === 'the API had seen higher sequence numbers; renumbered the queue'), { what: 'the renumbering' });
+    await eventually(() => queue.depth === 0, { what: 'a drained queue' });
     await end();
     expect(logs).toContainEqual(expect.objectContaining({ firstSeq: 7001 }));
     expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'ignored unknown directives', types: ['UPGRADE'] }));

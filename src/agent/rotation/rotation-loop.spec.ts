@@ -1,6 +1,6 @@
 import type { StoredCredential } from '../identity/credential-store';
 import { ServerClock } from '../server-clock';
-import { eventually } from '../testing/eventually';
+import { eventually } from '../../dev/eventually';
 import { FakeAgentApi } from '../testing/fakes';
 import { capturedLog, FAST_BACKOFF, testCredential, testSession } from '../testing/loops';
 import { RotationLoop, type RotationStore } from './rotation-loop';
@@ -53,7 +53,7 @@ describe(RotationLoop.name, () => {
     const inUseWhenStored: string[] = [];
     store.onSave = () => inUseWhenStored.push(session.credential.current.credential);
     start();
-    await eventually(() => session.credential.current.credential !== CREDENTIAL, 'the rotated credential in use');
+    await eventually(() => session.credential.current.credential !== CREDENTIAL, { what: 'the rotated credential in use' });
     await end();
     expect(rotateCalls).toHaveLength(1);
     expect(rotateCalls[0]).toBeGreaterThanOrEqual(issuedAt + 40);
@@ -75,7 +75,7 @@ describe(RotationLoop.name, () => {
     const loop = new RotationLoop({ api, store, clock, log, backoff: FAST_BACKOFF, rotateAtFraction: 2 / 3 });
     const { session, stop } = testSession({ credential });
     const running = loop.run(session);
-    await eventually(() => store.saved.length === 1, 'a rotation');
+    await eventually(() => store.saved.length === 1, { what: 'a rotation' });
     stop();
     await running;
   });
@@ -84,7 +84,7 @@ describe(RotationLoop.name, () => {
     const { api, session, logs, start, end } = setup(testCredential({ credential: CREDENTIAL, issuedAt: Date.now() - 3000, expiresAt: Date.now() + 1000 }));
     api.failRotations = 3;
     start();
-    await eventually(() => session.credential.current.credential !== CREDENTIAL, 'the rotated credential in use');
+    await eventually(() => session.credential.current.credential !== CREDENTIAL, { what: 'the rotated credential in use' });
     await end();
     expect(api.calls.filter((c) => c === 'rotate')).toHaveLength(4);
     expect(logs.filter((l) => l.msg === 'credential rotation failed; retrying')).toHaveLength(3);
@@ -94,7 +94,7 @@ describe(RotationLoop.name, () => {
     const { api, store, session, start, end } = setup(testCredential({ credential: CREDENTIAL, issuedAt: Date.now() - 3000, expiresAt: Date.now() + 1000 }));
     store.failNext = 2;
     start();
-    await eventually(() => session.credential.current.credential !== CREDENTIAL, 'the rotated credential in use');
+    await eventually(() => session.credential.current.credential !== CREDENTIAL, { what: 'the rotated credential in use' });
     await end();
     expect(api.calls.filter((c) => c === 'rotate')).toHaveLength(1);
     expect(session.credential.current.credential).toBe('fpc_fake_credential_0001');
@@ -104,7 +104,7 @@ describe(RotationLoop.name, () => {
     const { api, session, logs, start, end } = setup(testCredential({ credential: CREDENTIAL, issuedAt: Date.now() - 3000, expiresAt: Date.now() + 1000 }));
     api.revokeAll();
     start();
-    await eventually(() => session.signal.aborted, 'the session to end');
+    await eventually(() => session.signal.aborted, { what: 'the session to end' });
     expect(session.outcome).toEqual({ kind: 'credential-rejected', code: 'CREDENTIAL_REVOKED' });
     expect(logs).toContainEqual(expect.objectContaining({ level: 'error', msg: 'the API rejected the credential during rotation; reporting stopped', code: 'CREDENTIAL_REVOKED' }));
     await end();

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { HARNESS_CONTROLLERS, KubeHarness, locateTools, processesMentioning, type HarnessCluster } from '../../../src/dev/kube-harness';
-import { errorText, eventually } from './support/eventually';
+import { eventually } from '../../../src/dev/eventually';
+import { errorText } from './support/kube-errors';
 
 // A first tools/build.sh compiles Kubernetes from source: minutes, once per machine.
 const FIRST_BUILD_MS = 20 * 60_000;
@@ -87,7 +88,7 @@ describe('KubeHarness controllers', () => {
     await createNamespace('doomed');
     await core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'settings' }, data: { uplink: 'lte' } } });
     await core.deleteNamespace({ name: 'doomed' });
-    await eventually(async () => expect(await codeOf(core.readNamespace({ name: 'doomed' }))).toBe(404), SETTLE_MS);
+    await eventually(async () => expect(await codeOf(core.readNamespace({ name: 'doomed' }))).toBe(404), { timeoutMs: SETTLE_MS });
     expect(await codeOf(core.readNamespacedConfigMap({ name: 'settings', namespace: 'doomed' }))).toBe(404);
     // A namespace of that name can be made again, as after a real deletion.
     await createNamespace('doomed');
@@ -96,15 +97,15 @@ describe('KubeHarness controllers', () => {
 
   it('gives a new namespace its default ServiceAccount and kube-root-ca.crt', async () => {
     await createNamespace('fresh');
-    const sa = await eventually(() => core.readNamespacedServiceAccount({ name: 'default', namespace: 'fresh' }), SETTLE_MS);
+    const sa = await eventually(() => core.readNamespacedServiceAccount({ name: 'default', namespace: 'fresh' }), { timeoutMs: SETTLE_MS });
     expect(sa.metadata!.namespace).toBe('fresh');
-    const rootCa = await eventually(() => core.readNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: 'fresh' }), SETTLE_MS);
+    const rootCa = await eventually(() => core.readNamespacedConfigMap({ name: 'kube-root-ca.crt', namespace: 'fresh' }), { timeoutMs: SETTLE_MS });
     expect(rootCa.data!['ca.crt']).toBe(tkg.caPem);
   }, TEST_MS);
 
   it('fills a service-account token Secret with a token the apiserver accepts', async () => {
     await createNamespace('tokens');
-    await eventually(() => core.readNamespacedServiceAccount({ name: 'default', namespace: 'tokens' }), SETTLE_MS);
+    await eventually(() => core.readNamespacedServiceAccount({ name: 'default', namespace: 'tokens' }), { timeoutMs: SETTLE_MS });
     await core.createNamespacedSecret({
       namespace: 'tokens',
       body: {
@@ -116,7 +117,7 @@ describe('KubeHarness controllers', () => {
       const s = await core.readNamespacedSecret({ name: 'default-token', namespace: 'tokens' });
       expect(s.data?.token).toBeDefined();
       return s;
-    }, SETTLE_MS);
+    }, { timeoutMs: SETTLE_MS });
     expect(Buffer.from(secret.data!['ca.crt'], 'base64').toString()).toBe(tkg.caPem);
     const asDefault = new KubeConfig();
     asDefault.loadFromOptions({
@@ -144,13 +145,13 @@ describe('KubeHarness controllers', () => {
       const { items } = await apps.listNamespacedReplicaSet({ namespace: 'shop' });
       expect(items).toHaveLength(1);
       return items[0];
-    }, SETTLE_MS);
+    }, { timeoutMs: SETTLE_MS });
     expect(rs.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'Deployment', name: 'storefront', controller: true })]);
     const pods = await eventually(async () => {
       const { items } = await core.listNamespacedPod({ namespace: 'shop' });
       expect(items).toHaveLength(2);
       return items;
-    }, SETTLE_MS);
+    }, { timeoutMs: SETTLE_MS });
     for (const pod of pods) {
       expect(pod.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'ReplicaSet', name: rs.metadata!.name })]);
       expect(pod.status!.phase).toBe('Pending');
@@ -161,14 +162,14 @@ describe('KubeHarness controllers', () => {
       const d = await apps.readNamespacedDeployment({ name: 'storefront', namespace: 'shop' });
       expect(d.status?.replicas).toBe(2);
       expect(d.status?.availableReplicas).toBeUndefined();
-    }, SETTLE_MS);
+    }, { timeoutMs: SETTLE_MS });
 
     // Deleted in the background, as kubectl does: the garbage collector removes the dependants.
     await apps.deleteNamespacedDeployment({ name: 'storefront', namespace: 'shop', propagationPolicy: 'Background' });
     await eventually(async () => {
       expect((await apps.listNamespacedReplicaSet({ namespace: 'shop' })).items).toEqual([]);
       expect((await core.listNamespacedPod({ namespace: 'shop' })).items).toEqual([]);
-    }, SETTLE_MS);
+    }, { timeoutMs: SETTLE_MS });
   }, 3 * SETTLE_MS);
 
   it('gives a StatefulSet its ordinal Pod and a DaemonSet one Pod per untainted node', async () => {
@@ -190,7 +191,7 @@ describe('KubeHarness controllers', () => {
       expect(group('cache')).toHaveLength(1);
       expect(group('collector')).toHaveLength(2);
       return { cache: group('cache'), collector: group('collector') };
-    }, SETTLE_MS);
+    }, { timeoutMs: SETTLE_MS });
     expect(byApp.cache[0].metadata!.name).toBe('cache-0');
     expect(byApp.cache[0].status!.phase).toBe('Pending');
     // The control-plane node's NoSchedule taint keeps the DaemonSet off it; each Pod is pinned to a worker.
@@ -202,7 +203,7 @@ describe('KubeHarness controllers', () => {
 
     // Pending Pods are not bound to a node, so deleting their namespace does not wait for a kubelet.
     await core.deleteNamespace({ name: 'edge-agents' });
-    await eventually(async () => expect(await codeOf(core.readNamespace({ name: 'edge-agents' }))).toBe(404), SETTLE_MS);
+    await eventually(async () => expect(await codeOf(core.readNamespace({ name: 'edge-agents' }))).toBe(404), { timeoutMs: SETTLE_MS });
   }, 3 * SETTLE_MS);
 
   it('runs no controller-manager when the harness is started with controllers: false', async () => {

@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createCertificateAuthority, issueCertificate, KubeHarness, locateTools, type HarnessCluster, type ToolPaths } from '../../../src/dev/kube-harness';
-import { errorText, eventually } from './support/eventually';
+import { eventually } from '../../../src/dev/eventually';
+import { errorText } from './support/kube-errors';
 
 const run = promisify(execFile);
 // A first tools/build.sh compiles Kubernetes from source: minutes, once per machine.

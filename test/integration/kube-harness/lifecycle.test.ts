@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeHarness, locateTools, processesMentioning, type HarnessDescription, type ToolPaths } from '../../../src/dev/kube-harness';
 import { processStartTime, sweepStaleHarnesses } from '../../../src/dev/kube-harness/processes';
-import { eventually } from './support/eventually';
+import { eventually } from '../../../src/dev/eventually';
 
 const run = promisify(execFile);
 const root = join(__dirname, '..', '..', '..');
@@ -120,9 +120,9 @@ describe('KubeHarness lifecycle', () => {
 
     child.kill('SIGKILL');
     await exitOf(child);
-    await eventually(() => expect(processesMentioning(description.dir)).toEqual([]), 30_000);
+    await eventually(() => expect(processesMentioning(description.dir)).toEqual([]), { timeoutMs: 30_000 });
     expect(servers.filter(alive)).toEqual([]);
-    await eventually(() => expect(existsSync(description.dir)).toBe(false), 10_000);
+    await eventually(() => expect(existsSync(description.dir)).toBe(false), { timeoutMs: 10_000 });
   }, START_MS);
 
   it('sweeps servers left by a killed owner and watchdog at the next start', async () => {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../../src/dev/free-port';
 import { compileSources, CompiledSources, REPO_ROOT } from '../attach/support/build';
-import { eventually } from '../kube-harness/support/eventually';
+import { eventually } from '../../../src/dev/eventually';
 import { createTestDatabase, TestDatabase } from '../../support/database';
 
 jest.setTimeout(60_000);
@@ -68,7 +68,7 @@ describe('production start-up', () => {
       await eventually(async () => {
         const response = await fetch(`http://127.0.0.1:${port}/healthz`);
         expect(response.status).toBe(200);
-      }, 30_000);
+      }, { timeoutMs: 30_000 });
     } finally {
       child.kill('SIGTERM');
     }
