@@ -137,7 +137,10 @@ export class AttachService {
       // Re-read under the row lock: the transition must start from the current phase, not the job's copy.
       const fresh = await this.clusters.lock(tx, cluster.organizationId, cluster.id);
       await this.operations.updateIn(tx, operation.id, { state: 'FAILED', lastError: reason, finishedAt: new Date() });
-      return fresh ? this.status.transition(tx, fresh, { phase: 'ERROR', reason }, 'system:attach-worker') : null;
+      // Only a cluster still waiting for its agent fails: one whose agent registered meanwhile (READY) or
+      // that is being detached keeps its phase; the operation alone records the failed attempt.
+      if (!fresh || !AWAITING_AGENT_PHASES.has(fresh.phase)) return null;
+      return this.status.transition(tx, fresh, { phase: 'ERROR', reason }, 'system:attach-worker');
     });
     await this.status.publish([change]);
   }
@@ -161,6 +164,7 @@ export class AttachService {
       const current = await this.clusters.lock(tx, cluster.organizationId, cluster.id);
       if (!current) throw FarpointError.notFound('Cluster', clusterId);
       if (current.phase === 'DETACHING' || current.phase === 'DETACHED') return null;
+      // A registered agent (also one whose attach then failed: it knows the kube-system UID) removes itself.
       const agentRunning = AGENT_REGISTERED_PHASES.has(current.phase) || (current.phase === 'ERROR' && current.kubeSystemUid !== null);
       await this.tokens.revokeUnused(tx, cluster.id, new Date());
       await this.operations.finishOpen(tx, cluster.id, 'ATTACH', 'FAILED', 'Cancelled by detach.');

@@ -14,7 +14,7 @@ import { EventRecorder } from '../events/event.recorder';
 import { SiteRepository } from '../sites/site.repository';
 import { ClusterSortField, ClustersArgs, CreateClusterInput, MoveClusterInput, UpdateClusterInput } from './cluster.model';
 import { ClusterRepository } from './cluster.repository';
-import { AGENT_MAY_RUN_PHASES } from './cluster-phases';
+import { agentMayRun } from './cluster-phases';
 
 const SORT_KEY: Record<ClusterSortField, keyof Cluster> = { NAME: 'name', CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', NODE_COUNT: 'nodeCount' };
 
@@ -106,7 +106,7 @@ export class ClusterService {
       // Decided under the row lock: an agent that registers meanwhile (PENDING → ATTACHED) must not be orphaned.
       const cluster = await this.clusters.lock(tx, principal.organizationId, id);
       if (!cluster) throw FarpointError.notFound('Cluster', id);
-      if (AGENT_MAY_RUN_PHASES.has(cluster.phase)) {
+      if (agentMayRun(cluster)) {
         throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; detach it before deleting it.`);
       }
       await this.clusters.delete(tx, id);

@@ -121,6 +121,12 @@ describe(ClusterService.name, () => {
       expect((await data.eventsOf(cluster.id)).map((e) => [e.type, e.actor])).toEqual([['ClusterDeleted', org.actor]]);
     });
 
+    it('refuses to delete an ERROR cluster whose agent had registered (kube-system UID known): that agent may still run', async () => {
+      const cluster = await data.cluster(org).registered().phase('ERROR').create();
+      expect((await refusal(clusters.delete(org.principal, cluster.id))).code).toBe('CONFLICT');
+      expect(await data.reload(cluster)).toMatchObject({ phase: 'ERROR' });
+    });
+
     it('refuses a delete while an agent registers: the phase is decided under the row lock, after the registration commits', async () => {
       const cluster = await data.cluster(org).phase('PENDING').create();
       // The registration holds the cluster row (AgentClusterRepository.lock) and has moved it to ATTACHED, not yet committed.
