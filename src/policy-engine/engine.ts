@@ -1,6 +1,6 @@
 /// <reference path="./webassembly.d.ts" />
 import { createHash } from 'node:crypto';
-import { parseRegoValue, RegoObject, RegoSet, regoString, regoToJson } from './builtins/rego-value';
+import { parseRegoValue, RegoObject, RegoSet, regoString, regoToJson, type RegoValue } from './builtins/rego-value';
 import { PolicyEngineError, PolicyEngineErrorCode } from './errors';
 import { matchesConstraint } from './match';
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult, Inventory, Violation } from './types';
@@ -216,14 +216,24 @@ function readViolations(text: string, constraint: string): Violation[] {
   const result = row instanceof RegoObject ? row.entries.find(([k]) => k === 'result')?.[1] : undefined;
   if (result === undefined) return [];
   const items = result instanceof RegoSet ? result.items : Array.isArray(result) ? result : fail(`violation must be a set of objects, got ${regoString(result).slice(0, 100)}`);
-  const violations = items.map((item): Violation & { key: string } => {
+  const violations = items.map((item): Violation => {
     const entries = item instanceof RegoObject ? item.entries : fail(`a violation is not an object: ${regoString(item).slice(0, 100)}`);
-    const msg = entries.find(([k]) => k === 'msg')?.[1];
+    let msg: RegoValue | undefined;
+    let details: RegoValue | undefined;
+    for (const [k, v] of entries) {
+      if (k === 'msg') msg = v;
+      else if (k === 'details') details = v;
+    }
     if (typeof msg !== 'string') fail(`a violation has no string msg: ${regoString(item).slice(0, 100)}`);
-    const details = entries.find(([k]) => k === 'details')?.[1];
-    const json = details === undefined ? undefined : regoToJson(details);
-    return { msg: msg as string, ...(json !== undefined ? { details: json } : {}), key: JSON.stringify(json ?? null) };
+    return details === undefined ? { msg: msg as string } : { msg: msg as string, details: regoToJson(details) };
   });
-  violations.sort((a, b) => (a.msg < b.msg ? -1 : a.msg > b.msg ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return violations.map(({ key: _key, ...v }) => v);
+  if (violations.length > 1) violations.sort(byMessageThenDetails);
+  return violations;
+}
+
+function byMessageThenDetails(a: Violation, b: Violation): number {
+  if (a.msg !== b.msg) return a.msg < b.msg ? -1 : 1;
+  const x = JSON.stringify(a.details ?? null);
+  const y = JSON.stringify(b.details ?? null);
+  return x < y ? -1 : x > y ? 1 : 0;
 }

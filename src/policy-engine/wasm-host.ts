@@ -203,10 +203,11 @@ export class WasmPolicy {
   }
 
   private loadJson(text: string): number {
-    const bytes = textEncoder.encode(text);
-    const addr = this.exports.opa_malloc(bytes.byteLength);
-    this.view().set(bytes, addr);
-    const parsed = this.exports.opa_json_parse(addr, bytes.byteLength);
+    // encode straight into the policy's memory: at most 3 bytes per UTF-16 unit
+    const capacity = text.length * 3;
+    const addr = this.exports.opa_malloc(capacity);
+    const { written } = textEncoder.encodeInto(text, this.view().subarray(addr, addr + capacity));
+    const parsed = this.exports.opa_json_parse(addr, written);
     if (parsed === 0) throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, 'a builtin returned a value that is not JSON');
     return parsed;
   }
