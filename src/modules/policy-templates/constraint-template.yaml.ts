@@ -81,10 +81,11 @@ export function exportConstraintTemplate(template: PolicyTemplate, version: Poli
   if (version.category) annotations[ANNOTATION.category] = version.category;
   annotations[ANNOTATION.severity] = version.severity.toLowerCase();
   const schema = version.parametersSchema as Record<string, unknown> | null;
+  const libs = version.libs as string[];
   const target =
     version.regoVersion === 'V1'
-      ? { target: ADMISSION_TARGET, code: [{ engine: 'Rego', source: { version: 'v1', rego: version.rego, ...(version.libs.length ? { libs: version.libs } : {}) } }] }
-      : { target: ADMISSION_TARGET, rego: version.rego, ...(version.libs.length ? { libs: version.libs } : {}) };
+      ? { target: ADMISSION_TARGET, code: [{ engine: 'Rego', source: { version: 'v1', rego: version.rego, ...(libs.length ? { libs } : {}) } }] }
+      : { target: ADMISSION_TARGET, rego: version.rego, ...(libs.length ? { libs } : {}) };
   const document = {
     apiVersion: 'templates.gatekeeper.sh/v1',
     kind: 'ConstraintTemplate',

@@ -42,7 +42,7 @@ export class PolicyCompileJob {
     await this.templates.updateVersionIfStatus(undefined, version.id, ['QUEUED', 'COMPILING'], { compileStatus: 'COMPILING', compileAttempts: attempt });
     let outcome: CompileOutcome;
     try {
-      outcome = await this.compiler.compile({ rego: version.rego, libs: version.libs, tests: version.tests as { name: string; source: string }[], regoVersion: version.regoVersion });
+      outcome = await this.compiler.compile({ rego: version.rego, libs: version.libs as string[], tests: version.tests as { name: string; source: string }[], regoVersion: version.regoVersion });
     } catch (error) {
       // opa itself failed (not the Rego): retried; the last attempt fails the version with the reason.
       const attempts = job.opts.attempts ?? 1;
