@@ -63,7 +63,9 @@ const readYaml = (path: string) => loadYaml(readFileSync(path, 'utf8')) as Recor
 /** One timed loop: per-sample hrtime; decisions/s over the whole loop. */
 function measure(samples: number, once: () => unknown): Omit<Row, 'case'> {
   const warm = Math.min(2000, Math.ceil(samples / 5));
-  for (let i = 0; i < warm; i++) once();
+  for (let i = 0; i < warm; i++) {
+    once();
+  }
   const times = new Float64Array(samples);
   const start = process.hrtime.bigint();
   for (let i = 0; i < samples; i++) {
@@ -77,7 +79,9 @@ function measure(samples: number, once: () => unknown): Omit<Row, 'case'> {
 }
 
 async function measureAsync(samples: number, once: () => Promise<unknown>): Promise<Omit<Row, 'case'>> {
-  for (let i = 0; i < Math.min(500, samples / 5); i++) await once();
+  for (let i = 0; i < Math.min(500, samples / 5); i++) {
+    await once();
+  }
   const list: number[] = [];
   const start = process.hrtime.bigint();
   for (let i = 0; i < samples; i++) {
@@ -116,13 +120,24 @@ function fiveContainerPod(): Record<string, unknown> {
 /** The recipe's template and its suite's constraint (policies/<dir>). */
 function recipe(dir: string): { template: ParsedConstraintTemplate; constraint: ReturnType<typeof parseConstraint>; suite: Record<string, unknown> } | undefined {
   const base = join(ROOT, 'policies', dir);
-  if (!existsSync(join(base, 'template.yaml')) || !existsSync(join(base, 'suite.yaml'))) return undefined;
+  if (!existsSync(join(base, 'template.yaml')) || !existsSync(join(base, 'suite.yaml'))) {
+    return undefined;
+  }
   const suite = readYaml(join(base, 'suite.yaml'));
   const test = (suite.tests as { constraint: string; cases?: { name: string; object: string }[] }[])[0];
-  return { template: parseConstraintTemplate(readFileSync(join(base, 'template.yaml'), 'utf8')), constraint: parseConstraint(readFileSync(join(base, test.constraint), 'utf8')), suite };
+  return {
+    template: parseConstraintTemplate(readFileSync(join(base, 'template.yaml'), 'utf8')),
+    constraint: parseConstraint(readFileSync(join(base, test.constraint), 'utf8')),
+    suite,
+  };
 }
 
-const constraintFor = (name: string, sha256: string, template: ParsedConstraintTemplate, c: { parameters: Record<string, unknown>; match?: ConstraintForEvaluation['match'] }): ConstraintForEvaluation => ({
+const constraintFor = (
+  name: string,
+  sha256: string,
+  template: ParsedConstraintTemplate,
+  c: { parameters: Record<string, unknown>; match?: ConstraintForEvaluation['match'] },
+): ConstraintForEvaluation => ({
   name,
   kind: template.kind,
   bundleSha256: sha256,
@@ -133,7 +148,9 @@ const constraintFor = (name: string, sha256: string, template: ParsedConstraintT
 });
 
 async function opaBench(opa: string, dir: string, query: string, flags: string[]): Promise<Row & { nsPerOp: number }> {
-  const { stdout } = await run(opa, ['bench', ...flags, '--format', 'json', '-d', join(dir, 'policy'), '-d', join(dir, 'data.json'), '-i', join(dir, 'input.json'), query], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(opa, ['bench', ...flags, '--format', 'json', '-d', join(dir, 'policy'), '-d', join(dir, 'data.json'), '-i', join(dir, 'input.json'), query], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const out = JSON.parse(stdout) as { N: number; T: number; Extra: Record<string, number> };
   const nsPerOp = out.T / out.N;
   return {
@@ -152,13 +169,23 @@ async function opaEval(opa: string, dir: string, query: string, flags: string[])
   let violations: { msg: string }[] = [];
   for (let i = 0; i < OPA_EVAL_RUNS; i++) {
     const t = process.hrtime.bigint();
-    const { stdout } = await run(opa, ['eval', ...flags, '--metrics', '--format', 'json', '-d', join(dir, 'policy'), '-d', join(dir, 'data.json'), '-i', join(dir, 'input.json'), query], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(
+      opa,
+      ['eval', ...flags, '--metrics', '--format', 'json', '-d', join(dir, 'policy'), '-d', join(dir, 'data.json'), '-i', join(dir, 'input.json'), query],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
     wall.push(Number(process.hrtime.bigint() - t));
     const out = JSON.parse(stdout) as { result?: { expressions: { value: { msg: string }[] }[] }[]; metrics: Record<string, number> };
     evalNs.push(out.metrics.timer_rego_query_eval_ns);
     violations = out.result?.[0]?.expressions[0]?.value ?? [];
   }
-  const row = (list: number[]): Row => ({ case: '', decisionsPerSecond: 1e9 / (list.reduce((a, b) => a + b, 0) / list.length), p50Us: us(percentile(list, 50)), p99Us: us(percentile(list, 99)), meanUs: us(list.reduce((a, b) => a + b, 0) / list.length) });
+  const row = (list: number[]): Row => ({
+    case: '',
+    decisionsPerSecond: 1e9 / (list.reduce((a, b) => a + b, 0) / list.length),
+    p50Us: us(percentile(list, 50)),
+    p99Us: us(percentile(list, 99)),
+    meanUs: us(list.reduce((a, b) => a + b, 0) / list.length),
+  });
   return { wall: row(wall), evalOnly: row(evalNs), violations };
 }
 
@@ -167,8 +194,12 @@ async function main(): Promise<void> {
   const compile = createOpaCompiler({ opaPath: tools.opa });
   const labels = recipe('required-labels');
   const pss = recipe('pod-security-restricted');
-  if (!labels || !pss) throw new Error('policies/required-labels and policies/pod-security-restricted (the recipe library) are needed');
-  const missing = (labels.suite.tests as { cases: { name: string; object: string }[] }[])[0].cases.find((c) => c.name.includes('missing')) ?? (labels.suite.tests as { cases: { object: string }[] }[])[0].cases[1];
+  if (!labels || !pss) {
+    throw new Error('policies/required-labels and policies/pod-security-restricted (the recipe library) are needed');
+  }
+  const missing =
+    (labels.suite.tests as { cases: { name: string; object: string }[] }[])[0].cases.find((c) => c.name.includes('missing')) ??
+    (labels.suite.tests as { cases: { object: string }[] }[])[0].cases[1];
   const namespaceObject = readYaml(join(ROOT, 'policies', 'required-labels', missing.object));
 
   const engine = new PolicyEngine();
@@ -219,7 +250,11 @@ async function main(): Promise<void> {
       rows.push({ ...evaluated.wall, scenario: s.name, engine: 'opa eval (process, wall)', case: `${s.name}: opa eval wall` });
       rows.push({ ...evaluated.evalOnly, scenario: s.name, engine: 'opa eval (query eval metric)', case: `${s.name}: opa eval metric` });
       const same = JSON.stringify(result.violations.map((v) => v.msg).sort()) === JSON.stringify(evaluated.violations.map((v) => v.msg).sort());
-      ratios[s.name] = { vsOpaBenchThroughput: e.decisionsPerSecond / bench.decisionsPerSecond, vsSdkThroughput: e.decisionsPerSecond / sdkRow.decisionsPerSecond, sameMessagesAsOpaEval: same };
+      ratios[s.name] = {
+        vsOpaBenchThroughput: e.decisionsPerSecond / bench.decisionsPerSecond,
+        vsSdkThroughput: e.decisionsPerSecond / sdkRow.decisionsPerSecond,
+        sameMessagesAsOpaEval: same,
+      };
     }
 
     // One admission decision over 20 constraints: every recipe with its suite's constraint, then more
@@ -229,7 +264,9 @@ async function main(): Promise<void> {
     const withMatch: ConstraintForEvaluation[] = [];
     for (const dir of readdirSync(join(ROOT, 'policies')).sort()) {
       const r = recipe(dir);
-      if (!r) continue;
+      if (!r) {
+        continue;
+      }
       const sha = await load(r.template);
       withMatch.push(constraintFor(r.constraint.name, sha, r.template, r.constraint));
     }
@@ -267,7 +304,9 @@ async function main(): Promise<void> {
     rows.push({ scenario: s.name, engine: 'EvaluationPool (worker round trip)', case: `${s.name}: pool`, ...pooled });
 
     const load1m = loadavg()[0];
-    console.log(`\nPolicy engine benchmark — ${DECISIONS} decisions per engine row, opa eval ${OPA_EVAL_RUNS} processes (µs per decision); ${cpus().length} CPUs, load average ${load1m.toFixed(2)}\n`);
+    console.log(
+      `\nPolicy engine benchmark — ${DECISIONS} decisions per engine row, opa eval ${OPA_EVAL_RUNS} processes (µs per decision); ${cpus().length} CPUs, load average ${load1m.toFixed(2)}\n`,
+    );
     console.table(
       rows.map((r) => ({
         scenario: r.scenario,
@@ -280,7 +319,9 @@ async function main(): Promise<void> {
       })),
     );
     for (const [name, r] of Object.entries(ratios)) {
-      console.log(`${name}: engine ${r.vsOpaBenchThroughput.toFixed(2)}x opa bench throughput, ${r.vsSdkThroughput.toFixed(2)}x the plain SDK; same messages as opa eval: ${r.sameMessagesAsOpaEval ? 'yes' : 'NO'}`);
+      console.log(
+        `${name}: engine ${r.vsOpaBenchThroughput.toFixed(2)}x opa bench throughput, ${r.vsSdkThroughput.toFixed(2)}x the plain SDK; same messages as opa eval: ${r.sameMessagesAsOpaEval ? 'yes' : 'NO'}`,
+      );
     }
     const pssEngine = rows.find((r) => r.case.endsWith(': engine') && r.scenario.startsWith('Pod Security'))!;
     const targets = {
@@ -291,7 +332,24 @@ async function main(): Promise<void> {
     console.log(`targets: ${JSON.stringify(targets)}`);
     const out = join(ROOT, 'bench', 'results');
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'policy-engine.json'), JSON.stringify({ at: new Date().toISOString(), decisions: DECISIONS, opaEvalRuns: OPA_EVAL_RUNS, node: process.version, cpus: cpus().length, loadAverage1m: load1m, rows, ratios, targets }, null, 2) + '\n');
+    writeFileSync(
+      join(out, 'policy-engine.json'),
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          decisions: DECISIONS,
+          opaEvalRuns: OPA_EVAL_RUNS,
+          node: process.version,
+          cpus: cpus().length,
+          loadAverage1m: load1m,
+          rows,
+          ratios,
+          targets,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   } finally {
     await rm(work, { recursive: true, force: true });
   }

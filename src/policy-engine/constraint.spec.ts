@@ -64,10 +64,30 @@ describe(parseConstraint.name, () => {
     ['apiGroups not strings', patched((c) => (c.spec.match.kinds[0].apiGroups = [1])), PolicyEngineErrorCode.CONSTRAINT_INVALID, 'spec.match.kinds[0].apiGroups[0]'],
     ['a glob in the middle', patched((c) => (c.spec.match.namespaces = ['a*b'])), PolicyEngineErrorCode.CONSTRAINT_INVALID, 'spec.match.namespaces[0]'],
     ['an unknown scope', patched((c) => (c.spec.match.scope = 'cluster')), PolicyEngineErrorCode.CONSTRAINT_INVALID, 'spec.match.scope'],
-    ['an unknown operator', patched((c) => (c.spec.match.labelSelector.matchExpressions[0].operator = 'Gt')), PolicyEngineErrorCode.CONSTRAINT_INVALID, 'spec.match.labelSelector.matchExpressions[0].operator'],
-    ['In without values', patched((c) => delete c.spec.match.labelSelector.matchExpressions[0].values), PolicyEngineErrorCode.CONSTRAINT_INVALID, 'spec.match.labelSelector.matchExpressions[0].values'],
-    ['Exists with values', patched((c) => (c.spec.match.namespaceSelector.matchExpressions[0].values = ['x'])), PolicyEngineErrorCode.CONSTRAINT_INVALID, 'spec.match.namespaceSelector.matchExpressions[0].values'],
-    ['a label value that is not a string', patched((c) => (c.spec.match.labelSelector.matchLabels.team = 1)), PolicyEngineErrorCode.CONSTRAINT_INVALID, 'spec.match.labelSelector.matchLabels.team'],
+    [
+      'an unknown operator',
+      patched((c) => (c.spec.match.labelSelector.matchExpressions[0].operator = 'Gt')),
+      PolicyEngineErrorCode.CONSTRAINT_INVALID,
+      'spec.match.labelSelector.matchExpressions[0].operator',
+    ],
+    [
+      'In without values',
+      patched((c) => delete c.spec.match.labelSelector.matchExpressions[0].values),
+      PolicyEngineErrorCode.CONSTRAINT_INVALID,
+      'spec.match.labelSelector.matchExpressions[0].values',
+    ],
+    [
+      'Exists with values',
+      patched((c) => (c.spec.match.namespaceSelector.matchExpressions[0].values = ['x'])),
+      PolicyEngineErrorCode.CONSTRAINT_INVALID,
+      'spec.match.namespaceSelector.matchExpressions[0].values',
+    ],
+    [
+      'a label value that is not a string',
+      patched((c) => (c.spec.match.labelSelector.matchLabels.team = 1)),
+      PolicyEngineErrorCode.CONSTRAINT_INVALID,
+      'spec.match.labelSelector.matchLabels.team',
+    ],
   ])('refuses %s', (_what, input, code, field) => {
     expect(() => parseConstraint(input as never)).toThrow(expect.objectContaining({ code, ...(field ? { details: expect.objectContaining({ field }) } : {}) }));
   });

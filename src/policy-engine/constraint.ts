@@ -16,11 +16,17 @@ const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 export function parseConstraint(yamlOrObject: string | Record<string, unknown>): ParsedConstraint {
   const doc = typeof yamlOrObject === 'string' ? parseYamlObject(yamlOrObject, 'Constraint') : yamlOrObject;
   const r = new FieldReader(PolicyEngineErrorCode.CONSTRAINT_INVALID, 'Constraint');
-  if (!isPlainObject(doc)) r.fail('document', 'must be an object');
+  if (!isPlainObject(doc)) {
+    r.fail('document', 'must be an object');
+  }
   const apiVersion = r.string(doc.apiVersion, 'apiVersion');
-  if (!CONSTRAINT_API_VERSIONS.includes(apiVersion)) r.fail('apiVersion', `must be one of ${CONSTRAINT_API_VERSIONS.join(', ')} (got "${apiVersion}")`);
+  if (!CONSTRAINT_API_VERSIONS.includes(apiVersion)) {
+    r.fail('apiVersion', `must be one of ${CONSTRAINT_API_VERSIONS.join(', ')} (got "${apiVersion}")`);
+  }
   const kind = r.string(doc.kind, 'kind');
-  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) r.fail('kind', `must be a template's kind (letters and digits), got "${kind}"`);
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) {
+    r.fail('kind', `must be a template's kind (letters and digits), got "${kind}"`);
+  }
   const metadata = r.object(doc.metadata, 'metadata');
   const name = r.string(metadata.name, 'metadata.name');
   const spec = r.optionalObject(doc.spec, 'spec') ?? {};
@@ -33,7 +39,10 @@ export function parseConstraint(yamlOrObject: string | Record<string, unknown>):
   if (spec.enforcementAction !== undefined && spec.enforcementAction !== null) {
     const action = r.string(spec.enforcementAction, 'spec.enforcementAction');
     if (!(ENFORCEMENT_ACTIONS as readonly string[]).includes(action)) {
-      r.fail('spec.enforcementAction', `must be one of ${ENFORCEMENT_ACTIONS.join(', ')} (got "${action}"${action === 'scoped' ? '; scoped enforcement actions are not supported' : ''})`);
+      r.fail(
+        'spec.enforcementAction',
+        `must be one of ${ENFORCEMENT_ACTIONS.join(', ')} (got "${action}"${action === 'scoped' ? '; scoped enforcement actions are not supported' : ''})`,
+      );
     }
     enforcementAction = action as EnforcementAction;
   }
@@ -68,11 +77,15 @@ function parseMatch(m: Record<string, unknown>, r: FieldReader, field: string): 
   }
   for (const key of ['labelSelector', 'namespaceSelector'] as const) {
     const selector = r.optionalObject(m[key], `${field}.${key}`);
-    if (selector) match[key] = parseLabelSelector(selector, r, `${field}.${key}`);
+    if (selector) {
+      match[key] = parseLabelSelector(selector, r, `${field}.${key}`);
+    }
   }
   const scope = r.optionalString(m.scope, `${field}.scope`);
   if (scope !== undefined && scope !== '') {
-    if (!SCOPES.includes(scope)) r.fail(`${field}.scope`, `must be one of ${SCOPES.join(', ')} (got "${scope}")`);
+    if (!SCOPES.includes(scope)) {
+      r.fail(`${field}.scope`, `must be one of ${SCOPES.join(', ')} (got "${scope}")`);
+    }
     match.scope = scope as ConstraintMatch['scope'];
   }
   const name = r.optionalString(m.name, `${field}.name`);
@@ -86,7 +99,9 @@ function parseMatch(m: Record<string, unknown>, r: FieldReader, field: string): 
 
 function checkGlob(pattern: string, r: FieldReader, field: string): void {
   const inner = pattern.replace(/^\*/, '').replace(/\*$/, '');
-  if (pattern === '' || inner.includes('*')) r.fail(field, `must be a name or a glob with * only at its start or end (got "${pattern}")`);
+  if (pattern === '' || inner.includes('*')) {
+    r.fail(field, `must be a name or a glob with * only at its start or end (got "${pattern}")`);
+  }
 }
 
 function parseLabelSelector(s: Record<string, unknown>, r: FieldReader, field: string): LabelSelector {
@@ -96,7 +111,9 @@ function parseLabelSelector(s: Record<string, unknown>, r: FieldReader, field: s
   if (labels) {
     selector.matchLabels = {};
     for (const [key, value] of Object.entries(labels)) {
-      if (typeof value !== 'string') r.fail(`${field}.matchLabels.${key}`, 'must be a string');
+      if (typeof value !== 'string') {
+        r.fail(`${field}.matchLabels.${key}`, 'must be a string');
+      }
       selector.matchLabels[key] = value;
     }
   }
@@ -107,10 +124,16 @@ function parseLabelSelector(s: Record<string, unknown>, r: FieldReader, field: s
       r.onlyKeys(e, f, ['key', 'operator', 'values']);
       const key = r.string(e.key, `${f}.key`);
       const operator = r.string(e.operator, `${f}.operator`);
-      if (!OPERATORS.includes(operator)) r.fail(`${f}.operator`, `must be one of ${OPERATORS.join(', ')} (got "${operator}")`);
+      if (!OPERATORS.includes(operator)) {
+        r.fail(`${f}.operator`, `must be one of ${OPERATORS.join(', ')} (got "${operator}")`);
+      }
       const values = r.optionalStringList(e.values, `${f}.values`);
-      if ((operator === 'In' || operator === 'NotIn') && (!values || values.length === 0)) r.fail(`${f}.values`, `must be non-empty for ${operator}`);
-      if ((operator === 'Exists' || operator === 'DoesNotExist') && values && values.length > 0) r.fail(`${f}.values`, `must be empty for ${operator}`);
+      if ((operator === 'In' || operator === 'NotIn') && (!values || values.length === 0)) {
+        r.fail(`${f}.values`, `must be non-empty for ${operator}`);
+      }
+      if ((operator === 'Exists' || operator === 'DoesNotExist') && values && values.length > 0) {
+        r.fail(`${f}.values`, `must be empty for ${operator}`);
+      }
       return { key, operator: operator as LabelSelectorRequirement['operator'], ...(values ? { values } : {}) };
     });
   }

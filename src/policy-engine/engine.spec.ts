@@ -17,26 +17,33 @@ describe(PolicyEngine.name, () => {
 
   it('refuses a sha256 that is not lowercase hex', async () => {
     await expect(new PolicyEngine().load('ABC', EMPTY_WASM_MODULE)).rejects.toMatchObject({ code: PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH });
-    await expect(new PolicyEngine().load(bundleSha256(EMPTY_WASM_MODULE).toUpperCase(), EMPTY_WASM_MODULE)).rejects.toMatchObject({ code: PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH });
+    await expect(new PolicyEngine().load(bundleSha256(EMPTY_WASM_MODULE).toUpperCase(), EMPTY_WASM_MODULE)).rejects.toMatchObject({
+      code: PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH,
+    });
   });
 
   it('refuses bytes that are not WebAssembly, and WebAssembly that is not an OPA policy', async () => {
     const notWasm = new TextEncoder().encode('package x');
     await expect(new PolicyEngine().load(bundleSha256(notWasm), notWasm)).rejects.toMatchObject({ code: PolicyEngineErrorCode.BUNDLE_INVALID });
-    await expect(new PolicyEngine().load(bundleSha256(EMPTY_WASM_MODULE), EMPTY_WASM_MODULE)).rejects.toMatchObject({ code: PolicyEngineErrorCode.BUNDLE_INVALID, message: expect.stringContaining('opa_eval') });
+    await expect(new PolicyEngine().load(bundleSha256(EMPTY_WASM_MODULE), EMPTY_WASM_MODULE)).rejects.toMatchObject({
+      code: PolicyEngineErrorCode.BUNDLE_INVALID,
+      message: expect.stringContaining('opa_eval'),
+    });
     await expect(inspectBundle(notWasm)).rejects.toMatchObject({ code: PolicyEngineErrorCode.BUNDLE_INVALID });
   });
 
   it('answers BUNDLE_NOT_LOADED for a constraint whose bundle it does not have', () => {
     const engine = new PolicyEngine();
-    expect(() =>
-      engine.evaluate(review, [{ name: 'c', kind: 'K', bundleSha256: 'f'.repeat(64), entrypoint: 'x/violation', parameters: {}, enforcementAction: 'deny' }]),
-    ).toThrow(expect.objectContaining({ code: PolicyEngineErrorCode.BUNDLE_NOT_LOADED }));
+    expect(() => engine.evaluate(review, [{ name: 'c', kind: 'K', bundleSha256: 'f'.repeat(64), entrypoint: 'x/violation', parameters: {}, enforcementAction: 'deny' }])).toThrow(
+      expect.objectContaining({ code: PolicyEngineErrorCode.BUNDLE_NOT_LOADED }),
+    );
   });
 
   it('does not need the bundle of a constraint that does not match', () => {
     const engine = new PolicyEngine();
-    const [result] = engine.evaluate(review, [{ name: 'c', kind: 'K', bundleSha256: 'f'.repeat(64), entrypoint: 'x/violation', parameters: {}, match: { namespaces: ['b'] }, enforcementAction: 'warn' }]);
+    const [result] = engine.evaluate(review, [
+      { name: 'c', kind: 'K', bundleSha256: 'f'.repeat(64), entrypoint: 'x/violation', parameters: {}, match: { namespaces: ['b'] }, enforcementAction: 'warn' },
+    ]);
     expect(result).toEqual({ constraint: 'c', kind: 'K', enforcementAction: 'warn', matched: false, violations: [] });
   });
 });

@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- WebAssembly globals (no DOM lib here); followed by the agent's tsconfig too
 /// <reference path="./webassembly.d.ts" />
 import { createHash } from 'node:crypto';
 import { parseRegoValue, RegoObject, RegoSet, regoString, regoToJson, type RegoValue } from './builtins/rego-value';
@@ -73,19 +74,29 @@ export class PolicyEngine {
 
   /** Verifies the sha256 of the wasm bytes (BUNDLE_HASH_MISMATCH) and compiles once; loading a loaded bundle is free. */
   async load(sha256: string, wasm: Uint8Array): Promise<void> {
-    if (!SHA256.test(sha256)) throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH, `"${sha256}" is not a lowercase hex SHA-256`);
-    if (this.has(sha256)) return;
+    if (!SHA256.test(sha256)) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH, `"${sha256}" is not a lowercase hex SHA-256`);
+    }
+    if (this.has(sha256)) {
+      return;
+    }
     const pending = this.loading.get(sha256);
-    if (pending) return pending;
+    if (pending) {
+      return pending;
+    }
     const work = (async () => {
       const actual = bundleSha256(wasm);
-      if (actual !== sha256) throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH, `the bundle's SHA-256 is ${actual}, not ${sha256}`);
+      if (actual !== sha256) {
+        throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH, `the bundle's SHA-256 is ${actual}, not ${sha256}`);
+      }
       const module = await compileModule(wasm);
       this.counters.modulesCompiled++;
       const instance = this.instantiate(module);
       const unsupported = instance.info().unsupportedBuiltins;
       if (unsupported.length > 0) {
-        throw new PolicyEngineError(PolicyEngineErrorCode.BUILTIN_UNSUPPORTED, `the policy calls builtins the engine does not provide: ${unsupported.join(', ')}`, { builtins: unsupported });
+        throw new PolicyEngineError(PolicyEngineErrorCode.BUILTIN_UNSUPPORTED, `the policy calls builtins the engine does not provide: ${unsupported.join(', ')}`, {
+          builtins: unsupported,
+        });
       }
       this.remember(sha256, { module, instance });
     })();
@@ -151,9 +162,13 @@ export class PolicyEngine {
     }
     const entrypoint = instance.entrypoints[c.entrypoint];
     if (entrypoint === undefined) {
-      throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, `constraint ${c.name}: the bundle has no entrypoint "${c.entrypoint}" (it has ${Object.keys(instance.entrypoints).join(', ') || 'none'})`, {
-        constraint: c.name,
-      });
+      throw new PolicyEngineError(
+        PolicyEngineErrorCode.BUNDLE_INVALID,
+        `constraint ${c.name}: the bundle has no entrypoint "${c.entrypoint}" (it has ${Object.keys(instance.entrypoints).join(', ') || 'none'})`,
+        {
+          constraint: c.name,
+        },
+      );
     }
     const dataKey = inventory ?? null;
     if (instance.dataKey !== dataKey) {
@@ -174,7 +189,9 @@ export class PolicyEngine {
   }
 
   private parametersBytes(parameters: Record<string, unknown> | undefined): Uint8Array {
-    if (!parameters) return EMPTY_OBJECT;
+    if (!parameters) {
+      return EMPTY_OBJECT;
+    }
     let bytes = this.parameterBytes.get(parameters);
     if (!bytes) {
       bytes = encoder.encode(JSON.stringify(parameters));
@@ -184,14 +201,20 @@ export class PolicyEngine {
   }
 
   private dataBytes(inventory: Inventory | undefined): Uint8Array {
-    if (!inventory) return encoder.encode('{"inventory":{}}');
-    if (this.inventoryCache?.inventory !== inventory) this.inventoryCache = { inventory, bytes: encoder.encode(JSON.stringify({ inventory })) };
+    if (!inventory) {
+      return encoder.encode('{"inventory":{}}');
+    }
+    if (this.inventoryCache?.inventory !== inventory) {
+      this.inventoryCache = { inventory, bytes: encoder.encode(JSON.stringify({ inventory })) };
+    }
     return this.inventoryCache.bytes;
   }
 
   private get(sha256: string): LoadedBundle {
     const bundle = this.bundles.get(sha256);
-    if (!bundle) throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_NOT_LOADED, `bundle ${sha256} is not loaded`);
+    if (!bundle) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_NOT_LOADED, `bundle ${sha256} is not loaded`);
+    }
     // most recently used last
     this.bundles.delete(sha256);
     this.bundles.set(sha256, bundle);
@@ -200,7 +223,9 @@ export class PolicyEngine {
 
   private remember(sha256: string, bundle: LoadedBundle): void {
     this.bundles.set(sha256, bundle);
-    while (this.bundles.size > this.maxPolicies) this.bundles.delete(this.bundles.keys().next().value!);
+    while (this.bundles.size > this.maxPolicies) {
+      this.bundles.delete(this.bundles.keys().next().value!);
+    }
   }
 }
 
@@ -211,28 +236,41 @@ function readViolations(text: string, constraint: string): Violation[] {
   };
   const resultSet = parseRegoValue(text);
   const rows = resultSet instanceof RegoSet ? resultSet.items : Array.isArray(resultSet) ? resultSet : fail('the policy returned no result set');
-  if (rows.length === 0) return [];
+  if (rows.length === 0) {
+    return [];
+  }
   const row = rows[0];
   const result = row instanceof RegoObject ? row.entries.find(([k]) => k === 'result')?.[1] : undefined;
-  if (result === undefined) return [];
+  if (result === undefined) {
+    return [];
+  }
   const items = result instanceof RegoSet ? result.items : Array.isArray(result) ? result : fail(`violation must be a set of objects, got ${regoString(result).slice(0, 100)}`);
   const violations = items.map((item): Violation => {
     const entries = item instanceof RegoObject ? item.entries : fail(`a violation is not an object: ${regoString(item).slice(0, 100)}`);
     let msg: RegoValue | undefined;
     let details: RegoValue | undefined;
     for (const [k, v] of entries) {
-      if (k === 'msg') msg = v;
-      else if (k === 'details') details = v;
+      if (k === 'msg') {
+        msg = v;
+      } else if (k === 'details') {
+        details = v;
+      }
     }
-    if (typeof msg !== 'string') fail(`a violation has no string msg: ${regoString(item).slice(0, 100)}`);
+    if (typeof msg !== 'string') {
+      fail(`a violation has no string msg: ${regoString(item).slice(0, 100)}`);
+    }
     return details === undefined ? { msg: msg as string } : { msg: msg as string, details: regoToJson(details) };
   });
-  if (violations.length > 1) violations.sort(byMessageThenDetails);
+  if (violations.length > 1) {
+    violations.sort(byMessageThenDetails);
+  }
   return violations;
 }
 
 function byMessageThenDetails(a: Violation, b: Violation): number {
-  if (a.msg !== b.msg) return a.msg < b.msg ? -1 : 1;
+  if (a.msg !== b.msg) {
+    return a.msg < b.msg ? -1 : 1;
+  }
   const x = JSON.stringify(a.details ?? null);
   const y = JSON.stringify(b.details ?? null);
   return x < y ? -1 : x > y ? 1 : 0;

@@ -54,15 +54,21 @@ export class EvaluationPool {
   replacedWorkers = 0;
 
   constructor(options: EvaluationPoolOptions) {
-    if (!(options.timeoutMs > 0)) throw new Error('EvaluationPool: timeoutMs must be positive');
+    if (!(options.timeoutMs > 0)) {
+      throw new Error('EvaluationPool: timeoutMs must be positive');
+    }
     this.size = Math.max(1, options.size ?? 2);
     this.timeoutMs = options.timeoutMs;
     this.maxQueue = options.maxQueue ?? 1000;
   }
 
   evaluate(input: PoolEvaluation): Promise<ConstraintResult[]> {
-    if (this.closed) return Promise.reject(new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, 'the evaluation pool is closed'));
-    if (this.queue.length >= this.maxQueue) return Promise.reject(new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, `${this.queue.length} evaluations are waiting: try again later`));
+    if (this.closed) {
+      return Promise.reject(new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, 'the evaluation pool is closed'));
+    }
+    if (this.queue.length >= this.maxQueue) {
+      return Promise.reject(new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, `${this.queue.length} evaluations are waiting: try again later`));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject, retried: false });
       this.dispatch();
@@ -73,7 +79,9 @@ export class EvaluationPool {
   async close(): Promise<void> {
     this.closed = true;
     const closing = new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, 'the evaluation pool is closed');
-    for (const job of this.queue.splice(0)) job.reject(closing);
+    for (const job of this.queue.splice(0)) {
+      job.reject(closing);
+    }
     await Promise.all(
       this.slots.splice(0).map(async (slot) => {
         if (slot.job) {
@@ -88,8 +96,12 @@ export class EvaluationPool {
   private dispatch(): void {
     while (this.queue.length > 0) {
       let slot = this.slots.find((s) => !s.job);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
-      if (!slot) return;
+      if (!slot && this.slots.length < this.size) {
+        slot = this.spawn();
+      }
+      if (!slot) {
+        return;
+      }
       this.run(slot, this.queue.shift()!);
     }
   }
@@ -106,7 +118,9 @@ export class EvaluationPool {
     };
     const timer = setTimeout(() => this.timedOut(slot), this.timeoutMs);
     slot.job = { ...job, id, timer };
-    for (const b of task.bundles) slot.loaded.add(b.sha256);
+    for (const b of task.bundles) {
+      slot.loaded.add(b.sha256);
+    }
     slot.worker.postMessage(task);
   }
 
@@ -123,32 +137,47 @@ export class EvaluationPool {
 
   private replied(slot: Slot, reply: WorkerReply): void {
     const job = slot.job;
-    if (!job || job.id !== reply.id) return;
+    if (!job || job.id !== reply.id) {
+      return;
+    }
     clearTimeout(job.timer);
     slot.job = undefined;
-    if (reply.ok) job.resolve(reply.results);
-    else if (reply.error.code === PolicyEngineErrorCode.BUNDLE_NOT_LOADED && !job.retried) {
+    if (reply.ok) {
+      job.resolve(reply.results);
+    } else if (reply.error.code === PolicyEngineErrorCode.BUNDLE_NOT_LOADED && !job.retried) {
       // the worker evicted a bundle we believed loaded: send them all again, once
       slot.loaded.clear();
       this.queue.unshift({ ...job, retried: true });
-    } else job.reject(new PolicyEngineError(reply.error.code, reply.error.message, reply.error.details));
+    } else {
+      job.reject(new PolicyEngineError(reply.error.code, reply.error.message, reply.error.details));
+    }
     this.dispatch();
   }
 
   private timedOut(slot: Slot): void {
     const job = slot.job;
-    if (!job) return;
+    if (!job) {
+      return;
+    }
     slot.job = undefined;
     this.replace(slot);
-    job.reject(new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_TIMEOUT, `the policy evaluation did not finish within ${this.timeoutMs} ms and was stopped`, { timeoutMs: this.timeoutMs }));
+    job.reject(
+      new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_TIMEOUT, `the policy evaluation did not finish within ${this.timeoutMs} ms and was stopped`, {
+        timeoutMs: this.timeoutMs,
+      }),
+    );
     this.dispatch();
   }
 
   private crashed(slot: Slot, error: Error): void {
-    if (!this.slots.includes(slot)) return; // replaced or closed already
+    if (!this.slots.includes(slot)) {
+      return;
+    } // replaced or closed already
     const job = slot.job;
     slot.job = undefined;
-    if (job) clearTimeout(job.timer);
+    if (job) {
+      clearTimeout(job.timer);
+    }
     this.replace(slot);
     job?.reject(new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, `the evaluation worker failed: ${error.message}`));
     this.dispatch();
@@ -157,7 +186,9 @@ export class EvaluationPool {
   /** Drops a slot and terminates its thread; dispatch() spawns a fresh one when work waits. */
   private replace(slot: Slot): void {
     const index = this.slots.indexOf(slot);
-    if (index !== -1) this.slots.splice(index, 1);
+    if (index !== -1) {
+      this.slots.splice(index, 1);
+    }
     this.replacedWorkers++;
     slot.worker.removeAllListeners('exit');
     slot.worker.removeAllListeners('message');
@@ -178,7 +209,9 @@ function uniqueBundles(bundles: PoolEvaluation['bundles']): PoolEvaluation['bund
  */
 function startWorker(): Worker {
   const js = join(__dirname, 'evaluation-worker.js');
-  if (existsSync(js)) return new Worker(js);
+  if (existsSync(js)) {
+    return new Worker(js);
+  }
   const ts = join(__dirname, 'evaluation-worker.ts');
   const swc = require.resolve('@swc/core', { paths: [__dirname] });
   const bootstrap = `

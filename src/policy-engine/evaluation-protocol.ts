@@ -13,5 +13,4 @@ export interface WorkerTask {
 }
 
 export type WorkerReply =
-  | { id: number; ok: true; results: ConstraintResult[] }
-  | { id: number; ok: false; error: { code: PolicyEngineErrorCode; message: string; details: PolicyEngineErrorDetails } };
+  { id: number; ok: true; results: ConstraintResult[] } | { id: number; ok: false; error: { code: PolicyEngineErrorCode; message: string; details: PolicyEngineErrorDetails } };

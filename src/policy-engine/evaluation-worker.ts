@@ -6,7 +6,9 @@ import { PolicyEngineError } from './errors';
 import type { WorkerReply, WorkerTask } from './evaluation-protocol';
 
 const port = parentPort;
-if (!port) throw new Error('evaluation-worker runs as a worker thread of an EvaluationPool');
+if (!port) {
+  throw new Error('evaluation-worker runs as a worker thread of an EvaluationPool');
+}
 
 const engine = new PolicyEngine({ maxPolicies: Number(process.env.FARPOINT_POLICY_WORKER_MAX_POLICIES) || 1024 });
 
@@ -16,11 +18,15 @@ port.on('message', (task: WorkerTask) => {
 
 async function handle(task: WorkerTask): Promise<WorkerReply> {
   try {
-    for (const b of task.bundles) await engine.load(b.sha256, b.wasm);
+    for (const b of task.bundles) {
+      await engine.load(b.sha256, b.wasm);
+    }
     const results = engine.evaluate(task.review, task.constraints, { inventory: task.inventory, namespaceObject: task.namespaceObject });
     return { id: task.id, ok: true, results };
   } catch (error) {
-    if (error instanceof PolicyEngineError) return { id: task.id, ok: false, error: { code: error.code, message: error.message, details: error.details } };
+    if (error instanceof PolicyEngineError) {
+      return { id: task.id, ok: false, error: { code: error.code, message: error.message, details: error.details } };
+    }
     return { id: task.id, ok: false, error: { code: 'POLICY_EVALUATION_FAILED', message: error instanceof Error ? error.message : String(error), details: {} } };
   }
 }

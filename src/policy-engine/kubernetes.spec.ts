@@ -25,7 +25,14 @@ describe(reviewForObject.name, () => {
   const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'shop' } };
 
   it('builds the review Gatekeeper gives for an object alone', () => {
-    expect(reviewForObject(deployment)).toEqual({ kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, name: 'd', namespace: 'shop', operation: 'CREATE', object: deployment, oldObject: null });
+    expect(reviewForObject(deployment)).toEqual({
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      name: 'd',
+      namespace: 'shop',
+      operation: 'CREATE',
+      object: deployment,
+      oldObject: null,
+    });
   });
 
   it('puts the object in oldObject for DELETE', () => {

@@ -8,17 +8,31 @@ export function assertKubernetesObject(value: unknown): asserts value is Record<
   const fail = (problem: string): never => {
     throw new PolicyEngineError(PolicyEngineErrorCode.NOT_A_KUBERNETES_OBJECT, `not a Kubernetes object: ${problem}`, { field: problem.split(' ')[0] });
   };
-  if (!isObject(value)) fail('object must be a mapping with apiVersion, kind and metadata');
+  if (!isObject(value)) {
+    fail('object must be a mapping with apiVersion, kind and metadata');
+  }
   const o = value as Record<string, unknown>;
-  if (typeof o.apiVersion !== 'string' || !/^([a-z0-9.-]+\/)?v[0-9]+((alpha|beta)[0-9]+)?$/.test(o.apiVersion)) fail('apiVersion must be a string like "v1" or "apps/v1"');
-  if (typeof o.kind !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(o.kind)) fail('kind must be a Kubernetes kind such as "Pod"');
-  if (!isObject(o.metadata)) fail('metadata must be a mapping');
+  if (typeof o.apiVersion !== 'string' || !/^([a-z0-9.-]+\/)?v[0-9]+((alpha|beta)[0-9]+)?$/.test(o.apiVersion)) {
+    fail('apiVersion must be a string like "v1" or "apps/v1"');
+  }
+  if (typeof o.kind !== 'string' || !/^[A-Za-z][A-Za-z0-9]*$/.test(o.kind)) {
+    fail('kind must be a Kubernetes kind such as "Pod"');
+  }
+  if (!isObject(o.metadata)) {
+    fail('metadata must be a mapping');
+  }
   const metadata = o.metadata as Record<string, unknown>;
   const named = (typeof metadata.name === 'string' && metadata.name !== '') || (typeof metadata.generateName === 'string' && metadata.generateName !== '');
-  if (!named) fail('metadata.name must be a non-empty string');
-  if (metadata.namespace !== undefined && typeof metadata.namespace !== 'string') fail('metadata.namespace must be a string');
+  if (!named) {
+    fail('metadata.name must be a non-empty string');
+  }
+  if (metadata.namespace !== undefined && typeof metadata.namespace !== 'string') {
+    fail('metadata.namespace must be a string');
+  }
   if (metadata.labels !== undefined && metadata.labels !== null) {
-    if (!isObject(metadata.labels) || Object.values(metadata.labels).some((v) => typeof v !== 'string')) fail('metadata.labels must map names to strings');
+    if (!isObject(metadata.labels) || Object.values(metadata.labels).some((v) => typeof v !== 'string')) {
+      fail('metadata.labels must map names to strings');
+    }
   }
 }
 

@@ -22,7 +22,17 @@ const rows: Row[] = [
   ['kinds: "*" group', { kinds: [{ apiGroups: ['*'], kinds: ['Deployment'] }] }, deployment('a'), true],
   ['kinds: "*" kind', { kinds: [{ apiGroups: ['apps'], kinds: ['*'] }] }, deployment('a'), true],
   ['kinds: empty lists match all', { kinds: [{}] }, deployment('a'), true],
-  ['kinds: second entry matches', { kinds: [{ apiGroups: [''], kinds: ['Pod'] }, { apiGroups: ['apps'], kinds: ['Deployment'] }] }, deployment('a'), true],
+  [
+    'kinds: second entry matches',
+    {
+      kinds: [
+        { apiGroups: [''], kinds: ['Pod'] },
+        { apiGroups: ['apps'], kinds: ['Deployment'] },
+      ],
+    },
+    deployment('a'),
+    true,
+  ],
   // scope
   ['scope Cluster: cluster-scoped object', { scope: 'Cluster' }, clusterRole(), true],
   ['scope Cluster: a Namespace counts as cluster-scoped', { scope: 'Cluster' }, namespace('a'), true],
@@ -37,7 +47,7 @@ const rows: Row[] = [
   ['namespaces: prefix glob', { namespaces: ['kube-*'] }, pod('kube-system'), true],
   ['namespaces: suffix glob', { namespaces: ['*-system'] }, pod('gatekeeper-system'), true],
   ['namespaces: glob not matching', { namespaces: ['kube-*'] }, pod('default'), false],
-  ["namespaces: a Namespace is matched by its own name", { namespaces: ['prod'] }, namespace('prod'), true],
+  ['namespaces: a Namespace is matched by its own name', { namespaces: ['prod'] }, namespace('prod'), true],
   ['namespaces: cluster-scoped objects are not excluded by a namespace list', { namespaces: ['a'] }, clusterRole(), true],
   ['excludedNamespaces: excluded', { excludedNamespaces: ['kube-*'] }, pod('kube-public'), false],
   ['excludedNamespaces: not excluded', { excludedNamespaces: ['kube-*'] }, pod('default'), true],
@@ -53,7 +63,12 @@ const rows: Row[] = [
   ['labelSelector: NotIn with a listed value', { labelSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['a'] }] } }, pod('a', { tier: 'a' }), false],
   ['labelSelector: Exists', { labelSelector: { matchExpressions: [{ key: 'tier', operator: 'Exists' }] } }, pod('a', { tier: '' }), true],
   ['labelSelector: DoesNotExist', { labelSelector: { matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] } }, pod('a', { tier: 'x' }), false],
-  ['labelSelector: all requirements ANDed', { labelSelector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'Exists' }] } }, pod('a', { app: 'web' }), false],
+  [
+    'labelSelector: all requirements ANDed',
+    { labelSelector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'Exists' }] } },
+    pod('a', { app: 'web' }),
+    false,
+  ],
   ['labelSelector: applies to cluster-scoped objects too', { labelSelector: { matchLabels: { tier: 'x' } } }, clusterRole(), true],
   // namespaceSelector on the namespace's labels (the object's own for a Namespace)
   ['namespaceSelector: namespace labels match', { namespaceSelector: { matchLabels: { env: 'prod' } } }, pod('a'), true, nsObject('a', { env: 'prod' })],
@@ -67,8 +82,18 @@ const rows: Row[] = [
   ['name: prefix glob', { name: 'web-*' }, pod('a'), true],
   ['name: suffix glob', { name: '*-2' }, pod('a'), false],
   // all criteria must hold
-  ['everything at once', { kinds: [{ apiGroups: [''], kinds: ['Pod'] }], namespaces: ['prod-*'], labelSelector: { matchLabels: { app: 'web' } }, scope: 'Namespaced', name: 'web-*' }, pod('prod-eu', { app: 'web' }), true],
-  ['everything but one', { kinds: [{ apiGroups: [''], kinds: ['Pod'] }], namespaces: ['prod-*'], labelSelector: { matchLabels: { app: 'web' } }, scope: 'Namespaced', name: 'api-*' }, pod('prod-eu', { app: 'web' }), false],
+  [
+    'everything at once',
+    { kinds: [{ apiGroups: [''], kinds: ['Pod'] }], namespaces: ['prod-*'], labelSelector: { matchLabels: { app: 'web' } }, scope: 'Namespaced', name: 'web-*' },
+    pod('prod-eu', { app: 'web' }),
+    true,
+  ],
+  [
+    'everything but one',
+    { kinds: [{ apiGroups: [''], kinds: ['Pod'] }], namespaces: ['prod-*'], labelSelector: { matchLabels: { app: 'web' } }, scope: 'Namespaced', name: 'api-*' },
+    pod('prod-eu', { app: 'web' }),
+    false,
+  ],
 ];
 
 describe(matchesConstraint.name, () => {
@@ -83,7 +108,9 @@ describe(matchesConstraint.name, () => {
   });
 
   it('needs the Namespace object for a namespaceSelector on a namespaced object, as Gatekeeper', () => {
-    expect(() => matchesConstraint({ namespaceSelector: { matchLabels: { env: 'prod' } } }, pod('a'))).toThrow(expect.objectContaining({ code: PolicyEngineErrorCode.NAMESPACE_OBJECT_REQUIRED }));
+    expect(() => matchesConstraint({ namespaceSelector: { matchLabels: { env: 'prod' } } }, pod('a'))).toThrow(
+      expect.objectContaining({ code: PolicyEngineErrorCode.NAMESPACE_OBJECT_REQUIRED }),
+    );
   });
 });
 

@@ -14,7 +14,9 @@ import type { AdmissionReviewRequest, ConstraintMatch, LabelSelector } from './t
  * - name: the object's name, exact or glob.
  */
 export function matchesConstraint(match: ConstraintMatch | undefined, review: AdmissionReviewRequest, namespaceObject?: Record<string, unknown>): boolean {
-  if (!match) return true;
+  if (!match) {
+    return true;
+  }
   const object = review.object ?? review.oldObject ?? undefined;
   const metadata = (object?.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string> };
   const isNamespace = review.kind.kind === 'Namespace' && review.kind.group === '';
@@ -30,26 +32,40 @@ export function matchesConstraint(match: ConstraintMatch | undefined, review: Ad
       const groupOk = !k.apiGroups || k.apiGroups.length === 0 || k.apiGroups.includes('*') || k.apiGroups.includes(group);
       return kindOk && groupOk;
     });
-    if (!hit) return false;
+    if (!hit) {
+      return false;
+    }
   }
 
-  if (match.scope === 'Cluster' && !(isNamespace || !hasNamespace)) return false;
-  if (match.scope === 'Namespaced' && !(!isNamespace && hasNamespace)) return false;
+  if (match.scope === 'Cluster' && !(isNamespace || !hasNamespace)) {
+    return false;
+  }
+  if (match.scope === 'Namespaced' && !(!isNamespace && hasNamespace)) {
+    return false;
+  }
 
   // The namespace the namespace lists compare against; undefined for cluster-scoped non-Namespace objects.
   const namespace = isNamespace ? name : nsName || objectNamespace || undefined;
   if (match.namespaces && match.namespaces.length > 0 && namespace !== undefined) {
-    if (!match.namespaces.some((p) => globMatches(p, namespace))) return false;
+    if (!match.namespaces.some((p) => globMatches(p, namespace))) {
+      return false;
+    }
   }
   if (match.excludedNamespaces && match.excludedNamespaces.length > 0 && namespace !== undefined) {
-    if (match.excludedNamespaces.some((p) => globMatches(p, namespace))) return false;
+    if (match.excludedNamespaces.some((p) => globMatches(p, namespace))) {
+      return false;
+    }
   }
 
-  if (match.labelSelector && !selectorMatches(match.labelSelector, metadata.labels ?? {})) return false;
+  if (match.labelSelector && !selectorMatches(match.labelSelector, metadata.labels ?? {})) {
+    return false;
+  }
 
   if (match.namespaceSelector) {
     if (isNamespace) {
-      if (!selectorMatches(match.namespaceSelector, metadata.labels ?? {})) return false;
+      if (!selectorMatches(match.namespaceSelector, metadata.labels ?? {})) {
+        return false;
+      }
     } else if (namespaceObject === undefined && objectNamespace === '') {
       // cluster-scoped and not a Namespace: Gatekeeper matches it
     } else {
@@ -60,12 +76,16 @@ export function matchesConstraint(match: ConstraintMatch | undefined, review: Ad
           { field: 'namespaceObject' },
         );
       }
-      const nsLabels = ((namespaceObject.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {}) as Record<string, string>;
-      if (!selectorMatches(match.namespaceSelector, nsLabels)) return false;
+      const nsLabels = (namespaceObject.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+      if (!selectorMatches(match.namespaceSelector, nsLabels)) {
+        return false;
+      }
     }
   }
 
-  if (match.name && !globMatches(match.name, name)) return false;
+  if (match.name && !globMatches(match.name, name)) {
+    return false;
+  }
   return true;
 }
 
@@ -73,31 +93,47 @@ export function matchesConstraint(match: ConstraintMatch | undefined, review: Ad
 export function globMatches(pattern: string, candidate: string): boolean {
   const starts = pattern.startsWith('*');
   const ends = pattern.length > 1 && pattern.endsWith('*');
-  if (starts && ends) return candidate.includes(pattern.slice(1, -1));
-  if (starts) return candidate.endsWith(pattern.slice(1));
-  if (ends) return candidate.startsWith(pattern.slice(0, -1));
+  if (starts && ends) {
+    return candidate.includes(pattern.slice(1, -1));
+  }
+  if (starts) {
+    return candidate.endsWith(pattern.slice(1));
+  }
+  if (ends) {
+    return candidate.startsWith(pattern.slice(0, -1));
+  }
   return pattern === candidate;
 }
 
 /** metav1.LabelSelector semantics: matchLabels and every expression ANDed; an empty selector matches everything. */
 export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
+    if (labels[key] !== value) {
+      return false;
+    }
   }
   for (const e of selector.matchExpressions ?? []) {
     const has = Object.prototype.hasOwnProperty.call(labels, e.key);
     switch (e.operator) {
       case 'In':
-        if (!has || !(e.values ?? []).includes(labels[e.key])) return false;
+        if (!has || !(e.values ?? []).includes(labels[e.key])) {
+          return false;
+        }
         break;
       case 'NotIn':
-        if (has && (e.values ?? []).includes(labels[e.key])) return false;
+        if (has && (e.values ?? []).includes(labels[e.key])) {
+          return false;
+        }
         break;
       case 'Exists':
-        if (!has) return false;
+        if (!has) {
+          return false;
+        }
         break;
       case 'DoesNotExist':
-        if (has) return false;
+        if (has) {
+          return false;
+        }
         break;
       default:
         return false;

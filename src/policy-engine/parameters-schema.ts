@@ -6,7 +6,9 @@
  */
 export function validateParameters(schema: Record<string, unknown> | null | undefined, parameters: unknown): string[] {
   const problems: string[] = [];
-  if (schema) check(schema, parameters, 'spec.parameters', problems);
+  if (schema) {
+    check(schema, parameters, 'spec.parameters', problems);
+  }
   return problems;
 }
 
@@ -15,8 +17,12 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 function check(schema: Schema, value: unknown, path: string, problems: string[]): void {
-  if (value === null && schema.nullable === true) return;
-  if (value === undefined) return;
+  if (value === null && schema.nullable === true) {
+    return;
+  }
+  if (value === undefined) {
+    return;
+  }
   const type = schema.type;
   if (typeof type === 'string') {
     const ok =
@@ -40,8 +46,12 @@ function check(schema: Schema, value: unknown, path: string, problems: string[])
     problems.push(`${path} must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
   }
   if (typeof value === 'string') {
-    if (typeof schema.minLength === 'number' && [...value].length < schema.minLength) problems.push(`${path} must have at least ${schema.minLength} characters`);
-    if (typeof schema.maxLength === 'number' && [...value].length > schema.maxLength) problems.push(`${path} must have at most ${schema.maxLength} characters`);
+    if (typeof schema.minLength === 'number' && [...value].length < schema.minLength) {
+      problems.push(`${path} must have at least ${schema.minLength} characters`);
+    }
+    if (typeof schema.maxLength === 'number' && [...value].length > schema.maxLength) {
+      problems.push(`${path} must have at most ${schema.maxLength} characters`);
+    }
     if (typeof schema.pattern === 'string') {
       let re: RegExp | undefined;
       try {
@@ -49,45 +59,70 @@ function check(schema: Schema, value: unknown, path: string, problems: string[])
       } catch {
         re = undefined;
       }
-      if (re && !re.test(value)) problems.push(`${path} must match ${schema.pattern}`);
+      if (re && !re.test(value)) {
+        problems.push(`${path} must match ${schema.pattern}`);
+      }
     }
   }
   if (typeof value === 'number') {
-    if (typeof schema.minimum === 'number' && (schema.exclusiveMinimum === true ? value <= schema.minimum : value < schema.minimum)) problems.push(`${path} must be at least ${schema.minimum}`);
-    if (typeof schema.maximum === 'number' && (schema.exclusiveMaximum === true ? value >= schema.maximum : value > schema.maximum)) problems.push(`${path} must be at most ${schema.maximum}`);
+    if (typeof schema.minimum === 'number' && (schema.exclusiveMinimum === true ? value <= schema.minimum : value < schema.minimum)) {
+      problems.push(`${path} must be at least ${schema.minimum}`);
+    }
+    if (typeof schema.maximum === 'number' && (schema.exclusiveMaximum === true ? value >= schema.maximum : value > schema.maximum)) {
+      problems.push(`${path} must be at most ${schema.maximum}`);
+    }
   }
   if (Array.isArray(value)) {
-    if (typeof schema.minItems === 'number' && value.length < schema.minItems) problems.push(`${path} must have at least ${schema.minItems} items`);
-    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) problems.push(`${path} must have at most ${schema.maxItems} items`);
-    if (isObject(schema.items)) value.forEach((item, i) => check(schema.items as Schema, item, `${path}[${i}]`, problems));
+    if (typeof schema.minItems === 'number' && value.length < schema.minItems) {
+      problems.push(`${path} must have at least ${schema.minItems} items`);
+    }
+    if (typeof schema.maxItems === 'number' && value.length > schema.maxItems) {
+      problems.push(`${path} must have at most ${schema.maxItems} items`);
+    }
+    if (isObject(schema.items)) {
+      value.forEach((item, i) => check(schema.items as Schema, item, `${path}[${i}]`, problems));
+    }
   }
   if (isObject(value)) {
     const properties = isObject(schema.properties) ? schema.properties : {};
     for (const key of Array.isArray(schema.required) ? schema.required : []) {
-      if (typeof key === 'string' && !(key in value)) problems.push(`${path}.${key} is required`);
+      if (typeof key === 'string' && !(key in value)) {
+        problems.push(`${path}.${key} is required`);
+      }
     }
     for (const [key, v] of Object.entries(value)) {
       const sub = properties[key];
-      if (isObject(sub)) check(sub, v, `${path}.${key}`, problems);
-      else if (isObject(schema.additionalProperties)) check(schema.additionalProperties, v, `${path}.${key}`, problems);
+      if (isObject(sub)) {
+        check(sub, v, `${path}.${key}`, problems);
+      } else if (isObject(schema.additionalProperties)) {
+        check(schema.additionalProperties, v, `${path}.${key}`, problems);
+      }
     }
   }
   for (const key of ['allOf', 'anyOf', 'oneOf'] as const) {
     const list = schema[key];
-    if (!Array.isArray(list)) continue;
+    if (!Array.isArray(list)) {
+      continue;
+    }
     const results = list.filter(isObject).map((s) => {
       const sub: string[] = [];
       check(s, value, path, sub);
       return sub;
     });
     const passing = results.filter((r) => r.length === 0).length;
-    if (key === 'allOf') results.forEach((r) => problems.push(...r));
-    else if (key === 'anyOf' && passing === 0 && results.length > 0) problems.push(`${path} matches none of the anyOf schemas`);
-    else if (key === 'oneOf' && passing !== 1 && results.length > 0) problems.push(`${path} must match exactly one of the oneOf schemas (matches ${passing})`);
+    if (key === 'allOf') {
+      results.forEach((r) => problems.push(...r));
+    } else if (key === 'anyOf' && passing === 0 && results.length > 0) {
+      problems.push(`${path} matches none of the anyOf schemas`);
+    } else if (key === 'oneOf' && passing !== 1 && results.length > 0) {
+      problems.push(`${path} must match exactly one of the oneOf schemas (matches ${passing})`);
+    }
   }
   if (isObject(schema.not)) {
     const sub: string[] = [];
     check(schema.not, value, path, sub);
-    if (sub.length === 0) problems.push(`${path} must not match the "not" schema`);
+    if (sub.length === 0) {
+      problems.push(`${path} must not match the "not" schema`);
+    }
   }
 }

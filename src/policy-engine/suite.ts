@@ -61,19 +61,29 @@ export async function runSuite(suiteYamlPath: string, compile: TemplateCompiler,
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new PolicyEngineError(PolicyEngineErrorCode.SUITE_INVALID, `cannot read suite ${suiteYamlPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { file: suiteYamlPath });
+    throw new PolicyEngineError(PolicyEngineErrorCode.SUITE_INVALID, `cannot read suite ${suiteYamlPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      file: suiteYamlPath,
+    });
   }
   let doc: Record<string, unknown>;
   try {
     doc = parseYamlObject(text, 'Suite');
   } catch (error) {
-    if (isPolicyEngineError(error)) throw new PolicyEngineError(PolicyEngineErrorCode.SUITE_INVALID, error.message, { ...error.details, file: suiteYamlPath });
+    if (isPolicyEngineError(error)) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.SUITE_INVALID, error.message, { ...error.details, file: suiteYamlPath });
+    }
     throw error;
   }
-  if (doc.apiVersion !== 'test.gatekeeper.sh/v1alpha1') r.fail('apiVersion', `must be test.gatekeeper.sh/v1alpha1 (got ${JSON.stringify(doc.apiVersion)})`);
-  if (doc.kind !== 'Suite') r.fail('kind', `must be Suite (got ${JSON.stringify(doc.kind)})`);
+  if (doc.apiVersion !== 'test.gatekeeper.sh/v1alpha1') {
+    r.fail('apiVersion', `must be test.gatekeeper.sh/v1alpha1 (got ${JSON.stringify(doc.apiVersion)})`);
+  }
+  if (doc.kind !== 'Suite') {
+    r.fail('kind', `must be Suite (got ${JSON.stringify(doc.kind)})`);
+  }
   const name = (isPlainObject(doc.metadata) && typeof doc.metadata.name === 'string' && doc.metadata.name) || suiteYamlPath;
-  if (doc.skip === true) return { name, passed: true, skipped: true, tests: [] };
+  if (doc.skip === true) {
+    return { name, passed: true, skipped: true, tests: [] };
+  }
   const tests = r.array(doc.tests ?? [], 'tests');
 
   const reports: SuiteTestReport[] = [];
@@ -88,7 +98,9 @@ export async function runSuite(suiteYamlPath: string, compile: TemplateCompiler,
     const templatePath = r.string(test.template, `${field}.template`);
     const constraintPath = r.string(test.constraint, `${field}.constraint`);
     const cases = r.array(test.cases ?? [], `${field}.cases`).map((c, j) => parseCase(c, `${field}.cases[${j}]`));
-    if (test.invalid === true && cases.length > 0) r.fail(`${field}.invalid`, 'and cases are mutually exclusive');
+    if (test.invalid === true && cases.length > 0) {
+      r.fail(`${field}.invalid`, 'and cases are mutually exclusive');
+    }
     reports.push(await runTest(testName, resolve(base, templatePath), resolve(base, constraintPath), test.invalid === true, cases, base, compile, engine));
   }
   return { name, passed: reports.every((t) => t.passed), tests: reports };
@@ -118,7 +130,9 @@ function parseCase(value: unknown, field: string): CaseSpec {
             ? Number(v)
             : r.fail(`${f}.violations`, 'must be a nonnegative integer, "yes" or "no"');
     const message = r.optionalString(assertion.message, `${f}.message`);
-    if (message !== undefined && !goRegex(message)) r.fail(`${f}.message`, `is not a valid regular expression: ${message}`);
+    if (message !== undefined && !goRegex(message)) {
+      r.fail(`${f}.message`, `is not a valid regular expression: ${message}`);
+    }
     return { violations, ...(message !== undefined ? { message } : {}) };
   });
   return {
@@ -140,7 +154,12 @@ async function runTest(
   compile: TemplateCompiler,
   engine: PolicyEngine,
 ): Promise<SuiteTestReport> {
-  const fail = (problem: string): SuiteTestReport => ({ name, passed: false, problems: [problem], cases: cases.map((c) => ({ name: c.name, passed: false, problems: [problem] })) });
+  const fail = (problem: string): SuiteTestReport => ({
+    name,
+    passed: false,
+    problems: [problem],
+    cases: cases.map((c) => ({ name: c.name, passed: false, problems: [problem] })),
+  });
   let template: ParsedConstraintTemplate;
   try {
     template = parseConstraintTemplate(await readText(templateFile));
@@ -151,10 +170,13 @@ async function runTest(
   let constraintProblem: string | undefined;
   try {
     constraint = parseConstraint(await readText(constraintFile));
-    if (constraint.kind !== template.kind) constraintProblem = `constraint kind ${constraint.kind} is not the template's kind ${template.kind}`;
-    else {
+    if (constraint.kind !== template.kind) {
+      constraintProblem = `constraint kind ${constraint.kind} is not the template's kind ${template.kind}`;
+    } else {
       const problems = validateParameters(template.parametersSchema, constraint.parameters);
-      if (problems.length > 0) constraintProblem = `constraint parameters do not fit the template's schema: ${problems.join('; ')}`;
+      if (problems.length > 0) {
+        constraintProblem = `constraint parameters do not fit the template's schema: ${problems.join('; ')}`;
+      }
     }
   } catch (error) {
     constraintProblem = `constraint ${constraintFile}: ${describe(error)}`;
@@ -165,7 +187,9 @@ async function runTest(
       ? { name, passed: true, problems: [], cases: [] }
       : { name, passed: false, problems: ['the constraint was expected to be invalid for its template but is valid'], cases: [] };
   }
-  if (constraintProblem) return fail(constraintProblem);
+  if (constraintProblem) {
+    return fail(constraintProblem);
+  }
 
   let sha256: string;
   let entrypoint: string;
@@ -186,10 +210,24 @@ async function runTest(
     }
     try {
       const { review, namespaceObject, inventory } = await loadCase(c, base);
-      const [result] = engine.evaluate(review, [{ name: constraint.name, kind: constraint.kind, bundleSha256: sha256, entrypoint, parameters: constraint.parameters, match: constraint.match, enforcementAction: constraint.enforcementAction }], {
-        inventory,
-        namespaceObject,
-      });
+      const [result] = engine.evaluate(
+        review,
+        [
+          {
+            name: constraint.name,
+            kind: constraint.kind,
+            bundleSha256: sha256,
+            entrypoint,
+            parameters: constraint.parameters,
+            match: constraint.match,
+            enforcementAction: constraint.enforcementAction,
+          },
+        ],
+        {
+          inventory,
+          namespaceObject,
+        },
+      );
       const problems = checkAssertions(c.assertions, result.violations);
       reports.push({ name: c.name, passed: problems.length === 0, problems, violations: result.violations });
     } catch (error) {
@@ -217,33 +255,46 @@ async function readObjects(file: string): Promise<Record<string, unknown>[]> {
   try {
     docs = loadAll(text, undefined, { schema: CORE_SCHEMA });
   } catch (error) {
-    if (error instanceof YAMLException) throw new PolicyEngineError(PolicyEngineErrorCode.YAML_INVALID, `${file} is not valid YAML: ${error.reason}`, { file, line: error.mark ? error.mark.line + 1 : undefined });
+    if (error instanceof YAMLException) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.YAML_INVALID, `${file} is not valid YAML: ${error.reason}`, { file, line: error.mark ? error.mark.line + 1 : undefined });
+    }
     throw error;
   }
   const objects: Record<string, unknown>[] = [];
   for (const d of docs) {
-    if (d === null || d === undefined) continue;
+    if (d === null || d === undefined) {
+      continue;
+    }
     // a v1 List holds its objects in items
-    if (isPlainObject(d) && d.kind === 'List' && Array.isArray(d.items)) objects.push(...(d.items as Record<string, unknown>[]));
-    else objects.push(d as Record<string, unknown>);
+    if (isPlainObject(d) && d.kind === 'List' && Array.isArray(d.items)) {
+      objects.push(...(d.items as Record<string, unknown>[]));
+    } else {
+      objects.push(d as Record<string, unknown>);
+    }
   }
   return objects;
 }
 
 async function loadCase(c: CaseSpec, base: string): Promise<{ review: AdmissionReviewRequest; namespaceObject?: Record<string, unknown>; inventory: Inventory }> {
   const objects = await readObjects(resolve(base, c.object!));
-  if (objects.length !== 1) throw new PolicyEngineError(PolicyEngineErrorCode.SUITE_INVALID, `${c.object} must hold exactly one object (found ${objects.length})`, { file: c.object });
+  if (objects.length !== 1) {
+    throw new PolicyEngineError(PolicyEngineErrorCode.SUITE_INVALID, `${c.object} must hold exactly one object (found ${objects.length})`, { file: c.object });
+  }
   const object = objects[0];
   let review: AdmissionReviewRequest;
   if (object.kind === 'AdmissionReview' && typeof object.apiVersion === 'string' && object.apiVersion.startsWith('admission.k8s.io/')) {
-    if (!isPlainObject(object.request)) throw new PolicyEngineError(PolicyEngineErrorCode.SUITE_INVALID, `${c.object}: an AdmissionReview needs a request`, { file: c.object });
+    if (!isPlainObject(object.request)) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.SUITE_INVALID, `${c.object}: an AdmissionReview needs a request`, { file: c.object });
+    }
     review = object.request as unknown as AdmissionReviewRequest;
   } else {
     assertKubernetesObject(object);
     review = reviewForObject(object);
   }
   const inventoryObjects: Record<string, unknown>[] = [];
-  for (const path of c.inventory) inventoryObjects.push(...(await readObjects(resolve(base, path))));
+  for (const path of c.inventory) {
+    inventoryObjects.push(...(await readObjects(resolve(base, path))));
+  }
   const inventory: Inventory = {};
   let namespaceObject: Record<string, unknown> | undefined;
   const reviewed = review.object ?? review.oldObject;
@@ -259,7 +310,9 @@ async function loadCase(c: CaseSpec, base: string): Promise<{ review: AdmissionR
     } else {
       (((inventory.cluster ??= {})[gv] ??= {})[kind] ??= {})[meta.name] = o;
     }
-    if (kind === 'Namespace' && gv === 'v1' && meta.name === namespace) namespaceObject = o;
+    if (kind === 'Namespace' && gv === 'v1' && meta.name === namespace) {
+      namespaceObject = o;
+    }
   }
   return { review, ...(namespaceObject ? { namespaceObject } : {}), inventory };
 }
@@ -267,7 +320,9 @@ async function loadCase(c: CaseSpec, base: string): Promise<{ review: AdmissionR
 function checkAssertions(assertions: Assertion[], violations: Violation[]): string[] {
   const problems: string[] = [];
   const messages = JSON.stringify(violations.map((v) => v.msg));
-  if (assertions.length === 0 && violations.length > 0) problems.push(`got ${violations.length} violations but want none (no assertions): got messages ${messages}`);
+  if (assertions.length === 0 && violations.length > 0) {
+    problems.push(`got ${violations.length} violations but want none (no assertions): got messages ${messages}`);
+  }
   for (const a of assertions) {
     let matching = violations.length;
     if (a.message !== undefined) {
@@ -278,9 +333,15 @@ function checkAssertions(assertions: Assertion[], violations: Violation[]): stri
       }).length;
     }
     const containing = a.message !== undefined ? ` containing ${JSON.stringify(a.message)}` : '';
-    if (a.violations === 'yes' && matching === 0) problems.push(`got 0 violations${containing} but want at least 1: got messages ${messages}`);
-    if (a.violations === 'no' && matching > 0) problems.push(`got ${matching} violations${containing} but want none: got messages ${messages}`);
-    if (typeof a.violations === 'number' && matching !== a.violations) problems.push(`got ${matching} violations${containing} but want exactly ${a.violations}: got messages ${messages}`);
+    if (a.violations === 'yes' && matching === 0) {
+      problems.push(`got 0 violations${containing} but want at least 1: got messages ${messages}`);
+    }
+    if (a.violations === 'no' && matching > 0) {
+      problems.push(`got ${matching} violations${containing} but want none: got messages ${messages}`);
+    }
+    if (typeof a.violations === 'number' && matching !== a.violations) {
+      problems.push(`got ${matching} violations${containing} but want exactly ${a.violations}: got messages ${messages}`);
+    }
   }
   return problems;
 }

@@ -15,7 +15,12 @@ const v1beta1 = {
   kind: 'ConstraintTemplate',
   metadata: { name: 'k8srequiredlabels', annotations: { 'metadata.gatekeeper.sh/title': 'Required Labels', description: 'Requires labels.' } },
   spec: {
-    crd: { spec: { names: { kind: 'K8sRequiredLabels' }, validation: { legacySchema: false, openAPIV3Schema: { type: 'object', properties: { labels: { type: 'array', items: { type: 'string' } } } } } } },
+    crd: {
+      spec: {
+        names: { kind: 'K8sRequiredLabels' },
+        validation: { legacySchema: false, openAPIV3Schema: { type: 'object', properties: { labels: { type: 'array', items: { type: 'string' } } } } },
+      },
+    },
     targets: [{ target: 'admission.k8s.gatekeeper.sh', rego: REGO, libs: [LIB] }],
   },
 };
@@ -79,7 +84,9 @@ describe(parseConstraintTemplate.name, () => {
   });
 
   it('gives line and column of a YAML error', () => {
-    expect(() => parseConstraintTemplate('kind: ConstraintTemplate\nmetadata:\n  name: [x\n')).toThrow(expect.objectContaining({ code: PolicyEngineErrorCode.YAML_INVALID, details: expect.objectContaining({ line: expect.any(Number), column: expect.any(Number) }) }));
+    expect(() => parseConstraintTemplate('kind: ConstraintTemplate\nmetadata:\n  name: [x\n')).toThrow(
+      expect.objectContaining({ code: PolicyEngineErrorCode.YAML_INVALID, details: expect.objectContaining({ line: expect.any(Number), column: expect.any(Number) }) }),
+    );
   });
 
   it.each([
@@ -93,9 +100,24 @@ describe(parseConstraintTemplate.name, () => {
     ['two targets', (t: typeof v1beta1) => t.spec.targets.push(t.spec.targets[0]), PolicyEngineErrorCode.TEMPLATE_INVALID, 'spec.targets'],
     ['another target', (t: typeof v1beta1) => (t.spec.targets[0].target = 'authorization.k8s.io'), PolicyEngineErrorCode.TEMPLATE_INVALID, 'spec.targets[0].target'],
     ['libs that are not strings', (t: typeof v1beta1) => ((t.spec.targets[0] as { libs: unknown }).libs = [1]), PolicyEngineErrorCode.TEMPLATE_INVALID, 'spec.targets[0].libs[0]'],
-    ['rego without a package', (t: typeof v1beta1) => (t.spec.targets[0].rego = 'violation[{"msg": "x"}] { true }'), PolicyEngineErrorCode.TEMPLATE_INVALID, 'spec.targets[0].rego'],
-    ['a schema that is not an object', (t: typeof v1beta1) => ((t.spec.crd.spec.validation as { openAPIV3Schema: unknown }).openAPIV3Schema = 'x'), PolicyEngineErrorCode.TEMPLATE_INVALID, 'spec.crd.spec.validation.openAPIV3Schema'],
-    ['legacySchema not a boolean', (t: typeof v1beta1) => ((t.spec.crd.spec.validation as { legacySchema: unknown }).legacySchema = 'yes'), PolicyEngineErrorCode.TEMPLATE_INVALID, 'spec.crd.spec.validation.legacySchema'],
+    [
+      'rego without a package',
+      (t: typeof v1beta1) => (t.spec.targets[0].rego = 'violation[{"msg": "x"}] { true }'),
+      PolicyEngineErrorCode.TEMPLATE_INVALID,
+      'spec.targets[0].rego',
+    ],
+    [
+      'a schema that is not an object',
+      (t: typeof v1beta1) => ((t.spec.crd.spec.validation as { openAPIV3Schema: unknown }).openAPIV3Schema = 'x'),
+      PolicyEngineErrorCode.TEMPLATE_INVALID,
+      'spec.crd.spec.validation.openAPIV3Schema',
+    ],
+    [
+      'legacySchema not a boolean',
+      (t: typeof v1beta1) => ((t.spec.crd.spec.validation as { legacySchema: unknown }).legacySchema = 'yes'),
+      PolicyEngineErrorCode.TEMPLATE_INVALID,
+      'spec.crd.spec.validation.legacySchema',
+    ],
   ])('refuses %s', (_what, patch, code, field) => {
     expect(() => parseConstraintTemplate(withSpec(patch))).toThrow(expect.objectContaining({ code, details: expect.objectContaining({ field }) }));
   });
@@ -109,7 +131,9 @@ describe(parseConstraintTemplate.name, () => {
   it('refuses rego given twice and differently', () => {
     const t = structuredClone(v1WithCode) as unknown as { spec: { targets: { rego?: string }[] } };
     t.spec.targets[0].rego = 'package other\nviolation[{"msg": "x"}] { true }';
-    expect(() => parseConstraintTemplate(t as never)).toThrow(expect.objectContaining({ code: PolicyEngineErrorCode.TEMPLATE_INVALID, details: { field: 'spec.targets[0].code[1].source.rego' } }));
+    expect(() => parseConstraintTemplate(t as never)).toThrow(
+      expect.objectContaining({ code: PolicyEngineErrorCode.TEMPLATE_INVALID, details: { field: 'spec.targets[0].code[1].source.rego' } }),
+    );
   });
 });
 

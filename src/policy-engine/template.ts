@@ -16,11 +16,17 @@ const DESCRIPTION_ANNOTATION = 'description';
 export function parseConstraintTemplate(yamlOrObject: string | Record<string, unknown>): ParsedConstraintTemplate {
   const doc = typeof yamlOrObject === 'string' ? parseYamlObject(yamlOrObject, 'ConstraintTemplate') : yamlOrObject;
   const r = new FieldReader(PolicyEngineErrorCode.TEMPLATE_INVALID, 'ConstraintTemplate');
-  if (!isPlainObject(doc)) r.fail('document', 'must be an object');
+  if (!isPlainObject(doc)) {
+    r.fail('document', 'must be an object');
+  }
 
   const apiVersion = r.string(doc.apiVersion, 'apiVersion');
-  if (!TEMPLATE_API_VERSIONS.includes(apiVersion)) r.fail('apiVersion', `must be one of ${TEMPLATE_API_VERSIONS.join(', ')} (got "${apiVersion}")`);
-  if (doc.kind !== 'ConstraintTemplate') r.fail('kind', `must be ConstraintTemplate (got ${JSON.stringify(doc.kind)})`);
+  if (!TEMPLATE_API_VERSIONS.includes(apiVersion)) {
+    r.fail('apiVersion', `must be one of ${TEMPLATE_API_VERSIONS.join(', ')} (got "${apiVersion}")`);
+  }
+  if (doc.kind !== 'ConstraintTemplate') {
+    r.fail('kind', `must be ConstraintTemplate (got ${JSON.stringify(doc.kind)})`);
+  }
   const metadata = r.object(doc.metadata, 'metadata');
   const name = r.string(metadata.name, 'metadata.name');
 
@@ -29,7 +35,9 @@ export function parseConstraintTemplate(yamlOrObject: string | Record<string, un
   const crdSpec = r.object(crd.spec, 'spec.crd.spec');
   const names = r.object(crdSpec.names, 'spec.crd.spec.names');
   const kind = r.string(names.kind, 'spec.crd.spec.names.kind');
-  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) r.fail('spec.crd.spec.names.kind', `must be a Kubernetes kind (letters and digits), got "${kind}"`);
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(kind)) {
+    r.fail('spec.crd.spec.names.kind', `must be a Kubernetes kind (letters and digits), got "${kind}"`);
+  }
   if (name !== kind.toLowerCase()) {
     throw new PolicyEngineError(
       PolicyEngineErrorCode.TEMPLATE_NAME_MISMATCH,
@@ -44,16 +52,22 @@ export function parseConstraintTemplate(yamlOrObject: string | Record<string, un
   if (validation) {
     parametersSchema = r.optionalObject(validation.openAPIV3Schema, 'spec.crd.spec.validation.openAPIV3Schema') ?? null;
     if (validation.legacySchema !== undefined && validation.legacySchema !== null) {
-      if (typeof validation.legacySchema !== 'boolean') r.fail('spec.crd.spec.validation.legacySchema', 'must be true or false');
+      if (typeof validation.legacySchema !== 'boolean') {
+        r.fail('spec.crd.spec.validation.legacySchema', 'must be true or false');
+      }
       legacySchema = validation.legacySchema as boolean;
     }
   }
 
   const targets = r.array(spec.targets, 'spec.targets');
-  if (targets.length !== 1) r.fail('spec.targets', `must hold exactly one target, as Gatekeeper requires (found ${targets.length})`);
+  if (targets.length !== 1) {
+    r.fail('spec.targets', `must hold exactly one target, as Gatekeeper requires (found ${targets.length})`);
+  }
   const target = r.object(targets[0], 'spec.targets[0]');
   const targetName = r.string(target.target, 'spec.targets[0].target');
-  if (targetName !== ADMISSION_TARGET) r.fail('spec.targets[0].target', `must be ${ADMISSION_TARGET} (got "${targetName}")`);
+  if (targetName !== ADMISSION_TARGET) {
+    r.fail('spec.targets[0].target', `must be ${ADMISSION_TARGET} (got "${targetName}")`);
+  }
 
   let rego = r.optionalString(target.rego, 'spec.targets[0].rego');
   let libs = r.optionalStringList(target.libs, 'spec.targets[0].libs') ?? [];
@@ -71,19 +85,31 @@ export function parseConstraintTemplate(yamlOrObject: string | Record<string, un
         hasCelEngine = true;
         return;
       }
-      if (engine !== 'Rego') return; // other engines are Gatekeeper's to know; only Rego runs here
-      if (seenRego) r.fail(`${field}.engine`, 'Rego is given twice');
+      if (engine !== 'Rego') {
+        return;
+      } // other engines are Gatekeeper's to know; only Rego runs here
+      if (seenRego) {
+        r.fail(`${field}.engine`, 'Rego is given twice');
+      }
       seenRego = true;
       const source = r.object(c.source, `${field}.source`);
       const codeRego = r.string(source.rego, `${field}.source.rego`);
-      if (rego && rego.trim() !== codeRego.trim()) r.fail(`${field}.source.rego`, 'differs from spec.targets[0].rego: give the Rego once');
+      if (rego && rego.trim() !== codeRego.trim()) {
+        r.fail(`${field}.source.rego`, 'differs from spec.targets[0].rego: give the Rego once');
+      }
       rego = codeRego;
       regoField = `${field}.source.rego`;
       const codeLibs = r.optionalStringList(source.libs, `${field}.source.libs`);
-      if (codeLibs) libs = codeLibs;
+      if (codeLibs) {
+        libs = codeLibs;
+      }
       const version = r.optionalString(source.version, `${field}.source.version`);
-      if (version !== undefined && version !== 'v0' && version !== 'v1') r.fail(`${field}.source.version`, `must be v0 or v1 (got "${version}")`);
-      if (version === 'v1') regoVersion = 'v1';
+      if (version !== undefined && version !== 'v0' && version !== 'v1') {
+        r.fail(`${field}.source.version`, `must be v0 or v1 (got "${version}")`);
+      }
+      if (version === 'v1') {
+        regoVersion = 'v1';
+      }
     });
   }
   if (!rego || rego.trim() === '') {
@@ -97,7 +123,9 @@ export function parseConstraintTemplate(yamlOrObject: string | Record<string, un
   }
   const pkg = regoPackage(rego) ?? r.fail(regoField, 'must start with a package declaration such as "package k8srequiredlabels"');
   libs.forEach((lib, i) => {
-    if (!regoPackage(lib)) r.fail(`${regoField.replace(/rego$/, 'libs')}[${i}]`, 'must start with a package declaration');
+    if (!regoPackage(lib)) {
+      r.fail(`${regoField.replace(/rego$/, 'libs')}[${i}]`, 'must start with a package declaration');
+    }
   });
 
   const annotations = isPlainObject(metadata.annotations) ? metadata.annotations : {};
@@ -127,7 +155,9 @@ export function parseConstraintTemplate(yamlOrObject: string | Record<string, un
 export function regoPackage(rego: string): string | undefined {
   for (const raw of rego.split('\n')) {
     const line = raw.replace(/#.*$/, '').trim();
-    if (line === '') continue;
+    if (line === '') {
+      continue;
+    }
     const m = /^package\s+([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$/.exec(line);
     return m ? m[1].replace(/^data\./, '') : undefined;
   }

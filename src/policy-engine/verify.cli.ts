@@ -22,7 +22,9 @@ export interface OpaCompilerOptions {
 /** Where opa is: $FARPOINT_TOOLS_BIN/opa when that exists, else "opa" from PATH. */
 export function defaultOpaPath(): string {
   const bin = process.env.FARPOINT_TOOLS_BIN;
-  if (bin && existsSync(join(bin, 'opa'))) return join(bin, 'opa');
+  if (bin && existsSync(join(bin, 'opa'))) {
+    return join(bin, 'opa');
+  }
   return 'opa';
 }
 
@@ -54,14 +56,20 @@ export function createOpaCompiler(options: OpaCompilerOptions = {}): TemplateCom
       const args = ['build', '-t', 'wasm', '-e', template.entrypoint, '-o', out, ...(template.regoVersion === 'v0' ? ['--v0-compatible'] : []), src];
       await new Promise<void>((done, fail) => {
         execFile(opa, args, { timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-          if (!error) return done();
+          if (!error) {
+            return done();
+          }
           const output = `${stdout}${stderr}`.trim().split(work).join('');
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fail(new OpaCompileError(`opa not found (${opa}); set FARPOINT_TOOLS_BIN or put opa on PATH`, output));
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+            return fail(new OpaCompileError(`opa not found (${opa}); set FARPOINT_TOOLS_BIN or put opa on PATH`, output));
+          }
           fail(new OpaCompileError(`opa build of ${template.name} failed: ${output}`, output));
         });
       });
       const wasm = tarEntry(gunzipSync(await readFile(out)), 'policy.wasm');
-      if (!wasm) throw new OpaCompileError('opa build produced no policy.wasm', '');
+      if (!wasm) {
+        throw new OpaCompileError('opa build produced no policy.wasm', '');
+      }
       return { wasm, entrypoint: template.entrypoint };
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -70,13 +78,21 @@ export function createOpaCompiler(options: OpaCompilerOptions = {}): TemplateCom
 }
 
 function tarEntry(tar: Buffer, name: string): Uint8Array | undefined {
-  for (let off = 0; off + 512 <= tar.length; ) {
+  for (let off = 0; off + 512 <= tar.length;) {
     const header = tar.subarray(off, off + 512);
-    if (header.every((b) => b === 0)) break;
-    const field = (start: number, len: number) => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
+    if (header.every((b) => b === 0)) {
+      break;
+    }
+    const field = (start: number, len: number) =>
+      header
+        .subarray(start, start + len)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const entry = (field(345, 155) ? `${field(345, 155)}/` : '') + field(0, 100);
     const size = parseInt(field(124, 12).trim() || '0', 8);
-    if ((field(156, 1) === '0' || field(156, 1) === '') && entry.replace(/^\.?\//, '') === name) return new Uint8Array(tar.subarray(off + 512, off + 512 + size));
+    if ((field(156, 1) === '0' || field(156, 1) === '') && entry.replace(/^\.?\//, '') === name) {
+      return new Uint8Array(tar.subarray(off + 512, off + 512 + size));
+    }
     off += 512 + Math.ceil(size / 512) * 512;
   }
   return undefined;
@@ -93,11 +109,16 @@ export async function findSuites(paths: readonly string[]): Promise<string[]> {
     }
     for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       const child = join(path, entry.name);
-      if (entry.isDirectory()) await walk(child);
-      else if (entry.name === 'suite.yaml' || entry.name === 'suite.yml') found.push(child);
+      if (entry.isDirectory()) {
+        await walk(child);
+      } else if (entry.name === 'suite.yaml' || entry.name === 'suite.yml') {
+        found.push(child);
+      }
     }
   };
-  for (const p of paths) await walk(resolve(p));
+  for (const p of paths) {
+    await walk(resolve(p));
+  }
   return found;
 }
 
@@ -106,11 +127,15 @@ export function formatReport(file: string, report: SuiteReport): string {
   for (const test of report.tests) {
     if (test.cases.length === 0) {
       lines.push(`${test.passed ? 'ok  ' : 'FAIL'} ${file} ${test.name}`);
-      for (const p of test.problems) lines.push(`       ${p}`);
+      for (const p of test.problems) {
+        lines.push(`       ${p}`);
+      }
     }
     for (const c of test.cases) {
       lines.push(`${c.skipped ? 'skip' : c.passed ? 'ok  ' : 'FAIL'} ${file} ${test.name} / ${c.name}`);
-      for (const p of c.problems) lines.push(`       ${p}`);
+      for (const p of c.problems) {
+        lines.push(`       ${p}`);
+      }
     }
   }
   return lines.join('\n');
@@ -138,7 +163,14 @@ async function main(argv: string[]): Promise<number> {
     try {
       const report = await runSuite(file, compile);
       process.stdout.write(formatReport(name, report) + '\n');
-      for (const t of report.tests) for (const c of t.cases) (cases++, c.passed || failed++);
+      for (const t of report.tests) {
+        for (const c of t.cases) {
+          cases++;
+          if (!c.passed) {
+            failed++;
+          }
+        }
+      }
     } catch (error) {
       broken = true;
       const code = isPolicyEngineError(error) ? `${error.code}: ` : '';

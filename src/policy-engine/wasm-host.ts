@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- WebAssembly globals (no DOM lib here); followed by the agent's tsconfig too
 /// <reference path="./webassembly.d.ts" />
 import { HOST_BUILTINS, RawNumber, type EvaluationContext, type HostBuiltin } from './builtins/host-builtins';
 import { parseRegoValue } from './builtins/rego-value';
@@ -54,7 +55,9 @@ function checkImports(module: WebAssembly.Module): void {
   }
   const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
   for (const name of ['opa_eval', 'opa_malloc', 'opa_json_parse', 'opa_json_dump', 'opa_value_dump', 'opa_heap_ptr_get', 'opa_heap_ptr_set', 'builtins', 'entrypoints']) {
-    if (!exports.has(name)) throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, `not an OPA WebAssembly policy of ABI 1.2 or later: ${name} is not exported`);
+    if (!exports.has(name)) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, `not an OPA WebAssembly policy of ABI 1.2 or later: ${name} is not exported`);
+    }
   }
 }
 
@@ -77,10 +80,7 @@ export class WasmPolicy {
   /** Identity of the data document currently loaded (see setData). */
   dataKey: unknown = undefined;
 
-  constructor(
-    module: WebAssembly.Module,
-    options: { maxMemoryBytes?: number } = {},
-  ) {
+  constructor(module: WebAssembly.Module, options: { maxMemoryBytes?: number } = {}) {
     checkImports(module);
     const maximum = Math.max(8, Math.floor((options.maxMemoryBytes ?? 256 * 1024 * 1024) / PAGE));
     let memory = new WebAssembly.Memory({ initial: Math.min(5, maximum), maximum });
@@ -105,19 +105,25 @@ export class WasmPolicy {
         break;
       } catch (error) {
         const tooSmall = error instanceof WebAssembly.LinkError && /memory/i.test(error.message) && initial * 8 <= maximum;
-        if (!tooSmall) throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, `the policy cannot be instantiated: ${(error as Error).message}`);
+        if (!tooSmall) {
+          throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, `the policy cannot be instantiated: ${(error as Error).message}`);
+        }
         memory = new WebAssembly.Memory({ initial: Math.min(initial * 8, maximum), maximum });
         env.memory = memory;
       }
     }
-    if (!instance) throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, 'the policy needs more memory than the limit allows');
+    if (!instance) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, 'the policy needs more memory than the limit allows');
+    }
     this.memory = memory;
     this.exports = instance.exports as unknown as OpaExports;
     this.bytes = new Uint8Array(this.memory.buffer);
     const major = globalValue(this.exports.opa_wasm_abi_version);
     const minor = globalValue(this.exports.opa_wasm_abi_minor_version) ?? 0;
     this.abiVersion = `${major}.${minor}`;
-    if (major !== 1 || minor < 2) throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, `OPA WebAssembly ABI ${this.abiVersion} is not supported (1.2 or later)`);
+    if (major !== 1 || minor < 2) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.BUNDLE_INVALID, `OPA WebAssembly ABI ${this.abiVersion} is not supported (1.2 or later)`);
+    }
 
     const builtins = this.dumpJson(this.exports.builtins()) as Record<string, number>;
     for (const [name, id] of Object.entries(builtins)) {
@@ -146,7 +152,9 @@ export class WasmPolicy {
     const addr = this.exports.opa_malloc(json.byteLength);
     this.view().set(json, addr);
     const parsed = this.exports.opa_json_parse(addr, json.byteLength);
-    if (parsed === 0) throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, 'the data document is not valid JSON');
+    if (parsed === 0) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, 'the data document is not valid JSON');
+    }
     this.dataAddr = parsed;
     this.dataHeapPtr = this.exports.opa_heap_ptr_get();
     this.dataKey = key;
@@ -159,7 +167,9 @@ export class WasmPolicy {
    */
   evaluate(entrypoint: number, inputParts: readonly Uint8Array[]): string {
     let length = 0;
-    for (const p of inputParts) length += p.byteLength;
+    for (const p of inputParts) {
+      length += p.byteLength;
+    }
     const inputAddr = this.dataHeapPtr;
     const needed = inputAddr + length + PAGE;
     if (needed > this.memory.buffer.byteLength) {
@@ -181,14 +191,18 @@ export class WasmPolicy {
       return this.readString(result);
     } catch (error) {
       this.broken = true;
-      if (error instanceof PolicyEngineError) throw error;
+      if (error instanceof PolicyEngineError) {
+        throw error;
+      }
       const message = error instanceof Error ? error.message : String(error);
       throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, `the policy failed: ${message}`);
     }
   }
 
   private view(): Uint8Array {
-    if (this.bytes.buffer !== this.memory.buffer || this.bytes.byteLength === 0) this.bytes = new Uint8Array(this.memory.buffer);
+    if (this.bytes.buffer !== this.memory.buffer || this.bytes.byteLength === 0) {
+      this.bytes = new Uint8Array(this.memory.buffer);
+    }
     return this.bytes;
   }
 
@@ -208,17 +222,24 @@ export class WasmPolicy {
     const addr = this.exports.opa_malloc(capacity);
     const { written } = textEncoder.encodeInto(text, this.view().subarray(addr, addr + capacity));
     const parsed = this.exports.opa_json_parse(addr, written);
-    if (parsed === 0) throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, 'a builtin returned a value that is not JSON');
+    if (parsed === 0) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, 'a builtin returned a value that is not JSON');
+    }
     return parsed;
   }
 
   private callBuiltin(id: number, argAddrs: number[]): number {
     const builtin = this.builtinById[id];
-    if (!builtin) throw new PolicyEngineError(PolicyEngineErrorCode.BUILTIN_UNSUPPORTED, `builtin ${this.builtinNames[id] ?? id} is not provided`, { builtins: [this.builtinNames[id] ?? String(id)] });
-    const args =
-      builtin.args === 'value' ? argAddrs.map((a) => parseRegoValue(this.readString(this.exports.opa_value_dump(a)))) : argAddrs.map((a) => this.dumpJson(a));
+    if (!builtin) {
+      throw new PolicyEngineError(PolicyEngineErrorCode.BUILTIN_UNSUPPORTED, `builtin ${this.builtinNames[id] ?? id} is not provided`, {
+        builtins: [this.builtinNames[id] ?? String(id)],
+      });
+    }
+    const args = builtin.args === 'value' ? argAddrs.map((a) => parseRegoValue(this.readString(this.exports.opa_value_dump(a)))) : argAddrs.map((a) => this.dumpJson(a));
     const result = (builtin.fn as (c: EvaluationContext, ...a: unknown[]) => unknown)(this.context, ...args);
-    if (result === undefined) return 0; // undefined, as OPA's non-strict builtin errors
+    if (result === undefined) {
+      return 0;
+    } // undefined, as OPA's non-strict builtin errors
     return this.loadJson(result instanceof RawNumber ? result.text : JSON.stringify(result));
   }
 }

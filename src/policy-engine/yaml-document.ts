@@ -13,7 +13,10 @@ export function parseYamlObject(text: string, what: string): Record<string, unkn
     if (error instanceof YAMLException) {
       const line = error.mark ? error.mark.line + 1 : undefined;
       const column = error.mark ? error.mark.column + 1 : undefined;
-      throw new PolicyEngineError(PolicyEngineErrorCode.YAML_INVALID, `${what} is not valid YAML: ${error.reason}${line ? ` (line ${line}, column ${column})` : ''}`, { line, column });
+      throw new PolicyEngineError(PolicyEngineErrorCode.YAML_INVALID, `${what} is not valid YAML: ${error.reason}${line ? ` (line ${line}, column ${column})` : ''}`, {
+        line,
+        column,
+      });
     }
     throw error;
   }
@@ -21,7 +24,9 @@ export function parseYamlObject(text: string, what: string): Record<string, unkn
   if (present.length !== 1) {
     throw new PolicyEngineError(PolicyEngineErrorCode.YAML_INVALID, `${what} must be exactly one YAML document, found ${present.length}`);
   }
-  if (!isPlainObject(present[0])) throw new PolicyEngineError(PolicyEngineErrorCode.YAML_INVALID, `${what} must be a YAML mapping`);
+  if (!isPlainObject(present[0])) {
+    throw new PolicyEngineError(PolicyEngineErrorCode.YAML_INVALID, `${what} must be a YAML mapping`);
+  }
   return present[0];
 }
 
@@ -41,7 +46,9 @@ export class FieldReader {
   }
 
   object(value: unknown, field: string): Record<string, unknown> {
-    if (!isPlainObject(value)) this.fail(field, 'must be an object');
+    if (!isPlainObject(value)) {
+      this.fail(field, 'must be an object');
+    }
     return value;
   }
 
@@ -50,24 +57,34 @@ export class FieldReader {
   }
 
   string(value: unknown, field: string): string {
-    if (typeof value !== 'string' || value === '') this.fail(field, 'must be a non-empty string');
+    if (typeof value !== 'string' || value === '') {
+      this.fail(field, 'must be a non-empty string');
+    }
     return value;
   }
 
   optionalString(value: unknown, field: string): string | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') this.fail(field, 'must be a string');
+    if (value === undefined || value === null) {
+      return undefined;
+    }
+    if (typeof value !== 'string') {
+      this.fail(field, 'must be a string');
+    }
     return value;
   }
 
   array(value: unknown, field: string): unknown[] {
-    if (!Array.isArray(value)) this.fail(field, 'must be a list');
+    if (!Array.isArray(value)) {
+      this.fail(field, 'must be a list');
+    }
     return value;
   }
 
   stringList(value: unknown, field: string): string[] {
     return this.array(value, field).map((item, i) => {
-      if (typeof item !== 'string') this.fail(`${field}[${i}]`, 'must be a string');
+      if (typeof item !== 'string') {
+        this.fail(`${field}[${i}]`, 'must be a string');
+      }
       return item;
     });
   }
@@ -78,7 +95,9 @@ export class FieldReader {
 
   onlyKeys(value: Record<string, unknown>, field: string, allowed: readonly string[]): void {
     for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) this.fail(field ? `${field}.${key}` : key, `is not a known field (expected one of: ${allowed.join(', ')})`);
+      if (!allowed.includes(key)) {
+        this.fail(field ? `${field}.${key}` : key, `is not a known field (expected one of: ${allowed.join(', ')})`);
+      }
     }
   }
 }

@@ -26,7 +26,9 @@ export function toGoArg(value: RegoValue): GoArg {
     const f = Number(text);
     return Number.isNaN(f) ? { type: 'string', v: text } : { type: 'float64', v: f };
   }
-  if (typeof value === 'string') return { type: 'string', v: value };
+  if (typeof value === 'string') {
+    return { type: 'string', v: value };
+  }
   return { type: 'string', v: regoString(value) };
 }
 
@@ -59,18 +61,26 @@ export function goSprintf(format: string, args: GoArg[]): string {
     const f: Flags = { plus: false, minus: false, sharp: false, space: false, zero: false };
     for (; i < n; i++) {
       const c = format[i];
-      if (c === '#') f.sharp = true;
-      else if (c === '0') f.zero = !f.minus;
-      else if (c === '+') f.plus = true;
-      else if (c === '-') {
+      if (c === '#') {
+        f.sharp = true;
+      } else if (c === '0') {
+        f.zero = !f.minus;
+      } else if (c === '+') {
+        f.plus = true;
+      } else if (c === '-') {
         f.minus = true;
         f.zero = false;
-      } else if (c === ' ') f.space = true;
-      else break;
+      } else if (c === ' ') {
+        f.space = true;
+      } else {
+        break;
+      }
     }
     // [n] argument index, then width (digits or *), then .precision (digits or *)
     const argIndex = () => {
-      if (format[i] !== '[') return;
+      if (format[i] !== '[') {
+        return;
+      }
       const close = format.indexOf(']', i);
       const idx = close === -1 ? NaN : Number(format.slice(i + 1, close));
       reordered = true;
@@ -94,7 +104,9 @@ export function goSprintf(format: string, args: GoArg[]): string {
           f.zero = false;
           f.width = -f.width;
         }
-      } else badWidth = true;
+      } else {
+        badWidth = true;
+      }
     } else {
       const m = /^[0-9]+/.exec(format.slice(i, i + 10));
       if (m) {
@@ -102,19 +114,26 @@ export function goSprintf(format: string, args: GoArg[]): string {
         i += m[0].length;
       }
     }
-    if (badWidth) out += '%!(BADWIDTH)';
+    if (badWidth) {
+      out += '%!(BADWIDTH)';
+    }
     if (format[i] === '.') {
       i++;
       argIndex();
       if (format[i] === '*') {
         i++;
         const a = args[argNum++];
-        if (a && a.type === 'int64' && a.v >= 0n && a.v <= 1_000_000n) f.prec = Number(a.v);
-        else out += '%!(BADPREC)';
+        if (a && a.type === 'int64' && a.v >= 0n && a.v <= 1_000_000n) {
+          f.prec = Number(a.v);
+        } else {
+          out += '%!(BADPREC)';
+        }
       } else {
         const m = /^[0-9]+/.exec(format.slice(i, i + 10));
         f.prec = m ? Number(m[0]) : 0;
-        if (m) i += m[0].length;
+        if (m) {
+          i += m[0].length;
+        }
       }
     }
     argIndex();
@@ -146,7 +165,13 @@ export function goSprintf(format: string, args: GoArg[]): string {
     out += formatArg(arg, verb, f);
   }
   if (!reordered && argNum < args.length) {
-    out += '%!(EXTRA ' + args.slice(argNum).map((a) => `${goTypeName(a)}=${formatArg(a, 'v', { plus: false, minus: false, sharp: false, space: false, zero: false })}`).join(', ') + ')';
+    out +=
+      '%!(EXTRA ' +
+      args
+        .slice(argNum)
+        .map((a) => `${goTypeName(a)}=${formatArg(a, 'v', { plus: false, minus: false, sharp: false, space: false, zero: false })}`)
+        .join(', ') +
+      ')';
   }
   return out;
 }
@@ -160,41 +185,61 @@ function badVerb(arg: GoArg, verb: string): string {
 function formatArg(arg: GoArg, verb: string, f: Flags): string {
   switch (arg.type) {
     case 'string':
-      if (verb === 'T') return pad('string', f);
+      if (verb === 'T') {
+        return pad('string', f);
+      }
       return formatString(arg.v, verb, f) ?? badVerb(arg, verb);
     case 'int64':
-      if (verb === 'T') return pad('int64', f);
+      if (verb === 'T') {
+        return pad('int64', f);
+      }
       return formatInteger(arg.v, verb, f, true) ?? badVerb(arg, verb);
     case 'bigint':
-      if (verb === 'T') return pad('*big.Int', f);
+      if (verb === 'T') {
+        return pad('*big.Int', f);
+      }
       return formatInteger(arg.v, verb === 's' ? 'd' : verb, f, false) ?? badVerb(arg, verb);
     case 'float64':
-      if (verb === 'T') return pad('float64', f);
+      if (verb === 'T') {
+        return pad('float64', f);
+      }
       return formatFloat(arg.v, verb, f) ?? badVerb(arg, verb);
   }
 }
 
 const runeLength = (s: string) => {
   let count = 0;
-  for (const _ of s) count++;
+  for (const _ of s) {
+    count++;
+  }
   return count;
 };
 
 /** Pads to the width with spaces (or zeros for the 0 flag), on the right for the - flag. */
 function pad(s: string, f: Flags): string {
-  if (f.width === undefined) return s;
+  if (f.width === undefined) {
+    return s;
+  }
   const missing = f.width - runeLength(s);
-  if (missing <= 0) return s;
-  if (f.minus) return s + ' '.repeat(missing);
+  if (missing <= 0) {
+    return s;
+  }
+  if (f.minus) {
+    return s + ' '.repeat(missing);
+  }
   return (f.zero ? '0' : ' ').repeat(missing) + s;
 }
 
 function truncateRunes(s: string, prec: number | undefined): string {
-  if (prec === undefined) return s;
+  if (prec === undefined) {
+    return s;
+  }
   let out = '';
   let count = 0;
   for (const ch of s) {
-    if (count++ >= prec) break;
+    if (count++ >= prec) {
+      break;
+    }
     out += ch;
   }
   return out;
@@ -207,19 +252,27 @@ function formatString(s: string, verb: string, f: Flags): string | undefined {
       return pad(truncateRunes(s, f.prec), f);
     case 'q': {
       const t = truncateRunes(s, f.prec);
-      if (f.sharp && !/[`\u0000-\u0008\u000a-\u001f\u007f\ufeff]/.test(t)) return pad('`' + t + '`', f);
+      if (f.sharp && !/[`\u0000-\u0008\u000a-\u001f\u007f\ufeff]/.test(t)) {
+        return pad('`' + t + '`', f);
+      }
       return pad(goQuote(t, f.plus), f);
     }
     case 'x':
     case 'X': {
       let bytes = Buffer.from(s, 'utf8');
-      if (f.prec !== undefined) bytes = bytes.subarray(0, f.prec);
+      if (f.prec !== undefined) {
+        bytes = bytes.subarray(0, f.prec);
+      }
       const digits = verb === 'x' ? '0123456789abcdef' : '0123456789ABCDEF';
       const prefix = verb === 'x' ? '0x' : '0X';
       let out = '';
       bytes.forEach((b, idx) => {
-        if (f.space && idx > 0) out += ' ';
-        if (f.sharp && (f.space || idx === 0)) out += prefix;
+        if (f.space && idx > 0) {
+          out += ' ';
+        }
+        if (f.sharp && (f.space || idx === 0)) {
+          out += prefix;
+        }
         out += digits[b >> 4] + digits[b & 15];
       });
       return pad(out, f);
@@ -241,11 +294,15 @@ function formatInteger(v: bigint, verb: string, f: Flags, isInt64: boolean): str
       break;
     case 'b':
       digits = abs.toString(2);
-      if (f.sharp) prefix = '0b';
+      if (f.sharp) {
+        prefix = '0b';
+      }
       break;
     case 'o':
       digits = abs.toString(8);
-      if (f.sharp) prefix = '0';
+      if (f.sharp) {
+        prefix = '0';
+      }
       break;
     case 'O':
       digits = abs.toString(8);
@@ -253,35 +310,52 @@ function formatInteger(v: bigint, verb: string, f: Flags, isInt64: boolean): str
       break;
     case 'x':
       digits = abs.toString(16);
-      if (f.sharp) prefix = '0x';
+      if (f.sharp) {
+        prefix = '0x';
+      }
       break;
     case 'X':
       digits = abs.toString(16).toUpperCase();
-      if (f.sharp) prefix = '0X';
+      if (f.sharp) {
+        prefix = '0X';
+      }
       break;
     case 'c':
-      if (!isInt64) return undefined;
+      if (!isInt64) {
+        return undefined;
+      }
       return pad(runeOf(v), f);
     case 'q':
-      if (!isInt64) return undefined;
+      if (!isInt64) {
+        return undefined;
+      }
       return pad(quoteRune(v, f.plus), f);
     case 'U': {
-      if (!isInt64) return undefined;
+      if (!isInt64) {
+        return undefined;
+      }
       let u = 'U+' + (negative ? (2n ** 64n + v).toString(16) : abs.toString(16)).toUpperCase().padStart(4, '0');
-      if (f.sharp && v >= 0n && v <= 0x10ffffn) u += ` '${runeOf(v)}'`;
+      if (f.sharp && v >= 0n && v <= 0x10ffffn) {
+        u += ` '${runeOf(v)}'`;
+      }
       return pad(u, f);
     }
     default:
       return undefined;
   }
   if (f.prec !== undefined) {
-    if (f.prec === 0 && v === 0n) digits = '';
-    else digits = digits.padStart(f.prec, '0');
+    if (f.prec === 0 && v === 0n) {
+      digits = '';
+    } else {
+      digits = digits.padStart(f.prec, '0');
+    }
   } else if (f.zero && f.width !== undefined && !f.minus) {
     const sign = negative || f.plus || f.space ? 1 : 0;
     digits = digits.padStart(f.width - sign - prefix.length, '0');
   }
-  if (prefix === '0' && digits.startsWith('0')) prefix = '';
+  if (prefix === '0' && digits.startsWith('0')) {
+    prefix = '';
+  }
   const sign = negative ? '-' : f.plus ? '+' : f.space ? ' ' : '';
   return pad(sign + prefix + digits, { ...f, zero: false });
 }
@@ -293,8 +367,12 @@ function runeOf(v: bigint): string {
 
 function quoteRune(v: bigint, asciiOnly: boolean): string {
   const ch = runeOf(v);
-  if (ch === "'") return "'\\''";
-  if (ch === '"') return `'"'`;
+  if (ch === "'") {
+    return "'\\''";
+  }
+  if (ch === '"') {
+    return `'"'`;
+  }
   return "'" + goQuote(ch, asciiOnly).slice(1, -1) + "'";
 }
 
@@ -302,15 +380,18 @@ function quoteRune(v: bigint, asciiOnly: boolean): string {
 
 /** Exact decimal expansion of a finite double: digits (no leading zeros) and the decimal point position. */
 function exactDecimal(x: number): { digits: string; dp: number } {
-  if (x === 0) return { digits: '', dp: 0 };
+  if (x === 0) {
+    return { digits: '', dp: 0 };
+  }
   const buf = new DataView(new ArrayBuffer(8));
   buf.setFloat64(0, Math.abs(x));
   const bits = buf.getBigUint64(0);
   const exp = Number((bits >> 52n) & 0x7ffn);
   let mant = bits & ((1n << 52n) - 1n);
   let e2: number;
-  if (exp === 0) e2 = -1074;
-  else {
+  if (exp === 0) {
+    e2 = -1074;
+  } else {
     mant |= 1n << 52n;
     e2 = exp - 1075;
   }
@@ -330,13 +411,19 @@ function exactDecimal(x: number): { digits: string; dp: number } {
 
 /** Rounds a decimal to `nd` significant digits, half to even, as Go's strconv does. */
 function roundDigits(d: { digits: string; dp: number }, nd: number): { digits: string; dp: number } {
-  if (nd < 0) return { digits: '', dp: d.dp };
-  if (d.digits.length <= nd) return d;
+  if (nd < 0) {
+    return { digits: '', dp: d.dp };
+  }
+  if (d.digits.length <= nd) {
+    return d;
+  }
   const keep = d.digits.slice(0, nd);
   const next = d.digits.charCodeAt(nd) - 48;
   const rest = d.digits.slice(nd + 1);
   const roundUp = next > 5 || (next === 5 && (/[1-9]/.test(rest) || (nd > 0 && (keep.charCodeAt(nd - 1) - 48) % 2 === 1)));
-  if (!roundUp) return { digits: keep.replace(/0+$/, ''), dp: d.dp };
+  if (!roundUp) {
+    return { digits: keep.replace(/0+$/, ''), dp: d.dp };
+  }
   // add one ulp at position nd
   const arr = keep.split('').map(Number);
   let k = arr.length - 1;
@@ -344,14 +431,18 @@ function roundDigits(d: { digits: string; dp: number }, nd: number): { digits: s
     arr[k] = 0;
     k--;
   }
-  if (k < 0) return { digits: '1', dp: d.dp + 1 };
+  if (k < 0) {
+    return { digits: '1', dp: d.dp + 1 };
+  }
   arr[k]++;
   return { digits: arr.join('').replace(/0+$/, ''), dp: d.dp };
 }
 
 /** Shortest digits that round-trip (JavaScript and Go both pick the closest shortest). */
 function shortestDecimal(x: number): { digits: string; dp: number } {
-  if (x === 0) return { digits: '', dp: 0 };
+  if (x === 0) {
+    return { digits: '', dp: 0 };
+  }
   const [mantissa, exponent] = Math.abs(x).toExponential().split('e');
   const digits = mantissa.replace('.', '').replace(/0+$/, '');
   return { digits, dp: Number(exponent) + 1 };
@@ -360,7 +451,9 @@ function shortestDecimal(x: number): { digits: string; dp: number } {
 function fmtE(d: { digits: string; dp: number }, prec: number, e: string): string {
   const digits = d.digits.padEnd(prec + 1, '0');
   let s = digits[0] || '0';
-  if (prec > 0) s += '.' + digits.slice(1, prec + 1);
+  if (prec > 0) {
+    s += '.' + digits.slice(1, prec + 1);
+  }
   const exp = d.digits === '' ? 0 : d.dp - 1;
   const abs = Math.abs(exp);
   return s + e + (exp < 0 ? '-' : '+') + (abs < 10 ? '0' : '') + abs;
@@ -368,8 +461,11 @@ function fmtE(d: { digits: string; dp: number }, prec: number, e: string): strin
 
 function fmtF(d: { digits: string; dp: number }, prec: number): string {
   let intPart = '';
-  if (d.dp > 0) intPart = d.digits.slice(0, d.dp).padEnd(d.dp, '0');
-  else intPart = '0';
+  if (d.dp > 0) {
+    intPart = d.digits.slice(0, d.dp).padEnd(d.dp, '0');
+  } else {
+    intPart = '0';
+  }
   let s = intPart || '0';
   if (prec > 0) {
     let frac = '';
@@ -392,31 +488,49 @@ function strconvFloat(x: number, verb: string, prec: number): string {
   const lower = verb.toLowerCase();
   if (shortest) {
     d = shortestDecimal(abs);
-    if (lower === 'e') prec = Math.max(d.digits.length - 1, 0);
-    else if (lower === 'f') prec = Math.max(d.digits.length - d.dp, 0);
-    else prec = d.digits.length;
+    if (lower === 'e') {
+      prec = Math.max(d.digits.length - 1, 0);
+    } else if (lower === 'f') {
+      prec = Math.max(d.digits.length - d.dp, 0);
+    } else {
+      prec = d.digits.length;
+    }
   } else {
     const exact = exactDecimal(abs);
-    if (lower === 'e') d = roundDigits(exact, prec + 1);
-    else if (lower === 'f') d = roundDigits(exact, exact.dp + prec);
-    else {
-      if (prec === 0) prec = 1;
+    if (lower === 'e') {
+      d = roundDigits(exact, prec + 1);
+    } else if (lower === 'f') {
+      d = roundDigits(exact, exact.dp + prec);
+    } else {
+      if (prec === 0) {
+        prec = 1;
+      }
       d = roundDigits(exact, prec);
     }
   }
-  if (lower === 'e') body = fmtE(d, prec, verb === 'E' ? 'E' : 'e');
-  else if (lower === 'f') body = fmtF(d, prec);
-  else {
+  if (lower === 'e') {
+    body = fmtE(d, prec, verb === 'E' ? 'E' : 'e');
+  } else if (lower === 'f') {
+    body = fmtF(d, prec);
+  } else {
     let eprec = prec;
     const nd = d.digits.length;
-    if (eprec > nd && nd >= d.dp) eprec = nd;
-    if (shortest) eprec = 6;
+    if (eprec > nd && nd >= d.dp) {
+      eprec = nd;
+    }
+    if (shortest) {
+      eprec = 6;
+    }
     const exp = d.digits === '' ? 0 : d.dp - 1;
     if (exp < -4 || exp >= eprec) {
-      if (prec > nd) prec = nd;
+      if (prec > nd) {
+        prec = nd;
+      }
       body = fmtE(d, Math.max(prec - 1, 0), verb === 'G' ? 'E' : 'e');
     } else {
-      if (prec > d.dp) prec = nd;
+      if (prec > d.dp) {
+        prec = nd;
+      }
       body = fmtF(d, Math.max(prec - d.dp, 0));
     }
   }
@@ -440,7 +554,9 @@ function formatFloat(x: number, verb: string, f: Flags): string | undefined {
     case 'f':
     case 'F':
       prec = 6;
-      if (verb === 'F') v = 'f';
+      if (verb === 'F') {
+        v = 'f';
+      }
       break;
     case 'x':
     case 'X': {
@@ -451,16 +567,22 @@ function formatFloat(x: number, verb: string, f: Flags): string | undefined {
     default:
       return undefined;
   }
-  if (f.prec !== undefined) prec = f.prec;
+  if (f.prec !== undefined) {
+    prec = f.prec;
+  }
   let num = strconvFloat(x, v, prec);
   let sign = '+';
   if (num.startsWith('-')) {
     sign = '-';
     num = num.slice(1);
   }
-  if (f.space && sign === '+' && !f.plus) sign = ' ';
+  if (f.space && sign === '+' && !f.plus) {
+    sign = ' ';
+  }
   if (f.plus || sign !== '+') {
-    if (f.zero && !f.minus && f.width !== undefined && f.width > num.length + 1) return sign + '0'.repeat(f.width - num.length - 1) + num;
+    if (f.zero && !f.minus && f.width !== undefined && f.width > num.length + 1) {
+      return sign + '0'.repeat(f.width - num.length - 1) + num;
+    }
     return pad(sign + num, { ...f, zero: f.zero });
   }
   return pad(num, f);
@@ -469,7 +591,9 @@ function formatFloat(x: number, verb: string, f: Flags): string | undefined {
 /** strconv.FormatFloat(x, 'x', -1, 64): -0x1.cp+01. */
 function hexFloat(x: number): string {
   const neg = x < 0 || Object.is(x, -0);
-  if (x === 0) return (neg ? '-' : '') + '0x0p+00';
+  if (x === 0) {
+    return (neg ? '-' : '') + '0x0p+00';
+  }
   const buf = new DataView(new ArrayBuffer(8));
   buf.setFloat64(0, Math.abs(x));
   const bits = buf.getBigUint64(0);
@@ -484,7 +608,9 @@ function hexFloat(x: number): string {
     }
     mant &= (1n << 52n) - 1n;
     exp++;
-  } else exp -= 1023;
+  } else {
+    exp -= 1023;
+  }
   const frac = mant.toString(16).padStart(13, '0').replace(/0+$/, '');
   const e = Math.abs(exp);
   return `${neg ? '-' : ''}0x1${frac ? '.' + frac : ''}p${exp < 0 ? '-' : '+'}${e < 10 ? '0' : ''}${e}`;

@@ -9,7 +9,9 @@ const call = (name: string, ...args: unknown[]) => {
 
 describe('host builtins', () => {
   it('lists what the engine provides', () => {
-    expect(SUPPORTED_HOST_BUILTINS).toEqual(expect.arrayContaining(['sprintf', 'units.parse_bytes', 'regex.split', 'strings.any_prefix_match', 'time.parse_duration_ns', 'semver.compare']));
+    expect(SUPPORTED_HOST_BUILTINS).toEqual(
+      expect.arrayContaining(['sprintf', 'units.parse_bytes', 'regex.split', 'strings.any_prefix_match', 'time.parse_duration_ns', 'semver.compare']),
+    );
     expect(SUPPORTED_HOST_BUILTINS).not.toContain('http.send');
   });
 

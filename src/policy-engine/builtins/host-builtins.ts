@@ -28,8 +28,12 @@ export interface EvaluationContext {
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const stringsOf = (v: unknown): string[] | undefined => {
-  if (isString(v)) return [v];
-  if (Array.isArray(v) && v.every(isString)) return v;
+  if (isString(v)) {
+    return [v];
+  }
+  if (Array.isArray(v) && v.every(isString)) {
+    return v;
+  }
   return undefined;
 };
 
@@ -58,13 +62,21 @@ const POSIX_CLASSES: Record<string, string> = {
 /** A global RegExp for an RE2 pattern, or null when it does not compile. */
 export function goRegex(pattern: string): RegExp | null {
   const cached = regexCache.get(pattern);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    return cached;
+  }
   let source = pattern;
   let flags = 'gu';
   const inline = /^\(\?([imsU]+)\)/.exec(source);
   if (inline) {
-    if (inline[1].includes('U')) return remember(pattern, null);
-    for (const f of inline[1]) if (!flags.includes(f)) flags += f;
+    if (inline[1].includes('U')) {
+      return remember(pattern, null);
+    }
+    for (const f of inline[1]) {
+      if (!flags.includes(f)) {
+        flags += f;
+      }
+    }
     source = source.slice(inline[0].length);
   }
   source = source
@@ -82,7 +94,9 @@ export function goRegex(pattern: string): RegExp | null {
 }
 
 function remember(pattern: string, re: RegExp | null): RegExp | null {
-  if (regexCache.size >= REGEX_CACHE_SIZE) regexCache.delete(regexCache.keys().next().value!);
+  if (regexCache.size >= REGEX_CACHE_SIZE) {
+    regexCache.delete(regexCache.keys().next().value!);
+  }
   regexCache.set(pattern, re);
   return re;
 }
@@ -95,32 +109,46 @@ function findAll(re: RegExp, s: string, n: number): [number, number][] {
   while ((n < 0 || out.length < n) && pos <= s.length) {
     re.lastIndex = pos;
     const m = re.exec(s);
-    if (!m) break;
+    if (!m) {
+      break;
+    }
     const start = m.index;
     const end = start + m[0].length;
     let accept = true;
     if (end === start) {
-      if (start === prevEnd) accept = false;
+      if (start === prevEnd) {
+        accept = false;
+      }
       const cp = s.codePointAt(start);
       pos = start + (cp !== undefined && cp > 0xffff ? 2 : 1);
-    } else pos = end;
+    } else {
+      pos = end;
+    }
     prevEnd = end;
-    if (accept) out.push([start, end]);
+    if (accept) {
+      out.push([start, end]);
+    }
   }
   return out;
 }
 
 function goSplit(re: RegExp, pattern: string, s: string): string[] {
-  if (pattern.length > 0 && s.length === 0) return [''];
+  if (pattern.length > 0 && s.length === 0) {
+    return [''];
+  }
   const parts: string[] = [];
   let beg = 0;
   let end = 0;
   for (const [a, b] of findAll(re, s, -1)) {
     end = a;
-    if (b !== 0) parts.push(s.slice(beg, end));
+    if (b !== 0) {
+      parts.push(s.slice(beg, end));
+    }
     beg = b;
   }
-  if (end !== s.length) parts.push(s.slice(beg));
+  if (end !== s.length) {
+    parts.push(s.slice(beg));
+  }
   return parts;
 }
 
@@ -133,7 +161,9 @@ function goReplaceAll(re: RegExp, s: string, template: string): string {
     const m = re.exec(s)!;
     out += s.slice(last, a);
     out += template.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (all: string, _x: string, braced?: string, bare?: string) => {
-      if (all === '$$') return '$';
+      if (all === '$$') {
+        return '$';
+      }
       const name = braced ?? bare!;
       const group = /^[0-9]+$/.test(name) ? m[Number(name)] : m.groups?.[name];
       return group ?? '';
@@ -155,27 +185,44 @@ DECIMAL.forEach((u, i) => {
 /** A decimal text as numerator / 10^scale, exactly. */
 function decimalParts(text: string): { num: bigint; scale: number } | undefined {
   const m = /^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/.exec(text);
-  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) {
+    return undefined;
+  }
   const frac = m[3] ?? '';
   let num = BigInt((m[2] || '0') + frac);
   let scale = frac.length;
   const exp = m[4] ? Number(m[4]) : 0;
-  if (Math.abs(exp) > 400) return undefined;
-  if (exp > 0) num *= 10n ** BigInt(exp);
-  else scale -= exp;
-  if (m[1] === '-') num = -num;
+  if (Math.abs(exp) > 400) {
+    return undefined;
+  }
+  if (exp > 0) {
+    num *= 10n ** BigInt(exp);
+  } else {
+    scale -= exp;
+  }
+  if (m[1] === '-') {
+    num = -num;
+  }
   return { num, scale };
 }
 
 function unitsParseBytes(_c: EvaluationContext, x: unknown): unknown {
-  if (!isString(x)) return undefined;
+  if (!isString(x)) {
+    return undefined;
+  }
   const s = x.replace(/"/g, '').toLowerCase();
-  if (s.includes(' ')) return undefined;
+  if (s.includes(' ')) {
+    return undefined;
+  }
   const m = /^([0-9.]*)(.*)$/.exec(s)!;
-  if (m[1] === '') return undefined;
+  if (m[1] === '') {
+    return undefined;
+  }
   const amount = decimalParts(m[1]);
   const factor = BYTE_UNITS[m[2]];
-  if (!amount || factor === undefined) return undefined;
+  if (!amount || factor === undefined) {
+    return undefined;
+  }
   return new RawNumber(((amount.num * factor) / 10n ** BigInt(amount.scale)).toString());
 }
 
@@ -187,22 +234,36 @@ const SI: Record<string, [bigint, bigint]> = { '': [1n, 1n], m: [1n, 1000n] };
 SI.k = SI.K;
 
 function unitsParse(_c: EvaluationContext, x: unknown): unknown {
-  if (!isString(x)) return undefined;
+  if (!isString(x)) {
+    return undefined;
+  }
   const s = x.replace(/"/g, '');
-  if (s.includes(' ')) return undefined;
+  if (s.includes(' ')) {
+    return undefined;
+  }
   // the number may use scientific notation; the unit is what follows (m milli, M mega; the rest case-insensitive)
   const m = /^([+-]?[0-9]*\.?[0-9]*(?:[eE][+-]?[0-9]+)?)(.*)$/.exec(s)!;
-  if (m[1] === '') return undefined;
+  if (m[1] === '') {
+    return undefined;
+  }
   let unit = m[2];
-  if (unit.length > 1) unit = unit[0] + unit.slice(1).toLowerCase();
-  if (unit.length >= 1 && unit !== 'm' && unit[0] !== 'M') unit = unit[0].toUpperCase() + unit.slice(1);
+  if (unit.length > 1) {
+    unit = unit[0] + unit.slice(1).toLowerCase();
+  }
+  if (unit.length >= 1 && unit !== 'm' && unit[0] !== 'M') {
+    unit = unit[0].toUpperCase() + unit.slice(1);
+  }
   const scale = SI[unit];
   const amount = decimalParts(m[1]);
-  if (!scale || !amount) return undefined;
+  if (!scale || !amount) {
+    return undefined;
+  }
   // value = num * mul / (div * 10^scale), printed as an integer when exact, else with 10 decimals
   const numerator = amount.num * scale[0];
   const denominator = scale[1] * 10n ** BigInt(amount.scale);
-  if (numerator % denominator === 0n) return new RawNumber((numerator / denominator).toString());
+  if (numerator % denominator === 0n) {
+    return new RawNumber((numerator / denominator).toString());
+  }
   // big.Rat.FloatString(10): ten decimals, the last rounded half away from zero
   const negative = numerator < 0n;
   const abs = negative ? -numerator : numerator;
@@ -214,48 +275,66 @@ function unitsParse(_c: EvaluationContext, x: unknown): unknown {
 
 // ---- time --------------------------------------------------------------------------------------
 
-const DURATION_UNITS: Record<string, bigint> = { ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+const DURATION_UNITS: Record<string, bigint> = { ns: 1n, us: 1000n, µs: 1000n, μs: 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
 
 /** Go's time.ParseDuration. */
 function parseDurationNs(_c: EvaluationContext, x: unknown): unknown {
-  if (!isString(x)) return undefined;
+  if (!isString(x)) {
+    return undefined;
+  }
   let s = x;
   let negative = false;
   if (s[0] === '-' || s[0] === '+') {
     negative = s[0] === '-';
     s = s.slice(1);
   }
-  if (s === '0') return new RawNumber('0');
-  if (s === '') return undefined;
+  if (s === '0') {
+    return new RawNumber('0');
+  }
+  if (s === '') {
+    return undefined;
+  }
   let total = 0n;
   const part = /^([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)/;
   while (s.length > 0) {
     const m = part.exec(s);
-    if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;
+    if (!m || (m[1] === '' && (m[2] ?? '') === '')) {
+      return undefined;
+    }
     const unit = DURATION_UNITS[m[3]];
     const frac = m[2] ?? '';
     total += BigInt(m[1] || '0') * unit + (BigInt(frac || '0') * unit) / 10n ** BigInt(frac.length);
     s = s.slice(m[0].length);
   }
-  if (total > 2n ** 63n - 1n) return undefined;
+  if (total > 2n ** 63n - 1n) {
+    return undefined;
+  }
   return new RawNumber((negative ? -total : total).toString());
 }
 
 const RFC3339 = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})$/;
 
 function parseRfc3339Ns(_c: EvaluationContext, x: unknown): unknown {
-  if (!isString(x)) return undefined;
+  if (!isString(x)) {
+    return undefined;
+  }
   const m = RFC3339.exec(x);
-  if (!m) return undefined;
+  if (!m) {
+    return undefined;
+  }
   const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
   const ms = Date.UTC(y, mo - 1, d, h, mi, sec);
   const check = new Date(ms);
-  if (mo < 1 || mo > 12 || check.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) return undefined;
+  if (mo < 1 || mo > 12 || check.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) {
+    return undefined;
+  }
   let ns = BigInt(ms) * 1_000_000n + BigInt((m[7] ?? '').padEnd(9, '0') || '0');
   if (m[8] !== 'Z') {
     const sign = m[8][0] === '-' ? -1n : 1n;
     const [oh, om] = m[8].slice(1).split(':').map(Number);
-    if (oh > 23 || om > 59) return undefined;
+    if (oh > 23 || om > 59) {
+      return undefined;
+    }
     ns -= sign * BigInt(oh * 3600 + om * 60) * 1_000_000_000n;
   }
   return new RawNumber(ns.toString());
@@ -265,10 +344,14 @@ function parseRfc3339Ns(_c: EvaluationContext, x: unknown): unknown {
 function utcDate(x: unknown): Date | undefined {
   let ns: unknown = x;
   if (Array.isArray(x)) {
-    if (x.length !== 2 || !isString(x[1]) || (x[1] !== '' && x[1] !== 'UTC')) return undefined;
+    if (x.length !== 2 || !isString(x[1]) || (x[1] !== '' && x[1] !== 'UTC')) {
+      return undefined;
+    }
     ns = x[0];
   }
-  if (!isNumber(ns)) return undefined;
+  if (!isNumber(ns)) {
+    return undefined;
+  }
   return new Date(Math.floor(ns / 1e6));
 }
 
@@ -276,19 +359,26 @@ const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frida
 
 // ---- semver ------------------------------------------------------------------------------------
 
-const SEMVER = /^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-((?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+const SEMVER =
+  /^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-((?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
 
 function semverCompare(a: string, b: string): number | undefined {
   const x = SEMVER.exec(a);
   const y = SEMVER.exec(b);
-  if (!x || !y) return undefined;
+  if (!x || !y) {
+    return undefined;
+  }
   for (let i = 1; i <= 3; i++) {
     const d = BigInt(x[i]) - BigInt(y[i]);
-    if (d !== 0n) return d < 0n ? -1 : 1;
+    if (d !== 0n) {
+      return d < 0n ? -1 : 1;
+    }
   }
   const pa = x[4];
   const pb = y[4];
-  if (pa === undefined || pb === undefined) return pa === pb ? 0 : pa === undefined ? 1 : -1;
+  if (pa === undefined || pb === undefined) {
+    return pa === pb ? 0 : pa === undefined ? 1 : -1;
+  }
   const ia = pa.split('.');
   const ib = pb.split('.');
   for (let i = 0; i < Math.min(ia.length, ib.length); i++) {
@@ -296,9 +386,14 @@ function semverCompare(a: string, b: string): number | undefined {
     const nb = /^[0-9]+$/.test(ib[i]);
     if (na && nb) {
       const d = BigInt(ia[i]) - BigInt(ib[i]);
-      if (d !== 0n) return d < 0n ? -1 : 1;
-    } else if (na !== nb) return na ? -1 : 1;
-    else if (ia[i] !== ib[i]) return ia[i] < ib[i] ? -1 : 1;
+      if (d !== 0n) {
+        return d < 0n ? -1 : 1;
+      }
+    } else if (na !== nb) {
+      return na ? -1 : 1;
+    } else if (ia[i] !== ib[i]) {
+      return ia[i] < ib[i] ? -1 : 1;
+    }
   }
   return ia.length === ib.length ? 0 : ia.length < ib.length ? -1 : 1;
 }
@@ -309,9 +404,13 @@ function queryEscape(s: string): string {
   let out = '';
   for (const byte of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(byte);
-    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
-    else if (c === ' ') out += '+';
-    else out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+    if (/[A-Za-z0-9\-_.~]/.test(c)) {
+      out += c;
+    } else if (c === ' ') {
+      out += '+';
+    } else {
+      out += '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+    }
   }
   return out;
 }
@@ -322,11 +421,16 @@ function queryUnescape(s: string): string | undefined {
     const c = s[i];
     if (c === '%') {
       const hex = s.slice(i + 1, i + 3);
-      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) {
+        return undefined;
+      }
       bytes.push(parseInt(hex, 16));
       i += 2;
-    } else if (c === '+') bytes.push(0x20);
-    else bytes.push(...Buffer.from(c, 'utf8'));
+    } else if (c === '+') {
+      bytes.push(0x20);
+    } else {
+      bytes.push(...Buffer.from(c, 'utf8'));
+    }
   }
   return Buffer.from(bytes).toString('utf8');
 }
@@ -350,8 +454,12 @@ export const HOST_BUILTINS: Readonly<Record<string, HostBuiltin>> = {
   'strings.any_prefix_match': anyMatch((s, b) => s.startsWith(b)),
   'strings.any_suffix_match': anyMatch((s, b) => s.endsWith(b)),
   'strings.count': json((_c, search: unknown, sub: unknown) => {
-    if (!isString(search) || !isString(sub)) return undefined;
-    if (sub === '') return [...search].length + 1;
+    if (!isString(search) || !isString(sub)) {
+      return undefined;
+    }
+    if (sub === '') {
+      return [...search].length + 1;
+    }
     return search.split(sub).length - 1;
   }),
   'regex.split': json((_c, pattern: unknown, s: unknown) => {
@@ -395,21 +503,38 @@ export const HOST_BUILTINS: Readonly<Record<string, HostBuiltin>> = {
   'crypto.md5': hash('md5'),
   'hex.encode': json((_c, s: unknown) => (isString(s) ? Buffer.from(s, 'utf8').toString('hex') : undefined)),
   'numbers.range_step': json((_c, a: unknown, b: unknown, step: unknown) => {
-    if (![a, b, step].every((v) => isNumber(v) && Number.isInteger(v)) || (step as number) <= 0) return undefined;
+    if (![a, b, step].every((v) => isNumber(v) && Number.isInteger(v)) || (step as number) <= 0) {
+      return undefined;
+    }
     const [from, to, by] = [a, b, step] as number[];
-    if (Math.abs(to - from) / by > 10_000_000) return undefined;
+    if (Math.abs(to - from) / by > 10_000_000) {
+      return undefined;
+    }
     const out: number[] = [];
-    if (from <= to) for (let v = from; v <= to; v += by) out.push(v);
-    else for (let v = from; v >= to; v -= by) out.push(v);
+    if (from <= to) {
+      for (let v = from; v <= to; v += by) {
+        out.push(v);
+      }
+    } else {
+      for (let v = from; v >= to; v -= by) {
+        out.push(v);
+      }
+    }
     return out;
   }),
   'net.cidr_is_valid': json((_c, s: unknown) => {
-    if (!isString(s)) return false;
+    if (!isString(s)) {
+      return false;
+    }
     const m = /^(.+)\/([0-9]{1,3})$/.exec(s);
-    if (!m) return false;
+    if (!m) {
+      return false;
+    }
     const bits = Number(m[2]);
     const v4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/.test(m[1]);
-    if (v4) return bits <= 32;
+    if (v4) {
+      return bits <= 32;
+    }
     const v6 = m[1].includes(':') && /^[0-9A-Fa-f:.]+$/.test(m[1]) && (m[1].match(/::/g) ?? []).length <= 1;
     return v6 && bits <= 128;
   }),

@@ -24,18 +24,26 @@ export function parseRegoValue(text: string): RegoValue {
   };
   const ws = () => {
     let c = text.charCodeAt(i);
-    while (c === 32 || c === 10 || c === 9 || c === 13) c = text.charCodeAt(++i);
+    while (c === 32 || c === 10 || c === 9 || c === 13) {
+      c = text.charCodeAt(++i);
+    }
   };
   const string = (): string => {
     const start = i + 1;
     let end = text.indexOf('"', start);
     let escaped = false;
     for (;;) {
-      if (end === -1) fail();
+      if (end === -1) {
+        fail();
+      }
       // an escaped quote has an odd number of backslashes before it
       let k = end - 1;
-      while (k >= start && text.charCodeAt(k) === 92) k--;
-      if ((end - 1 - k) % 2 === 0) break;
+      while (k >= start && text.charCodeAt(k) === 92) {
+        k--;
+      }
+      if ((end - 1 - k) % 2 === 0) {
+        break;
+      }
       escaped = true;
       end = text.indexOf('"', end + 1);
     }
@@ -46,7 +54,9 @@ export function parseRegoValue(text: string): RegoValue {
   const value = (): RegoValue => {
     ws();
     const c = text.charCodeAt(i);
-    if (c === 34) return string(); // "
+    if (c === 34) {
+      return string();
+    } // "
     if (c === 91) {
       // [
       i++;
@@ -60,8 +70,12 @@ export function parseRegoValue(text: string): RegoValue {
         items.push(value());
         ws();
         const d = text.charCodeAt(i++);
-        if (d === 93) return items;
-        if (d !== 44) fail();
+        if (d === 93) {
+          return items;
+        }
+        if (d !== 44) {
+          fail();
+        }
       }
     }
     if (c === 123) {
@@ -82,18 +96,28 @@ export function parseRegoValue(text: string): RegoValue {
           entries.push([key, value()]);
           ws();
           const d = text.charCodeAt(i++);
-          if (d === 125) return new RegoObject(entries);
-          if (d !== 44) fail();
+          if (d === 125) {
+            return new RegoObject(entries);
+          }
+          if (d !== 44) {
+            fail();
+          }
           key = value();
           ws();
-          if (text.charCodeAt(i) !== 58) fail();
+          if (text.charCodeAt(i) !== 58) {
+            fail();
+          }
         }
       }
       const items = [first];
       for (;;) {
         const d = text.charCodeAt(i++);
-        if (d === 125) return new RegoSet(items);
-        if (d !== 44) fail();
+        if (d === 125) {
+          return new RegoSet(items);
+        }
+        if (d !== 44) {
+          fail();
+        }
         items.push(value());
         ws();
       }
@@ -116,25 +140,45 @@ export function parseRegoValue(text: string): RegoValue {
     }
     // a number: its text as written
     const start = i;
-    if (c === 45) i++;
+    if (c === 45) {
+      i++;
+    }
     let d = text.charCodeAt(i);
-    if (!(d >= 48 && d <= 57)) fail();
-    while (i < n && ((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) d = text.charCodeAt(++i);
+    if (!(d >= 48 && d <= 57)) {
+      fail();
+    }
+    while (i < n && ((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45)) {
+      d = text.charCodeAt(++i);
+    }
     return new RegoNumber(text.slice(start, i));
   };
   const result = value();
   ws();
-  if (i !== n) fail();
+  if (i !== n) {
+    fail();
+  }
   return result;
 }
 
 const typeRank = (v: RegoValue): number => {
-  if (v === null) return 0;
-  if (typeof v === 'boolean') return 1;
-  if (v instanceof RegoNumber) return 2;
-  if (typeof v === 'string') return 3;
-  if (Array.isArray(v)) return 4;
-  if (v instanceof RegoObject) return 5;
+  if (v === null) {
+    return 0;
+  }
+  if (typeof v === 'boolean') {
+    return 1;
+  }
+  if (v instanceof RegoNumber) {
+    return 2;
+  }
+  if (typeof v === 'string') {
+    return 3;
+  }
+  if (Array.isArray(v)) {
+    return 4;
+  }
+  if (v instanceof RegoObject) {
+    return 5;
+  }
   return 6; // set
 };
 
@@ -157,10 +201,14 @@ export function compareStrings(a: string, b: string): number {
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);
-    if (x === y) continue;
+    if (x === y) {
+      continue;
+    }
     const xs = x >= 0xd800 && x <= 0xdfff;
     const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs !== ys) return xs ? 1 : -1; // a surrogate (≥ U+10000) sorts after any BMP code unit
+    if (xs !== ys) {
+      return xs ? 1 : -1;
+    } // a surrogate (≥ U+10000) sorts after any BMP code unit
     return x < y ? -1 : 1;
   }
   return a.length - b.length < 0 ? -1 : a.length === b.length ? 0 : 1;
@@ -174,32 +222,50 @@ function sortedEntries(o: RegoObject): [RegoValue, RegoValue][] {
 export function compareRego(a: RegoValue, b: RegoValue): number {
   const ra = typeRank(a);
   const rb = typeRank(b);
-  if (ra !== rb) return ra < rb ? -1 : 1;
-  if (a === null) return 0;
-  if (typeof a === 'boolean') return a === b ? 0 : a ? 1 : -1;
-  if (a instanceof RegoNumber) return compareNumbers(a.text, (b as RegoNumber).text);
-  if (typeof a === 'string') return compareStrings(a, b as string);
-  if (Array.isArray(a)) return compareLists(a, b as RegoValue[]);
+  if (ra !== rb) {
+    return ra < rb ? -1 : 1;
+  }
+  if (a === null) {
+    return 0;
+  }
+  if (typeof a === 'boolean') {
+    return a === b ? 0 : a ? 1 : -1;
+  }
+  if (a instanceof RegoNumber) {
+    return compareNumbers(a.text, (b as RegoNumber).text);
+  }
+  if (typeof a === 'string') {
+    return compareStrings(a, b as string);
+  }
+  if (Array.isArray(a)) {
+    return compareLists(a, b as RegoValue[]);
+  }
   if (a instanceof RegoObject) {
     const x = sortedEntries(a);
     const y = sortedEntries(b as RegoObject);
     const n = Math.min(x.length, y.length);
     for (let i = 0; i < n; i++) {
       const k = compareRego(x[i][0], y[i][0]);
-      if (k !== 0) return k;
+      if (k !== 0) {
+        return k;
+      }
       const v = compareRego(x[i][1], y[i][1]);
-      if (v !== 0) return v;
+      if (v !== 0) {
+        return v;
+      }
     }
     return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
   }
-  return compareLists(sortedSet(a as RegoSet), sortedSet(b as RegoSet));
+  return compareLists(sortedSet(a), sortedSet(b as RegoSet));
 }
 
 function compareLists(x: RegoValue[], y: RegoValue[]): number {
   const n = Math.min(x.length, y.length);
   for (let i = 0; i < n; i++) {
     const c = compareRego(x[i], y[i]);
-    if (c !== 0) return c;
+    if (c !== 0) {
+      return c;
+    }
   }
   return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
 }
@@ -211,9 +277,13 @@ export function goQuote(s: string, asciiOnly = false): string {
   let out = '"';
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (cp < 0x80 ? cp >= 0x20 && cp !== 0x7f : !asciiOnly && isPrint(ch)) out += ch;
-    else out += escapeRune(cp);
+    if (ch === '"' || ch === '\\') {
+      out += '\\' + ch;
+    } else if (cp < 0x80 ? cp >= 0x20 && cp !== 0x7f : !asciiOnly && isPrint(ch)) {
+      out += ch;
+    } else {
+      out += escapeRune(cp);
+    }
   }
   return out + '"';
 }
@@ -238,28 +308,56 @@ function escapeRune(cp: number): string {
     case 0x0b:
       return '\\v';
   }
-  if (cp < 0x20 || cp === 0x7f) return '\\x' + cp.toString(16).padStart(2, '0');
-  if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // a lone surrogate is not a valid rune
-  if (cp < 0x10000) return '\\u' + cp.toString(16).padStart(4, '0');
+  if (cp < 0x20 || cp === 0x7f) {
+    return '\\x' + cp.toString(16).padStart(2, '0');
+  }
+  if (cp >= 0xd800 && cp <= 0xdfff) {
+    cp = 0xfffd;
+  } // a lone surrogate is not a valid rune
+  if (cp < 0x10000) {
+    return '\\u' + cp.toString(16).padStart(4, '0');
+  }
   return '\\U' + cp.toString(16).padStart(8, '0');
 }
 
 /** OPA's Term.String(): what sprintf prints for anything that is not a number or a string. */
 export function regoString(v: RegoValue): string {
-  if (v === null) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (v instanceof RegoNumber) return v.text;
-  if (typeof v === 'string') return goQuote(v);
-  if (Array.isArray(v)) return `[${v.map(regoString).join(', ')}]`;
-  if (v instanceof RegoObject) return `{${sortedEntries(v).map(([k, x]) => `${regoString(k)}: ${regoString(x)}`).join(', ')}}`;
+  if (v === null) {
+    return 'null';
+  }
+  if (typeof v === 'boolean') {
+    return v ? 'true' : 'false';
+  }
+  if (v instanceof RegoNumber) {
+    return v.text;
+  }
+  if (typeof v === 'string') {
+    return goQuote(v);
+  }
+  if (Array.isArray(v)) {
+    return `[${v.map(regoString).join(', ')}]`;
+  }
+  if (v instanceof RegoObject) {
+    return `{${sortedEntries(v)
+      .map(([k, x]) => `${regoString(k)}: ${regoString(x)}`)
+      .join(', ')}}`;
+  }
   return v.items.length === 0 ? 'set()' : `{${sortedSet(v).map(regoString).join(', ')}}`;
 }
 
 /** A Rego value as plain JSON data (sets as sorted arrays, object keys as their string form). */
 export function regoToJson(v: RegoValue): unknown {
-  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
-  if (v instanceof RegoNumber) return Number(v.text);
-  if (Array.isArray(v)) return v.map(regoToJson);
-  if (v instanceof RegoObject) return Object.fromEntries(v.entries.map(([k, x]) => [typeof k === 'string' ? k : regoString(k), regoToJson(x)]));
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') {
+    return v;
+  }
+  if (v instanceof RegoNumber) {
+    return Number(v.text);
+  }
+  if (Array.isArray(v)) {
+    return v.map(regoToJson);
+  }
+  if (v instanceof RegoObject) {
+    return Object.fromEntries(v.entries.map(([k, x]) => [typeof k === 'string' ? k : regoString(k), regoToJson(x)]));
+  }
   return sortedSet(v).map(regoToJson);
 }

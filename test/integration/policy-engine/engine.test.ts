@@ -40,7 +40,9 @@ describe('PolicyEngine with bundles built by opa', () => {
 
   beforeAll(async () => {
     const sources = { REQUIRED, HTTP, NO_MSG, HUNGRY, INVENTORY };
-    for (const [name, rego] of Object.entries(sources)) policies[name] = await compileRego(rego);
+    for (const [name, rego] of Object.entries(sources)) {
+      policies[name] = await compileRego(rego);
+    }
   }, 180_000);
 
   it('compiles and instantiates a bundle once: many decisions reuse it, the review is read once for 20 constraints', async () => {
@@ -82,28 +84,41 @@ describe('PolicyEngine with bundles built by opa', () => {
   });
 
   it('refuses a bundle that needs a builtin the engine does not provide, naming it', async () => {
-    await expect(inspectBundle(policies.HTTP.wasm)).resolves.toMatchObject({ hostBuiltins: ['http.send'], unsupportedBuiltins: ['http.send'], entrypoints: [policies.HTTP.entrypoint] });
-    await expect(new PolicyEngine().load(policies.HTTP.sha256, policies.HTTP.wasm)).rejects.toMatchObject({ code: PolicyEngineErrorCode.BUILTIN_UNSUPPORTED, details: { builtins: ['http.send'] } });
+    await expect(inspectBundle(policies.HTTP.wasm)).resolves.toMatchObject({
+      hostBuiltins: ['http.send'],
+      unsupportedBuiltins: ['http.send'],
+      entrypoints: [policies.HTTP.entrypoint],
+    });
+    await expect(new PolicyEngine().load(policies.HTTP.sha256, policies.HTTP.wasm)).rejects.toMatchObject({
+      code: PolicyEngineErrorCode.BUILTIN_UNSUPPORTED,
+      details: { builtins: ['http.send'] },
+    });
     await expect(inspectBundle(policies.REQUIRED.wasm)).resolves.toMatchObject({ hostBuiltins: ['sprintf'], unsupportedBuiltins: [] });
   });
 
   it('fails a decision whose violation has no msg, naming the constraint', async () => {
     const engine = new PolicyEngine();
     await engine.load(policies.NO_MSG.sha256, policies.NO_MSG.wasm);
-    expect(() => engine.evaluate(pod(), [use(policies.NO_MSG, 'broken')])).toThrow(expect.objectContaining({ code: PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, details: { constraint: 'broken' } }));
+    expect(() => engine.evaluate(pod(), [use(policies.NO_MSG, 'broken')])).toThrow(
+      expect.objectContaining({ code: PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, details: { constraint: 'broken' } }),
+    );
   });
 
   it('refuses an entrypoint the bundle does not have', async () => {
     const engine = new PolicyEngine();
     await engine.load(policies.REQUIRED.sha256, policies.REQUIRED.wasm);
-    expect(() => engine.evaluate(pod(), [{ ...use(policies.REQUIRED, 'c'), entrypoint: 'other/violation' }])).toThrow(expect.objectContaining({ code: PolicyEngineErrorCode.BUNDLE_INVALID }));
+    expect(() => engine.evaluate(pod(), [{ ...use(policies.REQUIRED, 'c'), entrypoint: 'other/violation' }])).toThrow(
+      expect.objectContaining({ code: PolicyEngineErrorCode.BUNDLE_INVALID }),
+    );
   });
 
   it('fails an evaluation that exceeds the memory limit, then evaluates again on a fresh instance', async () => {
     const engine = new PolicyEngine({ maxMemoryBytes: 8 * 1024 * 1024 });
     await engine.load(policies.HUNGRY.sha256, policies.HUNGRY.wasm);
     expect(engine.evaluate(pod(), [use(policies.HUNGRY, 'small', { n: 10 })])[0].violations).toEqual([{ msg: '10' }]);
-    expect(() => engine.evaluate(pod(), [use(policies.HUNGRY, 'big', { n: 2_000_000 })])).toThrow(expect.objectContaining({ code: PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, details: expect.objectContaining({ constraint: 'big' }) }));
+    expect(() => engine.evaluate(pod(), [use(policies.HUNGRY, 'big', { n: 2_000_000 })])).toThrow(
+      expect.objectContaining({ code: PolicyEngineErrorCode.POLICY_EVALUATION_FAILED, details: expect.objectContaining({ constraint: 'big' }) }),
+    );
     expect(engine.evaluate(pod(), [use(policies.HUNGRY, 'small', { n: 10 })])[0].violations).toEqual([{ msg: '10' }]);
     expect(engine.stats().instancesCreated).toBe(2);
   });
@@ -115,7 +130,9 @@ describe('PolicyEngine with bundles built by opa', () => {
     const inventory = { namespace: { a: { 'networking.k8s.io/v1': { Ingress: { x: ingress('x'), y: ingress('y') } } } } };
     const c = use(policies.INVENTORY, 'hosts');
     expect(engine.evaluate(pod(), [c])[0].violations).toEqual([{ msg: '0 ingresses known' }]);
-    for (let i = 0; i < 5; i++) expect(engine.evaluate(pod(), [c], { inventory })[0].violations).toEqual([{ msg: '2 ingresses known' }]);
+    for (let i = 0; i < 5; i++) {
+      expect(engine.evaluate(pod(), [c], { inventory })[0].violations).toEqual([{ msg: '2 ingresses known' }]);
+    }
     expect(engine.stats().dataLoads).toBe(2);
   });
 

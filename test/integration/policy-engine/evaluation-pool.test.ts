@@ -72,7 +72,9 @@ describe(EvaluationPool.name, () => {
     pool = new EvaluationPool({ size: 1, timeoutMs: 10_000 });
     const wrongHash = { sha256: 'a'.repeat(64), wasm: labels.wasm };
     await expect(pool.evaluate({ bundles: [wrongHash], review: pod, constraints: [] })).rejects.toMatchObject({ code: PolicyEngineErrorCode.BUNDLE_HASH_MISMATCH });
-    await expect(pool.evaluate({ bundles: [], review: pod, constraints: [constraint(labels, 'not-sent', { labels: [] })] })).rejects.toMatchObject({ code: PolicyEngineErrorCode.BUNDLE_NOT_LOADED });
+    await expect(pool.evaluate({ bundles: [], review: pod, constraints: [constraint(labels, 'not-sent', { labels: [] })] })).rejects.toMatchObject({
+      code: PolicyEngineErrorCode.BUNDLE_NOT_LOADED,
+    });
     expect(pool.replacedWorkers).toBe(0);
   });
 

@@ -1,3 +1,4 @@
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { PolicyEngine, reviewForObject, type AdmissionReviewRequest, type Inventory } from '../../../src/policy-engine';
 import { compileRego, opaEvalViolations, type CompiledPolicy } from './support/opa';
 
@@ -125,7 +126,13 @@ const CASES: Case[] = [
     rego: PRIVILEGED,
     parameters: {},
     reviews: [
-      podWith([{ name: 'app', image: 'nginx', securityContext: { privileged: true, runAsUser: 0 } }, { name: 'side', securityContext: { privileged: false } }], [{ name: 'init', securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } } }]),
+      podWith(
+        [
+          { name: 'app', image: 'nginx', securityContext: { privileged: true, runAsUser: 0 } },
+          { name: 'side', securityContext: { privileged: false } },
+        ],
+        [{ name: 'init', securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } } }],
+      ),
       podWith([{ name: 'app', image: 'nginx' }]),
     ],
   },
@@ -182,23 +189,41 @@ describe('policy engine parity with opa eval', () => {
     }
   }, 180_000);
 
-  it.each(CASES.map((c) => [c.name, c] as const))('%s: same violations, messages and details', async (_name, c) => {
-    const policy = compiled.get(c.name)!;
-    for (const review of c.reviews) {
-      const [result] = engine.evaluate(review, [{ name: 'parity', kind: 'Parity', bundleSha256: policy.sha256, entrypoint: policy.entrypoint, parameters: c.parameters, enforcementAction: 'deny' }], {
-        inventory: c.inventory,
-      });
-      const expected = await opaEvalViolations(c.rego, { review, parameters: c.parameters }, { inventory: c.inventory ?? {} });
-      expect(result.violations).toEqual(expected);
-    }
-  }, 60_000);
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    '%s: same violations, messages and details',
+    async (_name, c) => {
+      const policy = compiled.get(c.name)!;
+      for (const review of c.reviews) {
+        const [result] = engine.evaluate(
+          review,
+          [{ name: 'parity', kind: 'Parity', bundleSha256: policy.sha256, entrypoint: policy.entrypoint, parameters: c.parameters, enforcementAction: 'deny' }],
+          {
+            inventory: c.inventory,
+          },
+        );
+        const expected = await opaEvalViolations(c.rego, { review, parameters: c.parameters }, { inventory: c.inventory ?? {} });
+        expect(result.violations).toEqual(expected);
+      }
+    },
+    60_000,
+  );
 
   it('the cases exercise what they claim (violations found, sprintf of objects is not [object Object])', () => {
     const policy = compiled.get(CASES[0].name)!;
-    const [result] = engine.evaluate(CASES[0].reviews[0], [{ name: 'p', kind: 'P', bundleSha256: policy.sha256, entrypoint: policy.entrypoint, parameters: {}, enforcementAction: 'deny' }]);
+    const [result] = engine.evaluate(CASES[0].reviews[0], [
+      { name: 'p', kind: 'P', bundleSha256: policy.sha256, entrypoint: policy.entrypoint, parameters: {}, enforcementAction: 'deny' },
+    ]);
     expect(result.violations.map((v) => v.msg)).toEqual([
       'Privileged container is not allowed: app, securityContext: {"privileged": true, "runAsUser": 0}',
       'Privileged container is not allowed: init, securityContext: {"capabilities": {"add": ["NET_ADMIN"]}, "privileged": true}',
     ]);
+  });
+
+  it('is why the engine hosts the wasm itself: the plain SDK prints [object Object] for the same policy', async () => {
+    const policy = compiled.get(CASES[0].name)!;
+    const sdk = await loadPolicy(policy.wasm);
+    sdk.setData({ inventory: {} });
+    const [set] = sdk.evaluate({ review: CASES[0].reviews[0], parameters: {} }, policy.entrypoint) as { result: { msg: string }[] }[];
+    expect(set.result.map((v) => v.msg)).toContain('Privileged container is not allowed: app, securityContext: [object Object]');
   });
 });

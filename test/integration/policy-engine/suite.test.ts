@@ -45,7 +45,9 @@ describe('gator verify suites through the engine', () => {
   it('reports a template that does not compile on each of its cases', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'farpoint-suite-'));
     try {
-      await writeFile(join(dir, 'template.yaml'), `apiVersion: templates.gatekeeper.sh/v1
+      await writeFile(
+        join(dir, 'template.yaml'),
+        `apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
 metadata: { name: testbroken }
 spec:
@@ -55,9 +57,13 @@ spec:
       rego: |
         package testbroken
         violation[{"msg": msg}] { msg := }
-`);
+`,
+      );
       await writeFile(join(dir, 'constraint.yaml'), 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: TestBroken\nmetadata: { name: x }\n');
-      await writeFile(join(dir, 'suite.yaml'), 'apiVersion: test.gatekeeper.sh/v1alpha1\nkind: Suite\ntests:\n  - name: t\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n      - { name: c, object: nowhere.yaml }\n');
+      await writeFile(
+        join(dir, 'suite.yaml'),
+        'apiVersion: test.gatekeeper.sh/v1alpha1\nkind: Suite\ntests:\n  - name: t\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n      - { name: c, object: nowhere.yaml }\n',
+      );
       const report = await runSuite(join(dir, 'suite.yaml'), compile);
       expect(report.tests[0]).toMatchObject({ passed: false, cases: [{ name: 'c', passed: false, problems: [expect.stringContaining('did not compile')] }] });
     } finally {
@@ -87,7 +93,9 @@ spec:
 
     const cli = async (...paths: string[]) => {
       try {
-        const { stdout } = await run(process.execPath, [build.js('src/policy-engine/verify.cli.ts'), ...paths], { env: { ...process.env, FARPOINT_TOOLS_BIN: join(await opaPath(), '..') } });
+        const { stdout } = await run(process.execPath, [build.js('src/policy-engine/verify.cli.ts'), ...paths], {
+          env: { ...process.env, FARPOINT_TOOLS_BIN: join(await opaPath(), '..') },
+        });
         return { code: 0, stdout };
       } catch (error) {
         const e = error as { code: number; stdout: string; stderr: string };

@@ -24,7 +24,9 @@ export interface CompiledPolicy {
 /** A ConstraintTemplate-shaped wrapper around bare Rego, for tests that start from a policy. */
 export function templateFor(rego: string, kind = 'TestPolicy'): ParsedConstraintTemplate {
   const pkg = regoPackage(rego);
-  if (!pkg) throw new Error('rego without a package');
+  if (!pkg) {
+    throw new Error('rego without a package');
+  }
   return parseConstraintTemplate({
     apiVersion: 'templates.gatekeeper.sh/v1',
     kind: 'ConstraintTemplate',
@@ -46,7 +48,11 @@ export async function opaEvalViolations(rego: string, input: unknown, data: unkn
     await writeFile(join(dir, 'input.json'), JSON.stringify(input));
     await writeFile(join(dir, 'data.json'), JSON.stringify(data));
     const query = `data.${entrypointForPackage(regoPackage(rego)!).replace(/\//g, '.')}`;
-    const { stdout } = await run(await opaPath(), ['eval', '--v0-compatible', '--format', 'json', '-d', join(dir, 'policy.rego'), '-d', join(dir, 'data.json'), '-i', join(dir, 'input.json'), query], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run(
+      await opaPath(),
+      ['eval', '--v0-compatible', '--format', 'json', '-d', join(dir, 'policy.rego'), '-d', join(dir, 'data.json'), '-i', join(dir, 'input.json'), query],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
     const out = JSON.parse(stdout) as { result?: { expressions: { value: { msg: string; details?: unknown }[] }[] }[] };
     const value = out.result?.[0]?.expressions[0]?.value ?? [];
     return [...value].sort((a, b) => (a.msg < b.msg ? -1 : a.msg > b.msg ? 1 : JSON.stringify(a.details ?? null) < JSON.stringify(b.details ?? null) ? -1 : 1));
