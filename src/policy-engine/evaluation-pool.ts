@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PolicyEngineError, PolicyEngineErrorCode } from './errors';
 import type { WorkerReply, WorkerTask } from './evaluation-protocol';
+import { EVALUATION_WORKER } from './evaluation-worker';
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult, Inventory } from './types';
 
 export interface EvaluationPoolOptions {
@@ -210,7 +211,7 @@ function uniqueBundles(bundles: PoolEvaluation['bundles']): PoolEvaluation['bund
 function startWorker(): Worker {
   const js = join(__dirname, 'evaluation-worker.js');
   if (existsSync(js)) {
-    return new Worker(js);
+    return new Worker(js, { workerData: { [EVALUATION_WORKER]: true } });
   }
   const ts = join(__dirname, 'evaluation-worker.ts');
   const swc = require.resolve('@swc/core', { paths: [__dirname] });
@@ -225,5 +226,5 @@ function startWorker(): Worker {
     };
     require(${JSON.stringify(ts)});
   `;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, workerData: { [EVALUATION_WORKER]: true } });
 }
