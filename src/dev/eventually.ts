@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface EventuallyOptions {
   /** Give up after this long (default 30 s: real apiservers and child processes are slow on 2 cores). */
   timeoutMs?: number;
-  /** Wait between tries (default 20 ms). */
+  /** Longest wait between tries (default 200 ms); the first tries come after 5 ms and the wait grows from there. */
   intervalMs?: number;
   /** What is awaited, for the timeout message when `check` returns false rather than throwing. */
   what?: string;
@@ -16,8 +16,10 @@ export interface EventuallyOptions {
  * asynchronously (loops on timers, watches, informer caches, process exits), never as a timed assertion.
  */
 export async function eventually<T>(check: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<Exclude<T, false>> {
-  const { timeoutMs = 30_000, intervalMs = 20, what = 'condition' } = options;
+  const { timeoutMs = 30_000, intervalMs = 200, what = 'condition' } = options;
   const deadline = Date.now() + timeoutMs;
+  // Quick at first (timer loops in unit specs settle in milliseconds), then gentler on what is polled (an apiserver).
+  let wait = Math.min(5, intervalMs);
   for (;;) {
     let failure: unknown;
     try {
@@ -28,6 +30,7 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
       failure = error;
     }
     if (Date.now() > deadline) throw failure;
-    await sleep(intervalMs);
+    await sleep(wait);
+    wait = Math.min(intervalMs, wait * 1.5);
   }
 }
