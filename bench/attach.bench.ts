@@ -61,8 +61,12 @@ async function until<T>(what: string, read: () => Promise<T>, done: (value: T) =
     } catch {
       // not there yet
     }
-    if (read_ && done(last as T)) return last as T;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
+    if (read_ && done(last as T)) {
+      return last as T;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
+    }
     await sleep(intervalMs);
   }
 }
@@ -73,7 +77,9 @@ async function gone(read: () => Promise<unknown>): Promise<boolean> {
     await read();
     return false;
   } catch (error) {
-    if (notFound(error)) return true;
+    if (notFound(error)) {
+      return true;
+    }
     throw error;
   }
 }
@@ -93,7 +99,9 @@ class Child {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
   async stop(signal: NodeJS.Signals = 'SIGTERM') {
-    if (this.running) this.child.kill(signal);
+    if (this.running) {
+      this.child.kill(signal);
+    }
     return this.exited;
   }
 }
@@ -112,7 +120,13 @@ async function main(): Promise<void> {
   const tools = await locateTools();
   const [app, harness] = await Promise.all([
     createApiApp(config, createRootLogger('silent', 'bench')),
-    KubeHarness.start({ clusters: [{ name: 'bench-tkg', profile: 'tkg-3node' }, { name: 'bench-k3s', profile: 'k3s-1node' }], tools }),
+    KubeHarness.start({
+      clusters: [
+        { name: 'bench-tkg', profile: 'tkg-3node' },
+        { name: 'bench-k3s', profile: 'k3s-1node' },
+      ],
+      tools,
+    }),
   ]);
   const children: Child[] = [];
   const scratch: string[] = [];
@@ -122,35 +136,60 @@ async function main(): Promise<void> {
     const prisma = app.get(PrismaService);
     const { adminToken } = await app.get(OrganizationService).bootstrap(`bench-attach-${stamp}`, 'Bench', 'system:bench');
     const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-      const response = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ query, variables }) });
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ query, variables }),
+      });
       const body = (await response.json()) as { data?: T; errors?: unknown };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      if (body.errors) {
+        throw new Error(JSON.stringify(body.errors));
+      }
       return body.data!;
     };
 
     const worker = new Child(
       spawn(process.execPath, [join(dist, 'worker.js')], {
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL, QUEUE_PREFIX: prefix, PUBLIC_URL: base, LOG_LEVEL: 'info', ATTACH_ALLOWED_CIDRS },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATABASE_URL: config.DATABASE_URL,
+          REDIS_URL: config.REDIS_URL,
+          QUEUE_PREFIX: prefix,
+          PUBLIC_URL: base,
+          LOG_LEVEL: 'info',
+          ATTACH_ALLOWED_CIDRS,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       }),
     );
     children.push(worker);
-    await until('the worker', async () => worker.output, (out) => {
-      if (!worker.running) throw new Error(`worker exited:\n${out}`);
-      return out.includes('Farpoint worker running');
-    });
+    await until(
+      'the worker',
+      async () => worker.output,
+      (out) => {
+        if (!worker.running) {
+          throw new Error(`worker exited:\n${out}`);
+        }
+        return out.includes('Farpoint worker running');
+      },
+    );
 
     const { createSite } = await gql<{ createSite: { id: string } }>('mutation($in: CreateSiteInput!) { createSite(input: $in) { id } }', {
       in: { name: 'bench-site', tier: 'FAR_EDGE', region: 'eu-central', connectivity: { mode: 'ALWAYS_ON', heartbeatIntervalSeconds: 5, disconnectGraceSeconds: 10 } },
     });
-    const { createClusterGroup } = await gql<{ createClusterGroup: { id: string } }>('mutation($in: CreateClusterGroupInput!) { createClusterGroup(input: $in) { id } }', { in: { name: 'bench' } });
+    const { createClusterGroup } = await gql<{ createClusterGroup: { id: string } }>('mutation($in: CreateClusterGroupInput!) { createClusterGroup(input: $in) { id } }', {
+      in: { name: 'bench' },
+    });
     const phaseOf = async (id: string) => (await prisma.cluster.findUniqueOrThrow({ where: { id } })).phase;
 
     const startAgent = async (cluster: HarnessCluster): Promise<Child> => {
       const stateDir = await mkdtemp(join(tmpdir(), `farpoint-bench-agent-`));
       scratch.push(stateDir);
       const local = await prepareLocalAgent(cluster, stateDir);
-      const agent = new Child(spawn(process.execPath, [join(dist, 'agent', 'main.js')], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...local.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+      const agent = new Child(
+        spawn(process.execPath, [join(dist, 'agent', 'main.js')], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...local.env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+      );
       children.push(agent);
       return agent;
     };
@@ -158,7 +197,11 @@ async function main(): Promise<void> {
     const removed = async (kc: KubeConfig) => {
       const core = kc.makeApiClient(CoreV1Api);
       const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-      return (await gone(() => core.readNamespace({ name: N.namespace }))) && (await gone(() => rbac.readClusterRoleBinding({ name: N.clusterRoleBinding }))) && (await gone(() => rbac.readClusterRole({ name: N.clusterRole })));
+      return (
+        (await gone(() => core.readNamespace({ name: N.namespace }))) &&
+        (await gone(() => rbac.readClusterRoleBinding({ name: N.clusterRoleBinding }))) &&
+        (await gone(() => rbac.readClusterRole({ name: N.clusterRole })))
+      );
     };
 
     const samples: Sample[] = [];
@@ -173,22 +216,34 @@ async function main(): Promise<void> {
         let clusterId: string;
         let agent: Child;
         if (mode === 'LINK') {
-          const { attachCluster } = await gql<{ attachCluster: { cluster: { id: string }; manifestUrl: string } }>('mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } manifestUrl } }', { in: input });
+          const { attachCluster } = await gql<{ attachCluster: { cluster: { id: string }; manifestUrl: string } }>(
+            'mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } manifestUrl } }',
+            { in: input },
+          );
           clusterId = attachCluster.cluster.id;
           await run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-f', attachCluster.manifestUrl]);
           agent = await startAgent(cluster);
         } else {
           const kubeconfig = await readFile(cluster.kubeconfigPath, 'utf8');
-          const { attachClusterWithKubeconfig } = await gql<{ attachClusterWithKubeconfig: { cluster: { id: string } } }>('mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { cluster { id } } }', { in: { ...input, kubeconfig } });
+          const { attachClusterWithKubeconfig } = await gql<{ attachClusterWithKubeconfig: { cluster: { id: string } } }>(
+            'mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { cluster { id } } }',
+            { in: { ...input, kubeconfig } },
+          );
           clusterId = attachClusterWithKubeconfig.cluster.id;
           const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
           await until('the worker to install the agent', () => apps.readNamespacedDeployment({ name: N.deployment, namespace: N.namespace }), Boolean);
           agent = await startAgent(cluster);
         }
-        await until(`${input.name} READY`, () => phaseOf(clusterId), (phase) => {
-          if (!agent.running) throw new Error(`agent exited:\n${agent.output}`);
-          return phase === 'READY';
-        });
+        await until(
+          `${input.name} READY`,
+          () => phaseOf(clusterId),
+          (phase) => {
+            if (!agent.running) {
+              throw new Error(`agent exited:\n${agent.output}`);
+            }
+            return phase === 'READY';
+          },
+        );
         const msToReady = Date.now() - startedAt;
         samples.push({ mode, profile: cluster.profile, msToReady });
         console.log(`${input.name}: READY after ${msToReady} ms`);
@@ -199,14 +254,26 @@ async function main(): Promise<void> {
         }
         if (rssMiB[cluster.profile] === undefined) {
           const seq = (await prisma.clusterInventory.findUniqueOrThrow({ where: { clusterId } })).ackedSeq;
-          await until('three heartbeats', () => prisma.clusterInventory.findUniqueOrThrow({ where: { clusterId } }), (inv) => inv.ackedSeq >= seq + 3, 60_000, 500);
+          await until(
+            'three heartbeats',
+            () => prisma.clusterInventory.findUniqueOrThrow({ where: { clusterId } }),
+            (inv) => inv.ackedSeq >= seq + 3,
+            60_000,
+            500,
+          );
           const status = await readFile(`/proc/${agent.child.pid}/status`, 'utf8');
           rssMiB[cluster.profile] = Math.round(Number(/^VmRSS:\s+(\d+)/m.exec(status)![1]) / 1024);
         }
 
         await gql('mutation($id: ID!) { detachCluster(id: $id) { id } }', { id: clusterId });
-        await until(`${input.name} DETACHED`, () => phaseOf(clusterId), (phase) => phase === 'DETACHED');
-        if ((await agent.exited) !== 0) throw new Error(`the agent did not exit 0 after detach:\n${agent.output}`);
+        await until(
+          `${input.name} DETACHED`,
+          () => phaseOf(clusterId),
+          (phase) => phase === 'DETACHED',
+        );
+        if ((await agent.exited) !== 0) {
+          throw new Error(`the agent did not exit 0 after detach:\n${agent.output}`);
+        }
         await until(`${input.name}'s agent objects to be gone`, () => removed(cluster.kubeConfig), Boolean, 120_000, 250);
       }
     }
@@ -220,7 +287,10 @@ async function main(): Promise<void> {
     console.table(Object.keys(snapshotBytes).map((profile) => ({ profile, agentRssMiB: rssMiB[profile], firstSnapshotBytes: snapshotBytes[profile] })));
     const out = join(root, 'bench', 'results');
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'attach.json'), JSON.stringify({ at: new Date().toISOString(), runsPerMode: RUNS, rows, samples, agentRssMiB: rssMiB, firstSnapshotBytes: snapshotBytes }, null, 2) + '\n');
+    writeFileSync(
+      join(out, 'attach.json'),
+      JSON.stringify({ at: new Date().toISOString(), runsPerMode: RUNS, rows, samples, agentRssMiB: rssMiB, firstSnapshotBytes: snapshotBytes }, null, 2) + '\n',
+    );
   } finally {
     await Promise.all(children.map((c) => c.stop('SIGKILL')));
     await harness.stop();
@@ -230,7 +300,9 @@ async function main(): Promise<void> {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.unlink(...keys);
+      if (keys.length) {
+        await redis.unlink(...keys);
+      }
       cursor = next;
     } while (cursor !== '0');
     redis.disconnect();

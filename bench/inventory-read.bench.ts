@@ -18,9 +18,10 @@ import { OrganizationService } from '../src/modules/organizations/organization.s
 const CLUSTERS = Number(process.env.BENCH_CLUSTERS ?? 2000);
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 40);
 
-
 async function time(iterations: number, run: () => Promise<unknown>): Promise<{ p50: number; p95: number; mean: number }> {
-  for (let i = 0; i < 3; i++) await run(); // warm-up
+  for (let i = 0; i < 3; i++) {
+    await run();
+  } // warm-up
   const samples: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const start = process.hrtime.bigint();
@@ -59,14 +60,22 @@ async function main(): Promise<void> {
       labels: { tier: i % 5 === 0 ? 'core' : 'edge', env: envs[i % 3], ...(i % 7 === 0 ? { canary: 'true' } : {}) },
       nodeCount: 1 + (i % 5),
     }));
-    for (let i = 0; i < clusters.length; i += 500) await prisma.cluster.createMany({ data: clusters.slice(i, i + 500) });
+    for (let i = 0; i < clusters.length; i += 500) {
+      await prisma.cluster.createMany({ data: clusters.slice(i, i + 500) });
+    }
     const workspace = await prisma.workspace.create({ data: { organizationId: orgId, name: 'ws' } });
     await prisma.namespace.createMany({ data: clusters.map((c) => ({ organizationId: orgId, clusterId: c.id, workspaceId: workspace.id, name: 'apps' })) });
 
     const gql = async (query: string) => {
-      const response = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }, body: JSON.stringify({ query }) });
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+        body: JSON.stringify({ query }),
+      });
       const body = (await response.json()) as { errors?: unknown };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      if (body.errors) {
+        throw new Error(JSON.stringify(body.errors));
+      }
       return body;
     };
     const pageQuery = '{ clusters(first: 100) { edges { node { name site { name clusterCount } group { name clusterCount } namespaceCount } } } }';
@@ -91,9 +100,17 @@ async function main(): Promise<void> {
     };
 
     const rows = [
-      { case: 'page of 100 clusters + relations via GraphQL (DataLoaders)', ...(await time(ITERATIONS, () => gql(pageQuery))), sqlStatements: await statements(() => gql(pageQuery)) },
+      {
+        case: 'page of 100 clusters + relations via GraphQL (DataLoaders)',
+        ...(await time(ITERATIONS, () => gql(pageQuery))),
+        sqlStatements: await statements(() => gql(pageQuery)),
+      },
       { case: 'baseline: same page, relations row by row (N+1, direct Prisma)', ...(await time(ITERATIONS, naivePage)), sqlStatements: await statements(naivePage) },
-      { case: `label selector over ${CLUSTERS} clusters via GraphQL`, ...(await time(ITERATIONS, () => gql(selectorQuery))), sqlStatements: await statements(() => gql(selectorQuery)) },
+      {
+        case: `label selector over ${CLUSTERS} clusters via GraphQL`,
+        ...(await time(ITERATIONS, () => gql(selectorQuery))),
+        sqlStatements: await statements(() => gql(selectorQuery)),
+      },
     ];
     const ratio = rows[1].p50 / rows[0].p50;
     console.log(`\nInventory read benchmark — ${CLUSTERS} clusters, ${ITERATIONS} iterations each (ms)\n`);
@@ -101,7 +118,10 @@ async function main(): Promise<void> {
     console.log(`DataLoader page vs N+1 baseline: ${ratio.toFixed(1)}x faster at p50`);
     const out = join(findProjectRoot(), 'bench', 'results');
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'inventory-read.json'), JSON.stringify({ at: new Date().toISOString(), clusters: CLUSTERS, iterations: ITERATIONS, rows, dataLoaderSpeedupP50: ratio }, null, 2) + '\n');
+    writeFileSync(
+      join(out, 'inventory-read.json'),
+      JSON.stringify({ at: new Date().toISOString(), clusters: CLUSTERS, iterations: ITERATIONS, rows, dataLoaderSpeedupP50: ratio }, null, 2) + '\n',
+    );
   } finally {
     await app.close();
     await db.drop();

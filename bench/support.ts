@@ -10,7 +10,9 @@ export function percentile(values: number[], p: number): number {
 /** A fresh, fully migrated database for one benchmark run on the DATABASE_URL server; drop() removes it. */
 export async function createBenchDatabase(name: string): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = process.env.DATABASE_URL;
-  if (!admin || !process.env.REDIS_URL) throw new Error('run through `npm run bench` (it starts Postgres and Redis and sets FARPOINT_TOOLS_BIN)');
+  if (!admin || !process.env.REDIS_URL) {
+    throw new Error('run through `npm run bench` (it starts Postgres and Redis and sets FARPOINT_TOOLS_BIN)');
+  }
   const dbName = `farpoint_bench_${name}_${Date.now()}`;
   const pg = new Client(admin);
   await pg.connect();

@@ -1,9 +1,9 @@
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ApiModule } from './app.module';
-import { AppConfig } from './infra/config/app-config';
+import { type AppConfig } from './infra/config/app-config';
 import { registerGraphqlExplorer } from './graphql/explorer.routes';
 import { NestPinoLogger } from './infra/logging/logger';
 import { graphqlAddressLimit } from './graphql/graphql-address-limit';
@@ -43,7 +43,9 @@ export async function createApiApp(config: AppConfig, logger: Logger): Promise<N
   fastify.setChildLoggerFactory((parent, bindings, options) => parent.child(bindings, { ...options, serializers: { ...options.serializers, req: serializeRequestForLog } }));
   // Also before init: per-address limits on the agent protocol and GraphQL, before bodies are read.
   addAddressRateLimits(fastify, app.get(RateLimitGateway), (route) => agentAddressLimit(route, config) ?? graphqlAddressLimit(route, config));
-  if (config.GRAPHQL_EXPLORER) registerGraphqlExplorer(fastify);
+  if (config.GRAPHQL_EXPLORER) {
+    registerGraphqlExplorer(fastify);
+  }
   fastify.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);
     return payload;

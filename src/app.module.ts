@@ -46,7 +46,21 @@ class CoreModule {
   }
 }
 
-const capabilities = [AuthModule, OrganizationsModule, SitesModule, ClusterGroupsModule, ClustersModule, ClusterStatusModule, ClusterInventoryModule, WorkspacesModule, NamespacesModule, AttachModule, AgentGatewayModule, PolicyTemplatesModule, ConstraintsModule];
+const capabilities = [
+  AuthModule,
+  OrganizationsModule,
+  SitesModule,
+  ClusterGroupsModule,
+  ClustersModule,
+  ClusterStatusModule,
+  ClusterInventoryModule,
+  WorkspacesModule,
+  NamespacesModule,
+  AttachModule,
+  AgentGatewayModule,
+  PolicyTemplatesModule,
+  ConstraintsModule,
+];
 
 /** The GraphQL API process. */
 @Module({})

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
     switch (command) {
       case 'create-organization': {
         const [name, ...display] = args;
-        if (!name) throw new Error('usage: create-organization <name> [display name]');
+        if (!name) {
+          throw new Error('usage: create-organization <name> [display name]');
+        }
         const { organization, adminToken } = await app.get(OrganizationService).bootstrap(name, display.join(' ') || name, 'system:cli');
         process.stdout.write(JSON.stringify({ organizationId: organization.id, name: organization.name, adminToken }) + '\n');
         break;

@@ -1,12 +1,4 @@
-import type {
-  KubernetesObject,
-  V1ClusterRole,
-  V1ConfigMap,
-  V1Deployment,
-  V1PolicyRule,
-  V1Role,
-  V1Secret,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1ClusterRole, V1ConfigMap, V1Deployment, V1PolicyRule, V1Role, V1Secret } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
 import { TEST_CLUSTER_ID, TEST_REGISTRATION_TOKEN } from '../protocol/testing/factories';
 import { AgentInstallError, type AgentManifestInput, renderAgentManifests, toYaml } from './manifests';
@@ -81,7 +73,9 @@ describe(renderAgentManifests.name, () => {
       for (const list of [rule.verbs, rule.apiGroups ?? [], rule.resources ?? [], rule.resourceNames ?? []]) {
         expect(list).not.toContain('*');
       }
-      for (const verb of ['create', 'deletecollection', 'escalate', 'bind', 'impersonate']) expect(rule.verbs).not.toContain(verb);
+      for (const verb of ['create', 'deletecollection', 'escalate', 'bind', 'impersonate']) {
+        expect(rule.verbs).not.toContain(verb);
+      }
       expect(rule.nonResourceURLs).toBeUndefined();
     }
     expect(clusterRules.flatMap((r) => r.resources ?? [])).not.toContain('secrets');
@@ -116,29 +110,34 @@ describe(renderAgentManifests.name, () => {
   it('limits every write to the agent’s own objects by name', () => {
     const writes = ['update', 'patch', 'delete'];
     for (const rule of [...clusterRules, ...namespaceRules]) {
-      if (rule.verbs.some((v) => writes.includes(v))) expect(rule.resourceNames?.length).toBeGreaterThan(0);
+      if (rule.verbs.some((v) => writes.includes(v))) {
+        expect(rule.resourceNames?.length).toBeGreaterThan(0);
+      }
     }
     expect(allows(clusterRules, { verb: 'delete', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: 'admin' })).toBe(false);
     expect(allows(namespaceRules, { verb: 'delete', group: '', resource: 'namespaces', name: 'kube-system' })).toBe(false);
-    expect(
-      allows(clusterRules, { verb: 'update', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', name: 'x' }),
-    ).toBe(false);
+    expect(allows(clusterRules, { verb: 'update', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', name: 'x' })).toBe(false);
   });
 
   it('allows every call the agent makes', () => {
     const clusterWide: Access[] = [
       ...['nodes', 'namespaces', 'pods'].flatMap((resource) => ['list', 'watch'].map((verb) => ({ verb, group: '', resource }))),
-      ...['deployments', 'statefulsets', 'daemonsets'].flatMap((resource) =>
-        ['list', 'watch'].map((verb) => ({ verb, group: 'apps', resource })),
-      ),
+      ...['deployments', 'statefulsets', 'daemonsets'].flatMap((resource) => ['list', 'watch'].map((verb) => ({ verb, group: 'apps', resource }))),
       { verb: 'get', group: '', resource: 'namespaces', name: 'kube-system' },
-      ...['get', 'update', 'patch', 'delete'].map((verb) => ({ verb, group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', name: N.validatingWebhookConfiguration })),
+      ...['get', 'update', 'patch', 'delete'].map((verb) => ({
+        verb,
+        group: 'admissionregistration.k8s.io',
+        resource: 'validatingwebhookconfigurations',
+        name: N.validatingWebhookConfiguration,
+      })),
       { verb: 'get', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: N.clusterRole },
       { verb: 'get', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', name: N.clusterRoleBinding },
       { verb: 'delete', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', name: N.clusterRoleBinding },
     ];
     // Installed, and after the agent dropped the adoption rule.
-    for (const access of clusterWide) expect([access, allows(clusterRules, access), allows(AGENT_CLUSTER_RULES, access)]).toEqual([access, true, true]);
+    for (const access of clusterWide) {
+      expect([access, allows(clusterRules, access), allows(AGENT_CLUSTER_RULES, access)]).toEqual([access, true, true]);
+    }
     const adoption = { verb: 'patch', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', name: N.clusterRole };
     expect([allows(clusterRules, adoption), allows(AGENT_CLUSTER_RULES, adoption)]).toEqual([true, false]);
     const inNamespace: Access[] = [
@@ -147,7 +146,9 @@ describe(renderAgentManifests.name, () => {
       // DELETE /api/v1/namespaces/farpoint-system is authorised with namespace farpoint-system.
       { verb: 'delete', group: '', resource: 'namespaces', name: N.namespace },
     ];
-    for (const access of inNamespace) expect([access, allows(namespaceRules, access)]).toEqual([access, true]);
+    for (const access of inNamespace) {
+      expect([access, allows(namespaceRules, access)]).toEqual([access, true]);
+    }
   });
 
   it('puts the registration token in the Secret and the settings in the ConfigMap', () => {
@@ -180,9 +181,7 @@ describe(renderAgentManifests.name, () => {
     expect(container.resources?.requests).toEqual({ cpu: '50m', memory: '128Mi' });
     expect(container.resources?.limits).toEqual({ cpu: '500m', memory: '256Mi' });
     expect(container.volumeMounts).toEqual([{ name: 'state', mountPath: '/var/lib/farpoint-agent' }]);
-    expect(container.env?.find((e) => e.name === 'FARPOINT_AGENT_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe(
-      'metadata.namespace',
-    );
+    expect(container.env?.find((e) => e.name === 'FARPOINT_AGENT_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
     expect(deployment.spec?.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'farpoint-agent' });
     expect(deployment.spec?.template.metadata?.labels).toMatchObject(deployment.spec!.selector.matchLabels!);
   });

@@ -26,7 +26,11 @@ export const AgentManifestInputSchema = z.object({
   apiUrl: z.url({ protocol: /^https?$/ }),
   registrationToken: RegistrationTokenSchema,
   /** Agent image reference, e.g. registry.example.com/farpoint/agent:0.1.0 or …@sha256:…. */
-  image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'must not contain whitespace'),
+  image: z
+    .string()
+    .min(1)
+    .max(512)
+    .regex(/^[^\s]+$/, 'must not contain whitespace'),
   agentVersion: AgentVersionSchema,
   /** PEM CA bundle the agent trusts for the API (for private CAs); omitted: the image's public roots. */
   caBundlePem: z
@@ -194,18 +198,13 @@ export function renderAgentManifests(input: AgentManifestInput): KubernetesObjec
                 runAsNonRoot: true,
                 capabilities: { drop: ['ALL'] },
               },
-              volumeMounts: [
-                { name: 'state', mountPath: STATE_DIR },
-                ...(i.caBundlePem ? [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] : []),
-              ],
+              volumeMounts: [{ name: 'state', mountPath: STATE_DIR }, ...(i.caBundlePem ? [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] : [])],
             },
           ],
           volumes: [
             // Survives container restarts; after a reschedule the agent renumbers its queue (see protocol).
             { name: 'state', emptyDir: { sizeLimit: '64Mi' } },
-            ...(i.caBundlePem
-              ? [{ name: 'ca', configMap: { name: N.configMap, items: [{ key: CA_KEY, path: CA_KEY }] } }]
-              : []),
+            ...(i.caBundlePem ? [{ name: 'ca', configMap: { name: N.configMap, items: [{ key: CA_KEY, path: CA_KEY }] } }] : []),
           ],
           tolerations: [
             { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
@@ -216,18 +215,7 @@ export function renderAgentManifests(input: AgentManifestInput): KubernetesObjec
     },
   };
 
-  return [
-    namespace,
-    serviceAccount,
-    clusterRole,
-    clusterRoleBinding,
-    role,
-    roleBinding,
-    secret,
-    configMap,
-    webhookConfiguration,
-    deployment,
-  ] as KubernetesObject[];
+  return [namespace, serviceAccount, clusterRole, clusterRoleBinding, role, roleBinding, secret, configMap, webhookConfiguration, deployment] as KubernetesObject[];
 }
 
 /** Multi-document YAML for `kubectl apply -f`, in the given order. */

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { applyInventoryDelta, type Inventory, type InventoryDelta } from '../protocol/inventory';
+import { applyInventoryDelta, type Inventory } from '../protocol/inventory';
 import { AGENT_CLUSTER_RULES, isAdoptionRule } from '../agent-install/rbac';
 import { TEST_CLUSTER_ID, TEST_KUBE_SYSTEM_UID, TEST_REGISTRATION_TOKEN } from '../protocol/testing/factories';
 import { Agent, type AgentOutcome } from './agent';
@@ -87,17 +87,25 @@ function setupRegistered(options: { expiresInMs?: number; extra?: Record<string,
   const probe = new FakeAgentApi();
   const data = { ...registeredSecret(probe, undefined, options.expiresInMs), ...options.extra };
   const ctx = setup(data, { adoptionRecheckMs: options.adoptionRecheckMs });
-  for (const [k, v] of probe.credentials) ctx.api.credentials.set(k, v);
+  for (const [k, v] of probe.credentials) {
+    ctx.api.credentials.set(k, v);
+  }
   return ctx;
 }
 
 function inventoryFrom(api: FakeAgentApi): Inventory {
   let inventory: Inventory | undefined;
   for (const item of api.stored) {
-    if (item.kind === 'inventory.snapshot') inventory = item.payload;
-    if (item.kind === 'inventory.delta') inventory = applyInventoryDelta(inventory!, item.payload as InventoryDelta);
+    if (item.kind === 'inventory.snapshot') {
+      inventory = item.payload;
+    }
+    if (item.kind === 'inventory.delta') {
+      inventory = applyInventoryDelta(inventory!, item.payload);
+    }
   }
-  if (!inventory) throw new Error('no inventory stored');
+  if (!inventory) {
+    throw new Error('no inventory stored');
+  }
   return inventory;
 }
 
@@ -115,9 +123,7 @@ describe(Agent.name, () => {
     await stop();
     const installationSecret = secret.data!['installation-secret'];
     expect(installationSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(api.registerRequests).toEqual([
-      { registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '0.1.0', installationSecret },
-    ]);
+    expect(api.registerRequests).toEqual([{ registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '0.1.0', installationSecret }]);
     expect(kube.nonAdoptionCalls).toEqual(['get namespace kube-system']);
     expect(secret.data).toMatchObject({ 'cluster-id': TEST_CLUSTER_ID, credential: 'fpc_fake_credential_0001' });
     expect(secret.data).not.toHaveProperty('registration-token');
@@ -142,7 +148,7 @@ describe(Agent.name, () => {
     await eventually(() => api.storedKinds().includes('inventory.delta'), { what: 'a delta' });
     await stop();
     expect(api.storedKinds().filter((k) => k === 'inventory.snapshot')).toHaveLength(1);
-    const delta = api.stored.find((i) => i.kind === 'inventory.delta')!.payload as InventoryDelta;
+    const delta = api.stored.find((i) => i.kind === 'inventory.delta')!.payload;
     expect(delta.workloads?.deletions).toEqual([{ kind: 'Deployment', namespace: 'default', name: 'pos-web' }]);
     expect(delta.podCountsByPhase?.Failed).toBe(1);
     expect(inventoryFrom(api)).toEqual(buildInventory(watch.current, 'v1.31.4+vmware.1'));
@@ -171,11 +177,7 @@ describe(Agent.name, () => {
     await eventually(() => outcome() !== undefined, { what: 'the agent to end' });
     await stop();
     expect(outcome()).toBe('detached');
-    expect(kube.nonAdoptionCalls).toEqual([
-      'delete validatingwebhookconfiguration farpoint-agent',
-      'delete clusterrolebinding farpoint-agent',
-      'delete namespace farpoint-system',
-    ]);
+    expect(kube.nonAdoptionCalls).toEqual(['delete validatingwebhookconfiguration farpoint-agent', 'delete clusterrolebinding farpoint-agent', 'delete namespace farpoint-system']);
     expect(kube.calls.filter((c) => c.startsWith('delete') || c.startsWith('patch'))).toEqual([
       'patch clusterrole farpoint-agent',
       'delete validatingwebhookconfiguration farpoint-agent',
@@ -224,7 +226,6 @@ describe(Agent.name, () => {
     await stop();
     expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual(['patch clusterrole farpoint-agent', 'patch clusterrole farpoint-agent']);
   });
-
 
   it('stops reporting when the credential is revoked, and logs why', async () => {
     const { api, logs, start, outcome } = setupRegistered();

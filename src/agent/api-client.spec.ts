@@ -41,13 +41,18 @@ describe(HttpAgentApi.name, () => {
     let seen: { url?: string; headers?: IncomingMessage['headers']; body?: unknown } = {};
     handler = (req, body, res) => {
       seen = { url: req.url, headers: req.headers, body: JSON.parse(body) };
-      json(res, 200, {
-        clusterId: TEST_CLUSTER_ID,
-        credential: TEST_CREDENTIAL,
-        credentialExpiresAt: '2026-12-26T10:00:00Z',
-        heartbeatIntervalSeconds: 20,
-        reportIntervalSeconds: 10,
-      }, { date: 'Thu, 26 Nov 2026 10:00:00 GMT' });
+      json(
+        res,
+        200,
+        {
+          clusterId: TEST_CLUSTER_ID,
+          credential: TEST_CREDENTIAL,
+          credentialExpiresAt: '2026-12-26T10:00:00Z',
+          heartbeatIntervalSeconds: 20,
+          reportIntervalSeconds: 10,
+        },
+        { date: 'Thu, 26 Nov 2026 10:00:00 GMT' },
+      );
     };
     const result = await api().register(registerRequest);
     expect(seen.url).toBe('/farpoint/agent/v1/register');

@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  AgentErrorBodySchema,
-  type AgentErrorCode,
-  isCredentialErrorCode,
-  isTokenErrorCode,
-} from '../protocol/errors';
+import { AgentErrorBodySchema, type AgentErrorCode, isCredentialErrorCode, isTokenErrorCode } from '../protocol/errors';
 import { parseJsonBody, parseOrThrow } from '../protocol/parse';
 import { AgentPaths } from '../protocol/paths';
 import {
@@ -15,12 +10,7 @@ import {
   type RotateCredentialResponse,
   RotateCredentialResponseSchema,
 } from '../protocol/register';
-import {
-  DIRECTIVE_TYPES,
-  type ReportsRequest,
-  type ReportsResponse,
-  ReportsResponseSchema,
-} from '../protocol/reports';
+import { DIRECTIVE_TYPES, type ReportsRequest, type ReportsResponse, ReportsResponseSchema } from '../protocol/reports';
 
 /** Largest response the agent reads; protocol responses are small. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -86,9 +76,13 @@ export interface HttpAgentApiOptions {
 }
 
 function retryAfterMs(header: string | null, now: number): number | undefined {
-  if (!header) return undefined;
+  if (!header) {
+    return undefined;
+  }
   const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  if (Number.isFinite(seconds)) {
+    return Math.max(0, seconds * 1000);
+  }
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
@@ -139,7 +133,9 @@ export class HttpAgentApi implements AgentApi {
       accept: 'application/json',
       'user-agent': `farpoint-agent/${this.options.agentVersion}`,
     };
-    if (credential) headers.authorization = `Bearer ${credential}`;
+    if (credential) {
+      headers.authorization = `Bearer ${credential}`;
+    }
     let response: Response;
     let text: string;
     try {
@@ -158,8 +154,7 @@ export class HttpAgentApi implements AgentApi {
     }
     const dateHeader = response.headers.get('date');
     const serverTime = dateHeader ? Date.parse(dateHeader) : NaN;
-    const withTime = <T>(value: T): ApiResult<T> =>
-      Number.isNaN(serverTime) ? { body: value } : { body: value, serverTime };
+    const withTime = <T>(value: T): ApiResult<T> => (Number.isNaN(serverTime) ? { body: value } : { body: value, serverTime });
 
     if (!response.ok) {
       let parsed: unknown;

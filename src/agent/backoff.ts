@@ -24,7 +24,9 @@ export class Backoff {
 /** Resolves after ms, or early (without error) when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
+    if (signal?.aborted) {
+      return resolve();
+    }
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
@@ -42,7 +44,9 @@ export class Wakeup {
   notify(): void {
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) {
+      w();
+    }
   }
 
   /** Resolves on notify(), after ms, or on abort. */
@@ -50,7 +54,9 @@ export class Wakeup {
     return new Promise((resolve) => {
       let settled = false;
       const finish = () => {
-        if (settled) return;
+        if (settled) {
+          return;
+        }
         settled = true;
         clearTimeout(timer);
         signal?.removeEventListener('abort', finish);
@@ -58,7 +64,9 @@ export class Wakeup {
       };
       const timer = setTimeout(finish, ms);
       signal?.addEventListener('abort', finish, { once: true });
-      if (signal?.aborted) finish();
+      if (signal?.aborted) {
+        finish();
+      }
       this.waiters.push(finish);
     });
   }

@@ -47,8 +47,7 @@ describe(loadAgentConfig.name, () => {
   });
 
   it('names every invalid variable at once', () => {
-    const load = () =>
-      loadAgentConfig({ FARPOINT_API_URL: 'ftp://x', FARPOINT_HEARTBEAT_INTERVAL_SECONDS: '-1', FARPOINT_CLUSTER_ID: 'nope' });
+    const load = () => loadAgentConfig({ FARPOINT_API_URL: 'ftp://x', FARPOINT_HEARTBEAT_INTERVAL_SECONDS: '-1', FARPOINT_CLUSTER_ID: 'nope' });
     expect(load).toThrow(AgentConfigError);
     expect(load).toThrow(/FARPOINT_API_URL: .*FARPOINT_CLUSTER_ID: .*FARPOINT_HEARTBEAT_INTERVAL_SECONDS: /);
   });

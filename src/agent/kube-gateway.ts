@@ -59,7 +59,9 @@ async function deleting(call: () => Promise<unknown>): Promise<DeleteResult> {
     await call();
     return 'deleted';
   } catch (error) {
-    if (status(error) === 404) return 'absent';
+    if (status(error) === 404) {
+      return 'absent';
+    }
     throw error;
   }
 }
@@ -74,7 +76,9 @@ async function reading<T>(call: () => Promise<T>): Promise<T | Unreadable> {
     return await call();
   } catch (error) {
     const unreadable = unreadableStatus(error);
-    if (unreadable) return unreadable;
+    if (unreadable) {
+      return unreadable;
+    }
     throw error;
   }
 }
@@ -100,17 +104,23 @@ export class ClientNodeAgentKube implements AgentKube {
     try {
       const secret = await this.core.readNamespacedSecret({ name, namespace });
       const data: Record<string, string> = {};
-      for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = b64decode(value);
+      for (const [key, value] of Object.entries(secret.data ?? {})) {
+        data[key] = b64decode(value);
+      }
       return { data, resourceVersion: secret.metadata?.resourceVersion ?? '' };
     } catch (error) {
-      if (status(error) === 404) return null;
+      if (status(error) === 404) {
+        return null;
+      }
       throw error;
     }
   }
 
   async writeSecretData(namespace: string, name: string, data: Record<string, string>, resourceVersion: string): Promise<void> {
     const encoded: Record<string, string> = {};
-    for (const [key, value] of Object.entries(data)) encoded[key] = b64encode(value);
+    for (const [key, value] of Object.entries(data)) {
+      encoded[key] = b64encode(value);
+    }
     try {
       // JSON patch: the resourceVersion in the patched object makes the write conditional (409 when
       // stale); labels, annotations and type stay as installed.
@@ -123,7 +133,9 @@ export class ClientNodeAgentKube implements AgentKube {
         ],
       });
     } catch (error) {
-      if (status(error) === 409) throw new SecretConflictError();
+      if (status(error) === 409) {
+        throw new SecretConflictError();
+      }
       throw error;
     }
   }
@@ -131,7 +143,9 @@ export class ClientNodeAgentKube implements AgentKube {
   async namespaceUid(name: string): Promise<string> {
     const namespace = await this.core.readNamespace({ name });
     const uid = namespace.metadata?.uid;
-    if (!uid) throw new Error(`Namespace ${name} has no uid`);
+    if (!uid) {
+      throw new Error(`Namespace ${name} has no uid`);
+    }
     return uid;
   }
 
@@ -175,9 +189,13 @@ export class ClientNodeAgentKube implements AgentKube {
       });
       return 'patched';
     } catch (error) {
-      if (status(error) === 409) return 'conflict';
+      if (status(error) === 409) {
+        return 'conflict';
+      }
       const unreadable = unreadableStatus(error);
-      if (unreadable) return unreadable;
+      if (unreadable) {
+        return unreadable;
+      }
       throw error;
     }
   }

@@ -19,7 +19,9 @@ async function main(): Promise<number> {
   try {
     config = loadAgentConfig(process.env);
   } catch (error) {
-    if (!(error instanceof AgentConfigError)) throw error;
+    if (!(error instanceof AgentConfigError)) {
+      throw error;
+    }
     process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: error.message, problems: error.problems })}\n`);
     return 2;
   }
@@ -34,12 +36,13 @@ async function main(): Promise<number> {
 
   const queueFile = new QueueFile(config.stateDir);
   const loaded = await queueFile.load();
-  if (loaded.kind === 'corrupt') log.error('report queue file unreadable; moved aside', { movedTo: loaded.movedTo, reason: loaded.reason });
-  if (loaded.kind === 'loaded' && loaded.invalidItems) log.warn('dropped invalid queued items', { count: loaded.invalidItems });
-  const queue = new ReportQueue(
-    { maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes },
-    loaded.kind === 'loaded' ? loaded.state : undefined,
-  );
+  if (loaded.kind === 'corrupt') {
+    log.error('report queue file unreadable; moved aside', { movedTo: loaded.movedTo, reason: loaded.reason });
+  }
+  if (loaded.kind === 'loaded' && loaded.invalidItems) {
+    log.warn('dropped invalid queued items', { count: loaded.invalidItems });
+  }
+  const queue = new ReportQueue({ maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes }, loaded.kind === 'loaded' ? loaded.state : undefined);
   log.info('agent starting', {
     version: config.agentVersion,
     apiUrl: config.apiUrl,

@@ -22,11 +22,19 @@ interface HarnessCluster {
 
 async function main(): Promise<void> {
   const [api, token, clustersJson, kubectl, agentsDir] = process.argv.slice(2);
-  if (!agentsDir) throw new Error('usage: demo-attach <api url> <admin token> <clusters.json> <kubectl> <agents dir>');
+  if (!agentsDir) {
+    throw new Error('usage: demo-attach <api url> <admin token> <clusters.json> <kubectl> <agents dir>');
+  }
   const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-    const response = await fetch(`${api}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+    const response = await fetch(`${api}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-    if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join('; '));
+    if (body.errors?.length) {
+      throw new Error(body.errors.map((e) => e.message).join('; '));
+    }
     return body.data!;
   };
   const described = JSON.parse(readFileSync(clustersJson, 'utf8')) as { clusters: HarnessCluster[] };
@@ -39,18 +47,34 @@ async function main(): Promise<void> {
     const name = `local-${cluster.name}`;
     // The harness makes new clusters on every start: a record left by an earlier run points at a
     // cluster that no longer exists, so it is force-detached before attaching the new one.
-    const existing = await gql<{ clusters: { edges: { node: { id: string } }[] } }>('query($s: String) { clusters(first: 1, filter: { labelSelector: $s }) { edges { node { id } } } }', { s: `demo-cluster=${cluster.name}` });
-    for (const { node } of existing.clusters.edges) await gql('mutation($id: ID!) { detachCluster(id: $id, force: true) { id } }', { id: node.id });
-    const input = { name, groupId: group(index % 2 === 0 ? 'factory-lines' : 'point-of-sale'), siteId: site(index % 2 === 0 ? 'rtm-plant-02' : 'muc-store-0412'), labels: { 'demo-cluster': cluster.name, tier: 'edge', env: 'prod' } };
+    const existing = await gql<{ clusters: { edges: { node: { id: string } }[] } }>(
+      'query($s: String) { clusters(first: 1, filter: { labelSelector: $s }) { edges { node { id } } } }',
+      { s: `demo-cluster=${cluster.name}` },
+    );
+    for (const { node } of existing.clusters.edges) {
+      await gql('mutation($id: ID!) { detachCluster(id: $id, force: true) { id } }', { id: node.id });
+    }
+    const input = {
+      name,
+      groupId: group(index % 2 === 0 ? 'factory-lines' : 'point-of-sale'),
+      siteId: site(index % 2 === 0 ? 'rtm-plant-02' : 'muc-store-0412'),
+      labels: { 'demo-cluster': cluster.name, tier: 'edge', env: 'prod' },
+    };
     if (index % 2 === 1) {
       // By link: what an operator at a NAT-ed site does.
-      const { attachCluster } = await gql<{ attachCluster: { cluster: { id: string }; manifestUrl: string } }>('mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } manifestUrl } }', { in: input });
+      const { attachCluster } = await gql<{ attachCluster: { cluster: { id: string }; manifestUrl: string } }>(
+        'mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } manifestUrl } }',
+        { in: input },
+      );
       execFileSync(kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-f', attachCluster.manifestUrl], { stdio: ['ignore', 'ignore', 'inherit'] });
       console.log(`${attachCluster.cluster.id} ${await standIn(cluster, attachCluster.cluster.id, agentsDir)}`);
     } else {
       // By queue: Farpoint reaches the cluster and a worker installs the agent.
       const kubeconfig = readFileSync(cluster.kubeconfigPath, 'utf8');
-      const { attachClusterWithKubeconfig } = await gql<{ attachClusterWithKubeconfig: { cluster: { id: string } } }>('mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { cluster { id } } }', { in: { ...input, kubeconfig } });
+      const { attachClusterWithKubeconfig } = await gql<{ attachClusterWithKubeconfig: { cluster: { id: string } } }>(
+        'mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { cluster { id } } }',
+        { in: { ...input, kubeconfig } },
+      );
       console.log(`${attachClusterWithKubeconfig.cluster.id} ${await standIn(cluster, attachClusterWithKubeconfig.cluster.id, agentsDir)}`);
     }
   }
@@ -67,10 +91,18 @@ async function standIn(cluster: HarnessCluster, clusterId: string, agentsDir: st
     try {
       const agent = await prepareLocalAgent({ name: cluster.name, server: server.server, caPem: Buffer.from(server.caData!, 'base64').toString(), kubeConfig }, stateDir);
       const envFile = join(stateDir, 'agent.env');
-      writeFileSync(envFile, Object.entries(agent.env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n', { mode: 0o600 });
+      writeFileSync(
+        envFile,
+        Object.entries(agent.env)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join('\n') + '\n',
+        { mode: 0o600 },
+      );
       return envFile;
     } catch (error) {
-      if (attempt >= 120) throw new Error(`the agent Deployment did not appear in ${cluster.name}: ${(error as Error).message}`);
+      if (attempt >= 120) {
+        throw new Error(`the agent Deployment did not appear in ${cluster.name}: ${(error as Error).message}`);
+      }
       await sleep(500);
     }
   }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { WorkerModule } from '../app.module';
-import { Principal } from '../common/graphql/request-context';
+import { type Principal } from '../common/graphql/request-context';
 import { loadConfig } from '../infra/config/app-config';
 import { createRootLogger } from '../infra/logging/logger';
 import { AuthService } from '../modules/auth/auth.service';
@@ -26,7 +26,9 @@ async function main(): Promise<void> {
     const organizationId = existing?.id ?? (await app.get(OrganizationService).bootstrap('demo', 'Demo Retail & Manufacturing', 'system:demo-seed')).organization.id;
     const admin: Principal = { tokenId: 'demo-seed', tokenName: 'demo-seed', organizationId, role: 'ADMIN' };
     const { secret } = await app.get(AuthService).createToken(admin, { name: `demo-admin-${Date.now()}`, role: 'ADMIN' });
-    if (!existing) await seedInventory(app, admin);
+    if (!existing) {
+      await seedInventory(app, admin);
+    }
     process.stdout.write(JSON.stringify({ organizationId, adminToken: secret, created: !existing }) + '\n');
   } finally {
     await app.close();
@@ -40,9 +42,36 @@ async function seedInventory(app: Awaited<ReturnType<typeof NestFactory.createAp
   const workspaces = app.get(WorkspaceService);
   const namespaces = app.get(NamespaceService);
 
-  const munich = await sites.create(admin, { name: 'muc-store-0412', tier: 'FAR_EDGE', region: 'eu-central', address: 'Kaufingerstr. 12, 80331 München', latitude: 48.137, longitude: 11.575, hardwareModel: 'Lenovo ThinkEdge SE350', connectivity: { mode: 'INTERMITTENT' }, labels: { country: 'de', format: 'flagship' } });
-  const rotterdam = await sites.create(admin, { name: 'rtm-plant-02', tier: 'FAR_EDGE', region: 'eu-west', address: 'Europoort, Rotterdam', latitude: 51.95, longitude: 4.14, hardwareModel: 'Dell PowerEdge XR4000', connectivity: { mode: 'ALWAYS_ON' }, labels: { country: 'nl' } });
-  const dallas = await sites.create(admin, { name: 'dfw-cell-117', tier: 'FAR_EDGE', region: 'us-south', hardwareModel: 'Dell PowerEdge XR11', connectivity: { mode: 'SCHEDULED' }, labels: { country: 'us', carrier: 'ran' } });
+  const munich = await sites.create(admin, {
+    name: 'muc-store-0412',
+    tier: 'FAR_EDGE',
+    region: 'eu-central',
+    address: 'Kaufingerstr. 12, 80331 München',
+    latitude: 48.137,
+    longitude: 11.575,
+    hardwareModel: 'Lenovo ThinkEdge SE350',
+    connectivity: { mode: 'INTERMITTENT' },
+    labels: { country: 'de', format: 'flagship' },
+  });
+  const rotterdam = await sites.create(admin, {
+    name: 'rtm-plant-02',
+    tier: 'FAR_EDGE',
+    region: 'eu-west',
+    address: 'Europoort, Rotterdam',
+    latitude: 51.95,
+    longitude: 4.14,
+    hardwareModel: 'Dell PowerEdge XR4000',
+    connectivity: { mode: 'ALWAYS_ON' },
+    labels: { country: 'nl' },
+  });
+  const dallas = await sites.create(admin, {
+    name: 'dfw-cell-117',
+    tier: 'FAR_EDGE',
+    region: 'us-south',
+    hardwareModel: 'Dell PowerEdge XR11',
+    connectivity: { mode: 'SCHEDULED' },
+    labels: { country: 'us', carrier: 'ran' },
+  });
   const core = await sites.create(admin, { name: 'fra-dc-1', tier: 'CORE', region: 'eu-central', connectivity: { mode: 'ALWAYS_ON' } });
 
   const pos = await groups.create(admin, { name: 'point-of-sale', description: 'Store checkout and inventory clusters', labels: { team: 'retail' } });

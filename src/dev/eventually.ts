@@ -24,12 +24,16 @@ export async function eventually<T>(check: () => T | Promise<T>, options: Eventu
     let failure: unknown;
     try {
       const value = await check();
-      if (value !== false) return value as Exclude<T, false>;
+      if (value !== false) {
+        return value as Exclude<T, false>;
+      }
       failure = new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
     } catch (error) {
       failure = error;
     }
-    if (Date.now() > deadline) throw failure;
+    if (Date.now() > deadline) {
+      throw failure;
+    }
     await sleep(wait);
     wait = Math.min(intervalMs, wait * 1.5);
   }

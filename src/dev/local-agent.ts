@@ -1,4 +1,4 @@
-import { AppsV1Api, CoreV1Api, type KubeConfig, type V1EnvVar } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentEnv, AgentObjectNames } from '../agent-install/names';
@@ -39,19 +39,27 @@ async function agentEnvFromDeployment(kubeConfig: KubeConfig, namespace: string 
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const deployment = await apps.readNamespacedDeployment({ name: N.deployment, namespace });
   const container = deployment.spec?.template.spec?.containers.find((c) => c.name === N.container);
-  if (!container) throw new Error(`the agent Deployment ${namespace}/${N.deployment} has no container "${N.container}"`);
+  if (!container) {
+    throw new Error(`the agent Deployment ${namespace}/${N.deployment} has no container "${N.container}"`);
+  }
   const configMaps = new Map<string, Record<string, string>>();
   const env: Record<string, string> = {};
-  for (const variable of (container.env ?? []) as V1EnvVar[]) {
+  for (const variable of container.env ?? []) {
     const from = variable.valueFrom;
     if (variable.value !== undefined) {
       env[variable.name] = variable.value;
     } else if (from?.configMapKeyRef) {
       const { name, key, optional } = from.configMapKeyRef;
-      if (!configMaps.has(name!)) configMaps.set(name!, (await core.readNamespacedConfigMap({ name: name!, namespace })).data ?? {});
+      if (!configMaps.has(name!)) {
+        configMaps.set(name!, (await core.readNamespacedConfigMap({ name: name!, namespace })).data ?? {});
+      }
       const value = configMaps.get(name!)![key];
-      if (value === undefined && !optional) throw new Error(`ConfigMap ${namespace}/${name} has no key ${key} for ${variable.name}`);
-      if (value !== undefined) env[variable.name] = value;
+      if (value === undefined && !optional) {
+        throw new Error(`ConfigMap ${namespace}/${name} has no key ${key} for ${variable.name}`);
+      }
+      if (value !== undefined) {
+        env[variable.name] = value;
+      }
     } else if (from?.fieldRef?.fieldPath === 'metadata.namespace') {
       env[variable.name] = namespace;
     } else {
@@ -70,7 +78,9 @@ export async function writeAgentKubeconfig(cluster: LocalAgentCluster, path: str
     body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: ttlSeconds, audiences: [] } },
   });
   const token = request.status?.token;
-  if (!token) throw new Error(`the TokenRequest for ${namespace}/${N.serviceAccount} returned no token`);
+  if (!token) {
+    throw new Error(`the TokenRequest for ${namespace}/${N.serviceAccount} returned no token`);
+  }
   const kubeconfig = {
     apiVersion: 'v1',
     kind: 'Config',

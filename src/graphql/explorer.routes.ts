@@ -41,10 +41,15 @@ export function registerGraphqlExplorer(fastify: FastifyInstance, graphqlPath = 
   fastify.get<{ Params: { '*': string } }>(`${EXPLORER_PATH}/*`, async (request, reply) => {
     const file = resolve(dist, request.params['*']);
     // Only files inside the package's dist folder: `..` or an absolute path never leaves it.
-    if (!file.startsWith(dist + sep)) return reply.code(404).send({ error: 'not found' });
+    if (!file.startsWith(dist + sep)) {
+      return reply.code(404).send({ error: 'not found' });
+    }
     try {
       const body = await readFile(file);
-      return reply.type(CONTENT_TYPES[extname(file)] ?? 'application/octet-stream').header('cache-control', 'public, max-age=3600').send(body);
+      return reply
+        .type(CONTENT_TYPES[extname(file)] ?? 'application/octet-stream')
+        .header('cache-control', 'public, max-age=3600')
+        .send(body);
     } catch {
       return reply.code(404).send({ error: 'not found' });
     }

@@ -6,7 +6,15 @@ import { ErrorCode, FarpointError, SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } fro
 
 // Codes graphql-js and Apollo raise for malformed requests; they describe the caller's mistake and
 // carry no internals, so they pass through unchanged.
-const CLIENT_CODES = new Set(['QUERY_TOO_COMPLEX', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE', 'BAD_REQUEST']);
+const CLIENT_CODES = new Set([
+  'QUERY_TOO_COMPLEX',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_REQUEST',
+]);
 
 /**
  * Turns whatever a resolver threw into a GraphQL error with a stable code. Unknown errors are logged
@@ -55,7 +63,9 @@ export function serviceUnavailablePlugin(): ApolloServerPlugin {
       return {
         async willSendResponse({ response }) {
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
-          if (!errors?.some((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) return;
+          if (!errors?.some((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) {
+            return;
+          }
           response.http.status = 503;
           response.http.headers.set('retry-after', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
         },

@@ -35,7 +35,8 @@ export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConf
       includeStacktraceInErrorResponses: false,
       context: (request: FastifyRequest) => createRequestContext(this.loaders, String(request.id), request.headers.authorization),
       // No `subscriptions`: graphql-ws is served by SubscriptionServer, which ties each connection to its token.
-      formatError: (formatted, error) => formatGraphqlError(formatted, error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL operation'), this.logUnavailable),
+      formatError: (formatted, error) =>
+        formatGraphqlError(formatted, error, (internal) => this.logger.error({ err: internal }, 'unexpected error in a GraphQL operation'), this.logUnavailable),
       plugins: [
         queryLimitsPlugin(limits, () => this.schemaHost.schema),
         graphqlMetricsPlugin(this.metrics, () => this.schemaHost.schema),
@@ -47,5 +48,6 @@ export class GraphqlOptionsFactory implements GqlOptionsFactory<ApolloDriverConf
     };
   }
 
-  private readonly logUnavailable = (error: unknown): void => this.logger.warn(`GraphQL operation answered SERVICE_UNAVAILABLE: ${error instanceof Error ? error.message : String(error)}`);
+  private readonly logUnavailable = (error: unknown): void =>
+    this.logger.warn(`GraphQL operation answered SERVICE_UNAVAILABLE: ${error instanceof Error ? error.message : String(error)}`);
 }

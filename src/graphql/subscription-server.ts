@@ -116,7 +116,9 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
         // The entry of this operation is already in ctx.subscriptions.
         const max = this.config.GRAPHQL_WS_MAX_SUBSCRIPTIONS;
         if (Object.keys(ctx.subscriptions).length > max) {
-          const refusal = new FarpointError(ErrorCode.RATE_LIMITED, `This connection already holds ${max} subscriptions, the most one may hold. Complete one first.`, { maxSubscriptions: max });
+          const refusal = new FarpointError(ErrorCode.RATE_LIMITED, `This connection already holds ${max} subscriptions, the most one may hold. Complete one first.`, {
+            maxSubscriptions: max,
+          });
           return [new GraphQLError(refusal.message, { originalError: refusal })];
         }
         // Apollo's plugins never see WebSocket operations: apply the depth and cost limits here too.
@@ -125,7 +127,7 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
       // Subscriptions run outside Apollo, so its formatError does not see their errors: give them the
       // same stable codes and the same scrubbing of internals here.
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.length ? { ...result, errors: result.errors.map((error) => this.formatError(error)) } : undefined),
-      onError: (_ctx, _id, _payload, errors) => errors.map((error) => this.formatError(error)) as never,
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => this.formatError(error)),
       onClose: (ctx: WsContext) => this.forget(ctx.extra.connection),
     });
   }
@@ -141,12 +143,16 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
       ({ expiresAt } = result);
       tokenId = result.principal.tokenId;
     } catch (error) {
-      if (!(error instanceof FarpointError) || error.code !== ErrorCode.UNAUTHENTICATED) throw error;
+      if (!(error instanceof FarpointError) || error.code !== ErrorCode.UNAUTHENTICATED) {
+        throw error;
+      }
       socket.close(CloseCode.Unauthorized, closeReason(error.message));
       return false;
     }
     // The client may have gone while the token was looked up; onClose has run then.
-    if (socket.readyState !== WebSocket.OPEN) return false;
+    if (socket.readyState !== WebSocket.OPEN) {
+      return false;
+    }
     const connection: Connection = { socket, authorization: authorization!, tokenId, expiresAt };
     ctx.extra.connection = connection;
     this.connections.add(connection);
@@ -155,39 +161,57 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private scheduleExpiry(connection: Connection): void {
-    if (!connection.expiresAt) return;
+    if (!connection.expiresAt) {
+      return;
+    }
     const left = connection.expiresAt.getTime() - Date.now();
-    if (left <= 0) return this.close(connection, 'This API token has expired.');
+    if (left <= 0) {
+      return this.close(connection, 'This API token has expired.');
+    }
     connection.expiryTimer = setTimeout(() => this.scheduleExpiry(connection), Math.min(left, MAX_TIMER_MS));
     connection.expiryTimer.unref();
   }
 
   private closeToken(tokenId: string, reason: string): void {
-    for (const connection of this.connections) if (connection.tokenId === tokenId) this.close(connection, reason);
+    for (const connection of this.connections) {
+      if (connection.tokenId === tokenId) {
+        this.close(connection, reason);
+      }
+    }
   }
 
   /** Authenticates each open connection's token again (one lookup per token), closing those no longer valid. */
   private async recheck(): Promise<void> {
     const byToken = new Map<string, Connection[]>();
-    for (const connection of this.connections) byToken.set(connection.authorization, [...(byToken.get(connection.authorization) ?? []), connection]);
+    for (const connection of this.connections) {
+      byToken.set(connection.authorization, [...(byToken.get(connection.authorization) ?? []), connection]);
+    }
     for (const [authorization, connections] of byToken) {
       try {
         await this.auth.authenticate(authorization);
       } catch (error) {
-        if (error instanceof FarpointError && error.code === ErrorCode.UNAUTHENTICATED) connections.forEach((connection) => this.close(connection, error.message));
+        if (error instanceof FarpointError && error.code === ErrorCode.UNAUTHENTICATED) {
+          connections.forEach((connection) => this.close(connection, error.message));
+        }
         // Anything else (the database unreachable) keeps the connection until a check succeeds.
-        else this.logger.warn(`could not re-check a subscription token: ${error instanceof Error ? error.message : String(error)}`);
+        else {
+          this.logger.warn(`could not re-check a subscription token: ${error instanceof Error ? error.message : String(error)}`);
+        }
       }
     }
   }
 
   private close(connection: Connection, reason: string): void {
     this.forget(connection);
-    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.close(CloseCode.Unauthorized, closeReason(reason));
+    if (connection.socket.readyState === WebSocket.OPEN) {
+      connection.socket.close(CloseCode.Unauthorized, closeReason(reason));
+    }
   }
 
   private forget(connection: Connection | undefined): void {
-    if (!connection) return;
+    if (!connection) {
+      return;
+    }
     clearTimeout(connection.expiryTimer);
     this.connections.delete(connection);
   }
@@ -216,7 +240,9 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
     socket.on('error', (error) => this.logger.debug({ err: error }, 'WebSocket error'));
     let pongWait: NodeJS.Timeout | undefined;
     const pinger = setInterval(() => {
-      if (socket.readyState !== WebSocket.OPEN) return;
+      if (socket.readyState !== WebSocket.OPEN) {
+        return;
+      }
       pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
       socket.once('pong', () => clearTimeout(pongWait));
       socket.ping();
@@ -226,11 +252,15 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
         protocol: socket.protocol,
         send: (data) =>
           new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== WebSocket.OPEN) return resolve();
+            if (socket.readyState !== WebSocket.OPEN) {
+              return resolve();
+            }
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => {
-          if (socket.readyState === WebSocket.OPEN) socket.close(code, reason);
+          if (socket.readyState === WebSocket.OPEN) {
+            socket.close(code, reason);
+          }
         },
         onMessage: (handle) =>
           socket.on('message', async (data: WebSocket.RawData) => {
@@ -238,7 +268,9 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
               await handle(String(data));
             } catch (error) {
               this.logger.error({ err: error }, 'unexpected error handling a graphql-ws message');
-              if (socket.readyState === WebSocket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+              if (socket.readyState === WebSocket.OPEN) {
+                socket.close(CloseCode.InternalServerError, 'Internal server error');
+              }
             }
           }),
       },
@@ -256,9 +288,13 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
     this.httpServer?.off('upgrade', this.onUpgrade);
     await this.stopRevocations?.().catch(() => undefined);
     const wss = this.wss;
-    if (!wss) return;
+    if (!wss) {
+      return;
+    }
     this.wss = undefined;
-    for (const socket of wss.clients) socket.close(1001, 'Going away');
+    for (const socket of wss.clients) {
+      socket.close(1001, 'Going away');
+    }
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   }
 }

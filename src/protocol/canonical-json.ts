@@ -1,11 +1,15 @@
 /** Returns a deep copy whose object keys are sorted (code-point order); arrays keep their order. */
 export function canonicalize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonicalize);
+  if (Array.isArray(value)) {
+    return value.map(canonicalize);
+  }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = canonicalize(v);
+      if (v !== undefined) {
+        out[key] = canonicalize(v);
+      }
     }
     return out;
   }

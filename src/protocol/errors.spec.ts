@@ -1,12 +1,4 @@
-import {
-  AGENT_ERROR_CODES,
-  AGENT_ERROR_HTTP_STATUS,
-  AgentErrorBodySchema,
-  AgentErrorCode,
-  AgentProtocolError,
-  isCredentialErrorCode,
-  isTokenErrorCode,
-} from './errors';
+import { AGENT_ERROR_CODES, AGENT_ERROR_HTTP_STATUS, AgentErrorBodySchema, AgentErrorCode, AgentProtocolError, isCredentialErrorCode, isTokenErrorCode } from './errors';
 import { AgentProtocolLimits } from './limits';
 
 describe('agent error codes', () => {
@@ -19,9 +11,7 @@ describe('agent error codes', () => {
 
   it('answers 401 for every credential failure except a credential of another cluster (403)', () => {
     const credentialCodes = AGENT_ERROR_CODES.filter(isCredentialErrorCode);
-    expect(credentialCodes.sort()).toEqual(
-      ['CREDENTIAL_EXPIRED', 'CREDENTIAL_INVALID', 'CREDENTIAL_REVOKED', 'CREDENTIAL_WRONG_CLUSTER'].sort(),
-    );
+    expect(credentialCodes.sort()).toEqual(['CREDENTIAL_EXPIRED', 'CREDENTIAL_INVALID', 'CREDENTIAL_REVOKED', 'CREDENTIAL_WRONG_CLUSTER'].sort());
     expect(credentialCodes.map((c) => AGENT_ERROR_HTTP_STATUS[c]).sort()).toEqual([401, 401, 401, 403]);
     expect(AGENT_ERROR_CODES.filter(isTokenErrorCode)).toEqual(['TOKEN_UNKNOWN', 'TOKEN_USED', 'TOKEN_EXPIRED', 'TOKEN_REVOKED']);
   });

@@ -50,12 +50,7 @@ export const AGENT_ERROR_HTTP_STATUS: Readonly<Record<AgentErrorCode, number>> =
 };
 
 const TOKEN_CODES: ReadonlySet<AgentErrorCode> = new Set(['TOKEN_UNKNOWN', 'TOKEN_USED', 'TOKEN_EXPIRED', 'TOKEN_REVOKED']);
-const CREDENTIAL_CODES: ReadonlySet<AgentErrorCode> = new Set([
-  'CREDENTIAL_INVALID',
-  'CREDENTIAL_EXPIRED',
-  'CREDENTIAL_REVOKED',
-  'CREDENTIAL_WRONG_CLUSTER',
-]);
+const CREDENTIAL_CODES: ReadonlySet<AgentErrorCode> = new Set(['CREDENTIAL_INVALID', 'CREDENTIAL_EXPIRED', 'CREDENTIAL_REVOKED', 'CREDENTIAL_WRONG_CLUSTER']);
 
 /** Codes after which retrying the same registration token cannot succeed. */
 export function isTokenErrorCode(code: string): boolean {

@@ -1,12 +1,4 @@
-import {
-  applyInventoryDelta,
-  diffInventory,
-  type Inventory,
-  InventoryDeltaSchema,
-  InventorySchema,
-  normalizeInventory,
-  summarizeInventory,
-} from './inventory';
+import { applyInventoryDelta, diffInventory, type Inventory, InventoryDeltaSchema, InventorySchema, normalizeInventory, summarizeInventory } from './inventory';
 import { AgentProtocolLimits } from './limits';
 import { makeInventory, makeNamespace, makeNode, makeWorkload } from './testing/factories';
 

@@ -1,14 +1,5 @@
 import { z } from 'zod';
-import {
-  count,
-  CountSchema,
-  documented,
-  KubernetesUidSchema,
-  LabelsSchema,
-  NamespaceNameSchema,
-  NodeNameSchema,
-  ObjectNameSchema,
-} from './common';
+import { count, CountSchema, documented, KubernetesUidSchema, LabelsSchema, NamespaceNameSchema, NodeNameSchema, ObjectNameSchema } from './common';
 import { canonicalJson } from './canonical-json';
 import { AgentProtocolLimits as L } from './limits';
 
@@ -80,9 +71,7 @@ export const WorkloadRefSchema = z.object({
 export type WorkloadRef = z.infer<typeof WorkloadRefSchema>;
 
 export const InventoryWorkloadSchema = WorkloadRefSchema.extend({
-  desiredReplicas: count(
-    'spec.replicas (default 1) for Deployments and StatefulSets; status.desiredNumberScheduled for DaemonSets.',
-  ),
+  desiredReplicas: count('spec.replicas (default 1) for Deployments and StatefulSets; status.desiredNumberScheduled for DaemonSets.'),
   readyReplicas: count('status.readyReplicas; status.numberReady for DaemonSets.'),
 });
 export type InventoryWorkload = z.infer<typeof InventoryWorkloadSchema>;
@@ -96,16 +85,13 @@ export const PodCountsByPhaseSchema = z.object({
 });
 export type PodCountsByPhase = z.infer<typeof PodCountsByPhaseSchema>;
 
-function addDuplicateIssues<T>(
-  ctx: z.core.$RefinementCtx,
-  list: readonly T[],
-  listName: string,
-  key: (item: T) => string,
-): void {
+function addDuplicateIssues<T>(ctx: z.core.$RefinementCtx, list: readonly T[], listName: string, key: (item: T) => string): void {
   const seen = new Set<string>();
   list.forEach((item, index) => {
     const k = key(item);
-    if (seen.has(k)) ctx.addIssue({ code: 'custom', path: [listName, index], message: `duplicate ${k}` });
+    if (seen.has(k)) {
+      ctx.addIssue({ code: 'custom', path: [listName, index], message: `duplicate ${k}` });
+    }
     seen.add(k);
   });
 }
@@ -116,10 +102,7 @@ function addDuplicateIssues<T>(
  */
 export const InventorySchema = z
   .object({
-    kubernetesVersion: documented(
-      z.string().min(1).max(L.maxVersionLength),
-      'gitVersion of the kube-apiserver (GET /version), e.g. v1.31.4+k3s1.',
-    ),
+    kubernetesVersion: documented(z.string().min(1).max(L.maxVersionLength), 'gitVersion of the kube-apiserver (GET /version), e.g. v1.31.4+k3s1.'),
     distribution: DistributionSchema,
     nodes: z.array(InventoryNodeSchema).max(L.maxNodes),
     namespaces: z.array(InventoryNamespaceSchema).max(L.maxNamespaces),
@@ -215,7 +198,9 @@ export function summarizeInventory(inventory: Inventory): InventorySummary {
   for (const node of inventory.nodes) {
     allocatableCpuMillis += node.allocatable.cpuMillis;
     allocatableMemoryMiB += node.allocatable.memoryMiB;
-    if (node.conditions.some((c) => c.type === 'Ready' && c.status === 'True')) readyNodeCount += 1;
+    if (node.conditions.some((c) => c.type === 'Ready' && c.status === 'True')) {
+      readyNodeCount += 1;
+    }
   }
   return {
     nodeCount: inventory.nodes.length,
@@ -235,10 +220,16 @@ function applyChanges<T, D>(
   key: (item: T) => string,
   deletionKey: (deletion: D) => string,
 ): T[] {
-  if (!changes) return [...current];
+  if (!changes) {
+    return [...current];
+  }
   const byKeyMap = new Map(current.map((item) => [key(item), item]));
-  for (const deletion of changes.deletions) byKeyMap.delete(deletionKey(deletion));
-  for (const item of changes.upserts) byKeyMap.set(key(item), item);
+  for (const deletion of changes.deletions) {
+    byKeyMap.delete(deletionKey(deletion));
+  }
+  for (const item of changes.upserts) {
+    byKeyMap.set(key(item), item);
+  }
   return [...byKeyMap.values()].sort(byKey(key));
 }
 
@@ -258,19 +249,16 @@ export function applyInventoryDelta(inventory: Inventory, delta: InventoryDelta)
   };
 }
 
-function diffList<T, D>(
-  previous: readonly T[],
-  next: readonly T[],
-  key: (item: T) => string,
-  toDeletion: (item: T) => D,
-): { upserts: T[]; deletions: D[] } | undefined {
+function diffList<T, D>(previous: readonly T[], next: readonly T[], key: (item: T) => string, toDeletion: (item: T) => D): { upserts: T[]; deletions: D[] } | undefined {
   const before = new Map(previous.map((item) => [key(item), canonicalJson(item)]));
   const nextKeys = new Set<string>();
   const upserts: T[] = [];
   for (const item of [...next].sort(byKey(key))) {
     const k = key(item);
     nextKeys.add(k);
-    if (before.get(k) !== canonicalJson(item)) upserts.push(item);
+    if (before.get(k) !== canonicalJson(item)) {
+      upserts.push(item);
+    }
   }
   const deletions = [...previous]
     .sort(byKey(key))
@@ -285,22 +273,34 @@ function diffList<T, D>(
  */
 export function diffInventory(previous: Inventory, next: Inventory): InventoryDelta | null {
   const delta: InventoryDelta = {};
-  if (previous.kubernetesVersion !== next.kubernetesVersion) delta.kubernetesVersion = next.kubernetesVersion;
-  if (previous.distribution !== next.distribution) delta.distribution = next.distribution;
+  if (previous.kubernetesVersion !== next.kubernetesVersion) {
+    delta.kubernetesVersion = next.kubernetesVersion;
+  }
+  if (previous.distribution !== next.distribution) {
+    delta.distribution = next.distribution;
+  }
   if (canonicalJson(previous.podCountsByPhase) !== canonicalJson(next.podCountsByPhase)) {
     delta.podCountsByPhase = next.podCountsByPhase;
   }
-  if (canonicalJson(previous.requested) !== canonicalJson(next.requested)) delta.requested = next.requested;
+  if (canonicalJson(previous.requested) !== canonicalJson(next.requested)) {
+    delta.requested = next.requested;
+  }
   const nodes = diffList(previous.nodes, next.nodes, nodeKey, (n) => n.name);
-  if (nodes) delta.nodes = nodes;
+  if (nodes) {
+    delta.nodes = nodes;
+  }
   const namespaces = diffList(previous.namespaces, next.namespaces, namespaceKey, (n) => n.name);
-  if (namespaces) delta.namespaces = namespaces;
+  if (namespaces) {
+    delta.namespaces = namespaces;
+  }
   const workloads = diffList(previous.workloads, next.workloads, workloadKey, (w) => ({
     kind: w.kind,
     namespace: w.namespace,
     name: w.name,
   }));
-  if (workloads) delta.workloads = workloads;
+  if (workloads) {
+    delta.workloads = workloads;
+  }
   return Object.keys(delta).length ? delta : null;
 }
 

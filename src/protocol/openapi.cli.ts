@@ -17,7 +17,9 @@ function main(argv: string[]): number {
     } catch {
       // A missing file is simply out of date.
     }
-    if (current === text) return 0;
+    if (current === text) {
+      return 0;
+    }
     process.stderr.write(`${AGENT_OPENAPI_DOCUMENT_PATH} is out of date; run npm run agent:openapi\n`);
     return 1;
   }

@@ -7,11 +7,15 @@ import { AgentPaths } from './paths';
 const repoRoot = join(__dirname, '..', '..');
 
 function collectRefs(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) value.forEach((v) => collectRefs(v, out));
-  else if (value && typeof value === 'object') {
+  if (Array.isArray(value)) {
+    value.forEach((v) => collectRefs(v, out));
+  } else if (value && typeof value === 'object') {
     for (const [key, v] of Object.entries(value)) {
-      if (key === '$ref' && typeof v === 'string') out.push(v);
-      else collectRefs(v, out);
+      if (key === '$ref' && typeof v === 'string') {
+        out.push(v);
+      } else {
+        collectRefs(v, out);
+      }
     }
   }
   return out;
@@ -31,9 +35,7 @@ describe(buildAgentOpenApiDocument.name, () => {
 
   it('is OpenAPI 3.1 with the four v1 endpoints', () => {
     expect(document.openapi).toBe('3.1.0');
-    expect(Object.keys(document.paths).sort()).toEqual(
-      [AgentPaths.manifestsTemplate, AgentPaths.register, AgentPaths.rotateCredential, AgentPaths.reports].sort(),
-    );
+    expect(Object.keys(document.paths).sort()).toEqual([AgentPaths.manifestsTemplate, AgentPaths.register, AgentPaths.rotateCredential, AgentPaths.reports].sort());
   });
 
   it('resolves every $ref to a component', () => {
@@ -47,7 +49,9 @@ describe(buildAgentOpenApiDocument.name, () => {
 
   it('documents every error code and the schema limits', () => {
     const text = serializeAgentOpenApiDocument();
-    for (const code of AGENT_ERROR_CODES) expect(text).toContain(code);
+    for (const code of AGENT_ERROR_CODES) {
+      expect(text).toContain(code);
+    }
     expect(document.components.schemas.Labels).toMatchObject({ maxProperties: 64 });
     expect(document.components.schemas.ReportsRequest).toMatchObject({
       properties: { items: { maxItems: 500, minItems: 1 } },

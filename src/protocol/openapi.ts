@@ -1,13 +1,7 @@
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json';
-import {
-  AgentVersionSchema,
-  LabelsSchema,
-  PROTOCOL_FIELD_DOCS,
-  RegistrationTokenSchema,
-  TimestampSchema,
-} from './common';
-import { AGENT_ERROR_HTTP_STATUS, AgentErrorBodySchema, AgentErrorCode, AgentErrorCodeSchema } from './errors';
+import { AgentVersionSchema, LabelsSchema, PROTOCOL_FIELD_DOCS, RegistrationTokenSchema, TimestampSchema } from './common';
+import { AGENT_ERROR_HTTP_STATUS, AgentErrorBodySchema, type AgentErrorCode, AgentErrorCodeSchema } from './errors';
 import {
   DistributionSchema,
   InventoryDeltaSchema,
@@ -23,13 +17,7 @@ import {
 } from './inventory';
 import { AgentProtocolLimits } from './limits';
 import { AGENT_MANIFESTS_MEDIA_TYPE, AGENT_PROTOCOL_VERSION, AgentPaths } from './paths';
-import {
-  REGISTRATION_REPEAT_WINDOW_SECONDS,
-  RegisterRequestSchema,
-  RegisterResponseSchema,
-  RotateCredentialRequestSchema,
-  RotateCredentialResponseSchema,
-} from './register';
+import { REGISTRATION_REPEAT_WINDOW_SECONDS, RegisterRequestSchema, RegisterResponseSchema, RotateCredentialRequestSchema, RotateCredentialResponseSchema } from './register';
 import {
   DirectiveSchema,
   HeartbeatItemSchema,
@@ -65,11 +53,7 @@ const COMPONENTS: Array<[string, z.ZodType, string]> = [
   ['InventorySnapshotItem', InventorySnapshotItemSchema, 'Full inventory; replaces all inventory the API holds for the cluster.'],
   ['InventoryDeltaItem', InventoryDeltaItemSchema, "Changes on top of the agent's previous inventory item."],
   ['Inventory', InventorySchema, 'Full inventory of a cluster; lists unique and sorted by key.'],
-  [
-    'InventoryDelta',
-    InventoryDeltaSchema,
-    'Present scalars replace the old value; present list sections apply deletions, then upserts (by key).',
-  ],
+  ['InventoryDelta', InventoryDeltaSchema, 'Present scalars replace the old value; present list sections apply deletions, then upserts (by key).'],
   ['InventoryNode', InventoryNodeSchema, 'A node; key: name.'],
   ['InventoryNamespace', InventoryNamespaceSchema, 'A namespace; key: name.'],
   ['InventoryWorkload', InventoryWorkloadSchema, 'A Deployment, StatefulSet or DaemonSet; key: kind/namespace/name.'],
@@ -91,13 +75,13 @@ function inlineSchema(schema: z.ZodType): JsonObject {
 }
 
 /** JSON Schema keywords zod cannot derive from a refinement. */
-const EXTRA_KEYWORDS = new Map<z.ZodType, JsonObject>([
-  [LabelsSchema, { maxProperties: AgentProtocolLimits.maxLabelsPerObject }],
-]);
+const EXTRA_KEYWORDS = new Map<z.ZodType, JsonObject>([[LabelsSchema, { maxProperties: AgentProtocolLimits.maxLabelsPerObject }]]);
 
 function componentSchemas(): Record<string, JsonObject> {
   const registry = z.registry<{ id?: string; description: string }>();
-  for (const [schema, description] of PROTOCOL_FIELD_DOCS) registry.add(schema, { description });
+  for (const [schema, description] of PROTOCOL_FIELD_DOCS) {
+    registry.add(schema, { description });
+  }
   for (const [id, schema, description] of COMPONENTS) {
     registry.add(schema, { id, description, ...EXTRA_KEYWORDS.get(schema) });
   }
@@ -131,12 +115,7 @@ function errorResponses(codes: AgentErrorCode[]): Record<string, JsonObject> {
 
 const TOKEN_ERRORS: AgentErrorCode[] = ['TOKEN_UNKNOWN', 'TOKEN_USED', 'TOKEN_EXPIRED', 'TOKEN_REVOKED'];
 const BODY_ERRORS: AgentErrorCode[] = ['PROTOCOL_INVALID_BODY', 'PAYLOAD_TOO_LARGE'];
-const CREDENTIAL_ERRORS: AgentErrorCode[] = [
-  'CREDENTIAL_INVALID',
-  'CREDENTIAL_EXPIRED',
-  'CREDENTIAL_REVOKED',
-  'CREDENTIAL_WRONG_CLUSTER',
-];
+const CREDENTIAL_ERRORS: AgentErrorCode[] = ['CREDENTIAL_INVALID', 'CREDENTIAL_EXPIRED', 'CREDENTIAL_REVOKED', 'CREDENTIAL_WRONG_CLUSTER'];
 const ALWAYS: AgentErrorCode[] = ['RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR'];
 
 const DESCRIPTION = [

@@ -9,7 +9,9 @@ function thrown(fn: () => unknown): AgentProtocolError {
   try {
     fn();
   } catch (error) {
-    if (error instanceof AgentProtocolError) return error;
+    if (error instanceof AgentProtocolError) {
+      return error;
+    }
     throw error;
   }
   throw new Error('expected an AgentProtocolError');
@@ -38,9 +40,7 @@ describe(parseOrThrow.name, () => {
     expect(error.message).toMatch(/^The request body is invalid: /);
     expect(error.message).toContain('clusterId (');
     expect(error.message).toContain('items[1].observedAt (');
-    expect(error.details.issues).toEqual(
-      expect.arrayContaining([expect.objectContaining({ path: 'clusterId' }), expect.objectContaining({ path: 'items[1].observedAt' })]),
-    );
+    expect(error.details.issues).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'clusterId' }), expect.objectContaining({ path: 'items[1].observedAt' })]));
   });
 
   it('reports a missing body as (root)', () => {
@@ -71,9 +71,7 @@ describe(parseJsonBody.name, () => {
   });
 
   it('parses bytes as UTF-8 JSON', () => {
-    const raw = Buffer.from(
-      JSON.stringify({ registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '1.0.0' }),
-    );
+    const raw = Buffer.from(JSON.stringify({ registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '1.0.0' }));
     expect(parseJsonBody(RegisterRequestSchema, raw).agentVersion).toBe('1.0.0');
   });
 });

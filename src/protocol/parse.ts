@@ -14,8 +14,11 @@ export interface ProtocolFieldIssue {
 export function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
+    if (typeof part === 'number') {
+      out += `[${part}]`;
+    } else {
+      out += out === '' ? String(part) : `.${String(part)}`;
+    }
   }
   return out === '' ? '(root)' : out;
 }
@@ -38,7 +41,9 @@ export function describeFieldIssues(subject: string, issues: ProtocolFieldIssue[
  */
 export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, subject = 'request body'): z.output<S> {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    return result.data;
+  }
   const issues = toFieldIssues(result.error);
   throw new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_BODY, describeFieldIssues(subject, issues), { issues });
 }
@@ -56,21 +61,15 @@ export function parseJsonBody<S extends z.ZodType>(
 ): z.output<S> {
   const bytes = typeof raw === 'string' ? Buffer.byteLength(raw, 'utf8') : raw.byteLength;
   if (bytes > maxBytes) {
-    throw new AgentProtocolError(
-      AgentErrorCode.PAYLOAD_TOO_LARGE,
-      `The ${subject} has ${bytes} bytes; the limit is ${maxBytes}.`,
-      { bytes, maxBytes },
-    );
+    throw new AgentProtocolError(AgentErrorCode.PAYLOAD_TOO_LARGE, `The ${subject} has ${bytes} bytes; the limit is ${maxBytes}.`, { bytes, maxBytes });
   }
   let value: unknown;
   try {
     value = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw).toString('utf8'));
   } catch (error) {
-    throw new AgentProtocolError(
-      AgentErrorCode.PROTOCOL_INVALID_BODY,
-      `The ${subject} is not valid JSON: ${(error as Error).message}.`,
-      { issues: [{ path: '(root)', message: 'not valid JSON' }] },
-    );
+    throw new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_BODY, `The ${subject} is not valid JSON: ${(error as Error).message}.`, {
+      issues: [{ path: '(root)', message: 'not valid JSON' }],
+    });
   }
   return parseOrThrow(schema, value, subject);
 }

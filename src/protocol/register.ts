@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  AgentVersionSchema,
-  ClusterIdSchema,
-  CredentialSchema,
-  documented,
-  RegistrationTokenSchema,
-  TimestampSchema,
-} from './common';
+import { AgentVersionSchema, ClusterIdSchema, CredentialSchema, documented, RegistrationTokenSchema, TimestampSchema } from './common';
 import { AgentProtocolLimits as L } from './limits';
 
 const intervalSeconds = (description: string) => documented(z.number().int().min(1).max(3_600), description);
@@ -43,9 +36,7 @@ export const RegisterResponseSchema = z.object({
   credential: CredentialSchema,
   credentialExpiresAt: TimestampSchema,
   heartbeatIntervalSeconds: intervalSeconds('How often the agent queues a heartbeat item.'),
-  reportIntervalSeconds: intervalSeconds(
-    'How long the agent coalesces inventory changes before it queues them as one inventory.delta.',
-  ),
+  reportIntervalSeconds: intervalSeconds('How long the agent coalesces inventory changes before it queues them as one inventory.delta.'),
 });
 export type RegisterResponse = z.infer<typeof RegisterResponseSchema>;
 

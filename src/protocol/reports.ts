@@ -3,17 +3,12 @@ import { AgentVersionSchema, ClusterIdSchema, count, documented, TimestampSchema
 import { InventoryDeltaSchema, InventorySchema } from './inventory';
 import { AgentProtocolLimits as L } from './limits';
 
-export const SeqSchema = documented(
-  z.number().int().min(1).max(L.maxSeq),
-  'Sequence number of the item: strictly increasing per cluster, gaps allowed, at most 2^31-1.',
-);
+export const SeqSchema = documented(z.number().int().min(1).max(L.maxSeq), 'Sequence number of the item: strictly increasing per cluster, gaps allowed, at most 2^31-1.');
 
 export const HeartbeatPayloadSchema = z.object({
   startedAt: documented(z.iso.datetime({ offset: true }), 'When the agent process started; a new value means a restart.'),
   queueDepth: count('Items in the agent queue when this heartbeat was queued, including it.'),
-  droppedItemCount: count(
-    'Items the bounded queue dropped since its state file was created (oldest heartbeats first).',
-  ),
+  droppedItemCount: count('Items the bounded queue dropped since its state file was created (oldest heartbeats first).'),
   inventorySynced: documented(z.boolean(), 'True once every informer has listed the cluster at least once.'),
 });
 export type HeartbeatPayload = z.infer<typeof HeartbeatPayloadSchema>;
@@ -42,11 +37,7 @@ export const InventoryDeltaItemSchema = z.object({
  * Item kinds of protocol v1. Later kinds (e.g. `violation`, `admission.decision`,
  * `desired-state.applied`) are added to this union; the API is upgraded before agents use them.
  */
-export const ReportItemSchema = z.discriminatedUnion('kind', [
-  HeartbeatItemSchema,
-  InventorySnapshotItemSchema,
-  InventoryDeltaItemSchema,
-]);
+export const ReportItemSchema = z.discriminatedUnion('kind', [HeartbeatItemSchema, InventorySnapshotItemSchema, InventoryDeltaItemSchema]);
 export type ReportItem = z.infer<typeof ReportItemSchema>;
 export type ReportItemKind = ReportItem['kind'];
 export type ReportItemOf<K extends ReportItemKind> = Extract<ReportItem, { kind: K }>;

@@ -13,8 +13,8 @@ import { loadConfig } from '../../src/infra/config/app-config';
 import { OrganizationService } from '../../src/modules/organizations/organization.service';
 import { AgentPaths } from '../../src/protocol';
 import { makeHeartbeatItem, makeInventory, makeReportsRequest } from '../../src/protocol/testing/factories';
-import { createTestDatabase, TestDatabase } from '../support/database';
-import { createTestRedis, TestRedis } from '../support/redis';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createTestRedis, type TestRedis } from '../support/redis';
 
 const logLines: string[] = [];
 let app: NestFastifyApplication;
@@ -25,7 +25,16 @@ let url: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   redis = createTestRedis();
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: db.url, REDIS_URL: redis.url, PORT: '0', HOST: '127.0.0.1', QUEUE_PREFIX: redis.prefix, LOG_LEVEL: 'trace' });
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    QUEUE_PREFIX: redis.prefix,
+    LOG_LEVEL: 'trace',
+  });
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       logLines.push(chunk.toString('utf8'));
@@ -35,7 +44,9 @@ beforeAll(async () => {
   app = await createApiApp(config, pino({ level: 'trace' }, sink));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpAdapter().getInstance().server.address();
-  if (!address || typeof address === 'string') throw new Error('no listen address');
+  if (!address || typeof address === 'string') {
+    throw new Error('no listen address');
+  }
   url = `http://127.0.0.1:${address.port}`;
 }, 60_000);
 
@@ -58,7 +69,8 @@ it('logs agent requests with the registration token redacted and no credential a
   const { adminToken } = await app.get(OrganizationService).bootstrap('log-check', 'Log check', 'operator:e2e');
   const gql = async (query: string, variables: Record<string, unknown>) => (await post('/graphql', { query, variables }, adminToken)).json.data;
   const group = (await gql('mutation($input: CreateClusterGroupInput!) { createClusterGroup(input: $input) { id } }', { input: { name: 'g' } })).createClusterGroup;
-  const token: string = (await gql('mutation($input: AttachClusterInput!) { attachCluster(input: $input) { registrationToken } }', { input: { name: 'c', groupId: group.id } })).attachCluster.registrationToken;
+  const token: string = (await gql('mutation($input: AttachClusterInput!) { attachCluster(input: $input) { registrationToken } }', { input: { name: 'c', groupId: group.id } }))
+    .attachCluster.registrationToken;
   const forged = `fpr_${randomBytes(32).toString('base64url')}`;
   const forgedCredential = `fpc_${randomBytes(32).toString('base64url')}`;
 
@@ -93,22 +105,34 @@ it('redacts secrets from the URLs of requests that matched no route (404s)', asy
   const token = `fpr_${randomBytes(32).toString('base64url')}`;
   const apiToken = `fpt_${randomBytes(32).toString('base64url')}`;
   const before = logLines.length;
-  for (const path of [`/agent/v1/manifest/${token}.yaml`, `/agent/v1/manifests/${token}`, `/agent/v1/manifests/${token}.yml?x=1`, `/no-such-path/${token}?api=${apiToken}`, `/graphql/${apiToken}`]) {
+  for (const path of [
+    `/agent/v1/manifest/${token}.yaml`,
+    `/agent/v1/manifests/${token}`,
+    `/agent/v1/manifests/${token}.yml?x=1`,
+    `/no-such-path/${token}?api=${apiToken}`,
+    `/graphql/${apiToken}`,
+  ]) {
     expect((await fetch(`${url}${path}`)).status).toBe(404);
   }
   const log = logLines.slice(before).join('');
   expect(log).toContain('"url":"/agent/v1/manifest/[redacted].yaml"');
   expect(log).toContain('"url":"/no-such-path/[redacted]?api=[redacted]"');
   expect(log).toContain('"statusCode":404');
-  for (const secret of [token, apiToken]) expect(log).not.toContain(secret.slice(4, 24));
+  for (const secret of [token, apiToken]) {
+    expect(log).not.toContain(secret.slice(4, 24));
+  }
 });
 
 it('answers INTERNAL_ERROR with a generic message when something unexpected fails, and logs the failure without secrets', async () => {
   const { adminToken } = await app.get(OrganizationService).bootstrap('failure-check', 'Failure check', 'operator:e2e');
   const gql = async (query: string, variables: Record<string, unknown>) => (await post('/graphql', { query, variables }, adminToken)).json.data;
   const group = (await gql('mutation($input: CreateClusterGroupInput!) { createClusterGroup(input: $input) { id } }', { input: { name: 'g' } })).createClusterGroup;
-  const token: string = (await gql('mutation($input: AttachClusterInput!) { attachCluster(input: $input) { registrationToken } }', { input: { name: 'c', groupId: group.id } })).attachCluster.registrationToken;
-  const { clusterId, credential } = (await post(AgentPaths.register, { registrationToken: token, clusterUid: randomUUID(), agentVersion: '0.1.0' })).json as { clusterId: string; credential: string };
+  const token: string = (await gql('mutation($input: AttachClusterInput!) { attachCluster(input: $input) { registrationToken } }', { input: { name: 'c', groupId: group.id } }))
+    .attachCluster.registrationToken;
+  const { clusterId, credential } = (await post(AgentPaths.register, { registrationToken: token, clusterUid: randomUUID(), agentVersion: '0.1.0' })).json as {
+    clusterId: string;
+    credential: string;
+  };
 
   // Break this file's private database under the running API.
   const pg = new Client({ connectionString: db.url });
@@ -117,7 +141,10 @@ it('answers INTERNAL_ERROR with a generic message when something unexpected fail
     await pg.query('ALTER TABLE "ClusterInventory" RENAME TO "ClusterInventoryMoved"');
     const before = logLines.length;
     const res = await post(AgentPaths.reports, makeReportsRequest([makeHeartbeatItem(1)], { clusterId }), credential);
-    expect(res).toEqual({ status: 500, json: { error: { code: 'INTERNAL_ERROR', message: 'The Farpoint API failed to handle this request. Retry later; the failure has been logged.' } } });
+    expect(res).toEqual({
+      status: 500,
+      json: { error: { code: 'INTERNAL_ERROR', message: 'The Farpoint API failed to handle this request. Retry later; the failure has been logged.' } },
+    });
     const log = logLines.slice(before).join('');
     expect(log).toContain('POST /agent/v1/reports failed');
     expect(log).toContain('ClusterInventory');

@@ -9,21 +9,21 @@ import { join } from 'node:path';
 import {
   AGENT_ERROR_HTTP_STATUS,
   AgentErrorBodySchema,
-  AgentErrorCode,
+  type AgentErrorCode,
   AgentPaths,
   AgentProtocolLimits,
-  Inventory,
+  type Inventory,
   REGISTRATION_REPEAT_WINDOW_SECONDS,
-  RegisterResponse,
+  type RegisterResponse,
   RegisterResponseSchema,
-  ReportItem,
-  ReportsResponse,
+  type ReportItem,
+  type ReportsResponse,
   ReportsResponseSchema,
   RotateCredentialResponseSchema,
 } from '../../src/protocol';
 import { makeHeartbeatItem, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
-import { ApiFactory, SiteRecord } from '../support/factories';
-import { startApi, TestApi } from '../support/api';
+import { ApiFactory, type SiteRecord } from '../support/factories';
+import { startApi, type TestApi } from '../support/api';
 
 const OPENAPI = JSON.parse(readFileSync(join(__dirname, '..', '..', 'docs', 'agent-protocol.openapi.json'), 'utf8')) as {
   paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
@@ -45,13 +45,25 @@ interface AgentResponse {
   json: any;
 }
 
-async function call(method: 'GET' | 'POST', path: string, template: string, opts: { body?: unknown; raw?: string; credential?: string; headers?: Record<string, string> } = {}): Promise<AgentResponse> {
+async function call(
+  method: 'GET' | 'POST',
+  path: string,
+  template: string,
+  opts: { body?: unknown; raw?: string; credential?: string; headers?: Record<string, string> } = {},
+): Promise<AgentResponse> {
   const headers: Record<string, string> = { ...opts.headers };
-  if (opts.credential !== undefined) headers.authorization = `Bearer ${opts.credential}`;
+  if (opts.credential !== undefined) {
+    headers.authorization = `Bearer ${opts.credential}`;
+  }
   let body: string | undefined;
-  if (opts.raw !== undefined) body = opts.raw;
-  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
-  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  if (opts.raw !== undefined) {
+    body = opts.raw;
+  } else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+  }
+  if (body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+  }
   const response = await fetch(`${api.url}${path}`, { method, headers, body });
   const text = await response.text();
   let json: any;
@@ -66,9 +78,9 @@ async function call(method: 'GET' | 'POST', path: string, template: string, opts
 
 const getManifests = (token: string) => call('GET', AgentPaths.manifests(token), AgentPaths.manifestsTemplate);
 const postRegister = (body: unknown) => call('POST', AgentPaths.register, AgentPaths.register, { body });
-const postReports = (credential: string | undefined, body: unknown, raw?: string) =>
-  call('POST', AgentPaths.reports, AgentPaths.reports, { body, raw, credential });
-const postRotate = (credential: string | undefined, clusterId: string) => call('POST', AgentPaths.rotateCredential, AgentPaths.rotateCredential, { body: { clusterId }, credential });
+const postReports = (credential: string | undefined, body: unknown, raw?: string) => call('POST', AgentPaths.reports, AgentPaths.reports, { body, raw, credential });
+const postRotate = (credential: string | undefined, clusterId: string) =>
+  call('POST', AgentPaths.rotateCredential, AgentPaths.rotateCredential, { body: { clusterId }, credential });
 
 /** Asserts the protocol error body and the status the protocol assigns to its code. */
 function expectError(response: AgentResponse, code: AgentErrorCode): void {
@@ -86,7 +98,9 @@ interface Attached {
 async function attach(opts: { site?: SiteRecord | null } = {}): Promise<Attached> {
   const group = await make.group().create();
   const input: Record<string, unknown> = { name: make.nextName('cluster'), groupId: group.id };
-  if (opts.site) input.siteId = opts.site.id;
+  if (opts.site) {
+    input.siteId = opts.site.id;
+  }
   const data = await api.gqlOk<{ attachCluster: { cluster: { id: string; phase: string }; registrationToken: string } }>(
     admin,
     'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id phase } registrationToken } }',
@@ -161,7 +175,7 @@ afterAll(async () => {
 });
 
 describe('GET /agent/v1/manifests/{token}.yaml', () => {
-  it('serves the install manifests of the token\'s cluster as YAML without consuming the token', async () => {
+  it("serves the install manifests of the token's cluster as YAML without consuming the token", async () => {
     const { clusterId, token } = await attach({ site });
     const first = await getManifests(token);
     const second = await getManifests(token);
@@ -198,7 +212,7 @@ describe('GET /agent/v1/manifests/{token}.yaml', () => {
     expectError(await getManifests(revoked.token), 'TOKEN_REVOKED');
   });
 
-  it('serves the same objects to the queue-attach worker through manifestsFor, and only for the token\'s own cluster', async () => {
+  it("serves the same objects to the queue-attach worker through manifestsFor, and only for the token's own cluster", async () => {
     const { AgentRegistrationService } = await import('../../src/modules/agent-gateway/agent-registration.service');
     const service = api.app.get(AgentRegistrationService);
     const a = await attach({ site });
@@ -307,7 +321,10 @@ describe('POST /agent/v1/register', () => {
     const results = await Promise.all([postRegister(registerBody(token)), postRegister(registerBody(token))]);
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 409]);
-    expectError(results.find((r) => r.status === 409)!, 'TOKEN_USED');
+    expectError(
+      results.find((r) => r.status === 409)!,
+      'TOKEN_USED',
+    );
     expect(await api.prisma.agentCredential.count({ where: { clusterId, revokedAt: null } })).toBe(1);
     expect(await eventsOf(clusterId, 'AgentRegistered')).toHaveLength(1);
   });
@@ -316,7 +333,11 @@ describe('POST /agent/v1/register', () => {
     const agent = await registeredAgent();
     // The attach failed after registration (e.g. the worker gave up); an operator issues a new link.
     await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { phase: 'ERROR', phaseReason: 'attach timed out' } });
-    const link = await api.gqlOk<{ reissueRegistrationLink: { registrationToken: string } }>(admin, 'mutation($id: ID!) { reissueRegistrationLink(clusterId: $id) { registrationToken } }', { id: agent.clusterId });
+    const link = await api.gqlOk<{ reissueRegistrationLink: { registrationToken: string } }>(
+      admin,
+      'mutation($id: ID!) { reissueRegistrationLink(clusterId: $id) { registrationToken } }',
+      { id: agent.clusterId },
+    );
     const token = link.reissueRegistrationLink.registrationToken;
 
     const intruderUid = randomUUID();
@@ -326,7 +347,9 @@ describe('POST /agent/v1/register', () => {
     expect(security).toHaveLength(1);
     expect(security[0]).toMatchObject({ severity: 'SECURITY', actor: 'agent:unverified', data: { agentVersion: '0.1.0' } });
     // Neither UID: VIEWERs read Events, and a UID is half of what a repeated registration needs.
-    for (const uid of [agent.clusterUid, intruderUid]) expect(JSON.stringify(security)).not.toContain(uid);
+    for (const uid of [agent.clusterUid, intruderUid]) {
+      expect(JSON.stringify(security)).not.toContain(uid);
+    }
     expect(await clusterRow(agent.clusterId)).toMatchObject({ phase: 'ERROR', kubeSystemUid: agent.clusterUid });
     expect((await tokenRow(token)).usedAt).toBeNull();
 
@@ -427,7 +450,11 @@ describe('a repeated registration with a used token (the installation secret)', 
     const inventory = makeInventory({ namespaces: [makeNamespace({ name: 'kube-system', uid: agent.clusterUid }), makeNamespace({ name: 'default' })] });
     await report(reporter, [snapshot(reporter, inventory), heartbeat(reporter)]);
     await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { phase: 'ERROR' } });
-    const link = await api.gqlOk<{ reissueRegistrationLink: { registrationToken: string } }>(admin, 'mutation($id: ID!) { reissueRegistrationLink(clusterId: $id) { registrationToken } }', { id: agent.clusterId });
+    const link = await api.gqlOk<{ reissueRegistrationLink: { registrationToken: string } }>(
+      admin,
+      'mutation($id: ID!) { reissueRegistrationLink(clusterId: $id) { registrationToken } }',
+      { id: agent.clusterId },
+    );
     expectError(await postRegister(registerBody(link.reissueRegistrationLink.registrationToken, randomUUID())), 'CLUSTER_IDENTITY_MISMATCH');
 
     const eventFields = 'edges { node { id objectKind objectId type severity actor message data occurredAt } }';
@@ -519,7 +546,7 @@ describe('agent credentials', () => {
 });
 
 describe('POST /agent/v1/reports', () => {
-  it('sets lastHeartbeatAt from the server clock, whatever the agent\'s clock says', async () => {
+  it("sets lastHeartbeatAt from the server clock, whatever the agent's clock says", async () => {
     const agent = await registeredAgent();
     const before = new Date();
     const res = await postReports(agent.credential, batch(agent, [heartbeat(agent, '2001-01-01T00:00:00.000Z')], { sentAt: '2001-01-01T00:00:01.000Z' }));
@@ -588,7 +615,12 @@ describe('POST /agent/v1/reports', () => {
     ]);
     expect(await clusterRow(agent.clusterId)).toMatchObject({ nodeCount: 3, health: 'WARNING' });
     // One health change and one inventory change: the second batch found everything stored already.
-    expect((await eventsOf(agent.clusterId)).map((e) => e.type).slice(eventsBefore).sort()).toEqual(['ClusterHealthChanged', 'ClusterInventoryChanged']);
+    expect(
+      (await eventsOf(agent.clusterId))
+        .map((e) => e.type)
+        .slice(eventsBefore)
+        .sort(),
+    ).toEqual(['ClusterHealthChanged', 'ClusterInventoryChanged']);
   });
 
   it('ignores items older than the acknowledged seq, also within a batch that brings new ones', async () => {
@@ -628,7 +660,11 @@ describe('POST /agent/v1/reports', () => {
     expect(await clusterRow(agent.clusterId)).toMatchObject({ phase: 'ATTACHED', nodeCount: 0 });
 
     // A snapshot later in the same batch is the base for the deltas after it: no directive then.
-    const res2 = await report(agent, [delta(agent, { requested: { cpuMillis: 1, memoryMiB: 1 } }), snapshot(agent), delta(agent, { nodes: { upserts: [], deletions: ['node-1'] } })]);
+    const res2 = await report(agent, [
+      delta(agent, { requested: { cpuMillis: 1, memoryMiB: 1 } }),
+      snapshot(agent),
+      delta(agent, { nodes: { upserts: [], deletions: ['node-1'] } }),
+    ]);
     expect(res2).toEqual({ ackedSeq: 5, directives: [] });
     expect(await clusterRow(agent.clusterId)).toMatchObject({ phase: 'READY', nodeCount: 1 });
   });
@@ -659,14 +695,19 @@ describe('POST /agent/v1/reports', () => {
     expect(unordered.json.error.message).toContain('items[1].seq');
 
     expectError(await postReports(agent.credential, undefined, '{"clusterId": '), 'PROTOCOL_INVALID_BODY');
-    expectError(await call('POST', AgentPaths.reports, AgentPaths.reports, { raw: 'heartbeat', credential: agent.credential, headers: { 'content-type': 'text/plain' } }), 'PROTOCOL_INVALID_BODY');
+    expectError(
+      await call('POST', AgentPaths.reports, AgentPaths.reports, { raw: 'heartbeat', credential: agent.credential, headers: { 'content-type': 'text/plain' } }),
+      'PROTOCOL_INVALID_BODY',
+    );
     expectError(await postReports(agent.credential, batch(agent, [makeHeartbeatItem(2 ** 31)])), 'PROTOCOL_INVALID_BODY');
     expect(await inventoryRow(agent.clusterId)).toBeNull();
   });
 
-  it('accepts bodies above the API\'s general body limit up to the protocol\'s limit', async () => {
+  it("accepts bodies above the API's general body limit up to the protocol's limit", async () => {
     const agent = await registeredAgent();
-    const namespaces = Array.from({ length: 10_000 }, (_, i) => makeNamespace({ name: `tenant-${String(i).padStart(5, '0')}`, labels: { 'kubernetes.io/metadata.name': `tenant-${i}`, team: 'platform-edge-operations' } }));
+    const namespaces = Array.from({ length: 10_000 }, (_, i) =>
+      makeNamespace({ name: `tenant-${String(i).padStart(5, '0')}`, labels: { 'kubernetes.io/metadata.name': `tenant-${i}`, team: 'platform-edge-operations' } }),
+    );
     const body = batch(agent, [snapshot(agent, makeInventory({ namespaces }))]);
     const size = Buffer.byteLength(JSON.stringify(body));
     expect(size).toBeGreaterThan(api.config.BODY_LIMIT_BYTES);
@@ -676,7 +717,7 @@ describe('POST /agent/v1/reports', () => {
     expect(((await inventoryRow(agent.clusterId))!.snapshot as unknown as Inventory).namespaces).toHaveLength(10_000);
   });
 
-  it('refuses a body above the protocol\'s limit with 413 PAYLOAD_TOO_LARGE in the protocol\'s error body', async () => {
+  it("refuses a body above the protocol's limit with 413 PAYLOAD_TOO_LARGE in the protocol's error body", async () => {
     const agent = await registeredAgent();
     const raw = JSON.stringify(batch(agent, [heartbeat(agent)], { padding: 'x'.repeat(AgentProtocolLimits.maxBodyBytes) }));
     const res = await postReports(agent.credential, undefined, raw);
@@ -722,7 +763,7 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
 
   it.each(operations)('routes $method $path', ({ path, method }) => {
     const fastify = api.app.getHttpAdapter().getInstance();
-    expect(fastify.hasRoute({ method: method.toUpperCase() as 'GET', url: fastifyUrl(path) })).toBe(true);
+    expect(fastify.hasRoute({ method: method.toUpperCase(), url: fastifyUrl(path) })).toBe(true);
   });
 
   it('serves no agent route or method the document does not describe', () => {
@@ -733,7 +774,14 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
       .split('\n')
       .map((line) => /(\/agent\/v1\/\S*) \(([A-Z, ]+)\)/.exec(line))
       .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => `${m[2].split(', ').filter((method) => method !== 'HEAD').sort().join(',')} ${m[1]}`)
+      .map(
+        (m) =>
+          `${m[2]
+            .split(', ')
+            .filter((method) => method !== 'HEAD')
+            .sort()
+            .join(',')} ${m[1]}`,
+      )
       .sort();
     const documented = operations.map((o) => `${o.method.toUpperCase()} ${fastifyUrl(o.path)}`).sort();
     expect(served).toEqual(documented);
@@ -741,11 +789,19 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
 
   // Runs last: compares every status this file received with the document's responses.
   it('answered only status codes the document lists for each operation', () => {
-    if (observed.length < 50) throw new Error(`Only ${observed.length} agent responses recorded: run the whole file, this test checks the responses of the tests before it.`);
+    if (observed.length < 50) {
+      throw new Error(`Only ${observed.length} agent responses recorded: run the whole file, this test checks the responses of the tests before it.`);
+    }
     const undocumented = observed.filter(({ template, method, status }) => !(String(status) in (OPENAPI.paths[template]?.[method]?.responses ?? {})));
     expect(undocumented).toEqual([]);
     const seen = new Set(observed.map((o) => `${o.method} ${o.template} ${o.status}`));
-    for (const expected of ['get /agent/v1/manifests/{token}.yaml 200', 'post /agent/v1/register 200', 'post /agent/v1/credentials/rotate 200', 'post /agent/v1/reports 200', 'post /agent/v1/reports 413']) {
+    for (const expected of [
+      'get /agent/v1/manifests/{token}.yaml 200',
+      'post /agent/v1/register 200',
+      'post /agent/v1/credentials/rotate 200',
+      'post /agent/v1/reports 200',
+      'post /agent/v1/reports 413',
+    ]) {
       expect(seen).toContain(expected);
     }
   });

@@ -6,14 +6,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AgentErrorBodySchema, AgentPaths, AgentProtocolLimits, ReportsResponseSchema } from '../../src/protocol';
 import { makeHeartbeatItem, makeReportsRequest } from '../../src/protocol/testing/factories';
-import { startApi, TestApi } from '../support/api';
+import { startApi, type TestApi } from '../support/api';
 
 const LIMIT = 2;
 
 async function send(api: TestApi, method: 'GET' | 'POST', path: string, body?: unknown, credential?: string) {
   const headers: Record<string, string> = {};
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (credential) headers.authorization = `Bearer ${credential}`;
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+  }
+  if (credential) {
+    headers.authorization = `Bearer ${credential}`;
+  }
   const response = await fetch(`${api.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: response.status, retryAfter: response.headers.get('retry-after'), json: (await response.json()) as any };
 }
@@ -44,21 +48,33 @@ describe('agent protocol rate limits', () => {
 
   it('refuses an address that fetches manifests too often with RATE_LIMITED and Retry-After', async () => {
     const responses = [];
-    for (let i = 0; i < 2 * LIMIT + 1; i++) responses.push(await send(anonymousApi, 'GET', AgentPaths.manifests(`fpr_${randomBytes(32).toString('base64url')}`)));
+    for (let i = 0; i < 2 * LIMIT + 1; i++) {
+      responses.push(await send(anonymousApi, 'GET', AgentPaths.manifests(`fpr_${randomBytes(32).toString('base64url')}`)));
+    }
     const limited = responses.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(1);
     limited.forEach(expectRateLimited);
     // Within the budget the request is served as usual (here: an unknown token).
-    for (const r of responses.filter((r) => r.status !== 429)) expect(r.json.error.code).toBe('TOKEN_UNKNOWN');
+    for (const r of responses.filter((r) => r.status !== 429)) {
+      expect(r.json.error.code).toBe('TOKEN_UNKNOWN');
+    }
   });
 
   it('answers a refused report without a database statement (no credential lookup)', async () => {
     const outcomes: { status: number; statements: number }[] = [];
     for (let i = 0; i < 2 * LIMIT + 1; i++) {
       const before = anonymousApi.prisma.sqlStatementCount;
-      const response = await send(anonymousApi, 'POST', AgentPaths.reports, makeReportsRequest([makeHeartbeatItem(1)], { clusterId: randomUUID() }), `fpc_${randomBytes(32).toString('base64url')}`);
+      const response = await send(
+        anonymousApi,
+        'POST',
+        AgentPaths.reports,
+        makeReportsRequest([makeHeartbeatItem(1)], { clusterId: randomUUID() }),
+        `fpc_${randomBytes(32).toString('base64url')}`,
+      );
       outcomes.push({ status: response.status, statements: anonymousApi.prisma.sqlStatementCount - before });
-      if (response.status === 429) expectRateLimited(response);
+      if (response.status === 429) {
+        expectRateLimited(response);
+      }
     }
     const limited = outcomes.filter((o) => o.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(1);
@@ -77,11 +93,15 @@ describe('agent protocol rate limits', () => {
     // Larger than the protocol's body limit: a request whose body were looked at would be a 413.
     const oversized = JSON.stringify({ padding: 'x'.repeat(AgentProtocolLimits.maxBodyBytes + 1024) });
     const responses = [];
-    for (let i = 0; i < 2 * LIMIT + 1; i++) responses.push(await send(anonymousApi, 'POST', path, oversized, `fpc_${randomBytes(32).toString('base64url')}`));
+    for (let i = 0; i < 2 * LIMIT + 1; i++) {
+      responses.push(await send(anonymousApi, 'POST', path, oversized, `fpc_${randomBytes(32).toString('base64url')}`));
+    }
     const limited = responses.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(1);
     limited.forEach(expectRateLimited);
-    for (const r of responses.filter((r) => r.status !== 429)) expect(r.json.error.code).toBe('PAYLOAD_TOO_LARGE');
+    for (const r of responses.filter((r) => r.status !== 429)) {
+      expect(r.json.error.code).toBe('PAYLOAD_TOO_LARGE');
+    }
   });
 
   it('refuses a cluster that reports too often, and stores nothing of the refused batches', async () => {
@@ -91,7 +111,11 @@ describe('agent protocol rate limits', () => {
       in: { name: 'busy', groupId: group.createClusterGroup.id },
     });
     const clusterId: string = attached.attachCluster.cluster.id;
-    const registered = await send(clusterApi, 'POST', AgentPaths.register, { registrationToken: attached.attachCluster.registrationToken, clusterUid: randomUUID(), agentVersion: '0.1.0' });
+    const registered = await send(clusterApi, 'POST', AgentPaths.register, {
+      registrationToken: attached.attachCluster.registrationToken,
+      clusterUid: randomUUID(),
+      agentVersion: '0.1.0',
+    });
     expect(registered.status).toBe(200);
 
     const responses = [];

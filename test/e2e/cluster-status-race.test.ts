@@ -6,13 +6,13 @@
 // competing writer's row lock while the sweep's UPDATE waits for it, then commits.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { Cluster } from '../../src/generated/prisma/client';
+import { type Cluster } from '../../src/generated/prisma/client';
 import { PubSubGateway } from '../../src/infra/redis/pubsub.gateway';
 import { ClusterHealthSweepJob } from '../../src/modules/cluster-status/cluster-health-sweep.job';
-import { AgentPaths, ReportItem, ReportsResponse, ReportsResponseSchema } from '../../src/protocol';
+import { AgentPaths, type ReportItem, type ReportsResponse, ReportsResponseSchema } from '../../src/protocol';
 import { makeHeartbeatItem, makeInventory, makeReportsRequest } from '../../src/protocol/testing/factories';
 import { ApiFactory } from '../support/factories';
-import { startApi, TestApi } from '../support/api';
+import { startApi, type TestApi } from '../support/api';
 
 let api: TestApi;
 let admin: string;
@@ -27,15 +27,28 @@ interface Agent {
 }
 
 async function post(path: string, body: unknown, credential?: string): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${api.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(credential ? { authorization: `Bearer ${credential}` } : {}) }, body: JSON.stringify(body) });
+  const response = await fetch(`${api.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(credential ? { authorization: `Bearer ${credential}` } : {}) },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, json: await response.json() };
 }
 
 /** attachCluster through GraphQL, then the agent registers: ATTACHED / UNKNOWN. */
 async function registeredAgent(): Promise<Agent> {
   const group = await make.group().create();
-  const data = await api.gqlOk<{ attachCluster: { cluster: { id: string }; registrationToken: string } }>(admin, 'mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } registrationToken } }', { in: { name: make.nextName('cluster'), groupId: group.id } });
-  const registered = await post(AgentPaths.register, { registrationToken: data.attachCluster.registrationToken, clusterUid: randomUUID(), agentVersion: '0.1.0', installationSecret: randomBytes(32).toString('base64url') });
+  const data = await api.gqlOk<{ attachCluster: { cluster: { id: string }; registrationToken: string } }>(
+    admin,
+    'mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } registrationToken } }',
+    { in: { name: make.nextName('cluster'), groupId: group.id } },
+  );
+  const registered = await post(AgentPaths.register, {
+    registrationToken: data.attachCluster.registrationToken,
+    clusterUid: randomUUID(),
+    agentVersion: '0.1.0',
+    installationSecret: randomBytes(32).toString('base64url'),
+  });
   expect(registered.status).toBe(200);
   return { clusterId: data.attachCluster.cluster.id, credential: registered.json.credential, seq: 0 };
 }
@@ -61,7 +74,8 @@ const statusOf = async (id: string) => {
   const { phase, health, lastHeartbeatAt } = await row(id);
   return { phase, health, lastHeartbeatAt };
 };
-const eventsOf = (id: string) => api.prisma.event.findMany({ where: { objectId: id, type: { in: ['ClusterPhaseChanged', 'ClusterHealthChanged'] } }, orderBy: { occurredAt: 'asc' } });
+const eventsOf = (id: string) =>
+  api.prisma.event.findMany({ where: { objectId: id, type: { in: ['ClusterPhaseChanged', 'ClusterHealthChanged'] } }, orderBy: { occurredAt: 'asc' } });
 /** What was published for cluster `id` since the sweep started (including changes the seam committed). */
 const publishedFor = (id: string) => published.mock.calls.filter(([, message]) => (message as { clusterId?: string }).clusterId === id).map(([, message]) => message);
 
@@ -73,7 +87,9 @@ async function sweepWith(target: string, between: (snapshot: Cluster) => Promise
   const seen: Cluster[] = [];
   published.mockClear();
   const result = await sweepJob.sweep(anHourFromNow(), async (cluster) => {
-    if (cluster.id !== target) return;
+    if (cluster.id !== target) {
+      return;
+    }
     seen.push(cluster);
     await between(cluster);
   });
@@ -100,7 +116,9 @@ describe('ClusterHealthSweepJob with a change committed between its read and its
     const { result } = await sweepWith(agent.clusterId);
     expect(await statusOf(agent.clusterId)).toMatchObject({ phase: 'READY', health: 'DISCONNECTED' });
     expect((await eventsOf(agent.clusterId)).at(-1)).toMatchObject({ type: 'ClusterHealthChanged', actor: 'system:health-sweep', data: { from: 'HEALTHY', to: 'DISCONNECTED' } });
-    expect(publishedFor(agent.clusterId)).toEqual([expect.objectContaining({ health: 'DISCONNECTED', previousHealth: 'HEALTHY', reason: expect.stringMatching(/^No heartbeat since /) })]);
+    expect(publishedFor(agent.clusterId)).toEqual([
+      expect.objectContaining({ health: 'DISCONNECTED', previousHealth: 'HEALTHY', reason: expect.stringMatching(/^No heartbeat since /) }),
+    ]);
     expect(result.disconnected).toBeGreaterThanOrEqual(1);
   });
 
@@ -158,8 +176,12 @@ describe('ClusterHealthSweepJob with a change committed between its read and its
         // Commit only once the sweep's UPDATE is seen waiting for this row lock.
         committed = (async () => {
           for (;;) {
-            const { rows } = await watcher.query(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE%Cluster%'`);
-            if (rows[0].waiting > 0) break;
+            const { rows } = await watcher.query(
+              `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE%Cluster%'`,
+            );
+            if (rows[0].waiting > 0) {
+              break;
+            }
             await new Promise((resolve) => setTimeout(resolve, 10));
           }
           await competitor.query('COMMIT');

@@ -9,13 +9,20 @@ import type { PoolClient } from 'pg';
 import { SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS } from '../../src/common/errors/farpoint-error';
 import { AgentErrorBodySchema, AgentPaths } from '../../src/protocol';
 import { DbSeed } from '../support/factories';
-import { GqlResponse, startApi, TestApi } from '../support/api';
+import { type GqlResponse, startApi, type TestApi } from '../support/api';
 
 jest.setTimeout(180_000);
 
 const POOL_SIZE = 4;
 const CONCURRENT = 5 * POOL_SIZE;
-const KUBECONFIG = ['apiVersion: v1', 'kind: Config', 'current-context: c', 'clusters: [{ name: c, cluster: { server: "https://203.0.113.9:6443" } }]', 'users: [{ name: u, user: { token: t } }]', 'contexts: [{ name: c, context: { cluster: c, user: u } }]'].join('\n');
+const KUBECONFIG = [
+  'apiVersion: v1',
+  'kind: Config',
+  'current-context: c',
+  'clusters: [{ name: c, cluster: { server: "https://203.0.113.9:6443" } }]',
+  'users: [{ name: u, user: { token: t } }]',
+  'contexts: [{ name: c, context: { cluster: c, user: u } }]',
+].join('\n');
 const unique = () => randomBytes(4).toString('hex');
 
 describe(`${CONCURRENT} concurrent mutations of each kind on a pool of ${POOL_SIZE} connections`, () => {
@@ -36,10 +43,12 @@ describe(`${CONCURRENT} concurrent mutations of each kind on a pool of ${POOL_SI
 
   /** Sends `CONCURRENT` operations at once; every one must succeed. Returns their data. */
   async function allAtOnce(operation: (i: number) => { query: string; variables?: Record<string, unknown> }): Promise<any[]> {
-    const responses: GqlResponse[] = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => {
-      const { query, variables } = operation(i);
-      return api.gql(admin, query, variables);
-    }));
+    const responses: GqlResponse[] = await Promise.all(
+      Array.from({ length: CONCURRENT }, (_, i) => {
+        const { query, variables } = operation(i);
+        return api.gql(admin, query, variables);
+      }),
+    );
     const failed = responses.filter((r) => r.status !== 200 || r.errors?.length).map((r) => ({ status: r.status, errors: r.errors }));
     expect({ failed: failed.length, first: failed[0] }).toEqual({ failed: 0, first: undefined });
     return responses.map((r) => r.data);
@@ -48,11 +57,18 @@ describe(`${CONCURRENT} concurrent mutations of each kind on a pool of ${POOL_SI
   const eventsOf = (type: string) => api.prisma.event.count({ where: { organizationId, type } });
 
   it('createSite, updateSite, deleteSite', async () => {
-    await allAtOnce(() => ({ query: 'mutation($in: CreateSiteInput!) { createSite(input: $in) { id } }', variables: { in: { name: `site-${unique()}`, tier: 'FAR_EDGE', region: 'eu', connectivity: { mode: 'INTERMITTENT' } } } }));
+    await allAtOnce(() => ({
+      query: 'mutation($in: CreateSiteInput!) { createSite(input: $in) { id } }',
+      variables: { in: { name: `site-${unique()}`, tier: 'FAR_EDGE', region: 'eu', connectivity: { mode: 'INTERMITTENT' } } },
+    }));
     const sites = await seed.sites(2 * CONCURRENT);
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { updateSite(id: $id, input: { region: "us-east" }) { id region } }', variables: { id: sites[i].id } }));
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { deleteSite(id: $id) { id } }', variables: { id: sites[CONCURRENT + i].id } }));
-    expect({ created: await eventsOf('SiteCreated'), updated: await eventsOf('SiteUpdated'), deleted: await eventsOf('SiteDeleted') }).toEqual({ created: CONCURRENT, updated: CONCURRENT, deleted: CONCURRENT });
+    expect({ created: await eventsOf('SiteCreated'), updated: await eventsOf('SiteUpdated'), deleted: await eventsOf('SiteDeleted') }).toEqual({
+      created: CONCURRENT,
+      updated: CONCURRENT,
+      deleted: CONCURRENT,
+    });
   });
 
   it('createClusterGroup, updateClusterGroup, deleteClusterGroup', async () => {
@@ -60,7 +76,11 @@ describe(`${CONCURRENT} concurrent mutations of each kind on a pool of ${POOL_SI
     const groups = await seed.groups(2 * CONCURRENT);
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { updateClusterGroup(id: $id, input: { description: "retail" }) { id } }', variables: { id: groups[i].id } }));
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { deleteClusterGroup(id: $id) { id } }', variables: { id: groups[CONCURRENT + i].id } }));
-    expect({ created: await eventsOf('ClusterGroupCreated'), updated: await eventsOf('ClusterGroupUpdated'), deleted: await eventsOf('ClusterGroupDeleted') }).toEqual({ created: CONCURRENT, updated: CONCURRENT, deleted: CONCURRENT });
+    expect({ created: await eventsOf('ClusterGroupCreated'), updated: await eventsOf('ClusterGroupUpdated'), deleted: await eventsOf('ClusterGroupDeleted') }).toEqual({
+      created: CONCURRENT,
+      updated: CONCURRENT,
+      deleted: CONCURRENT,
+    });
   });
 
   it('createWorkspace, updateWorkspace, deleteWorkspace', async () => {
@@ -68,16 +88,26 @@ describe(`${CONCURRENT} concurrent mutations of each kind on a pool of ${POOL_SI
     const workspaces = await seed.workspaces(2 * CONCURRENT);
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { updateWorkspace(id: $id, input: { description: "payments" }) { id } }', variables: { id: workspaces[i].id } }));
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { deleteWorkspace(id: $id) { id } }', variables: { id: workspaces[CONCURRENT + i].id } }));
-    expect({ created: await eventsOf('WorkspaceCreated'), updated: await eventsOf('WorkspaceUpdated'), deleted: await eventsOf('WorkspaceDeleted') }).toEqual({ created: CONCURRENT, updated: CONCURRENT, deleted: CONCURRENT });
+    expect({ created: await eventsOf('WorkspaceCreated'), updated: await eventsOf('WorkspaceUpdated'), deleted: await eventsOf('WorkspaceDeleted') }).toEqual({
+      created: CONCURRENT,
+      updated: CONCURRENT,
+      deleted: CONCURRENT,
+    });
   });
 
   it('createCluster, updateCluster, moveCluster, deleteCluster', async () => {
     const [site, otherSite] = await seed.sites(2);
     const [group, otherGroup] = await seed.groups(2);
-    const created = await allAtOnce(() => ({ query: 'mutation($in: CreateClusterInput!) { createCluster(input: $in) { id } }', variables: { in: { name: `cluster-${unique()}`, groupId: group.id, siteId: site.id } } }));
+    const created = await allAtOnce(() => ({
+      query: 'mutation($in: CreateClusterInput!) { createCluster(input: $in) { id } }',
+      variables: { in: { name: `cluster-${unique()}`, groupId: group.id, siteId: site.id } },
+    }));
     const ids: string[] = created.map((d) => d.createCluster.id);
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { updateCluster(id: $id, input: { labels: { tier: "edge" } }) { id } }', variables: { id: ids[i] } }));
-    await allAtOnce((i) => ({ query: 'mutation($id: ID!, $g: ID!, $s: ID) { moveCluster(id: $id, input: { groupId: $g, siteId: $s }) { id } }', variables: { id: ids[i], g: otherGroup.id, s: otherSite.id } }));
+    await allAtOnce((i) => ({
+      query: 'mutation($id: ID!, $g: ID!, $s: ID) { moveCluster(id: $id, input: { groupId: $g, siteId: $s }) { id } }',
+      variables: { id: ids[i], g: otherGroup.id, s: otherSite.id },
+    }));
     expect(await api.prisma.cluster.count({ where: { organizationId, groupId: otherGroup.id, siteId: otherSite.id, labels: { equals: { tier: 'edge' } } } })).toBe(CONCURRENT);
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { deleteCluster(id: $id) { id } }', variables: { id: ids[i] } }));
     expect(await api.prisma.cluster.count({ where: { id: { in: ids } } })).toBe(0);
@@ -86,9 +116,15 @@ describe(`${CONCURRENT} concurrent mutations of each kind on a pool of ${POOL_SI
   it('attachCluster, attachClusterWithKubeconfig, reissueRegistrationLink, revokeRegistrationLinks, detachCluster', async () => {
     const [group] = await seed.groups(1);
     const [site] = await seed.sites(1);
-    const attached = await allAtOnce(() => ({ query: 'mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id phase } } }', variables: { in: { name: `attached-${unique()}`, groupId: group.id, siteId: site.id } } }));
+    const attached = await allAtOnce(() => ({
+      query: 'mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id phase } } }',
+      variables: { in: { name: `attached-${unique()}`, groupId: group.id, siteId: site.id } },
+    }));
     const ids: string[] = attached.map((d) => d.attachCluster.cluster.id);
-    await allAtOnce(() => ({ query: 'mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { operation { id } } }', variables: { in: { name: `queued-${unique()}`, groupId: group.id, kubeconfig: KUBECONFIG } } }));
+    await allAtOnce(() => ({
+      query: 'mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { operation { id } } }',
+      variables: { in: { name: `queued-${unique()}`, groupId: group.id, kubeconfig: KUBECONFIG } },
+    }));
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { reissueRegistrationLink(clusterId: $id) { registrationToken } }', variables: { id: ids[i] } }));
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { revokeRegistrationLinks(clusterId: $id) { id } }', variables: { id: ids[i] } }));
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { detachCluster(id: $id) { id phase } }', variables: { id: ids[i] } }));
@@ -103,16 +139,25 @@ describe(`${CONCURRENT} concurrent mutations of each kind on a pool of ${POOL_SI
     const [group] = await seed.groups(1);
     const [cluster] = await seed.clusters(1, () => ({ groupId: group.id }));
     const [workspace, otherWorkspace] = await seed.workspaces(2);
-    const created = await allAtOnce(() => ({ query: 'mutation($in: CreateNamespaceInput!) { createNamespace(input: $in) { id } }', variables: { in: { name: `ns-${unique()}`, clusterId: cluster.id, workspaceId: workspace.id } } }));
+    const created = await allAtOnce(() => ({
+      query: 'mutation($in: CreateNamespaceInput!) { createNamespace(input: $in) { id } }',
+      variables: { in: { name: `ns-${unique()}`, clusterId: cluster.id, workspaceId: workspace.id } },
+    }));
     const ids: string[] = created.map((d) => d.createNamespace.id);
-    await allAtOnce((i) => ({ query: 'mutation($id: ID!, $w: ID!) { updateNamespace(id: $id, input: { workspaceId: $w }) { id } }', variables: { id: ids[i], w: otherWorkspace.id } }));
+    await allAtOnce((i) => ({
+      query: 'mutation($id: ID!, $w: ID!) { updateNamespace(id: $id, input: { workspaceId: $w }) { id } }',
+      variables: { id: ids[i], w: otherWorkspace.id },
+    }));
     expect(await api.prisma.namespace.count({ where: { id: { in: ids }, workspaceId: otherWorkspace.id } })).toBe(CONCURRENT);
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { deleteNamespace(id: $id) { id } }', variables: { id: ids[i] } }));
     expect(await api.prisma.namespace.count({ where: { id: { in: ids } } })).toBe(0);
   });
 
   it('createApiToken, revokeApiToken', async () => {
-    const created = await allAtOnce(() => ({ query: 'mutation($in: CreateApiTokenInput!) { createApiToken(input: $in) { token { id } } }', variables: { in: { name: `bot-${unique()}`, role: 'VIEWER' } } }));
+    const created = await allAtOnce(() => ({
+      query: 'mutation($in: CreateApiTokenInput!) { createApiToken(input: $in) { token { id } } }',
+      variables: { in: { name: `bot-${unique()}`, role: 'VIEWER' } },
+    }));
     const ids: string[] = created.map((d) => d.createApiToken.token.id);
     await allAtOnce((i) => ({ query: 'mutation($id: ID!) { revokeApiToken(id: $id) { id } }', variables: { id: ids[i] } }));
     expect(await api.prisma.apiToken.count({ where: { id: { in: ids }, revokedAt: { not: null } } })).toBe(CONCURRENT);
@@ -122,7 +167,10 @@ describe(`${CONCURRENT} concurrent mutations of each kind on a pool of ${POOL_SI
     const [group] = await seed.groups(1);
     const kinds = [
       () => ({ query: 'mutation($in: CreateSiteInput!) { createSite(input: $in) { id } }', variables: { in: { name: `mixed-site-${unique()}`, tier: 'CORE', region: 'eu' } } }),
-      () => ({ query: 'mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } } }', variables: { in: { name: `mixed-attached-${unique()}`, groupId: group.id } } }),
+      () => ({
+        query: 'mutation($in: AttachClusterInput!) { attachCluster(input: $in) { cluster { id } } }',
+        variables: { in: { name: `mixed-attached-${unique()}`, groupId: group.id } },
+      }),
       () => ({ query: 'mutation($in: CreateClusterInput!) { createCluster(input: $in) { id } }', variables: { in: { name: `mixed-cluster-${unique()}`, groupId: group.id } } }),
       () => ({ query: 'mutation($in: CreateWorkspaceInput!) { createWorkspace(input: $in) { id } }', variables: { in: { name: `mixed-ws-${unique()}` } } }),
     ];
@@ -141,7 +189,9 @@ describe('a saturated pool', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const client of held) client.release();
+    for (const client of held) {
+      client.release();
+    }
     await api?.close();
   });
 
@@ -151,7 +201,9 @@ describe('a saturated pool', () => {
   }
 
   function releaseThePool(): void {
-    for (const client of held) client.release();
+    for (const client of held) {
+      client.release();
+    }
     held = [];
   }
 
@@ -161,7 +213,11 @@ describe('a saturated pool', () => {
     const mutation = await api.gql(admin, 'mutation { createSite(input: { name: "while-saturated", tier: CORE, region: "eu" }) { id } }');
     releaseThePool();
     for (const res of [query, mutation]) {
-      expect({ status: res.status, retryAfter: res.headers.get('retry-after'), codes: res.errors?.map((e) => e.extensions?.code) }).toEqual({ status: 503, retryAfter: String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS), codes: ['SERVICE_UNAVAILABLE'] });
+      expect({ status: res.status, retryAfter: res.headers.get('retry-after'), codes: res.errors?.map((e) => e.extensions?.code) }).toEqual({
+        status: 503,
+        retryAfter: String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS),
+        codes: ['SERVICE_UNAVAILABLE'],
+      });
       expect(res.errors![0].message).not.toMatch(/prisma|timeout exceeded|postgres|P\d{4}/i);
     }
     expect(await api.prisma.site.count({ where: { name: 'while-saturated' } })).toBe(0);
@@ -169,14 +225,28 @@ describe('a saturated pool', () => {
   });
 
   it('answers the agent protocol with 503 SERVICE_UNAVAILABLE and Retry-After, then serves again', async () => {
-    const register = () => fetch(`${api.url}${AgentPaths.register}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ registrationToken: `fpr_${'x'.repeat(43)}`, clusterUid: '4f5e3c1a-2b7d-4e8f-9a6b-1c2d3e4f5a6b', agentVersion: '0.1.0' }) });
-    const reports = () => fetch(`${api.url}${AgentPaths.reports}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer fpc_${'y'.repeat(43)}` }, body: JSON.stringify({ clusterId: '4f5e3c1a-2b7d-4e8f-9a6b-1c2d3e4f5a6b', agentVersion: '0.1.0', items: [] }) });
+    const register = () =>
+      fetch(`${api.url}${AgentPaths.register}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ registrationToken: `fpr_${'x'.repeat(43)}`, clusterUid: '4f5e3c1a-2b7d-4e8f-9a6b-1c2d3e4f5a6b', agentVersion: '0.1.0' }),
+      });
+    const reports = () =>
+      fetch(`${api.url}${AgentPaths.reports}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer fpc_${'y'.repeat(43)}` },
+        body: JSON.stringify({ clusterId: '4f5e3c1a-2b7d-4e8f-9a6b-1c2d3e4f5a6b', agentVersion: '0.1.0', items: [] }),
+      });
     await holdThePool();
     const answers = [await register(), await reports()];
     releaseThePool();
     for (const response of answers) {
       const body = AgentErrorBodySchema.parse(await response.json());
-      expect({ status: response.status, retryAfter: response.headers.get('retry-after'), code: body.error.code }).toEqual({ status: 503, retryAfter: String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS), code: 'SERVICE_UNAVAILABLE' });
+      expect({ status: response.status, retryAfter: response.headers.get('retry-after'), code: body.error.code }).toEqual({
+        status: 503,
+        retryAfter: String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS),
+        code: 'SERVICE_UNAVAILABLE',
+      });
     }
     // With connections back the same requests reach their real answers (the token and credential are unknown).
     const after = [await register(), await reports()];

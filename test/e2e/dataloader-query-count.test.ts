@@ -2,7 +2,7 @@
 // with the page size. Counted by PrismaService.sqlStatementCount (every statement sent on any pooled
 // connection of the API process), read before and after the HTTP request.
 import { DbSeed } from '../support/factories';
-import { startApi, TestApi } from '../support/api';
+import { startApi, type TestApi } from '../support/api';
 
 /**
  * What the request may cost, whatever the page size: authenticate (token lookup, its organization,
@@ -27,7 +27,14 @@ const QUERY = `query($first: Int!) {
 interface Page {
   clusters: {
     totalCount: number;
-    edges: { node: { name: string; site: { name: string; clusterCount: number; clusterHealth: { total: number } } | null; group: { name: string; clusterCount: number }; namespaceCount: number } }[];
+    edges: {
+      node: {
+        name: string;
+        site: { name: string; clusterCount: number; clusterHealth: { total: number } } | null;
+        group: { name: string; clusterCount: number };
+        namespaceCount: number;
+      };
+    }[];
   };
 }
 
@@ -81,8 +88,11 @@ describe('clusters list with site, group and namespace counts', () => {
       const want = expected.get(node.name)!;
       expect(node.group).toEqual({ name: want.group, clusterCount: groupClusters.get(want.group) });
       expect(node.namespaceCount).toBe(want.namespaces);
-      if (want.site === null) expect(node.site).toBeNull();
-      else expect(node.site).toEqual({ name: want.site, clusterCount: siteClusters.get(want.site), clusterHealth: { total: siteClusters.get(want.site) } });
+      if (want.site === null) {
+        expect(node.site).toBeNull();
+      } else {
+        expect(node.site).toEqual({ name: want.site, clusterCount: siteClusters.get(want.site), clusterHealth: { total: siteClusters.get(want.site) } });
+      }
     }
   });
 

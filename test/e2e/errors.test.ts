@@ -3,8 +3,8 @@
 // nothing half-written behind.
 import { getIntrospectionQuery } from 'graphql';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GqlError, GqlResponse, startApi, TestApi } from '../support/api';
-import { ApiFactory, ClusterRecord, GroupRecord, NamespaceRecord, SiteRecord, WorkspaceRecord } from '../support/factories';
+import { type GqlError, type GqlResponse, startApi, type TestApi } from '../support/api';
+import { ApiFactory, type ClusterRecord, type GroupRecord, type NamespaceRecord, type SiteRecord, type WorkspaceRecord } from '../support/factories';
 import { orgRows } from '../support/org-snapshot';
 
 const LIMITS = { GRAPHQL_MAX_DEPTH: '6', GRAPHQL_MAX_COST: '1000', BODY_LIMIT_BYTES: '32768' };
@@ -38,11 +38,24 @@ beforeAll(async () => {
 
   const otherAdmin = await api.bootstrapOrg('other-org');
   const makeOther = new ApiFactory(api, otherAdmin, 'other');
-  const otherCluster = await makeOther.cluster().at(await makeOther.site().create()).create();
+  const otherCluster = await makeOther
+    .cluster()
+    .at(await makeOther.site().create())
+    .create();
   const otherNamespace = await makeOther.namespace().on(otherCluster).create();
   const otherToken = await api.prisma.apiToken.findFirstOrThrow({ where: { name: 'bootstrap-admin', organization: { name: 'other-org' } } });
-  const otherOperation = await api.prisma.clusterOperation.create({ data: { organizationId: otherToken.organizationId, clusterId: otherCluster.id, kind: 'ATTACH', createdBy: 'test:errors' } });
-  other = { site: otherCluster.site!.id, group: otherCluster.group.id, cluster: otherCluster.id, workspace: otherNamespace.workspace.id, namespace: otherNamespace.id, token: otherToken.id, operation: otherOperation.id };
+  const otherOperation = await api.prisma.clusterOperation.create({
+    data: { organizationId: otherToken.organizationId, clusterId: otherCluster.id, kind: 'ATTACH', createdBy: 'test:errors' },
+  });
+  other = {
+    site: otherCluster.site!.id,
+    group: otherCluster.group.id,
+    cluster: otherCluster.id,
+    workspace: otherNamespace.workspace.id,
+    namespace: otherNamespace.id,
+    token: otherToken.id,
+    operation: otherOperation.id,
+  };
 }, 60_000);
 
 afterAll(async () => {
@@ -51,7 +64,20 @@ afterAll(async () => {
 
 // ---- What every error must look like -----------------------------------------------------------------
 
-const INTERNALS = [/\n\s+at /, /\.[tj]s:\d+/, /node_modules/, /prisma/i, /\b(SELECT|INSERT|UPDATE|DELETE)\b/, /constraint/i, /violat/i, /postgres/i, /stack/i, /\[object /, /undefined/, /^Error:/];
+const INTERNALS = [
+  /\n\s+at /,
+  /\.[tj]s:\d+/,
+  /node_modules/,
+  /prisma/i,
+  /\b(SELECT|INSERT|UPDATE|DELETE)\b/,
+  /constraint/i,
+  /violat/i,
+  /postgres/i,
+  /stack/i,
+  /\[object /,
+  /undefined/,
+  /^Error:/,
+];
 // path: where inside a structured input (a kubeconfig) the refused field is, e.g. kubeconfig.users[0].user.exec.
 const SAFE_EXTENSIONS = ['code', 'field', 'kind', 'id', 'path'];
 
@@ -61,22 +87,50 @@ function expectError(res: GqlResponse, code: string, opts: { status?: number; fi
   const [error] = res.errors!;
   expect(typeof error.message).toBe('string');
   expect(error.message.length).toBeGreaterThan(15);
-  for (const pattern of INTERNALS) expect({ message: error.message, matches: pattern.test(error.message) }).toEqual({ message: error.message, matches: false });
+  for (const pattern of INTERNALS) {
+    expect({ message: error.message, matches: pattern.test(error.message) }).toEqual({ message: error.message, matches: false });
+  }
   expect(Object.keys(error.extensions ?? {}).filter((k) => !SAFE_EXTENSIONS.includes(k))).toEqual([]);
   expect(JSON.stringify(res.body)).not.toMatch(/stacktrace|exception/i);
-  if (opts.field) expect(error.extensions?.field).toBe(opts.field);
-  if (opts.message) expect(error.message).toMatch(opts.message);
+  if (opts.field) {
+    expect(error.extensions?.field).toBe(opts.field);
+  }
+  if (opts.message) {
+    expect(error.message).toMatch(opts.message);
+  }
   // Nothing half-answered: the failing field is null (or, before execution, there is no data at all).
   const data = res.body.data as Record<string, unknown> | null | undefined;
-  if (data) for (const value of Object.values(data)) expect(value).toBeNull();
+  if (data) {
+    for (const value of Object.values(data)) {
+      expect(value).toBeNull();
+    }
+  }
   return error;
 }
 
 type Fixture = () => { token?: string; query: string; variables?: Record<string, unknown> };
 
-const createSite = (input: Record<string, unknown>): Fixture => () => ({ query: 'mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }', variables: { input: { name: `s-${randomBytes(3).toString('hex')}`, tier: 'FAR_EDGE', region: 'eu', ...input } } });
-const updateSite = (input: Record<string, unknown>): Fixture => () => ({ query: 'mutation($id: ID!, $input: UpdateSiteInput!) { updateSite(id: $id, input: $input) { id } }', variables: { id: site.id, input } });
-const clusters = (args: string, variables?: Record<string, unknown>): Fixture => () => ({ query: `query${variables ? `(${Object.keys(variables).map((k) => `$${k}: ${k === 'labels' ? 'Labels' : 'String'}`).join(', ')})` : ''} { clusters${args} { totalCount } }`, variables });
+const createSite =
+  (input: Record<string, unknown>): Fixture =>
+  () => ({
+    query: 'mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }',
+    variables: { input: { name: `s-${randomBytes(3).toString('hex')}`, tier: 'FAR_EDGE', region: 'eu', ...input } },
+  });
+const updateSite =
+  (input: Record<string, unknown>): Fixture =>
+  () => ({ query: 'mutation($id: ID!, $input: UpdateSiteInput!) { updateSite(id: $id, input: $input) { id } }', variables: { id: site.id, input } });
+const clusters =
+  (args: string, variables?: Record<string, unknown>): Fixture =>
+  () => ({
+    query: `query${
+      variables
+        ? `(${Object.keys(variables)
+            .map((k) => `$${k}: ${k === 'labels' ? 'Labels' : 'String'}`)
+            .join(', ')})`
+        : ''
+    } { clusters${args} { totalCount } }`,
+    variables,
+  });
 const run = async (fixture: Fixture) => {
   const { token = admin, query, variables } = fixture();
   return api.gql(token, query, variables);
@@ -96,11 +150,26 @@ describe('BAD_USER_INPUT', () => {
     ['group name with a space', () => ({ query: 'mutation { createClusterGroup(input: { name: "pos tills" }) { id } }' }), 'name'],
     ['cluster name with a dot', () => ({ query: 'mutation($g: ID!) { createCluster(input: { name: "edge.01", groupId: $g }) { id } }', variables: { g: group.id } }), 'name'],
     ['workspace name with a slash', () => ({ query: 'mutation { createWorkspace(input: { name: "team/a" }) { id } }' }), 'name'],
-    ['namespace name in capitals', () => ({ query: 'mutation($c: ID!, $w: ID!) { createNamespace(input: { name: "Payments", clusterId: $c, workspaceId: $w }) { id } }', variables: { c: cluster.id, w: workspace.id } }), 'name'],
+    [
+      'namespace name in capitals',
+      () => ({
+        query: 'mutation($c: ID!, $w: ID!) { createNamespace(input: { name: "Payments", clusterId: $c, workspaceId: $w }) { id } }',
+        variables: { c: cluster.id, w: workspace.id },
+      }),
+      'name',
+    ],
     ['API token name with a symbol', () => ({ query: 'mutation { createApiToken(input: { name: "ci$bot", role: VIEWER }) { secret } }' }), 'name'],
-    ['API token expiring in the past', () => ({ query: 'mutation($at: DateTime) { createApiToken(input: { name: "ci", role: VIEWER, expiresAt: $at }) { secret } }', variables: { at: '2020-01-01T00:00:00Z' } }), 'expiresAt'],
+    [
+      'API token expiring in the past',
+      () => ({ query: 'mutation($at: DateTime) { createApiToken(input: { name: "ci", role: VIEWER, expiresAt: $at }) { secret } }', variables: { at: '2020-01-01T00:00:00Z' } }),
+      'expiresAt',
+    ],
     ['blank region', createSite({ region: '   ' }), 'region'],
-    ['description of 257 characters', () => ({ query: 'mutation($d: String) { createClusterGroup(input: { name: "long-description", description: $d }) { id } }', variables: { d: 'x'.repeat(257) } }), 'description'],
+    [
+      'description of 257 characters',
+      () => ({ query: 'mutation($d: String) { createClusterGroup(input: { name: "long-description", description: $d }) { id } }', variables: { d: 'x'.repeat(257) } }),
+      'description',
+    ],
     // Coordinates.
     ['latitude without longitude', createSite({ latitude: 52.5 }), 'latitude'],
     ['latitude above 90', createSite({ latitude: 90.5, longitude: 13.4 }), 'latitude'],
@@ -109,7 +178,11 @@ describe('BAD_USER_INPUT', () => {
     // Connectivity intervals.
     ['heartbeat every 4 s', createSite({ connectivity: { mode: 'ALWAYS_ON', heartbeatIntervalSeconds: 4 } }), 'connectivity.heartbeatIntervalSeconds'],
     ['heartbeat every 86401 s', createSite({ connectivity: { mode: 'SCHEDULED', heartbeatIntervalSeconds: 86_401 } }), 'connectivity.heartbeatIntervalSeconds'],
-    ['grace shorter than two heartbeats', createSite({ connectivity: { mode: 'INTERMITTENT', heartbeatIntervalSeconds: 60, disconnectGraceSeconds: 100 } }), 'connectivity.disconnectGraceSeconds'],
+    [
+      'grace shorter than two heartbeats',
+      createSite({ connectivity: { mode: 'INTERMITTENT', heartbeatIntervalSeconds: 60, disconnectGraceSeconds: 100 } }),
+      'connectivity.disconnectGraceSeconds',
+    ],
     ['grace longer than 30 days', createSite({ connectivity: { mode: 'SCHEDULED', disconnectGraceSeconds: 30 * 86_400 + 1 } }), 'connectivity.disconnectGraceSeconds'],
     ['bad intervals on update', updateSite({ connectivity: { mode: 'ALWAYS_ON', heartbeatIntervalSeconds: 3 } }), 'connectivity.heartbeatIntervalSeconds'],
     // Label selectors, on every list that takes one.
@@ -127,8 +200,22 @@ describe('BAD_USER_INPUT', () => {
     ['bad selector on namespaces', () => ({ query: 'query { namespaces(labelSelector: "a,,b") { totalCount } }' }), 'labelSelector'],
     // Pagination.
     ['a cursor that is not one', clusters('(after: "bm90LWEtY3Vyc29y")'), 'after'],
-    ['a cursor of another ordering', () => ({ query: 'query($after: String) { clusters(after: $after, orderBy: { field: NODE_COUNT }) { totalCount } }', variables: { after: Buffer.from(JSON.stringify(['NAME', 'x', randomUUID()])).toString('base64url') } }), 'after'],
-    ['a cursor with a bad id', () => ({ query: 'query($after: String) { sites(after: $after) { totalCount } }', variables: { after: Buffer.from(JSON.stringify(['NAME', 'x', 'not-an-id'])).toString('base64url') } }), 'after'],
+    [
+      'a cursor of another ordering',
+      () => ({
+        query: 'query($after: String) { clusters(after: $after, orderBy: { field: NODE_COUNT }) { totalCount } }',
+        variables: { after: Buffer.from(JSON.stringify(['NAME', 'x', randomUUID()])).toString('base64url') },
+      }),
+      'after',
+    ],
+    [
+      'a cursor with a bad id',
+      () => ({
+        query: 'query($after: String) { sites(after: $after) { totalCount } }',
+        variables: { after: Buffer.from(JSON.stringify(['NAME', 'x', 'not-an-id'])).toString('base64url') },
+      }),
+      'after',
+    ],
     ['first: 0', clusters('(first: 0)'), 'first'],
     ['first: 101', clusters('(first: 101)'), 'first'],
     ['first: -1 on events', () => ({ query: 'query { events(first: -1) { totalCount } }' }), 'first'],
@@ -141,8 +228,19 @@ describe('BAD_USER_INPUT', () => {
     ['malformed objectId filter', () => ({ query: 'query { events(objectId: "abc") { totalCount } }' }), 'objectId'],
     // Other inputs.
     ['moving a cluster nowhere', () => ({ query: 'mutation($id: ID!) { moveCluster(id: $id, input: {}) { id } }', variables: { id: cluster.id } }), 'groupId'],
-    ['a registration link valid for 0 hours', () => ({ query: 'mutation($g: ID!) { attachCluster(input: { name: "ttl-zero", groupId: $g, registrationTokenTtlHours: 0 }) { expiresAt } }', variables: { g: group.id } }), 'registrationTokenTtlHours'],
-    ['a kubeconfig that is not one', () => ({ query: 'mutation($g: ID!) { attachClusterWithKubeconfig(input: { name: "bad-kubeconfig", groupId: $g, kubeconfig: "hello: [" }) { cluster { id } } }', variables: { g: group.id } }), 'kubeconfig'],
+    [
+      'a registration link valid for 0 hours',
+      () => ({ query: 'mutation($g: ID!) { attachCluster(input: { name: "ttl-zero", groupId: $g, registrationTokenTtlHours: 0 }) { expiresAt } }', variables: { g: group.id } }),
+      'registrationTokenTtlHours',
+    ],
+    [
+      'a kubeconfig that is not one',
+      () => ({
+        query: 'mutation($g: ID!) { attachClusterWithKubeconfig(input: { name: "bad-kubeconfig", groupId: $g, kubeconfig: "hello: [" }) { cluster { id } } }',
+        variables: { g: group.id },
+      }),
+      'kubeconfig',
+    ],
   ];
 
   it.each(cases)('%s', async (_name, fixture, field) => {
@@ -185,7 +283,15 @@ describe('BAD_USER_INPUT', () => {
 
   it('the same inputs, valid, are accepted (so the cases above fail for the reason they name)', async () => {
     const ok = await api.gql(admin, 'mutation($input: CreateSiteInput!) { createSite(input: $input) { id } }', {
-      input: { name: 'valid-site', tier: 'FAR_EDGE', region: 'eu', latitude: 90, longitude: -180, connectivity: { mode: 'INTERMITTENT', heartbeatIntervalSeconds: 60, disconnectGraceSeconds: 120 }, labels: { 'example.com/tier': 'edge', ['k'.repeat(63)]: 'v'.repeat(63), empty: '' } },
+      input: {
+        name: 'valid-site',
+        tier: 'FAR_EDGE',
+        region: 'eu',
+        latitude: 90,
+        longitude: -180,
+        connectivity: { mode: 'INTERMITTENT', heartbeatIntervalSeconds: 60, disconnectGraceSeconds: 120 },
+        labels: { 'example.com/tier': 'edge', ['k'.repeat(63)]: 'v'.repeat(63), empty: '' },
+      },
     });
     expect(ok.errors).toBeUndefined();
     const list = await api.gql(admin, 'query { clusters(first: 100, filter: { labelSelector: "env in (prod),!canary,tier" }) { totalCount } }');
@@ -221,7 +327,7 @@ describe('NOT_FOUND', () => {
   describe.each([...singular.map((c) => ['query', ...c] as const), ...mutations.map((c) => ['mutation', ...c] as const)])('%s %s', (kind, name, selection, otherId) => {
     const ask = (id: string) => api.gql(admin, `${kind}($id: ID!) { ${selection} }`, { id });
 
-    it('with an unknown id, a malformed id and another organization\'s id answers the same NOT_FOUND', async () => {
+    it("with an unknown id, a malformed id and another organization's id answers the same NOT_FOUND", async () => {
       const unknown = randomUUID();
       const notFound = (id: string) => new RegExp(`${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist or you cannot see it`);
       const a = expectError(await ask(unknown), 'NOT_FOUND', { message: notFound(unknown) });
@@ -270,15 +376,20 @@ describe('CONFLICT', () => {
     const otherGroup = await make.group().create();
     const eventsBefore = await events({});
     const before = await orgRows(api.prisma, orgId, { ignoreColumns: ['ApiToken.lastUsedAt'] });
-    expectError(await api.gql(editor, 'mutation($g: ID!) { createCluster(input: { name: "cluster-main", groupId: $g }) { id } }', { g: otherGroup.id }), 'CONFLICT', { field: 'name' });
-    expectError(await api.gql(editor, 'mutation($g: ID!) { attachCluster(input: { name: "cluster-main", groupId: $g }) { expiresAt } }', { g: otherGroup.id }), 'CONFLICT', { field: 'name' });
+    expectError(await api.gql(editor, 'mutation($g: ID!) { createCluster(input: { name: "cluster-main", groupId: $g }) { id } }', { g: otherGroup.id }), 'CONFLICT', {
+      field: 'name',
+    });
+    expectError(await api.gql(editor, 'mutation($g: ID!) { attachCluster(input: { name: "cluster-main", groupId: $g }) { expiresAt } }', { g: otherGroup.id }), 'CONFLICT', {
+      field: 'name',
+    });
     expect(await orgRows(api.prisma, orgId, { ignoreColumns: ['ApiToken.lastUsedAt'] })).toEqual(before);
     expect(await events({})).toBe(eventsBefore);
   });
 
   it('a namespace name is unique per cluster: the same name on the same cluster is refused, on another cluster accepted', async () => {
     const eventsBefore = await events({ type: 'NamespaceCreated' });
-    const create = (clusterId: string) => api.gql(editor, 'mutation($c: ID!, $w: ID!) { createNamespace(input: { name: "ns-main", clusterId: $c, workspaceId: $w }) { id } }', { c: clusterId, w: workspace.id });
+    const create = (clusterId: string) =>
+      api.gql(editor, 'mutation($c: ID!, $w: ID!) { createNamespace(input: { name: "ns-main", clusterId: $c, workspaceId: $w }) { id } }', { c: clusterId, w: workspace.id });
     expectError(await create(cluster.id), 'CONFLICT', { field: 'name', message: /cluster-main already has a namespace named ns-main/ });
     expect(await events({ type: 'NamespaceCreated' })).toBe(eventsBefore);
     const second = await make.cluster().in(group).create();
@@ -335,7 +446,9 @@ describe('CONFLICT', () => {
 
 describe('FORBIDDEN', () => {
   it('a VIEWER changing inventory is refused, naming the role needed', async () => {
-    expectError(await api.gql(viewer, 'mutation { createWorkspace(input: { name: "by-viewer" }) { id } }'), 'FORBIDDEN', { message: /needs the EDITOR role; your token has VIEWER/ });
+    expectError(await api.gql(viewer, 'mutation { createWorkspace(input: { name: "by-viewer" }) { id } }'), 'FORBIDDEN', {
+      message: /needs the EDITOR role; your token has VIEWER/,
+    });
     expectError(await api.gql(viewer, 'mutation($id: ID!) { deleteNamespace(id: $id) { id } }', { id: namespace.id }), 'FORBIDDEN');
     expect(await api.prisma.workspace.count({ where: { name: 'by-viewer' } })).toBe(0);
     expect(await api.prisma.namespace.count({ where: { id: namespace.id } })).toBe(1);
@@ -388,10 +501,14 @@ describe('QUERY_TOO_COMPLEX and the body limit', () => {
   it(`refuses a query deeper than GRAPHQL_MAX_DEPTH (${LIMITS.GRAPHQL_MAX_DEPTH}) before running it, with HTTP 400`, async () => {
     // namespaces(1) edges(2) node(3) cluster(4) site(5) connectivity(6) mode(7)
     expect((await api.gql(admin, 'query { namespaces { edges { node { cluster { site { name } } } } } }')).errors).toBeUndefined(); // depth 6: at the limit
-    const error = expectError(await api.gql(admin, 'query { namespaces { edges { node { cluster { site { connectivity { mode } } } } } } }'), 'QUERY_TOO_COMPLEX', { status: 400, message: /7 levels deep; the limit is 6/ });
+    const error = expectError(await api.gql(admin, 'query { namespaces { edges { node { cluster { site { connectivity { mode } } } } } } }'), 'QUERY_TOO_COMPLEX', {
+      status: 400,
+      message: /7 levels deep; the limit is 6/,
+    });
     expect(error.message).toMatch(/less nesting/);
     // Fragments do not hide depth.
-    const viaFragment = 'query { ...Deep } fragment Deep on Query { namespaces { edges { node { ...Deeper } } } } fragment Deeper on Namespace { cluster { site { connectivity { mode } } } }';
+    const viaFragment =
+      'query { ...Deep } fragment Deep on Query { namespaces { edges { node { ...Deeper } } } } fragment Deeper on Namespace { cluster { site { connectivity { mode } } } }';
     expectError(await api.gql(admin, viaFragment), 'QUERY_TOO_COMPLEX', { status: 400 });
   });
 
@@ -403,7 +520,11 @@ describe('QUERY_TOO_COMPLEX and the body limit', () => {
       expect(res.data.__schema.types.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['Cluster', 'Site', 'Query', 'Mutation']));
     }
     // Introspection cannot smuggle data past the limits: the data part is still measured.
-    expectError(await api.gql(admin, 'query { __schema { queryType { name } } namespaces { edges { node { cluster { site { connectivity { mode } } } } } } }'), 'QUERY_TOO_COMPLEX', { status: 400, message: /7 levels deep/ });
+    expectError(
+      await api.gql(admin, 'query { __schema { queryType { name } } namespaces { edges { node { cluster { site { connectivity { mode } } } } } } }'),
+      'QUERY_TOO_COMPLEX',
+      { status: 400, message: /7 levels deep/ },
+    );
   });
 
   it('refuses introspection that nests schema lists in cycles to multiply its answer (fields → type → fields → …)', async () => {
@@ -420,7 +541,13 @@ describe('QUERY_TOO_COMPLEX and the body limit', () => {
     expect((await api.gql(admin, page(80))).errors).toBeUndefined(); // 961
     expectError(await api.gql(admin, page(90)), 'QUERY_TOO_COMPLEX', { status: 400, message: /would cost 1081; the limit is 1000/ });
     // The same page size through a variable costs the same.
-    expectError(await api.gql(admin, 'query($n: Int) { clusters(first: $n) { edges { node { id name labels distribution phase health nodeCount createdAt updatedAt description } } } }', { n: 90 }), 'QUERY_TOO_COMPLEX', { status: 400 });
+    expectError(
+      await api.gql(admin, 'query($n: Int) { clusters(first: $n) { edges { node { id name labels distribution phase health nodeCount createdAt updatedAt description } } } }', {
+        n: 90,
+      }),
+      'QUERY_TOO_COMPLEX',
+      { status: 400 },
+    );
   });
 
   it(`answers HTTP 413 to a body larger than BODY_LIMIT_BYTES (${LIMITS.BODY_LIMIT_BYTES}), without internals`, async () => {
@@ -464,12 +591,19 @@ describe('INTERNAL_SERVER_ERROR and nothing half-written', () => {
     expect(await api.prisma.event.count({ where: { organizationId: orgId, type: 'SiteCreated', message: { contains: 'doomed-site' } } })).toBe(1);
   });
 
-  it('moving a cluster into another organization\'s group or site leaves the cluster exactly as it was, with no Event', async () => {
+  it("moving a cluster into another organization's group or site leaves the cluster exactly as it was, with no Event", async () => {
     const row = () => api.prisma.cluster.findUniqueOrThrow({ where: { id: cluster.id } });
     const before = await row();
     const moved = await api.prisma.event.count({ where: { objectId: cluster.id, type: 'ClusterMoved' } });
     expectError(await api.gql(editor, 'mutation($id: ID!, $g: ID) { moveCluster(id: $id, input: { groupId: $g }) { id } }', { id: cluster.id, g: other.group }), 'NOT_FOUND');
-    expectError(await api.gql(editor, 'mutation($id: ID!, $g: ID, $s: ID) { moveCluster(id: $id, input: { groupId: $g, siteId: $s }) { id } }', { id: cluster.id, g: group.id, s: other.site }), 'NOT_FOUND');
+    expectError(
+      await api.gql(editor, 'mutation($id: ID!, $g: ID, $s: ID) { moveCluster(id: $id, input: { groupId: $g, siteId: $s }) { id } }', {
+        id: cluster.id,
+        g: group.id,
+        s: other.site,
+      }),
+      'NOT_FOUND',
+    );
     expect(await row()).toEqual(before);
     expect(await api.prisma.event.count({ where: { objectId: cluster.id, type: 'ClusterMoved' } })).toBe(moved);
   });

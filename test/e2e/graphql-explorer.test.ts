@@ -1,6 +1,6 @@
 // The GraphQL explorer is served by the API itself, every asset included (no CDN: edge operators and
 // the build machines have no internet), only where configured, and never serves a file outside its own.
-import { startApi, TestApi } from '../support/api';
+import { startApi, type TestApi } from '../support/api';
 
 describe('with GRAPHQL_EXPLORER on', () => {
   let api: TestApi;
@@ -18,7 +18,9 @@ describe('with GRAPHQL_EXPLORER on', () => {
     expect(html).toContain('/graphql');
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
     expect(assets).toEqual(expect.arrayContaining(['main.js', 'styles.css']));
-    for (const asset of assets) expect(asset).not.toMatch(/^(https?:)?\/\//);
+    for (const asset of assets) {
+      expect(asset).not.toMatch(/^(https?:)?\/\//);
+    }
     for (const asset of ['main.js', 'styles.css', 'polyfills.js']) {
       const file = await fetch(`${api.url}/graphql/explorer/${asset}`);
       expect({ asset, status: file.status }).toEqual({ asset, status: 200 });
@@ -27,7 +29,12 @@ describe('with GRAPHQL_EXPLORER on', () => {
   });
 
   it('answers 404 for paths that leave its folder or do not exist', async () => {
-    for (const path of ['/graphql/explorer/..%2f..%2f..%2fpackage.json', '/graphql/explorer/%2e%2e/%2e%2e/%2e%2e/%2e%2e/package.json', '/graphql/explorer/%2fetc%2fpasswd', '/graphql/explorer/no-such-file.js']) {
+    for (const path of [
+      '/graphql/explorer/..%2f..%2f..%2fpackage.json',
+      '/graphql/explorer/%2e%2e/%2e%2e/%2e%2e/%2e%2e/package.json',
+      '/graphql/explorer/%2fetc%2fpasswd',
+      '/graphql/explorer/no-such-file.js',
+    ]) {
       const res = await fetch(`${api.url}${path}`);
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
       expect(await res.text()).not.toContain('"name": "farpoint"');

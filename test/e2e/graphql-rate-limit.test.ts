@@ -4,7 +4,7 @@
 // sends more than twice the limit (some window must overflow even across a minute boundary) and
 // asserts on outcomes, never on timing.
 import { freePort } from '../../src/dev/free-port';
-import { GqlResponse, startApi, TestApi } from '../support/api';
+import { type GqlResponse, startApi, type TestApi } from '../support/api';
 
 const LIMIT = 2;
 const QUERY = 'query { viewer { role } }';
@@ -39,21 +39,29 @@ function expectRateLimited(response: GqlResponse, limit: string) {
 describe('GraphQL rate limits', () => {
   it('refuses an address with 429 before authenticating, ignoring X-Forwarded-For by default', async () => {
     const responses: GqlResponse[] = [];
-    for (let i = 0; i < 2 * LIMIT + 1; i++) responses.push(await direct.gql(undefined, QUERY, undefined, { 'x-forwarded-for': freshAddress() }));
+    for (let i = 0; i < 2 * LIMIT + 1; i++) {
+      responses.push(await direct.gql(undefined, QUERY, undefined, { 'x-forwarded-for': freshAddress() }));
+    }
     const limited = responses.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(1);
     limited.forEach((r) => expectRateLimited(r, 'one address'));
-    for (const r of responses.filter((r) => r.status !== 429)) expect(r.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    for (const r of responses.filter((r) => r.status !== 429)) {
+      expect(r.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    }
   });
 
   it('keys the address limit by X-Forwarded-For when TRUST_PROXY trusts the proxy', async () => {
     const distinct: GqlResponse[] = [];
-    for (let i = 0; i < 2 * LIMIT + 1; i++) distinct.push(await proxied.gql(undefined, QUERY, undefined, { 'x-forwarded-for': freshAddress() }));
+    for (let i = 0; i < 2 * LIMIT + 1; i++) {
+      distinct.push(await proxied.gql(undefined, QUERY, undefined, { 'x-forwarded-for': freshAddress() }));
+    }
     // One request per client address: none is over its limit.
     expect(distinct.map((r) => r.errors?.[0].extensions?.code)).toEqual(distinct.map(() => 'UNAUTHENTICATED'));
     const same = freshAddress();
     const repeated: GqlResponse[] = [];
-    for (let i = 0; i < 2 * LIMIT + 1; i++) repeated.push(await proxied.gql(undefined, QUERY, undefined, { 'x-forwarded-for': same }));
+    for (let i = 0; i < 2 * LIMIT + 1; i++) {
+      repeated.push(await proxied.gql(undefined, QUERY, undefined, { 'x-forwarded-for': same }));
+    }
     const limited = repeated.filter((r) => r.status === 429);
     expect(limited.length).toBeGreaterThanOrEqual(1);
     limited.forEach((r) => expectRateLimited(r, 'one address'));
@@ -63,13 +71,17 @@ describe('GraphQL rate limits', () => {
     const [busy, quiet] = await Promise.all([proxied.bootstrapOrg('busy'), proxied.bootstrapOrg('quiet')]);
     const responses: GqlResponse[] = [];
     // From fresh addresses, so only the token's limit can refuse.
-    for (let i = 0; i < 2 * LIMIT + 1; i++) responses.push(await proxied.gql(busy, '{ viewer { role } again: viewer { role } }', undefined, { 'x-forwarded-for': freshAddress() }));
+    for (let i = 0; i < 2 * LIMIT + 1; i++) {
+      responses.push(await proxied.gql(busy, '{ viewer { role } again: viewer { role } }', undefined, { 'x-forwarded-for': freshAddress() }));
+    }
     const limited = responses.filter((r) => r.errors?.length);
     expect(limited.length).toBeGreaterThanOrEqual(1);
     limited.forEach((r) => expectRateLimited(r, 'one API token'));
     expect(limited.map((r) => r.status)).toEqual(limited.map(() => 429));
     // Both root fields of a request share its one count: a served request answers both.
-    for (const r of responses.filter((r) => !r.errors?.length)) expect(r.data).toEqual({ viewer: { role: 'ADMIN' }, again: { role: 'ADMIN' } });
+    for (const r of responses.filter((r) => !r.errors?.length)) {
+      expect(r.data).toEqual({ viewer: { role: 'ADMIN' }, again: { role: 'ADMIN' } });
+    }
     const other = await proxied.gql(quiet, QUERY, undefined, { 'x-forwarded-for': freshAddress() });
     expect(other.errors).toBeUndefined();
     expect(other.data).toEqual({ viewer: { role: 'ADMIN' } });
@@ -77,10 +89,17 @@ describe('GraphQL rate limits', () => {
 
   it('lets requests through when Redis is down (fails open) instead of answering errors', async () => {
     // Nothing listens on this port: every Redis command fails.
-    const down = await startApi({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, ADDRESS_RATE_LIMIT_PER_MINUTE: '1', GRAPHQL_RATE_LIMIT_PER_MINUTE: '1', AGENT_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '1' });
+    const down = await startApi({
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      ADDRESS_RATE_LIMIT_PER_MINUTE: '1',
+      GRAPHQL_RATE_LIMIT_PER_MINUTE: '1',
+      AGENT_ANONYMOUS_RATE_LIMIT_PER_MINUTE: '1',
+    });
     try {
       const token = await down.bootstrapOrg('no-redis');
-      for (let i = 0; i < 3; i++) expect((await down.gql(token, QUERY)).data).toEqual({ viewer: { role: 'ADMIN' } });
+      for (let i = 0; i < 3; i++) {
+        expect((await down.gql(token, QUERY)).data).toEqual({ viewer: { role: 'ADMIN' } });
+      }
       for (let i = 0; i < 3; i++) {
         const response = await fetch(`${down.url}/agent/v1/manifests/fpr_${'a'.repeat(43)}.yaml`);
         expect(response.status).toBe(404);

@@ -8,7 +8,7 @@ import { QueueGateway } from '../../src/infra/queue/queue.gateway';
 import type { Job } from 'bullmq';
 import { PolicyCompileJob } from '../../src/modules/policy-templates/policy-compile.job';
 import { freePort } from '../../src/dev/free-port';
-import { startApi, TestApi } from '../support/api';
+import { startApi, type TestApi } from '../support/api';
 import { ApiFactory, DbSeed } from '../support/factories';
 
 let api: TestApi;
@@ -34,44 +34,84 @@ afterAll(async () => {
 /** Mutations whose Events a test below has checked; the last test compares it with the schema. */
 const eventsChecked = new Set<string>();
 
-interface EventRow { type: string; actor: string; objectKind: string; objectId: string; message: string; data: unknown }
+interface EventRow {
+  type: string;
+  actor: string;
+  objectKind: string;
+  objectId: string;
+  message: string;
+  data: unknown;
+}
 
 /**
  * Asserts the Events of one object, newest first, through the events query: their types, and that
  * each names `actor` and the object. `mutations` are the mutations these Events prove.
  */
 async function expectEvents(objectId: string, objectKind: string, types: string[], mutations: string[], actor = 'token:ci-bot'): Promise<EventRow[]> {
-  const res = await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(admin, 'query($id: ID) { events(objectId: $id, first: 100) { edges { node { type actor objectKind objectId message data } } } }', { id: objectId });
+  const res = await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(
+    admin,
+    'query($id: ID) { events(objectId: $id, first: 100) { edges { node { type actor objectKind objectId message data } } } }',
+    { id: objectId },
+  );
   const events = res.events.edges.map((e) => e.node);
   expect(events.map((e) => e.type)).toEqual(types);
-  for (const e of events) expect({ actor: e.actor, objectKind: e.objectKind, objectId: e.objectId }).toEqual({ actor, objectKind, objectId });
-  for (const m of mutations) eventsChecked.add(m);
+  for (const e of events) {
+    expect({ actor: e.actor, objectKind: e.objectKind, objectId: e.objectId }).toEqual({ actor, objectKind, objectId });
+  }
+  for (const m of mutations) {
+    eventsChecked.add(m);
+  }
   return events;
 }
 
 // ---- CRUD and move ------------------------------------------------------------------------------------
 
-const SITE = 'id name tier region address latitude longitude hardwareModel labels connectivity { mode heartbeatIntervalSeconds disconnectGraceSeconds } clusterCount clusterHealth { total healthy warning unhealthy disconnected unknown }';
+const SITE =
+  'id name tier region address latitude longitude hardwareModel labels connectivity { mode heartbeatIntervalSeconds disconnectGraceSeconds } clusterCount clusterHealth { total healthy warning unhealthy disconnected unknown }';
 
 describe('sites', () => {
   it('are created, read, updated and deleted, each step recorded', async () => {
     const created = await api.gqlOk(bot, `mutation($input: CreateSiteInput!) { createSite(input: $input) { ${SITE} } }`, {
-      input: { name: 'munich-01', tier: 'FAR_EDGE', region: 'eu-central', address: 'Marienplatz 1', latitude: 48.137, longitude: 11.575, hardwareModel: 'Dell PowerEdge XR11', labels: { country: 'de', 'example.com/shop': '0042' } },
+      input: {
+        name: 'munich-01',
+        tier: 'FAR_EDGE',
+        region: 'eu-central',
+        address: 'Marienplatz 1',
+        latitude: 48.137,
+        longitude: 11.575,
+        hardwareModel: 'Dell PowerEdge XR11',
+        labels: { country: 'de', 'example.com/shop': '0042' },
+      },
     });
     const site = created.createSite;
     expect(site).toEqual({
-      id: expect.any(String), name: 'munich-01', tier: 'FAR_EDGE', region: 'eu-central', address: 'Marienplatz 1', latitude: 48.137, longitude: 11.575, hardwareModel: 'Dell PowerEdge XR11',
+      id: expect.any(String),
+      name: 'munich-01',
+      tier: 'FAR_EDGE',
+      region: 'eu-central',
+      address: 'Marienplatz 1',
+      latitude: 48.137,
+      longitude: 11.575,
+      hardwareModel: 'Dell PowerEdge XR11',
       labels: { country: 'de', 'example.com/shop': '0042' },
       connectivity: { mode: 'ALWAYS_ON', heartbeatIntervalSeconds: 20, disconnectGraceSeconds: 60 },
-      clusterCount: 0, clusterHealth: { total: 0, healthy: 0, warning: 0, unhealthy: 0, disconnected: 0, unknown: 0 },
+      clusterCount: 0,
+      clusterHealth: { total: 0, healthy: 0, warning: 0, unhealthy: 0, disconnected: 0, unknown: 0 },
     });
     expect((await api.gqlOk(bot, `query($id: ID!) { site(id: $id) { ${SITE} } }`, { id: site.id })).site).toEqual(site);
 
     // Labels are replaced, not merged; null clears an optional field; connectivity gets its mode's defaults.
     const updated = await api.gqlOk(bot, `mutation($id: ID!, $input: UpdateSiteInput!) { updateSite(id: $id, input: $input) { ${SITE} } }`, {
-      id: site.id, input: { name: 'munich-02', address: null, labels: { country: 'at' }, connectivity: { mode: 'INTERMITTENT' } },
+      id: site.id,
+      input: { name: 'munich-02', address: null, labels: { country: 'at' }, connectivity: { mode: 'INTERMITTENT' } },
     });
-    expect(updated.updateSite).toEqual({ ...site, name: 'munich-02', address: null, labels: { country: 'at' }, connectivity: { mode: 'INTERMITTENT', heartbeatIntervalSeconds: 300, disconnectGraceSeconds: 6 * 3600 } });
+    expect(updated.updateSite).toEqual({
+      ...site,
+      name: 'munich-02',
+      address: null,
+      labels: { country: 'at' },
+      connectivity: { mode: 'INTERMITTENT', heartbeatIntervalSeconds: 300, disconnectGraceSeconds: 6 * 3600 },
+    });
 
     const deleted = await api.gqlOk(bot, 'mutation($id: ID!) { deleteSite(id: $id) { id name } }', { id: site.id });
     expect(deleted.deleteSite).toEqual({ id: site.id, name: 'munich-02' });
@@ -87,23 +127,40 @@ describe('sites', () => {
     ['ALWAYS_ON', { heartbeatIntervalSeconds: 30 }, 30, 90],
     ['INTERMITTENT', { heartbeatIntervalSeconds: 10, disconnectGraceSeconds: 20 }, 10, 20],
   ] as const)('connectivity %s %j means heartbeats every %i s and DISCONNECTED after %i s', async (mode, given, heartbeat, grace) => {
-    const site = await make.site().with({ connectivity: { mode, ...given } }).create();
+    const site = await make
+      .site()
+      .with({ connectivity: { mode, ...given } })
+      .create();
     expect(site.connectivity).toEqual({ mode, heartbeatIntervalSeconds: heartbeat, disconnectGraceSeconds: grace });
   });
 });
 
 describe('cluster groups', () => {
   it('are created, read, updated and deleted, each step recorded', async () => {
-    const group = (await api.gqlOk(bot, 'mutation { createClusterGroup(input: { name: "pos-tills", description: "Point of sale", labels: { app: "pos" } }) { id name description labels clusterCount } }')).createClusterGroup;
+    const group = (
+      await api.gqlOk(
+        bot,
+        'mutation { createClusterGroup(input: { name: "pos-tills", description: "Point of sale", labels: { app: "pos" } }) { id name description labels clusterCount } }',
+      )
+    ).createClusterGroup;
     expect(group).toEqual({ id: expect.any(String), name: 'pos-tills', description: 'Point of sale', labels: { app: 'pos' }, clusterCount: 0 });
     const cluster = await make.cluster().in(group).create();
     expect((await api.gqlOk(bot, 'query($id: ID!) { clusterGroup(id: $id) { clusterCount } }', { id: group.id })).clusterGroup.clusterCount).toBe(1);
-    const updated = (await api.gqlOk(bot, 'mutation($id: ID!) { updateClusterGroup(id: $id, input: { name: "pos", description: null, labels: {} }) { id name description labels } }', { id: group.id })).updateClusterGroup;
+    const updated = (
+      await api.gqlOk(bot, 'mutation($id: ID!) { updateClusterGroup(id: $id, input: { name: "pos", description: null, labels: {} }) { id name description labels } }', {
+        id: group.id,
+      })
+    ).updateClusterGroup;
     expect(updated).toEqual({ id: group.id, name: 'pos', description: null, labels: {} });
     await api.gqlOk(bot, 'mutation($id: ID!) { deleteCluster(id: $id) { id } }', { id: cluster.id });
     expect((await api.gqlOk(bot, 'mutation($id: ID!) { deleteClusterGroup(id: $id) { id name } }', { id: group.id })).deleteClusterGroup).toEqual({ id: group.id, name: 'pos' });
     expect(await api.prisma.clusterGroup.count({ where: { id: group.id } })).toBe(0);
-    await expectEvents(group.id, 'ClusterGroup', ['ClusterGroupDeleted', 'ClusterGroupUpdated', 'ClusterGroupCreated'], ['createClusterGroup', 'updateClusterGroup', 'deleteClusterGroup']);
+    await expectEvents(
+      group.id,
+      'ClusterGroup',
+      ['ClusterGroupDeleted', 'ClusterGroupUpdated', 'ClusterGroupCreated'],
+      ['createClusterGroup', 'updateClusterGroup', 'deleteClusterGroup'],
+    );
   });
 });
 
@@ -113,30 +170,55 @@ describe('clusters', () => {
   it('are created, read, updated, moved between groups and sites and deleted, each step recorded', async () => {
     const [groupA, groupB] = [await make.group().create(), await make.group().create()];
     const [siteA, siteB] = [await make.site().create(), await make.site().create()];
-    const created = (await api.gqlOk(bot, `mutation($input: CreateClusterInput!) { createCluster(input: $input) { ${CLUSTER} } }`, {
-      input: { name: 'till-01', groupId: groupA.id, siteId: siteA.id, description: 'Till 1', distribution: 'K3S', labels: { tier: 'edge' } },
-    })).createCluster;
+    const created = (
+      await api.gqlOk(bot, `mutation($input: CreateClusterInput!) { createCluster(input: $input) { ${CLUSTER} } }`, {
+        input: { name: 'till-01', groupId: groupA.id, siteId: siteA.id, description: 'Till 1', distribution: 'K3S', labels: { tier: 'edge' } },
+      })
+    ).createCluster;
     expect(created).toEqual({
-      id: expect.any(String), name: 'till-01', description: 'Till 1', labels: { tier: 'edge' }, distribution: 'K3S', phase: 'PENDING', health: 'UNKNOWN', nodeCount: 0,
-      site: { id: siteA.id, name: siteA.name }, group: { id: groupA.id, name: groupA.name }, namespaceCount: 0,
+      id: expect.any(String),
+      name: 'till-01',
+      description: 'Till 1',
+      labels: { tier: 'edge' },
+      distribution: 'K3S',
+      phase: 'PENDING',
+      health: 'UNKNOWN',
+      nodeCount: 0,
+      site: { id: siteA.id, name: siteA.name },
+      group: { id: groupA.id, name: groupA.name },
+      namespaceCount: 0,
     });
     const id = created.id;
     expect((await api.gqlOk(bot, `query($id: ID!) { cluster(id: $id) { ${CLUSTER} } }`, { id })).cluster).toEqual(created);
 
-    const updated = (await api.gqlOk(bot, `mutation($id: ID!) { updateCluster(id: $id, input: { name: "till-1", description: null, labels: { tier: "edge", env: "prod" } }) { ${CLUSTER} } }`, { id })).updateCluster;
+    const updated = (
+      await api.gqlOk(bot, `mutation($id: ID!) { updateCluster(id: $id, input: { name: "till-1", description: null, labels: { tier: "edge", env: "prod" } }) { ${CLUSTER} } }`, {
+        id,
+      })
+    ).updateCluster;
     expect(updated).toEqual({ ...created, name: 'till-1', description: null, labels: { tier: 'edge', env: 'prod' } });
 
-    const move = async (input: Record<string, unknown>) => (await api.gqlOk(bot, 'mutation($id: ID!, $input: MoveClusterInput!) { moveCluster(id: $id, input: $input) { site { id } group { id } } }', { id, input })).moveCluster;
+    const move = async (input: Record<string, unknown>) =>
+      (await api.gqlOk(bot, 'mutation($id: ID!, $input: MoveClusterInput!) { moveCluster(id: $id, input: $input) { site { id } group { id } } }', { id, input })).moveCluster;
     expect(await move({ groupId: groupB.id })).toEqual({ site: { id: siteA.id }, group: { id: groupB.id } });
     expect(await move({ siteId: siteB.id })).toEqual({ site: { id: siteB.id }, group: { id: groupB.id } });
     expect(await move({ siteId: null })).toEqual({ site: null, group: { id: groupB.id } });
     expect(await move({ groupId: groupA.id, siteId: siteA.id })).toEqual({ site: { id: siteA.id }, group: { id: groupA.id } });
-    const counts = await api.gqlOk(bot, 'query($a: ID!, $b: ID!, $ga: ID!, $gb: ID!) { a: site(id: $a) { clusterCount } b: site(id: $b) { clusterCount } ga: clusterGroup(id: $ga) { clusterCount } gb: clusterGroup(id: $gb) { clusterCount } }', { a: siteA.id, b: siteB.id, ga: groupA.id, gb: groupB.id });
+    const counts = await api.gqlOk(
+      bot,
+      'query($a: ID!, $b: ID!, $ga: ID!, $gb: ID!) { a: site(id: $a) { clusterCount } b: site(id: $b) { clusterCount } ga: clusterGroup(id: $ga) { clusterCount } gb: clusterGroup(id: $gb) { clusterCount } }',
+      { a: siteA.id, b: siteB.id, ga: groupA.id, gb: groupB.id },
+    );
     expect(counts).toEqual({ a: { clusterCount: 1 }, b: { clusterCount: 0 }, ga: { clusterCount: 1 }, gb: { clusterCount: 0 } });
 
     expect((await api.gqlOk(bot, 'mutation($id: ID!) { deleteCluster(id: $id) { id name } }', { id })).deleteCluster).toEqual({ id, name: 'till-1' });
     expect(await api.prisma.cluster.count({ where: { id } })).toBe(0);
-    const events = await expectEvents(id, 'Cluster', ['ClusterDeleted', 'ClusterMoved', 'ClusterMoved', 'ClusterMoved', 'ClusterMoved', 'ClusterUpdated', 'ClusterCreated'], ['createCluster', 'updateCluster', 'moveCluster', 'deleteCluster']);
+    const events = await expectEvents(
+      id,
+      'Cluster',
+      ['ClusterDeleted', 'ClusterMoved', 'ClusterMoved', 'ClusterMoved', 'ClusterMoved', 'ClusterUpdated', 'ClusterCreated'],
+      ['createCluster', 'updateCluster', 'moveCluster', 'deleteCluster'],
+    );
     // Each move records where from and where to.
     expect(events[1].data).toEqual({ from: { groupId: groupB.id, siteId: null }, to: { groupId: groupA.id, siteId: siteA.id } });
     expect(events[4].data).toEqual({ from: { groupId: groupA.id, siteId: siteA.id }, to: { groupId: groupB.id, siteId: siteA.id } });
@@ -144,21 +226,52 @@ describe('clusters', () => {
 
   it('are attached by link and with a kubeconfig, get new links, lose them and are detached, each step recorded', async () => {
     const group = await make.group().create();
-    const link = (await api.gqlOk(bot, 'mutation($g: ID!) { attachCluster(input: { name: "linked-01", groupId: $g, registrationTokenTtlHours: 2 }) { cluster { id phase attachMode } registrationToken manifestUrl installCommand expiresAt } }', { g: group.id })).attachCluster;
+    const link = (
+      await api.gqlOk(
+        bot,
+        'mutation($g: ID!) { attachCluster(input: { name: "linked-01", groupId: $g, registrationTokenTtlHours: 2 }) { cluster { id phase attachMode } registrationToken manifestUrl installCommand expiresAt } }',
+        { g: group.id },
+      )
+    ).attachCluster;
     expect(link.cluster).toEqual({ id: expect.any(String), phase: 'PENDING', attachMode: 'LINK' });
     expect(link.installCommand).toBe(`kubectl apply -f ${link.manifestUrl}`);
     expect(link.manifestUrl.startsWith(api.config.publicUrl)).toBe(true);
-    const reissued = (await api.gqlOk(bot, 'mutation($id: ID!) { reissueRegistrationLink(clusterId: $id) { registrationToken } }', { id: link.cluster.id })).reissueRegistrationLink;
+    const reissued = (await api.gqlOk(bot, 'mutation($id: ID!) { reissueRegistrationLink(clusterId: $id) { registrationToken } }', { id: link.cluster.id }))
+      .reissueRegistrationLink;
     expect(reissued.registrationToken).not.toBe(link.registrationToken);
     await api.gqlOk(bot, 'mutation($id: ID!) { revokeRegistrationLinks(clusterId: $id) { id } }', { id: link.cluster.id });
     expect(await api.prisma.registrationToken.count({ where: { clusterId: link.cluster.id, revokedAt: null } })).toBe(0);
     expect((await api.gqlOk(bot, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: link.cluster.id })).detachCluster).toEqual({ phase: 'DETACHED' });
-    await expectEvents(link.cluster.id, 'Cluster', ['ClusterPhaseChanged', 'RegistrationTokenRevoked', 'RegistrationTokenIssued', 'RegistrationTokenIssued', 'ClusterCreated'], ['attachCluster', 'reissueRegistrationLink', 'revokeRegistrationLinks', 'detachCluster']);
+    await expectEvents(
+      link.cluster.id,
+      'Cluster',
+      ['ClusterPhaseChanged', 'RegistrationTokenRevoked', 'RegistrationTokenIssued', 'RegistrationTokenIssued', 'ClusterCreated'],
+      ['attachCluster', 'reissueRegistrationLink', 'revokeRegistrationLinks', 'detachCluster'],
+    );
 
-    const kubeconfig = ['apiVersion: v1', 'kind: Config', 'current-context: c', 'clusters: [{ name: c, cluster: { server: "https://203.0.113.9:6443" } }]', 'users: [{ name: u, user: { token: t } }]', 'contexts: [{ name: c, context: { cluster: c, user: u } }]'].join('\n');
-    const queued = (await api.gqlOk(bot, 'mutation($g: ID!, $k: String!) { attachClusterWithKubeconfig(input: { name: "queued-01", groupId: $g, kubeconfig: $k }) { cluster { id phase attachMode } operation { id kind state } } }', { g: group.id, k: kubeconfig })).attachClusterWithKubeconfig;
-    expect(queued).toEqual({ cluster: { id: expect.any(String), phase: 'ATTACHING', attachMode: 'QUEUE' }, operation: { id: expect.any(String), kind: 'ATTACH', state: 'QUEUED' } });
-    expect((await api.gqlOk(bot, 'query($id: ID!) { clusterOperation(id: $id) { id kind } }', { id: queued.operation.id })).clusterOperation).toEqual({ id: queued.operation.id, kind: 'ATTACH' });
+    const kubeconfig = [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: c',
+      'clusters: [{ name: c, cluster: { server: "https://203.0.113.9:6443" } }]',
+      'users: [{ name: u, user: { token: t } }]',
+      'contexts: [{ name: c, context: { cluster: c, user: u } }]',
+    ].join('\n');
+    const queued = (
+      await api.gqlOk(
+        bot,
+        'mutation($g: ID!, $k: String!) { attachClusterWithKubeconfig(input: { name: "queued-01", groupId: $g, kubeconfig: $k }) { cluster { id phase attachMode } operation { id kind state } } }',
+        { g: group.id, k: kubeconfig },
+      )
+    ).attachClusterWithKubeconfig;
+    expect(queued).toEqual({
+      cluster: { id: expect.any(String), phase: 'ATTACHING', attachMode: 'QUEUE' },
+      operation: { id: expect.any(String), kind: 'ATTACH', state: 'QUEUED' },
+    });
+    expect((await api.gqlOk(bot, 'query($id: ID!) { clusterOperation(id: $id) { id kind } }', { id: queued.operation.id })).clusterOperation).toEqual({
+      id: queued.operation.id,
+      kind: 'ATTACH',
+    });
     await expectEvents(queued.cluster.id, 'Cluster', ['RegistrationTokenIssued', 'ClusterCreated'], ['attachClusterWithKubeconfig']);
   });
 });
@@ -169,23 +282,52 @@ describe('workspaces and namespaces', () => {
     const [wsA, wsB] = [await make.workspace().named('payments').with({ description: 'Payments team' }).create(), await make.workspace().named('search').create()];
     expect(wsA).toEqual({ id: expect.any(String), name: 'payments', description: 'Payments team', labels: {} });
 
-    const ns = (await api.gqlOk(bot, 'mutation($c: ID!, $w: ID!) { createNamespace(input: { name: "payments-api", clusterId: $c, workspaceId: $w, labels: { team: "payments" } }) { id name labels cluster { id namespaceCount } workspace { id namespaceCount } } }', { c: cluster.id, w: wsA.id })).createNamespace;
-    expect(ns).toEqual({ id: expect.any(String), name: 'payments-api', labels: { team: 'payments' }, cluster: { id: cluster.id, namespaceCount: 1 }, workspace: { id: wsA.id, namespaceCount: 1 } });
+    const ns = (
+      await api.gqlOk(
+        bot,
+        'mutation($c: ID!, $w: ID!) { createNamespace(input: { name: "payments-api", clusterId: $c, workspaceId: $w, labels: { team: "payments" } }) { id name labels cluster { id namespaceCount } workspace { id namespaceCount } } }',
+        { c: cluster.id, w: wsA.id },
+      )
+    ).createNamespace;
+    expect(ns).toEqual({
+      id: expect.any(String),
+      name: 'payments-api',
+      labels: { team: 'payments' },
+      cluster: { id: cluster.id, namespaceCount: 1 },
+      workspace: { id: wsA.id, namespaceCount: 1 },
+    });
     expect((await api.gqlOk(bot, 'query($id: ID!) { namespace(id: $id) { id name } }', { id: ns.id })).namespace).toEqual({ id: ns.id, name: 'payments-api' });
 
-    const relabelled = (await api.gqlOk(bot, 'mutation($id: ID!) { updateNamespace(id: $id, input: { labels: { team: "pay" } }) { labels workspace { id } } }', { id: ns.id })).updateNamespace;
+    const relabelled = (await api.gqlOk(bot, 'mutation($id: ID!) { updateNamespace(id: $id, input: { labels: { team: "pay" } }) { labels workspace { id } } }', { id: ns.id }))
+      .updateNamespace;
     expect(relabelled).toEqual({ labels: { team: 'pay' }, workspace: { id: wsA.id } });
-    const moved = (await api.gqlOk(bot, 'mutation($id: ID!, $w: ID) { updateNamespace(id: $id, input: { workspaceId: $w }) { labels workspace { id namespaceCount } } }', { id: ns.id, w: wsB.id })).updateNamespace;
+    const moved = (
+      await api.gqlOk(bot, 'mutation($id: ID!, $w: ID) { updateNamespace(id: $id, input: { workspaceId: $w }) { labels workspace { id namespaceCount } } }', {
+        id: ns.id,
+        w: wsB.id,
+      })
+    ).updateNamespace;
     expect(moved).toEqual({ labels: { team: 'pay' }, workspace: { id: wsB.id, namespaceCount: 1 } });
 
-    const wsUpdated = (await api.gqlOk(bot, 'mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "payments-eu", description: null, labels: { cost: "eu" } }) { name description labels namespaceCount } }', { id: wsA.id })).updateWorkspace;
+    const wsUpdated = (
+      await api.gqlOk(
+        bot,
+        'mutation($id: ID!) { updateWorkspace(id: $id, input: { name: "payments-eu", description: null, labels: { cost: "eu" } }) { name description labels namespaceCount } }',
+        { id: wsA.id },
+      )
+    ).updateWorkspace;
     expect(wsUpdated).toEqual({ name: 'payments-eu', description: null, labels: { cost: 'eu' }, namespaceCount: 0 });
     await api.gqlOk(bot, 'mutation($id: ID!) { deleteWorkspace(id: $id) { id } }', { id: wsA.id });
     await api.gqlOk(bot, 'mutation($id: ID!) { deleteNamespace(id: $id) { id } }', { id: ns.id });
     expect(await api.prisma.namespace.count({ where: { id: ns.id } })).toBe(0);
     expect(await api.prisma.workspace.count({ where: { id: wsA.id } })).toBe(0);
 
-    const events = await expectEvents(ns.id, 'Namespace', ['NamespaceDeleted', 'NamespaceMoved', 'NamespaceUpdated', 'NamespaceCreated'], ['createNamespace', 'updateNamespace', 'deleteNamespace']);
+    const events = await expectEvents(
+      ns.id,
+      'Namespace',
+      ['NamespaceDeleted', 'NamespaceMoved', 'NamespaceUpdated', 'NamespaceCreated'],
+      ['createNamespace', 'updateNamespace', 'deleteNamespace'],
+    );
     expect(events[1].data).toEqual({ from: wsA.id, to: wsB.id });
     await expectEvents(wsA.id, 'Workspace', ['WorkspaceDeleted', 'WorkspaceUpdated', 'WorkspaceCreated'], ['createWorkspace', 'updateWorkspace', 'deleteWorkspace']);
   });
@@ -199,9 +341,21 @@ describe('workspaces and namespaces', () => {
 
 describe('API tokens', () => {
   it('are created (secret shown once), listed without secrets, and revoked, by an ADMIN, each step recorded', async () => {
-    const created = (await api.gqlOk(admin, 'mutation { createApiToken(input: { name: "deployer", role: EDITOR }) { secret token { id name role prefix revokedAt createdBy } } }')).createApiToken;
-    expect(created.token).toEqual({ id: expect.any(String), name: 'deployer', role: 'EDITOR', prefix: created.secret.slice(0, 10), revokedAt: null, createdBy: 'token:bootstrap-admin' });
-    expect((await api.gqlOk(created.secret, 'query { viewer { tokenName role organization { id name } } }')).viewer).toEqual({ tokenName: 'deployer', role: 'EDITOR', organization: { id: orgId, name: 'inventory-org' } });
+    const created = (await api.gqlOk(admin, 'mutation { createApiToken(input: { name: "deployer", role: EDITOR }) { secret token { id name role prefix revokedAt createdBy } } }'))
+      .createApiToken;
+    expect(created.token).toEqual({
+      id: expect.any(String),
+      name: 'deployer',
+      role: 'EDITOR',
+      prefix: created.secret.slice(0, 10),
+      revokedAt: null,
+      createdBy: 'token:bootstrap-admin',
+    });
+    expect((await api.gqlOk(created.secret, 'query { viewer { tokenName role organization { id name } } }')).viewer).toEqual({
+      tokenName: 'deployer',
+      role: 'EDITOR',
+      organization: { id: orgId, name: 'inventory-org' },
+    });
     const listed = (await api.gql(admin, 'query { apiTokens { id name prefix } }')).body;
     expect(JSON.stringify(listed)).not.toContain(created.secret);
     expect(listed.data!.apiTokens).toContainEqual({ id: created.token.id, name: 'deployer', prefix: created.token.prefix });
@@ -219,7 +373,11 @@ describe('organization settings', () => {
     const changed = await api.gqlOk(admin, 'mutation { updateOrganizationSettings(input: { apiTokenMaxLifetimeDays: 90 }) { id apiTokenMaxLifetimeDays } }');
     expect(changed.updateOrganizationSettings).toEqual({ id: orgId, apiTokenMaxLifetimeDays: 90 });
     await api.gqlOk(admin, 'mutation { updateOrganizationSettings(input: { apiTokenMaxLifetimeDays: null }) { id } }');
-    const res = await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(admin, 'query($id: ID) { events(objectId: $id, type: "OrganizationSettingsChanged", first: 10) { edges { node { type actor objectKind objectId message data } } } }', { id: orgId });
+    const res = await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(
+      admin,
+      'query($id: ID) { events(objectId: $id, type: "OrganizationSettingsChanged", first: 10) { edges { node { type actor objectKind objectId message data } } } }',
+      { id: orgId },
+    );
     expect(res.events.edges.map((e) => [e.node.actor, e.node.objectKind, e.node.data])).toEqual([
       ['token:bootstrap-admin', 'Organization', { apiTokenMaxLifetimeDays: null }],
       ['token:bootstrap-admin', 'Organization', { apiTokenMaxLifetimeDays: 90 }],
@@ -232,30 +390,52 @@ describe('policy templates and constraints', () => {
   it('record an Event for every change, naming the token (the compile, the system compiler)', async () => {
     const template = (await api.gqlOk(bot, 'mutation { createPolicyTemplate(input: { kind: "K8sEventsDemo" }) { id } }')).createPolicyTemplate;
     const rego = 'package k8seventsdemo\n\nviolation[{"msg": "secret"}] { input.review.object.kind == "Secret" }\n';
-    const version = (await api.gqlOk(bot, 'mutation($id: ID!, $in: CreatePolicyTemplateVersionInput!) { createPolicyTemplateVersion(templateId: $id, input: $in) { id } }', { id: template.id, in: { title: 'Events demo', rego } })).createPolicyTemplateVersion;
+    const version = (
+      await api.gqlOk(bot, 'mutation($id: ID!, $in: CreatePolicyTemplateVersionInput!) { createPolicyTemplateVersion(templateId: $id, input: $in) { id } }', {
+        id: template.id,
+        in: { title: 'Events demo', rego },
+      })
+    ).createPolicyTemplateVersion;
     // The worker's job, run here with the real opa (no worker process in this file).
     await api.app.get(PolicyCompileJob).run({ versionId: version.id }, { attemptsStarted: 1, attemptsMade: 0, opts: { attempts: 1 } } as unknown as Job);
     await api.gqlOk(bot, 'mutation($id: ID!) { publishPolicyTemplateVersion(id: $id) { id } }', { id: version.id });
-    const constraint = (await api.gqlOk(bot, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id name } }', { in: { name: 'no-secrets', templateVersionId: version.id } })).createConstraint;
+    const constraint = (
+      await api.gqlOk(bot, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id name } }', { in: { name: 'no-secrets', templateVersionId: version.id } })
+    ).createConstraint;
     await api.gqlOk(bot, 'mutation($id: ID!) { updateConstraint(id: $id, input: { enforcementAction: WARN }) { id } }', { id: constraint.id });
     const yaml = 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sEventsDemo\nmetadata: {name: no-secrets}\nspec: {enforcementAction: dryrun}\n';
     await api.gqlOk(bot, 'mutation($y: String!) { importConstraint(yaml: $y) { created } }', { y: yaml });
     await api.gqlOk(bot, 'mutation($id: ID!) { deleteConstraint(id: $id) { id } }', { id: constraint.id });
     await api.gqlOk(bot, 'mutation($id: ID!) { deprecatePolicyTemplateVersion(id: $id) { id } }', { id: version.id });
-    const imported = (await api.gqlOk(bot, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', { y: `apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8simporteddemo}\nspec:\n  crd: {spec: {names: {kind: K8sImportedDemo}}}\n  targets: [{target: admission.k8s.gatekeeper.sh, rego: "package k8simporteddemo\\nviolation[{\\"msg\\": \\"x\\"}] { false }\\n"}]\n` })).importConstraintTemplate;
+    const imported = (
+      await api.gqlOk(bot, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', {
+        y: `apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8simporteddemo}\nspec:\n  crd: {spec: {names: {kind: K8sImportedDemo}}}\n  targets: [{target: admission.k8s.gatekeeper.sh, rego: "package k8simporteddemo\\nviolation[{\\"msg\\": \\"x\\"}] { false }\\n"}]\n`,
+      })
+    ).importConstraintTemplate;
 
     await expectEvents(template.id, 'PolicyTemplate', ['PolicyTemplateCreated'], ['createPolicyTemplate']);
     await expectEvents(imported.template.id, 'PolicyTemplate', ['PolicyTemplateCreated'], ['importConstraintTemplate']);
     await expectEvents(imported.version.id, 'PolicyTemplateVersion', ['PolicyTemplateVersionCreated'], []);
-    await expectEvents(constraint.id, 'Constraint', ['ConstraintDeleted', 'ConstraintUpdated', 'ConstraintUpdated', 'ConstraintCreated'], ['createConstraint', 'updateConstraint', 'importConstraint', 'deleteConstraint']);
-    const res = await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(admin, 'query($id: ID) { events(objectId: $id, first: 10) { edges { node { type actor objectKind objectId message data } } } }', { id: version.id });
+    await expectEvents(
+      constraint.id,
+      'Constraint',
+      ['ConstraintDeleted', 'ConstraintUpdated', 'ConstraintUpdated', 'ConstraintCreated'],
+      ['createConstraint', 'updateConstraint', 'importConstraint', 'deleteConstraint'],
+    );
+    const res = await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(
+      admin,
+      'query($id: ID) { events(objectId: $id, first: 10) { edges { node { type actor objectKind objectId message data } } } }',
+      { id: version.id },
+    );
     expect(res.events.edges.map((e) => [e.node.type, e.node.actor, e.node.objectKind])).toEqual([
       ['PolicyTemplateVersionDeprecated', 'token:ci-bot', 'PolicyTemplateVersion'],
       ['PolicyTemplateVersionPublished', 'token:ci-bot', 'PolicyTemplateVersion'],
       ['PolicyTemplateVersionCompiled', 'system:policy-compiler', 'PolicyTemplateVersion'],
       ['PolicyTemplateVersionCreated', 'token:ci-bot', 'PolicyTemplateVersion'],
     ]);
-    for (const m of ['createPolicyTemplateVersion', 'publishPolicyTemplateVersion', 'deprecatePolicyTemplateVersion']) eventsChecked.add(m);
+    for (const m of ['createPolicyTemplateVersion', 'publishPolicyTemplateVersion', 'deprecatePolicyTemplateVersion']) {
+      eventsChecked.add(m);
+    }
   }, 60_000);
 });
 
@@ -348,7 +528,14 @@ describe('cluster filters', () => {
       ['c5', null, tills, 'PENDING', 'UNKNOWN', 'K3S'],
       ['c6', berlin, tills, 'READY', 'DISCONNECTED', 'TKG'],
     ] as const;
-    await seed.clusters(rows.length, (i) => ({ name: rows[i][0], siteId: rows[i][1]?.id ?? null, groupId: rows[i][2].id, phase: rows[i][3], health: rows[i][4], distribution: rows[i][5] }));
+    await seed.clusters(rows.length, (i) => ({
+      name: rows[i][0],
+      siteId: rows[i][1]?.id ?? null,
+      groupId: rows[i][2].id,
+      phase: rows[i][3],
+      health: rows[i][4],
+      distribution: rows[i][5],
+    }));
     ids = { berlin: berlin.id, paris: paris.id, tills: tills.id, cams: cams.id };
   });
 
@@ -364,7 +551,9 @@ describe('cluster filters', () => {
     ['empty phases list (no constraint)', () => ({ phases: [] }), ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']],
     ['no filter', () => ({}), ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']],
   ] as [string, () => Record<string, unknown>, string[]][])('%s', async (_name, filter, expected) => {
-    expect(byName(await api.gqlOk(token, 'query($f: ClusterFilter) { clusters(first: 100, filter: $f) { totalCount edges { node { name } } } }', { f: filter() }))).toEqual(expected);
+    expect(byName(await api.gqlOk(token, 'query($f: ClusterFilter) { clusters(first: 100, filter: $f) { totalCount edges { node { name } } } }', { f: filter() }))).toEqual(
+      expected,
+    );
   });
 
   it('site health summaries count clusters by health', async () => {
@@ -378,8 +567,16 @@ describe('cluster filters', () => {
   it('site filters: tier, region and connectivity', async () => {
     const org = await api.bootstrapOrgWithId('site-filters-org');
     const seed = new DbSeed(api.prisma, org.organizationId);
-    await seed.sites(4, (i) => ({ name: `s${i}`, tier: (['FAR_EDGE', 'FAR_EDGE', 'CORE', 'NEAR_EDGE'] as const)[i], region: ['eu', 'us', 'eu', 'eu'][i], connectivity: (['ALWAYS_ON', 'SCHEDULED', 'ALWAYS_ON', 'INTERMITTENT'] as const)[i] }));
-    const names = async (filter: Record<string, unknown>) => (await api.gqlOk(org.token, 'query($f: SiteFilter) { sites(filter: $f) { edges { node { name } } } }', { f: filter })).sites.edges.map((e: { node: { name: string } }) => e.node.name);
+    await seed.sites(4, (i) => ({
+      name: `s${i}`,
+      tier: (['FAR_EDGE', 'FAR_EDGE', 'CORE', 'NEAR_EDGE'] as const)[i],
+      region: ['eu', 'us', 'eu', 'eu'][i],
+      connectivity: (['ALWAYS_ON', 'SCHEDULED', 'ALWAYS_ON', 'INTERMITTENT'] as const)[i],
+    }));
+    const names = async (filter: Record<string, unknown>) =>
+      (await api.gqlOk(org.token, 'query($f: SiteFilter) { sites(filter: $f) { edges { node { name } } } }', { f: filter })).sites.edges.map(
+        (e: { node: { name: string } }) => e.node.name,
+      );
     expect(await names({ tier: 'FAR_EDGE' })).toEqual(['s0', 's1']);
     expect(await names({ region: 'eu' })).toEqual(['s0', 's2', 's3']);
     expect(await names({ connectivity: 'ALWAYS_ON' })).toEqual(['s0', 's2']);
@@ -404,22 +601,32 @@ describe('Relay pagination', () => {
     const [group] = await seed.groups(1);
     for (let batch = 0; batch < 3; batch++) {
       const size = batch === 2 ? COUNT - 16 : 8;
-      await seed.clusters(size, (i) => ({ name: `c-${String.fromCharCode(122 - ((batch * 8 + i) * 7) % 26)}${batch}${i}`, nodeCount: (batch * 8 + i) % 4, groupId: group.id }));
-      await seed.sites(size, (i) => ({ name: `s-${String.fromCharCode(97 + ((batch * 8 + i) * 11) % 26)}${batch}${i}` }));
-      await seed.workspaces(size, (i) => ({ name: `w-${(batch * 8 + i) * 37 % 100}` }));
+      await seed.clusters(size, (i) => ({ name: `c-${String.fromCharCode(122 - (((batch * 8 + i) * 7) % 26))}${batch}${i}`, nodeCount: (batch * 8 + i) % 4, groupId: group.id }));
+      await seed.sites(size, (i) => ({ name: `s-${String.fromCharCode(97 + (((batch * 8 + i) * 11) % 26))}${batch}${i}` }));
+      await seed.workspaces(size, (i) => ({ name: `w-${((batch * 8 + i) * 37) % 100}` }));
     }
     await seed.groups(COUNT - 1, (i) => ({ name: `g-${(i * 13) % 50}` }));
     const ws = await api.prisma.workspace.findFirstOrThrow({ where: { organizationId: pagingOrg } });
     const clusters = await api.prisma.cluster.findMany({ where: { organizationId: pagingOrg } });
     await seed.namespaces(COUNT, (i) => ({ name: `n-${(i * 7) % 30}`, clusterId: clusters[i % 3].id, workspaceId: ws.id }));
     // Events with distinct and tied times.
-    await api.prisma.event.createMany({ data: Array.from({ length: COUNT }, (_, i) => ({ organizationId: pagingOrg, objectKind: 'Cluster', objectId: clusters[i].id, type: 'Probe', message: `event ${i}`, actor: 'test', occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i % 5)) })) });
+    await api.prisma.event.createMany({
+      data: Array.from({ length: COUNT }, (_, i) => ({
+        organizationId: pagingOrg,
+        objectKind: 'Cluster',
+        objectId: clusters[i].id,
+        type: 'Probe',
+        message: `event ${i}`,
+        actor: 'test',
+        occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i % 5)),
+      })),
+    });
   });
 
   type Row = { id: string } & Record<string, unknown>;
   /** The order the API must produce: by the sort key, then by id, both in the direction asked. */
   function expectedOrder(rows: Row[], key: string, direction: 'ASC' | 'DESC'): string[] {
-    const value = (r: Row) => (r[key] instanceof Date ? (r[key] as Date).getTime() : (r[key] as string | number));
+    const value = (r: Row) => (r[key] instanceof Date ? r[key].getTime() : (r[key] as string | number));
     const sorted = [...rows].sort((x, y) => (value(x) < value(y) ? -1 : value(x) > value(y) ? 1 : x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
     return (direction === 'DESC' ? sorted.reverse() : sorted).map((r) => r.id);
   }
@@ -435,7 +642,11 @@ describe('Relay pagination', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; ; page++) {
-      const data: { list: Page } = await api.gqlOk(token, `query($after: String) { list: ${field}(first: ${pageSize}, after: $after${args}) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } }`, { after });
+      const data: { list: Page } = await api.gqlOk(
+        token,
+        `query($after: String) { list: ${field}(first: ${pageSize}, after: $after${args}) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } } }`,
+        { after },
+      );
       const { totalCount, pageInfo, edges } = data.list;
       expect(totalCount).toBe(total);
       expect(edges.length).toBe(Math.min(pageSize, total - seen.length));
@@ -444,18 +655,37 @@ describe('Relay pagination', () => {
       expect(pageInfo.endCursor).toBe(edges[edges.length - 1]?.cursor ?? null);
       seen.push(...edges.map((e) => e.node.id));
       expect(pageInfo.hasNextPage).toBe(seen.length < total);
-      if (!pageInfo.hasNextPage) return seen;
+      if (!pageInfo.hasNextPage) {
+        return seen;
+      }
       after = pageInfo.endCursor;
-      if (page > total) throw new Error('pagination does not end');
+      if (page > total) {
+        throw new Error('pagination does not end');
+      }
     }
   }
 
   const cases: [string, string, string, 'ASC' | 'DESC', () => Promise<Row[]>][] = [];
   for (const direction of ['ASC', 'DESC'] as const) {
-    for (const [field, key] of [['NAME', 'name'], ['CREATED_AT', 'createdAt'], ['UPDATED_AT', 'updatedAt'], ['NODE_COUNT', 'nodeCount']]) {
-      cases.push(['clusters', `, orderBy: { field: ${field}, direction: ${direction} }`, key, direction, () => api.prisma.cluster.findMany({ where: { organizationId: pagingOrg } })]);
+    for (const [field, key] of [
+      ['NAME', 'name'],
+      ['CREATED_AT', 'createdAt'],
+      ['UPDATED_AT', 'updatedAt'],
+      ['NODE_COUNT', 'nodeCount'],
+    ]) {
+      cases.push([
+        'clusters',
+        `, orderBy: { field: ${field}, direction: ${direction} }`,
+        key,
+        direction,
+        () => api.prisma.cluster.findMany({ where: { organizationId: pagingOrg } }),
+      ]);
     }
-    for (const [field, key] of [['NAME', 'name'], ['CREATED_AT', 'createdAt'], ['UPDATED_AT', 'updatedAt']]) {
+    for (const [field, key] of [
+      ['NAME', 'name'],
+      ['CREATED_AT', 'createdAt'],
+      ['UPDATED_AT', 'updatedAt'],
+    ]) {
       cases.push(['sites', `, orderBy: { field: ${field}, direction: ${direction} }`, key, direction, () => api.prisma.site.findMany({ where: { organizationId: pagingOrg } })]);
     }
   }
@@ -464,19 +694,25 @@ describe('Relay pagination', () => {
   cases.push(['namespaces', '', 'name', 'ASC', () => api.prisma.namespace.findMany({ where: { organizationId: pagingOrg } })]);
   cases.push(['events', '', 'occurredAt', 'DESC', () => api.prisma.event.findMany({ where: { organizationId: pagingOrg } })]);
 
-  it.each(cases)('%s%s walks every item once, in order, in pages of 1, 5 and 23', async (field, args, key, direction, rows) => {
-    const all = await rows();
-    // (events: the fixture's, and the two that bootstrapping the organization recorded)
-    expect(all.length).toBe(field === 'events' ? COUNT + 2 : COUNT);
-    const expected = expectedOrder(all as Row[], key, direction);
-    // Sort values that tie exist (except for names), so the id tie-breaker is exercised.
-    if (key !== 'name') expect(new Set(all.map((r) => String((r as Row)[key]))).size).toBeLessThan(COUNT);
-    for (const size of [1, 5, COUNT]) {
-      const seen = await walk(field, args, size, all.length);
-      expect(new Set(seen).size).toBe(seen.length);
-      expect(seen).toEqual(expected);
-    }
-  }, 60_000);
+  it.each(cases)(
+    '%s%s walks every item once, in order, in pages of 1, 5 and 23',
+    async (field, args, key, direction, rows) => {
+      const all = await rows();
+      // (events: the fixture's, and the two that bootstrapping the organization recorded)
+      expect(all.length).toBe(field === 'events' ? COUNT + 2 : COUNT);
+      const expected = expectedOrder(all, key, direction);
+      // Sort values that tie exist (except for names), so the id tie-breaker is exercised.
+      if (key !== 'name') {
+        expect(new Set(all.map((r) => String(r[key]))).size).toBeLessThan(COUNT);
+      }
+      for (const size of [1, 5, COUNT]) {
+        const seen = await walk(field, args, size, all.length);
+        expect(new Set(seen).size).toBe(seen.length);
+        expect(seen).toEqual(expected);
+      }
+    },
+    60_000,
+  );
 
   it('keeps the filter on every page', async () => {
     await api.prisma.cluster.updateMany({ where: { organizationId: pagingOrg, nodeCount: { in: [1, 3] } }, data: { labels: { odd: 'yes' } } });
@@ -486,7 +722,11 @@ describe('Relay pagination', () => {
     let after: string | null = null;
     do {
       const page: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string }; edges: { node: { id: string } }[] } = (
-        await api.gqlOk(token, 'query($after: String) { clusters(first: 2, after: $after, filter: { labelSelector: "odd=yes" }, orderBy: { field: NODE_COUNT, direction: DESC }) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }', { after })
+        await api.gqlOk(
+          token,
+          'query($after: String) { clusters(first: 2, after: $after, filter: { labelSelector: "odd=yes" }, orderBy: { field: NODE_COUNT, direction: DESC }) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }',
+          { after },
+        )
       ).clusters;
       expect(page.totalCount).toBe(subset.length);
       seen.push(...page.edges.map((e) => e.node.id));
@@ -548,9 +788,16 @@ describe('operational endpoints', () => {
     await api.gql(bot, 'query MetricsProbe { site(id: "nope") { id } }');
     await api.app.get(QueueGateway).enqueue(JobName.PURGE_API_TOKENS, {});
     const after = { http: await metric(httpLine), ok: await metric(okLine), error: await metric(errorLine), waiting: await metric(waitingLine) };
-    expect({ http: after.http - before.http, ok: after.ok - before.ok, error: after.error - before.error, waiting: after.waiting - before.waiting }).toEqual({ http: 3, ok: 2, error: 1, waiting: 1 });
+    expect({ http: after.http - before.http, ok: after.ok - before.ok, error: after.error - before.error, waiting: after.waiting - before.waiting }).toEqual({
+      http: 3,
+      ok: 2,
+      error: 1,
+      waiting: 1,
+    });
     const text = await (await fetch(api.metricsUrl!)).text();
-    for (const name of ['farpoint_http_requests_total', 'farpoint_graphql_operations_total', 'farpoint_queue_jobs']) expect(text).toContain(`# TYPE ${name}`);
+    for (const name of ['farpoint_http_requests_total', 'farpoint_graphql_operations_total', 'farpoint_queue_jobs']) {
+      expect(text).toContain(`# TYPE ${name}`);
+    }
   });
 
   it('echoes a plain x-request-id, and replaces one that is not plain', async () => {

@@ -3,7 +3,7 @@
 // labelled by its root field from the schema, not by the client's free-text operation name.
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../src/dev/free-port';
-import { startApi, TestApi } from '../support/api';
+import { startApi, type TestApi } from '../support/api';
 
 const METRICS_TOKEN = 'scrape-token-0123456789';
 
@@ -36,7 +36,9 @@ describe('metrics', () => {
   it('are served on METRICS_PORT with HTTP, GraphQL and queue metrics', async () => {
     await api.gqlOk(admin, 'query Probe { viewer { role } }');
     const text = await scrape();
-    for (const name of ['farpoint_http_requests_total', 'farpoint_graphql_operations_total', 'farpoint_queue_jobs']) expect(text).toContain(`# TYPE ${name}`);
+    for (const name of ['farpoint_http_requests_total', 'farpoint_graphql_operations_total', 'farpoint_queue_jobs']) {
+      expect(text).toContain(`# TYPE ${name}`);
+    }
     expect(text).toMatch(/^farpoint_graphql_operations_total\{type="query",name="viewer",outcome="ok"\} \d+$/m);
     expect(text).not.toContain('Probe');
     expect((await fetch(api.metricsUrl!.replace(/\/metrics$/, '/other'))).status).toBe(404);
@@ -64,7 +66,9 @@ describe('metrics', () => {
     };
     await send();
     const before = await scrape();
-    for (let i = 0; i < 50; i++) await send(); // 200 random operation names
+    for (let i = 0; i < 50; i++) {
+      await send();
+    } // 200 random operation names
     const after = await scrape();
     for (const metric of ['farpoint_graphql_operations_total', 'farpoint_http_requests_total', 'farpoint_http_request_duration_seconds_bucket']) {
       expect(seriesOf(after, metric).map((line) => line.replace(/ [\d.e+]+$/, ''))).toEqual(seriesOf(before, metric).map((line) => line.replace(/ [\d.e+]+$/, '')));

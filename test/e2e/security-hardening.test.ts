@@ -1,7 +1,7 @@
 // Hardening found by trying the API as an outside client would: query cost that ignores leaving `first`
 // out, forged cursors, unbounded label selectors and API tokens that live forever.
 import { randomUUID } from 'node:crypto';
-import { GqlResponse, startApi, TestApi } from '../support/api';
+import { type GqlResponse, startApi, type TestApi } from '../support/api';
 import { InventoryLoaderFactory } from '../../src/graphql/inventory.loaders';
 import { AgentPaths, AgentProtocolLimits } from '../../src/protocol';
 import { makeInventory } from '../../src/protocol/testing/factories';
@@ -27,7 +27,9 @@ function codeOf(res: GqlResponse): { status: number; code: unknown; field?: unkn
 
 describe('query cost', () => {
   // Each cluster costs 1 (node) + 1 (edges) + 38 fields = 40; 25 of them (the default page) cost 1001.
-  const fields = Array.from({ length: 38 }, () => 'name').map((f, i) => `f${i}: ${f}`).join(' ');
+  const fields = Array.from({ length: 38 }, () => 'name')
+    .map((f, i) => `f${i}: ${f}`)
+    .join(' ');
 
   it('counts the default page size (25) for a list asked for without `first`', async () => {
     const res = await api.gql(admin, `{ clusters { edges { node { ${fields} } } } }`);
@@ -55,7 +57,11 @@ describe('forged cursors', () => {
     ['a name with a NUL byte', cursor(['name', 'a\u0000b', randomUUID()])],
     ['an object as position', cursor(['name', { $gt: '' }, randomUUID()])],
   ])('refuses %s on clusters(orderBy NAME) with BAD_USER_INPUT on "after"', async (_what, after) => {
-    expect(codeOf(await api.gql(admin, 'query($after: String) { clusters(first: 2, after: $after) { totalCount } }', { after }))).toEqual({ status: 200, code: 'BAD_USER_INPUT', field: 'after' });
+    expect(codeOf(await api.gql(admin, 'query($after: String) { clusters(first: 2, after: $after) { totalCount } }', { after }))).toEqual({
+      status: 200,
+      code: 'BAD_USER_INPUT',
+      field: 'after',
+    });
   });
 
   it.each([
@@ -63,7 +69,10 @@ describe('forged cursors', () => {
     ['a node count that is a string', 'NODE_COUNT', cursor(['nodeCount', '1; DROP TABLE', randomUUID()])],
     ['a node count beyond int32', 'NODE_COUNT', cursor(['nodeCount', 2 ** 40, randomUUID()])],
   ])('refuses %s for its typed column', async (_what, field, after) => {
-    const res = await api.gql(admin, 'query($after: String, $field: ClusterSortField!) { clusters(first: 2, after: $after, orderBy: { field: $field }) { totalCount } }', { after, field });
+    const res = await api.gql(admin, 'query($after: String, $field: ClusterSortField!) { clusters(first: 2, after: $after, orderBy: { field: $field }) { totalCount } }', {
+      after,
+      field,
+    });
     expect(codeOf(res)).toEqual({ status: 200, code: 'BAD_USER_INPUT', field: 'after' });
   });
 
@@ -74,7 +83,9 @@ describe('forged cursors', () => {
 
   it('still follows a real cursor to the next page', async () => {
     const first = await api.gqlOk(admin, '{ clusters(first: 2, orderBy: { field: CREATED_AT }) { pageInfo { endCursor } edges { node { id } } } }');
-    const next = await api.gqlOk(admin, 'query($after: String) { clusters(first: 2, after: $after, orderBy: { field: CREATED_AT }) { edges { node { id } } } }', { after: first.clusters.pageInfo.endCursor });
+    const next = await api.gqlOk(admin, 'query($after: String) { clusters(first: 2, after: $after, orderBy: { field: CREATED_AT }) { edges { node { id } } } }', {
+      after: first.clusters.pageInfo.endCursor,
+    });
     expect(next.clusters.edges).toHaveLength(1);
   });
 });
@@ -95,8 +106,11 @@ describe('label selectors', () => {
 
 describe('maximum API token lifetime per organization', () => {
   const create = (token: string, expiresAt?: string) =>
-    api.gql(token, 'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token { expiresAt } secret } }', { input: { name: `t-${randomUUID().slice(0, 8)}`, role: 'VIEWER', ...(expiresAt ? { expiresAt } : {}) } });
-  const settings = (token: string, days: number | null) => api.gql(token, 'mutation($days: Int) { updateOrganizationSettings(input: { apiTokenMaxLifetimeDays: $days }) { apiTokenMaxLifetimeDays } }', { days });
+    api.gql(token, 'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token { expiresAt } secret } }', {
+      input: { name: `t-${randomUUID().slice(0, 8)}`, role: 'VIEWER', ...(expiresAt ? { expiresAt } : {}) },
+    });
+  const settings = (token: string, days: number | null) =>
+    api.gql(token, 'mutation($days: Int) { updateOrganizationSettings(input: { apiTokenMaxLifetimeDays: $days }) { apiTokenMaxLifetimeDays } }', { days });
 
   it('caps new tokens: none asked gets the maximum, beyond it is refused and nothing is created', async () => {
     const { token: owner } = await api.bootstrapOrgWithId('lifetime');
@@ -117,7 +131,9 @@ describe('maximum API token lifetime per organization', () => {
 
   it('refuses an out-of-range maximum and lets only ADMINs change it', async () => {
     const { token: owner } = await api.bootstrapOrgWithId('lifetime-limits');
-    for (const days of [0, -1, 3651]) expect(codeOf(await settings(owner, days))).toEqual({ status: 200, code: 'BAD_USER_INPUT', field: 'apiTokenMaxLifetimeDays' });
+    for (const days of [0, -1, 3651]) {
+      expect(codeOf(await settings(owner, days))).toEqual({ status: 200, code: 'BAD_USER_INPUT', field: 'apiTokenMaxLifetimeDays' });
+    }
     const editor = await api.createToken(owner, 'EDITOR');
     expect(codeOf(await settings(editor, 7))).toEqual({ status: 200, code: 'FORBIDDEN' });
     expect((await api.gqlOk(owner, '{ viewer { organization { apiTokenMaxLifetimeDays } } }')).viewer.organization.apiTokenMaxLifetimeDays).toBeNull();
@@ -131,7 +147,9 @@ describe('agent protocol body limits per route', () => {
   it('refuses an anonymous register body beyond the small limit with PAYLOAD_TOO_LARGE naming that limit', async () => {
     const res = await post(AgentPaths.register, AgentProtocolLimits.maxSmallBodyBytes + 1);
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining(String(AgentProtocolLimits.maxSmallBodyBytes)) }) });
+    expect(await res.json()).toEqual({
+      error: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringContaining(String(AgentProtocolLimits.maxSmallBodyBytes)) }),
+    });
     // A body within the limit is read and judged on its content.
     expect((await post(AgentPaths.register, 1024)).status).toBe(400);
   });
@@ -148,7 +166,9 @@ describe('DataLoaders', () => {
     const [cluster] = await api.prisma.cluster.findMany({ where: { organizationId: orgId }, take: 1 });
     await api.prisma.clusterInventory.create({ data: { clusterId: cluster.id, snapshot: makeInventory() as never, reportedAt: new Date() } });
     const factory = api.app.get(InventoryLoaderFactory);
-    expect(await factory.create(() => orgId).inventoryByCluster.load(cluster.id)).toEqual(expect.objectContaining({ snapshot: expect.objectContaining({ nodes: expect.any(Array) }) }));
+    expect(await factory.create(() => orgId).inventoryByCluster.load(cluster.id)).toEqual(
+      expect.objectContaining({ snapshot: expect.objectContaining({ nodes: expect.any(Array) }) }),
+    );
     expect(await factory.create(() => otherOrg).inventoryByCluster.load(cluster.id)).toBeNull();
   });
 });

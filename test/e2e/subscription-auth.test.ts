@@ -1,13 +1,13 @@
 // A graphql-ws connection follows the API token it was opened with: refused at connection_init
 // without a valid token, and closed (4401) when the token is revoked, expires, or is found invalid by
 // the periodic re-check. Real Redis pub/sub carries revocations between replicas.
-import { createClient, Client } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { SubscriptionServer } from '../../src/graphql/subscription-server';
 import { PubSubGateway } from '../../src/infra/redis/pubsub.gateway';
-import { startApi, TestApi } from '../support/api';
+import { startApi, type TestApi } from '../support/api';
 
 const QUERY = 'subscription { clusterStatusChanged { clusterId phase } }';
 
@@ -62,7 +62,9 @@ function subscriptionsHeld(on: TestApi): number {
 
 async function until(condition: () => boolean): Promise<void> {
   // Bounded by the test timeout.
-  while (!condition()) await sleep(10);
+  while (!condition()) {
+    await sleep(10);
+  }
 }
 
 async function newToken(on: TestApi, adminToken: string, name: string, expiresAt?: Date): Promise<{ id: string; secret: string }> {

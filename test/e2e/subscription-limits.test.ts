@@ -2,12 +2,12 @@
 // HTTP, never see WebSocket operations), subscriptions per connection, message size, and the backlog
 // of a subscriber that does not keep up. The one subscription has a flat type, so the test exceeds
 // the cost limit with aliases.
-import { createClient, Client } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { ClusterStatusService } from '../../src/modules/cluster-status/cluster-status.service';
 import { PubSubGateway, SUBSCRIBER_MAX_PENDING } from '../../src/infra/redis/pubsub.gateway';
-import { startApi, TestApi } from '../support/api';
+import { startApi, type TestApi } from '../support/api';
 
 const MAX_SUBSCRIPTIONS = 2;
 const MAX_PAYLOAD = 2048;
@@ -39,19 +39,35 @@ function subscriptionsHeld(): number {
 
 async function until(condition: () => boolean): Promise<void> {
   // Bounded by the test timeout.
-  while (!condition()) await sleep(10);
+  while (!condition()) {
+    await sleep(10);
+  }
 }
 
 const QUERY = 'subscription { clusterStatusChanged { clusterId phase } }';
 const change = (clusterId: string) =>
-  ({ organizationId, clusterId, clusterName: 'c', phase: 'READY', previousPhase: 'ATTACHED', health: 'HEALTHY', previousHealth: 'UNKNOWN', reason: null, actor: 'test', occurredAt: new Date().toISOString() }) as const;
+  ({
+    organizationId,
+    clusterId,
+    clusterName: 'c',
+    phase: 'READY',
+    previousPhase: 'ATTACHED',
+    health: 'HEALTHY',
+    previousHealth: 'UNKNOWN',
+    reason: null,
+    actor: 'test',
+    occurredAt: new Date().toISOString(),
+  }) as const;
 
 type GqlErrors = { message: string; extensions?: { code?: string; [key: string]: unknown } }[];
 
 /** Subscribes and resolves with the errors the server answers (the subscription must fail). */
 function subscriptionErrors(on: Client, query: string): Promise<GqlErrors> {
   return new Promise((resolve, reject) => {
-    on.subscribe({ query }, { next: () => reject(new Error('got an event')), error: (e) => resolve(e as GqlErrors), complete: () => reject(new Error('completed without an error')) });
+    on.subscribe(
+      { query },
+      { next: () => reject(new Error('got an event')), error: (e) => resolve(e as GqlErrors), complete: () => reject(new Error('completed without an error')) },
+    );
   });
 }
 
@@ -71,8 +87,11 @@ describe('subscription limits', () => {
         {
           next: (value) => {
             stop();
-            if (value.data) resolve(value.data.clusterStatusChanged);
-            else reject(new Error(JSON.stringify(value.errors)));
+            if (value.data) {
+              resolve(value.data.clusterStatusChanged);
+            } else {
+              reject(new Error(JSON.stringify(value.errors)));
+            }
           },
           error: reject,
           complete: () => undefined,
@@ -141,11 +160,15 @@ describe('subscription limits', () => {
     await internals.subscriptions.get(key); // Redis confirmed the SUBSCRIBE
     const held = () => internals.listeners.get(key)?.size ?? 0;
     expect(held()).toBe(2);
-    for (let i = 0; i < count; i++) await pubsub.publish(channel, i);
+    for (let i = 0; i < count; i++) {
+      await pubsub.publish(channel, i);
+    }
     // Every listener sees each message at the same moment, so once `fast` has read them all, `slow`
     // has been offered them all too.
     const seen: number[] = [];
-    while (seen.length < count) seen.push((await fast.next()).value as number);
+    while (seen.length < count) {
+      seen.push((await fast.next()).value as number);
+    }
     expect(seen).toEqual(Array.from({ length: count }, (_, i) => i));
     await until(() => held() === 1); // `slow` let go of its channel
     await expect(slow.next()).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { maxPending: SUBSCRIBER_MAX_PENDING } });

@@ -18,12 +18,12 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import {
   getNamedType,
-  GraphQLField,
-  GraphQLInputType,
-  GraphQLNamedType,
-  GraphQLObjectType,
-  GraphQLOutputType,
-  GraphQLSchema,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
   isEnumType,
   isInputObjectType,
   isLeafType,
@@ -32,18 +32,19 @@ import {
   isObjectType,
   isScalarType,
 } from 'graphql';
-import { createClient, Client as WsClient } from 'graphql-ws';
+import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { locateTools } from '../../src/dev/kube-harness';
 import { OpaCliGateway } from '../../src/infra/opa/opa-cli.gateway';
 import { PubSubGateway } from '../../src/infra/redis/pubsub.gateway';
 import { policyCompiledChannel } from '../../src/modules/policy-templates/policy-compile.job';
-import { ClusterStatusChange, ClusterStatusService } from '../../src/modules/cluster-status/cluster-status.service';
-import { startApi, GqlResponse, Role, TestApi } from '../support/api';
+import { type ClusterStatusChange, ClusterStatusService } from '../../src/modules/cluster-status/cluster-status.service';
+import { startApi, type GqlResponse, type Role, type TestApi } from '../support/api';
 import { ApiFactory, DbSeed } from '../support/factories';
 import { orgRows, rowsOutsideOrgMentioning, uuidsIn } from '../support/org-snapshot';
 
-type Kind = 'Organization' | 'ApiToken' | 'Site' | 'ClusterGroup' | 'Cluster' | 'Workspace' | 'Namespace' | 'ClusterOperation' | 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint';
+type Kind =
+  'Organization' | 'ApiToken' | 'Site' | 'ClusterGroup' | 'Cluster' | 'Workspace' | 'Namespace' | 'ClusterOperation' | 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint';
 
 interface Case {
   /** The least role the operation needs (its @RequireRole). */
@@ -74,7 +75,24 @@ const CASES: Record<string, Case> = {
   'Query.workspaces': { role: 'VIEWER', ids: {} },
   'Query.namespace': { role: 'VIEWER', ids: { id: 'Namespace' } },
   'Query.namespaces': { role: 'VIEWER', ids: { clusterId: 'Cluster', workspaceId: 'Workspace' } },
-  'Query.events': { role: 'VIEWER', ids: { objectId: ['Cluster', 'Site', 'ClusterGroup', 'Workspace', 'Namespace', 'ApiToken', 'Organization', 'ClusterOperation', 'PolicyTemplate', 'PolicyTemplateVersion', 'Constraint'] } },
+  'Query.events': {
+    role: 'VIEWER',
+    ids: {
+      objectId: [
+        'Cluster',
+        'Site',
+        'ClusterGroup',
+        'Workspace',
+        'Namespace',
+        'ApiToken',
+        'Organization',
+        'ClusterOperation',
+        'PolicyTemplate',
+        'PolicyTemplateVersion',
+        'Constraint',
+      ],
+    },
+  },
   'Query.clusterOperation': { role: 'VIEWER', ids: { id: 'ClusterOperation' } },
   'Mutation.createApiToken': { role: 'ADMIN', ids: {} },
   'Mutation.updateOrganizationSettings': { role: 'ADMIN', ids: {} },
@@ -87,7 +105,11 @@ const CASES: Record<string, Case> = {
   'Mutation.deleteClusterGroup': { role: 'EDITOR', ids: { id: 'ClusterGroup' } },
   'Mutation.createCluster': { role: 'EDITOR', ids: { 'input.groupId': 'ClusterGroup', 'input.siteId': 'Site' } },
   'Mutation.updateCluster': { role: 'EDITOR', ids: { id: 'Cluster' } },
-  'Mutation.moveCluster': { role: 'EDITOR', ids: { id: 'Cluster', 'input.groupId': 'ClusterGroup', 'input.siteId': 'Site' }, requiredArgsIncomplete: 'needs a groupId or a siteId; the schema cannot say "one of"' },
+  'Mutation.moveCluster': {
+    role: 'EDITOR',
+    ids: { id: 'Cluster', 'input.groupId': 'ClusterGroup', 'input.siteId': 'Site' },
+    requiredArgsIncomplete: 'needs a groupId or a siteId; the schema cannot say "one of"',
+  },
   'Mutation.deleteCluster': { role: 'EDITOR', ids: { id: 'Cluster' } },
   'Mutation.createWorkspace': { role: 'EDITOR', ids: {} },
   'Mutation.updateWorkspace': { role: 'EDITOR', ids: { id: 'Workspace' } },
@@ -134,53 +156,101 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
   switch (type) {
     case 'String':
       switch (name) {
-        case 'name': return where.endsWith('tests.name') ? `${uniqueName().replace(/-/g, '_')}_test.rego` : uniqueName();
-        case 'kind': return `K8sWalk${++nameCounter}`;
-        case 'title': case 'category': return 'Walked by the tenancy test';
-        case 'rego': return 'package k8swalk\n\nviolation[{"msg": "walked"}] { input.review.object.kind == "Secret" }\n';
-        case 'libs': return 'package lib.walk\n\nx := 1\n';
-        case 'source': return 'package k8swalk\n\ntest_walk { true }\n';
-        case 'yaml': return operation === 'importConstraint' ? WALK_CONSTRAINT(uniqueName()) : WALK_TEMPLATE(`K8sWalk${++nameCounter}`);
-        case 'region': return 'eu-central';
-        case 'labelSelector': return 'tier=edge,env in (prod,stage),!canary';
-        case 'objectKind': return 'Cluster';
-        case 'type': return 'ClusterCreated';
-        case 'description': case 'address': case 'hardwareModel': return 'Walked by the tenancy test';
-        case 'kubeconfig': return KUBECONFIG;
-        default: throw new Error(`tenancy walk: no value for String ${where}; add one to scalarValue() in ${__filename}`);
+        case 'name':
+          return where.endsWith('tests.name') ? `${uniqueName().replace(/-/g, '_')}_test.rego` : uniqueName();
+        case 'kind':
+          return `K8sWalk${++nameCounter}`;
+        case 'title':
+        case 'category':
+          return 'Walked by the tenancy test';
+        case 'rego':
+          return 'package k8swalk\n\nviolation[{"msg": "walked"}] { input.review.object.kind == "Secret" }\n';
+        case 'libs':
+          return 'package lib.walk\n\nx := 1\n';
+        case 'source':
+          return 'package k8swalk\n\ntest_walk { true }\n';
+        case 'yaml':
+          return operation === 'importConstraint' ? WALK_CONSTRAINT(uniqueName()) : WALK_TEMPLATE(`K8sWalk${++nameCounter}`);
+        case 'region':
+          return 'eu-central';
+        case 'labelSelector':
+          return 'tier=edge,env in (prod,stage),!canary';
+        case 'objectKind':
+          return 'Cluster';
+        case 'type':
+          return 'ClusterCreated';
+        case 'description':
+        case 'address':
+        case 'hardwareModel':
+          return 'Walked by the tenancy test';
+        case 'kubeconfig':
+          return KUBECONFIG;
+        default:
+          throw new Error(`tenancy walk: no value for String ${where}; add one to scalarValue() in ${__filename}`);
       }
     case 'Int':
       switch (name) {
-        case 'first': return 5;
-        case 'heartbeatIntervalSeconds': return 30;
-        case 'disconnectGraceSeconds': return 600;
-        case 'ttlHours': case 'registrationTokenTtlHours': return 2;
-        case 'apiTokenMaxLifetimeDays': return 3650;
-        default: throw new Error(`tenancy walk: no value for Int ${where}; add one to scalarValue() in ${__filename}`);
+        case 'first':
+          return 5;
+        case 'heartbeatIntervalSeconds':
+          return 30;
+        case 'disconnectGraceSeconds':
+          return 600;
+        case 'ttlHours':
+        case 'registrationTokenTtlHours':
+          return 2;
+        case 'apiTokenMaxLifetimeDays':
+          return 3650;
+        default:
+          throw new Error(`tenancy walk: no value for Int ${where}; add one to scalarValue() in ${__filename}`);
       }
     case 'Float':
-      if (name === 'latitude') return 48.137;
-      if (name === 'longitude') return 11.575;
+      if (name === 'latitude') {
+        return 48.137;
+      }
+      if (name === 'longitude') {
+        return 11.575;
+      }
       throw new Error(`tenancy walk: no value for Float ${where}; add one to scalarValue() in ${__filename}`);
     // Both values get walked: e.g. detachCluster(force: true) in one mode, force: false in the other.
-    case 'Boolean': return mode === 'full';
-    case 'DateTime': return new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
-    case 'Labels': return { tier: 'edge', env: 'prod' };
+    case 'Boolean':
+      return mode === 'full';
+    case 'DateTime':
+      return new Date(Date.now() + 7 * 24 * 3600 * 1000).toISOString();
+    case 'Labels':
+      return { tier: 'edge', env: 'prod' };
     case 'JSONObject':
       switch (name) {
-        case 'parametersSchema': return WALK_SCHEMA;
-        case 'parameters': return { labels: ['team'] };
-        case 'match': return { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] };
-        case 'object': return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'walk', namespace: 'walk', labels: { team: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } };
-        case 'namespaceObject': return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'walk' } };
-        case 'inventory': return {};
+        case 'parametersSchema':
+          return WALK_SCHEMA;
+        case 'parameters':
+          return { labels: ['team'] };
+        case 'match':
+          return { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] };
+        case 'object':
+          return {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'walk', namespace: 'walk', labels: { team: 'web' } },
+            spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] },
+          };
+        case 'namespaceObject':
+          return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'walk' } };
+        case 'inventory':
+          return {};
         case 'admissionReview': {
           const object = scalarValue('JSONObject', 'object', where, mode, operation);
-          return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'walk', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', name: 'walk', namespace: 'walk', object } };
+          return {
+            apiVersion: 'admission.k8s.io/v1',
+            kind: 'AdmissionReview',
+            request: { uid: 'walk', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', name: 'walk', namespace: 'walk', object },
+          };
         }
-        default: throw new Error(`tenancy walk: no value for JSONObject ${where}; add one to scalarValue() in ${__filename}`);
+        default:
+          throw new Error(`tenancy walk: no value for JSONObject ${where}; add one to scalarValue() in ${__filename}`);
       }
-    default: throw new Error(`tenancy walk: no value for scalar ${type} (${where}); add one to scalarValue() in ${__filename}`);
+    default:
+      throw new Error(`tenancy walk: no value for scalar ${type} (${where}); add one to scalarValue() in ${__filename}`);
   }
 }
 
@@ -233,14 +303,24 @@ interface IdSlot {
 function idSlots(field: GraphQLField<unknown, unknown>): IdSlot[] {
   const slots: IdSlot[] = [];
   const visit = (type: GraphQLInputType, path: string, list: boolean, seen: Set<string>) => {
-    if (isNonNullType(type)) return visit(type.ofType, path, list, seen);
-    if (isListType(type)) return visit(type.ofType, path, true, seen);
-    if (isScalarType(type) && type.name === 'ID') slots.push({ path, list });
+    if (isNonNullType(type)) {
+      return visit(type.ofType, path, list, seen);
+    }
+    if (isListType(type)) {
+      return visit(type.ofType, path, true, seen);
+    }
+    if (isScalarType(type) && type.name === 'ID') {
+      slots.push({ path, list });
+    }
     if (isInputObjectType(type) && !seen.has(type.name)) {
-      for (const f of Object.values(type.getFields())) visit(f.type, `${path}.${f.name}`, false, new Set([...seen, type.name]));
+      for (const f of Object.values(type.getFields())) {
+        visit(f.type, `${path}.${f.name}`, false, new Set([...seen, type.name]));
+      }
     }
   };
-  for (const arg of field.args) visit(arg.type, arg.name, false, new Set());
+  for (const arg of field.args) {
+    visit(arg.type, arg.name, false, new Set());
+  }
   return slots;
 }
 
@@ -249,24 +329,36 @@ type Mode = 'required' | 'full';
 /** Variables for the operation: one per argument, named like it. `ids` maps slot path -> id. */
 function buildArgs(field: GraphQLField<unknown, unknown>, mode: Mode, ids: Record<string, string>): Record<string, unknown> {
   const value = (type: GraphQLInputType, path: string, name: string): unknown => {
-    if (isNonNullType(type)) return value(type.ofType, path, name);
+    if (isNonNullType(type)) {
+      return value(type.ofType, path, name);
+    }
     if (isListType(type)) {
       const item = value(type.ofType, path, name);
       return item === undefined ? undefined : [item];
     }
     if (isScalarType(type) && type.name === 'ID') {
-      if (!(path in ids)) throw new Error(`tenancy walk: no id for ${path}`);
+      if (!(path in ids)) {
+        throw new Error(`tenancy walk: no id for ${path}`);
+      }
       return ids[path];
     }
-    if (isScalarType(type)) return scalarValue(type.name, name, path, mode, field.name);
-    if (isEnumType(type)) return type.getValues()[0].value;
+    if (isScalarType(type)) {
+      return scalarValue(type.name, name, path, mode, field.name);
+    }
+    if (isEnumType(type)) {
+      return type.getValues()[0].value;
+    }
     if (isInputObjectType(type)) {
       const out: Record<string, unknown> = {};
       // A @oneOf input takes exactly one field: the walk gives the first (the ID slot, where there is one).
       for (const f of type.isOneOf ? Object.values(type.getFields()).slice(0, 1) : Object.values(type.getFields())) {
-        if (mode === 'required' && !isNonNullType(f.type) && !type.isOneOf) continue;
+        if (mode === 'required' && !isNonNullType(f.type) && !type.isOneOf) {
+          continue;
+        }
         const v = value(f.type, `${path}.${f.name}`, f.name);
-        if (v !== undefined) out[f.name] = v;
+        if (v !== undefined) {
+          out[f.name] = v;
+        }
       }
       return out;
     }
@@ -274,8 +366,12 @@ function buildArgs(field: GraphQLField<unknown, unknown>, mode: Mode, ids: Recor
   };
   const vars: Record<string, unknown> = {};
   for (const arg of field.args) {
-    if (arg.name in OMITTED_ARGS) continue;
-    if (mode === 'required' && !isNonNullType(arg.type)) continue;
+    if (arg.name in OMITTED_ARGS) {
+      continue;
+    }
+    if (mode === 'required' && !isNonNullType(arg.type)) {
+      continue;
+    }
     vars[arg.name] = value(arg.type, arg.name, arg.name);
   }
   return vars;
@@ -285,14 +381,23 @@ function buildArgs(field: GraphQLField<unknown, unknown>, mode: Mode, ids: Recor
 const MAX_NESTING = 6;
 function selectionOf(type: GraphQLOutputType, level = 1, path: string[] = []): string {
   const named = getNamedType(type) as GraphQLNamedType;
-  if (isLeafType(named)) return '';
-  if (!isObjectType(named)) return '{ __typename }';
+  if (isLeafType(named)) {
+    return '';
+  }
+  if (!isObjectType(named)) {
+    return '{ __typename }';
+  }
   const parts: string[] = [];
   for (const f of Object.values((named as GraphQLObjectType).getFields())) {
-    if (f.args.some((a) => isNonNullType(a.type))) continue;
+    if (f.args.some((a) => isNonNullType(a.type))) {
+      continue;
+    }
     const child = getNamedType(f.type);
-    if (isLeafType(child)) parts.push(f.name);
-    else if (level < MAX_NESTING && !path.includes(child.name)) parts.push(`${f.name} ${selectionOf(f.type, level + 1, [...path, named.name])}`);
+    if (isLeafType(child)) {
+      parts.push(f.name);
+    } else if (level < MAX_NESTING && !path.includes(child.name)) {
+      parts.push(`${f.name} ${selectionOf(f.type, level + 1, [...path, named.name])}`);
+    }
   }
   return `{ ${parts.length ? parts.join(' ') : '__typename'} }`;
 }
@@ -343,7 +448,9 @@ beforeAll(async () => {
   const workspaceA = await makeA.workspace().labels({ tier: 'edge', env: 'prod' }).create();
   const namespaceA = await makeA.namespace().on(clusterA).in(workspaceA).labels({ tier: 'edge', env: 'prod' }).create();
   // A cluster attached by link (PENDING, with a registration token) and one by kubeconfig (with an operation).
-  await api.gqlOk(a.token, 'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id } } }', { input: { name: `${ALPHA}-linked`, groupId: groupA.id, siteId: siteA.id } });
+  await api.gqlOk(a.token, 'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id } } }', {
+    input: { name: `${ALPHA}-linked`, groupId: groupA.id, siteId: siteA.id },
+  });
   const queued = await api.gqlOk(a.token, 'mutation($input: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $input) { operation { id } } }', {
     input: { name: `${ALPHA}-queued`, groupId: groupA.id, kubeconfig: KUBECONFIG },
   });
@@ -351,14 +458,22 @@ beforeAll(async () => {
   await api.createToken(a.token, 'EDITOR', `${ALPHA}-editor`);
   const tokenA = await api.prisma.apiToken.findFirstOrThrow({ where: { organizationId: orgA, role: 'ADMIN' } });
   idsA = {
-    Organization: orgA, ApiToken: tokenA.id, Site: siteA.id, ClusterGroup: groupA.id, Cluster: clusterA.id, Workspace: workspaceA.id, Namespace: namespaceA.id,
+    Organization: orgA,
+    ApiToken: tokenA.id,
+    Site: siteA.id,
+    ClusterGroup: groupA.id,
+    Cluster: clusterA.id,
+    Workspace: workspaceA.id,
+    Namespace: namespaceA.id,
     ClusterOperation: queued.attachClusterWithKubeconfig.operation.id,
     ...(await policyObjectsOf(a.token)),
   };
 
   // Cursors as org A sees its own lists (before the baseline snapshots: using A's token touches it).
   for (const [key, field] of operations()) {
-    if (!key.startsWith('Query.') || !field.args.some((arg) => arg.name === 'after')) continue;
+    if (!key.startsWith('Query.') || !field.args.some((arg) => arg.name === 'after')) {
+      continue;
+    }
     const res = await api.gqlOk(a.token, `query { ${field.name}(first: 1) { pageInfo { endCursor } } }`);
     cursorFromA.set(key, res[field.name].pageInfo.endCursor);
   }
@@ -379,7 +494,9 @@ beforeAll(async () => {
   await makeB.namespace().on(clusterB).labels({ tier: 'edge', env: 'prod' }).create();
 
   // B's policy objects are bulk-inserted too: one template (K8sWalkB) whose versions are compiled with the real opa.
-  const { wasm } = await new OpaCliGateway({ opaPath: (await locateTools()).opa }).buildWasm([{ path: 'walk.rego', source: WALK_REGO }], ['k8swalkb/violation'], { v0Compatible: true });
+  const { wasm } = await new OpaCliGateway({ opaPath: (await locateTools()).opa }).buildWasm([{ path: 'walk.rego', source: WALK_REGO }], ['k8swalkb/violation'], {
+    v0Compatible: true,
+  });
   walkBundle = createHash('sha256').update(wasm).digest('hex');
   await api.prisma.policyBundle.create({ data: { sha256: walkBundle, wasm: new Uint8Array(wasm), size: wasm.byteLength } });
   walkTemplateB = (await api.prisma.policyTemplate.create({ data: { organizationId: orgB, name: 'k8swalkb', kind: 'K8sWalkB', createdBy: 'test:tenancy' } })).id;
@@ -398,29 +515,41 @@ afterAll(async () => {
 function operations(): [string, GraphQLField<unknown, unknown>][] {
   const out: [string, GraphQLField<unknown, unknown>][] = [];
   for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
-    if (root) for (const field of Object.values(root.getFields())) out.push([`${root.name}.${field.name}`, field]);
+    if (root) {
+      for (const field of Object.values(root.getFields())) {
+        out.push([`${root.name}.${field.name}`, field]);
+      }
+    }
   }
   return out.sort(([x], [y]) => x.localeCompare(y));
 }
 
 function fieldOf(key: string): GraphQLField<unknown, unknown> {
   const found = operations().find(([k]) => k === key);
-  if (!found) throw new Error(`${key} has a case in CASES but is not in the live schema any more: remove its case`);
+  if (!found) {
+    throw new Error(`${key} has a case in CASES but is not in the live schema any more: remove its case`);
+  }
   return found[1];
 }
 
 /** A fresh object of org B of the given kind (bulk-inserted; deleting or moving it harms nothing). */
 async function freshB(kind: Kind): Promise<string> {
   switch (kind) {
-    case 'Organization': return orgB;
+    case 'Organization':
+      return orgB;
     case 'ApiToken': {
       const name = uniqueName();
-      const token = await api.prisma.apiToken.create({ data: { organizationId: orgB, name, role: 'VIEWER', prefix: 'fpt_walk00', secretHash: randomBytes(32).toString('hex'), createdBy: 'test:tenancy' } });
+      const token = await api.prisma.apiToken.create({
+        data: { organizationId: orgB, name, role: 'VIEWER', prefix: 'fpt_walk00', secretHash: randomBytes(32).toString('hex'), createdBy: 'test:tenancy' },
+      });
       return token.id;
     }
-    case 'Site': return (await seedB.sites(1, () => ({ labels: { tier: 'edge' } })))[0].id;
-    case 'ClusterGroup': return (await seedB.groups(1))[0].id;
-    case 'Workspace': return (await seedB.workspaces(1))[0].id;
+    case 'Site':
+      return (await seedB.sites(1, () => ({ labels: { tier: 'edge' } })))[0].id;
+    case 'ClusterGroup':
+      return (await seedB.groups(1))[0].id;
+    case 'Workspace':
+      return (await seedB.workspaces(1))[0].id;
     case 'Cluster': {
       const groupId = await freshB('ClusterGroup');
       const siteId = await freshB('Site');
@@ -443,31 +572,56 @@ async function freshB(kind: Kind): Promise<string> {
     case 'PolicyTemplateVersion': {
       const row = await api.prisma.policyTemplateVersion.create({
         data: {
-          templateId: walkTemplateB, version: ++walkVersions, kind: 'K8sWalkB', title: 'Walk', rego: WALK_REGO, libs: [], parametersSchema: WALK_SCHEMA, sourceHash: `walk-${walkVersions}`,
-          compileStatus: 'COMPILED', entrypoint: 'k8swalkb/violation', bundleSha256: walkBundle, bundleSize: 1, createdBy: 'test:tenancy',
+          templateId: walkTemplateB,
+          version: ++walkVersions,
+          kind: 'K8sWalkB',
+          title: 'Walk',
+          rego: WALK_REGO,
+          libs: [],
+          parametersSchema: WALK_SCHEMA,
+          sourceHash: `walk-${walkVersions}`,
+          compileStatus: 'COMPILED',
+          entrypoint: 'k8swalkb/violation',
+          bundleSha256: walkBundle,
+          bundleSize: 1,
+          createdBy: 'test:tenancy',
         },
       });
       return row.id;
     }
     case 'Constraint': {
       const templateVersionId = await freshB('PolicyTemplateVersion');
-      return (await api.prisma.constraint.create({ data: { organizationId: orgB, name: uniqueName(), kind: 'K8sWalkB', templateVersionId, parameters: { labels: ['team'] }, createdBy: 'test:tenancy' } })).id;
+      return (
+        await api.prisma.constraint.create({
+          data: { organizationId: orgB, name: uniqueName(), kind: 'K8sWalkB', templateVersionId, parameters: { labels: ['team'] }, createdBy: 'test:tenancy' },
+        })
+      ).id;
     }
   }
 }
 
 /** Org A's template, version and constraint, made through the API. */
 async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>, 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint'>> {
-  const imported = await api.gqlOk(token, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', { y: WALK_TEMPLATE('K8sAlphaLabels') });
-  const constraint = await api.gqlOk(token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', { in: { name: `${ALPHA}-constraint`, templateVersionId: imported.importConstraintTemplate.version.id } });
-  return { PolicyTemplate: imported.importConstraintTemplate.template.id, PolicyTemplateVersion: imported.importConstraintTemplate.version.id, Constraint: constraint.createConstraint.id };
+  const imported = await api.gqlOk(token, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', {
+    y: WALK_TEMPLATE('K8sAlphaLabels'),
+  });
+  const constraint = await api.gqlOk(token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', {
+    in: { name: `${ALPHA}-constraint`, templateVersionId: imported.importConstraintTemplate.version.id },
+  });
+  return {
+    PolicyTemplate: imported.importConstraintTemplate.template.id,
+    PolicyTemplateVersion: imported.importConstraintTemplate.version.id,
+    Constraint: constraint.createConstraint.id,
+  };
 }
 
 const kindsOf = (c: Case, path: string): Kind[] => ([] as Kind[]).concat(c.ids[path]);
 
 async function ownIds(c: Case, slots: IdSlot[]): Promise<Record<string, string>> {
   const ids: Record<string, string> = {};
-  for (const slot of slots) ids[slot.path] = await freshB(kindsOf(c, slot.path)[0]);
+  for (const slot of slots) {
+    ids[slot.path] = await freshB(kindsOf(c, slot.path)[0]);
+  }
   return ids;
 }
 
@@ -476,18 +630,26 @@ async function ownIds(c: Case, slots: IdSlot[]): Promise<Record<string, string>>
 function assertNothingOfA(res: GqlResponse, sent: string[], label: string): void {
   const data = JSON.stringify(res.body.data ?? null);
   const inData = secretsOfA.filter((s) => data.includes(s));
-  if (inData.length) throw new Error(`${label}: the answer's data contains org A's ${inData.join(', ')}:\n${data}`);
+  if (inData.length) {
+    throw new Error(`${label}: the answer's data contains org A's ${inData.join(', ')}:\n${data}`);
+  }
   // Errors may repeat what the caller sent (e.g. "Cluster <id> does not exist"), nothing else of A.
   let errors = JSON.stringify(res.body.errors ?? []);
-  for (const s of sent) errors = errors.split(s).join('<sent>');
+  for (const s of sent) {
+    errors = errors.split(s).join('<sent>');
+  }
   const inErrors = secretsOfA.filter((s) => errors.includes(s));
-  if (inErrors.length) throw new Error(`${label}: the answer's errors contain org A's ${inErrors.join(', ')}:\n${errors}`);
+  if (inErrors.length) {
+    throw new Error(`${label}: the answer's errors contain org A's ${inErrors.join(', ')}:\n${errors}`);
+  }
 }
 
 /** The answer with the given ids replaced by a placeholder, to compare "org A's id" with "no such id". */
 function normalised(res: GqlResponse, ids: string[]): { status: number; body: unknown } {
   let text = JSON.stringify(res.body);
-  for (const id of ids) text = text.split(id).join('<id>');
+  for (const id of ids) {
+    text = text.split(id).join('<id>');
+  }
   return { status: res.status, body: JSON.parse(text) };
 }
 
@@ -507,74 +669,82 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
     expect(message).toBe('');
   });
 
-  it.each(Object.keys(CASES).filter((key) => !key.startsWith('Subscription.')))('%s returns nothing of org A and changes nothing of it', async (key) => {
-    const c = CASES[key];
-    const field = fieldOf(key);
-    const opType = key.split('.')[0];
-    const query = operationText(opType, field);
-    const slots = idSlots(field);
-    const declared = Object.keys(c.ids).sort();
-    expect({ idSlotsInSchema: slots.map((s) => s.path).sort() }).toEqual({ idSlotsInSchema: declared });
-    const run = (vars: Record<string, unknown>) => api.gql(adminB, query, vars);
+  it.each(Object.keys(CASES).filter((key) => !key.startsWith('Subscription.')))(
+    '%s returns nothing of org A and changes nothing of it',
+    async (key) => {
+      const c = CASES[key];
+      const field = fieldOf(key);
+      const opType = key.split('.')[0];
+      const query = operationText(opType, field);
+      const slots = idSlots(field);
+      const declared = Object.keys(c.ids).sort();
+      expect({ idSlotsInSchema: slots.map((s) => s.path).sort() }).toEqual({ idSlotsInSchema: declared });
+      const run = (vars: Record<string, unknown>) => api.gql(adminB, query, vars);
 
-    const before = await orgRows(api.prisma, orgA);
+      const before = await orgRows(api.prisma, orgA);
 
-    // Org A's object in one ID slot at a time (B's own valid ids elsewhere), then in all slots at once.
-    const assignments: Record<string, Kind>[] = slots.flatMap((slot) => kindsOf(c, slot.path).map((kind) => ({ [slot.path]: kind })));
-    if (slots.length > 1) assignments.push(Object.fromEntries(slots.map((s) => [s.path, kindsOf(c, s.path)[0]])));
-    for (const assignment of assignments) {
-      for (const mode of ['full', 'required'] as Mode[]) {
-        // Build the variables once, with placeholders where org A's ids go; then fill them with A's ids,
-        // and again with random ids, so the two requests differ in nothing else.
-        const paths = Object.keys(assignment);
-        const placeholders = paths.map((_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-        const template = JSON.stringify(buildArgs(field, mode, { ...(await ownIds(c, slots)), ...Object.fromEntries(paths.map((p, i) => [p, placeholders[i]])) }));
-        if (!placeholders.every((ph) => template.includes(ph))) continue; // this mode leaves the slot out
-        const fill = (ids: string[]) => JSON.parse(placeholders.reduce((text, ph, i) => text.split(ph).join(ids[i]), template));
-        const sent = paths.map((p) => idsA[assignment[p]]);
-        const random = paths.map(() => randomUUID());
-        const label = `${key} (${mode} arguments) with org A's ${JSON.stringify(assignment)}`;
+      // Org A's object in one ID slot at a time (B's own valid ids elsewhere), then in all slots at once.
+      const assignments: Record<string, Kind>[] = slots.flatMap((slot) => kindsOf(c, slot.path).map((kind) => ({ [slot.path]: kind })));
+      if (slots.length > 1) {
+        assignments.push(Object.fromEntries(slots.map((s) => [s.path, kindsOf(c, s.path)[0]])));
+      }
+      for (const assignment of assignments) {
+        for (const mode of ['full', 'required'] as Mode[]) {
+          // Build the variables once, with placeholders where org A's ids go; then fill them with A's ids,
+          // and again with random ids, so the two requests differ in nothing else.
+          const paths = Object.keys(assignment);
+          const placeholders = paths.map((_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+          const template = JSON.stringify(buildArgs(field, mode, { ...(await ownIds(c, slots)), ...Object.fromEntries(paths.map((p, i) => [p, placeholders[i]])) }));
+          if (!placeholders.every((ph) => template.includes(ph))) {
+            continue;
+          } // this mode leaves the slot out
+          const fill = (ids: string[]) => JSON.parse(placeholders.reduce((text, ph, i) => text.split(ph).join(ids[i]), template));
+          const sent = paths.map((p) => idsA[assignment[p]]);
+          const random = paths.map(() => randomUUID());
+          const label = `${key} (${mode} arguments) with org A's ${JSON.stringify(assignment)}`;
 
-        const answer = await run(fill(sent));
-        assertNothingOfA(answer, sent, label);
-        // Full arguments are valid in every other way, so org A's id is the only thing to refuse.
-        const allowed = mode === 'required' && c.requiredArgsIncomplete ? ['NOT_FOUND', 'BAD_USER_INPUT'] : ['NOT_FOUND'];
-        expect({ label, codes: codes(answer).filter((code) => !allowed.includes(code!)) }).toEqual({ label, codes: [] });
-        if (mode === 'full') {
-          // A filter naming org A's object matches nothing; any other use of it is NOT_FOUND.
-          const isList = getNamedType(field.type).name.endsWith('Connection');
-          const outcome = isList ? { codes: codes(answer), totalCount: answer.data?.[field.name]?.totalCount } : { codes: codes(answer) };
-          expect({ label, outcome }).toEqual({ label, outcome: isList ? { codes: [], totalCount: 0 } : { codes: ['NOT_FOUND'] } });
+          const answer = await run(fill(sent));
+          assertNothingOfA(answer, sent, label);
+          // Full arguments are valid in every other way, so org A's id is the only thing to refuse.
+          const allowed = mode === 'required' && c.requiredArgsIncomplete ? ['NOT_FOUND', 'BAD_USER_INPUT'] : ['NOT_FOUND'];
+          expect({ label, codes: codes(answer).filter((code) => !allowed.includes(code!)) }).toEqual({ label, codes: [] });
+          if (mode === 'full') {
+            // A filter naming org A's object matches nothing; any other use of it is NOT_FOUND.
+            const isList = getNamedType(field.type).name.endsWith('Connection');
+            const outcome = isList ? { codes: codes(answer), totalCount: answer.data?.[field.name]?.totalCount } : { codes: codes(answer) };
+            expect({ label, outcome }).toEqual({ label, outcome: isList ? { codes: [], totalCount: 0 } : { codes: ['NOT_FOUND'] } });
+          }
+          const nothing = await run(fill(random));
+          expect({ label, answer: normalised(answer, sent) }).toEqual({ label, answer: normalised(nothing, random) });
         }
-        const nothing = await run(fill(random));
-        expect({ label, answer: normalised(answer, sent) }).toEqual({ label, answer: normalised(nothing, random) });
       }
-    }
 
-    // A list cursor taken from org A's own listing positions within B's list, never into A's.
-    if (cursorFromA.has(key)) {
-      const vars = { ...buildArgs(field, 'required', {}), after: cursorFromA.get(key) };
-      const answer = await run(vars);
-      assertNothingOfA(answer, [], `${key} after org A's cursor`);
-      expect(codes(answer).filter((code) => code !== 'BAD_USER_INPUT')).toEqual([]);
-    }
-
-    // The same operation with B's own ids works: the walk's operations are valid.
-    for (const mode of ['required', 'full'] as Mode[]) {
-      const answer = await run(buildArgs(field, mode, await ownIds(c, slots)));
-      assertNothingOfA(answer, [], `${key} (${mode}) with B's own ids`);
-      if (mode === 'required' && c.requiredArgsIncomplete) {
-        expect({ key, mode, codes: codes(answer) }).toEqual({ key, mode, codes: ['BAD_USER_INPUT'] });
-        continue;
+      // A list cursor taken from org A's own listing positions within B's list, never into A's.
+      if (cursorFromA.has(key)) {
+        const vars = { ...buildArgs(field, 'required', {}), after: cursorFromA.get(key) };
+        const answer = await run(vars);
+        assertNothingOfA(answer, [], `${key} after org A's cursor`);
+        expect(codes(answer).filter((code) => code !== 'BAD_USER_INPUT')).toEqual([]);
       }
-      expect({ key, mode, status: answer.status, errors: answer.errors }).toEqual({ key, mode, status: 200, errors: undefined });
-      expect(answer.data?.[field.name]).toBeTruthy();
-    }
 
-    expect(await orgRows(api.prisma, orgA)).toEqual(before);
-    expect(await rowsOutsideOrgMentioning(api.prisma, orgA, uuidsIn(before))).toEqual([]);
-    walked.add(key);
-  }, 60_000);
+      // The same operation with B's own ids works: the walk's operations are valid.
+      for (const mode of ['required', 'full'] as Mode[]) {
+        const answer = await run(buildArgs(field, mode, await ownIds(c, slots)));
+        assertNothingOfA(answer, [], `${key} (${mode}) with B's own ids`);
+        if (mode === 'required' && c.requiredArgsIncomplete) {
+          expect({ key, mode, codes: codes(answer) }).toEqual({ key, mode, codes: ['BAD_USER_INPUT'] });
+          continue;
+        }
+        expect({ key, mode, status: answer.status, errors: answer.errors }).toEqual({ key, mode, status: 200, errors: undefined });
+        expect(answer.data?.[field.name]).toBeTruthy();
+      }
+
+      expect(await orgRows(api.prisma, orgA)).toEqual(before);
+      expect(await rowsOutsideOrgMentioning(api.prisma, orgA, uuidsIn(before))).toEqual([]);
+      walked.add(key);
+    },
+    60_000,
+  );
 
   it('Subscription.clusterStatusChanged streams org B nothing of org A', async () => {
     const key = 'Subscription.clusterStatusChanged';
@@ -585,8 +755,16 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
     const clusterB = await api.prisma.cluster.findUniqueOrThrow({ where: { id: await freshB('Cluster') } });
     const status = api.app.get(ClusterStatusService);
     const change = (c: typeof clusterA, reason: string): ClusterStatusChange => ({
-      organizationId: c.organizationId, clusterId: c.id, clusterName: c.name, phase: c.phase, previousPhase: c.phase,
-      health: 'HEALTHY', previousHealth: c.health, reason, actor: 'system:tenancy-test', occurredAt: new Date().toISOString(),
+      organizationId: c.organizationId,
+      clusterId: c.id,
+      clusterName: c.name,
+      phase: c.phase,
+      previousPhase: c.phase,
+      health: 'HEALTHY',
+      previousHealth: c.health,
+      reason,
+      actor: 'system:tenancy-test',
+      occurredAt: new Date().toISOString(),
     });
 
     const ws = wsClient(adminB);
@@ -631,7 +809,7 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
     walked.add(key);
   }, 30_000);
 
-  it('Subscription.policyTemplateVersionCompiled: org A\'s template id is NOT_FOUND like a random one, and org B hears nothing of org A', async () => {
+  it("Subscription.policyTemplateVersionCompiled: org A's template id is NOT_FOUND like a random one, and org B hears nothing of org A", async () => {
     const key = 'Subscription.policyTemplateVersionCompiled';
     const field = fieldOf(key);
     expect(idSlots(field).map((s) => s.path)).toEqual(Object.keys(CASES[key].ids));
@@ -639,14 +817,43 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
     const templateB = await freshB('PolicyTemplate');
     const query = operationText('Subscription', field);
     const pubsub = api.app.get(PubSubGateway);
-    const listening = (templateId: string) => [...(pubsub as unknown as { listeners: Map<string, Set<unknown>> }).listeners.keys()].some((k) => k.endsWith(policyCompiledChannel(templateId)));
-    const message = (templateId: string, tag: string) => ({ templateId, versionId: randomUUID(), version: 1, compileStatus: 'COMPILED', diagnostics: [], testsPassed: true, bundleSha256: tag, occurredAt: new Date().toISOString() });
+    const listening = (templateId: string) =>
+      [...(pubsub as unknown as { listeners: Map<string, Set<unknown>> }).listeners.keys()].some((k) => k.endsWith(policyCompiledChannel(templateId)));
+    const message = (templateId: string, tag: string) => ({
+      templateId,
+      versionId: randomUUID(),
+      version: 1,
+      compileStatus: 'COMPILED',
+      diagnostics: [],
+      testsPassed: true,
+      bundleSha256: tag,
+      occurredAt: new Date().toISOString(),
+    });
     const ws = wsClient(adminB);
     try {
       const outcome = async (templateId: string) => {
         const errors: unknown[] = [];
         const data: unknown[] = [];
-        await new Promise<void>((resolve) => ws.subscribe({ query, variables: { templateId } }, { next: (v) => { if (v.errors) errors.push(...v.errors); if (v.data) data.push(v.data); }, error: (e) => { errors.push(e); resolve(); }, complete: () => resolve() }));
+        await new Promise<void>((resolve) =>
+          ws.subscribe(
+            { query, variables: { templateId } },
+            {
+              next: (v) => {
+                if (v.errors) {
+                  errors.push(...v.errors);
+                }
+                if (v.data) {
+                  data.push(v.data);
+                }
+              },
+              error: (e) => {
+                errors.push(e);
+                resolve();
+              },
+              complete: () => resolve(),
+            },
+          ),
+        );
         return { errors, data };
       };
       const onA = await outcome(idsA.PolicyTemplate);
@@ -659,11 +866,26 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
 
       // B's own template streams B's compiles, and only those.
       const items: { bundleSha256: string }[] = [];
-      const stop = ws.subscribe<{ policyTemplateVersionCompiled: { bundleSha256: string } }>({ query, variables: { templateId: templateB } }, { next: (v) => { if (v.data) items.push(v.data.policyTemplateVersionCompiled); }, error: () => undefined, complete: () => undefined });
-      while (!listening(templateB)) await new Promise((resolve) => setTimeout(resolve, 10));
+      const stop = ws.subscribe<{ policyTemplateVersionCompiled: { bundleSha256: string } }>(
+        { query, variables: { templateId: templateB } },
+        {
+          next: (v) => {
+            if (v.data) {
+              items.push(v.data.policyTemplateVersionCompiled);
+            }
+          },
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
+      while (!listening(templateB)) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       await pubsub.publish(policyCompiledChannel(idsA.PolicyTemplate), message(idsA.PolicyTemplate, 'of-a'));
       await pubsub.publish(policyCompiledChannel(templateB), message(templateB, 'of-b'));
-      while (items.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (items.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       expect(items.map((i) => i.bundleSha256)).toEqual(['of-b']);
       stop();
     } finally {
@@ -674,7 +896,11 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
   }, 30_000);
 
   it('walked exactly the operations of the schema (a case alone is not enough: each kind of operation needs its walk)', () => {
-    expect([...walked].sort()).toEqual(operations().map(([k]) => k).sort());
+    expect([...walked].sort()).toEqual(
+      operations()
+        .map(([k]) => k)
+        .sort(),
+    );
   });
 });
 
@@ -702,7 +928,11 @@ describe('authentication and roles on every operation', () => {
   it.each(httpOperations)('%s with a garbage token is UNAUTHENTICATED', async (key) => {
     expect(await refusal(key, `fpt_${randomBytes(32).toString('base64url')}`)).toEqual({ status: 200, codes: ['UNAUTHENTICATED'], data: null });
     expect(await refusal(key, 'not-a-token')).toEqual({ status: 200, codes: ['UNAUTHENTICATED'], data: null });
-    expect(await refusal(key, undefined, { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` })).toEqual({ status: 200, codes: ['UNAUTHENTICATED'], data: null });
+    expect(await refusal(key, undefined, { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` })).toEqual({
+      status: 200,
+      codes: ['UNAUTHENTICATED'],
+      data: null,
+    });
   });
 
   it.each(httpOperations)('%s with a revoked token is UNAUTHENTICATED', async (key) => {
@@ -791,8 +1021,12 @@ function subscribe(ws: WsClient, query: string, variables: Record<string, unknow
     { query, variables },
     {
       next: (value) => {
-        if (value.errors) errors.push(value.errors);
-        if (value.data?.clusterStatusChanged) items.push(value.data.clusterStatusChanged);
+        if (value.errors) {
+          errors.push(value.errors);
+        }
+        if (value.data?.clusterStatusChanged) {
+          items.push(value.data.clusterStatusChanged);
+        }
         settle();
       },
       error: (error) => errors.push(error),
@@ -820,5 +1054,7 @@ async function subscriptionsHeld(count: number): Promise<void> {
   const gateway = api.app.get(PubSubGateway) as unknown as { listeners: Map<string, Set<unknown>> };
   const held = () => [...gateway.listeners.entries()].filter(([key]) => key.includes(':pubsub:cluster-status:')).reduce((n, [, set]) => n + set.size, 0);
   // Polls until true; if it never is, the test's own timeout fails it.
-  while (held() !== count) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (held() !== count) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

@@ -11,13 +11,13 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import 'reflect-metadata';
 import { createApiApp } from '../../src/api.app';
-import { AppConfig, loadConfig } from '../../src/infra/config/app-config';
+import { type AppConfig, loadConfig } from '../../src/infra/config/app-config';
 import { PrismaService } from '../../src/infra/database/prisma.service';
 import { MetricsServer } from '../../src/infra/metrics/metrics.server';
 import { createRootLogger } from '../../src/infra/logging/logger';
 import { OrganizationService } from '../../src/modules/organizations/organization.service';
-import { createTestDatabase, TestDatabase } from './database';
-import { createTestRedis, TestRedis } from './redis';
+import { createTestDatabase, type TestDatabase } from './database';
+import { createTestRedis, type TestRedis } from './redis';
 
 export interface GqlError {
   message: string;
@@ -92,7 +92,9 @@ export async function startApi(env: Record<string, string> = {}): Promise<TestAp
     // (PUBLIC_URL in registration links) passes a free PORT in `env`.
     await app.listen({ port: config.PORT, host: '127.0.0.1' });
     const address = app.getHttpAdapter().getInstance().server.address();
-    if (!address || typeof address === 'string') throw new Error(`unexpected listen address ${String(address)}`);
+    if (!address || typeof address === 'string') {
+      throw new Error(`unexpected listen address ${String(address)}`);
+    }
     const url = `http://127.0.0.1:${address.port}`;
     const prisma = app.get(PrismaService);
     const started = app;
@@ -140,11 +142,9 @@ export async function startApi(env: Record<string, string> = {}): Promise<TestAp
       bootstrapOrgWithId,
       bootstrapOrg: async (name, displayName) => (await bootstrapOrgWithId(name, displayName)).token,
       async createToken(adminToken, role, name = `${role.toLowerCase()}-${++tokenCounter}`) {
-        const data = await gqlOk<{ createApiToken: { secret: string } }>(
-          adminToken,
-          'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret } }',
-          { input: { name, role } },
-        );
+        const data = await gqlOk<{ createApiToken: { secret: string } }>(adminToken, 'mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret } }', {
+          input: { name, role },
+        });
         return data.createApiToken.secret;
       },
       async close() {

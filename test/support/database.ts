@@ -31,7 +31,9 @@ export interface TestDatabase {
 /** The server's maintenance database URL (DATABASE_URL as printed by scripts/services.sh). */
 export function adminDatabaseUrl(): string {
   const url = process.env.FARPOINT_TEST_ADMIN_URL ?? process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set: run tests through jest (test/support/global-setup.ts)');
+  if (!url) {
+    throw new Error('DATABASE_URL is not set: run tests through jest (test/support/global-setup.ts)');
+  }
   return url;
 }
 
@@ -77,7 +79,9 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}): Pro
     name,
     url: databaseUrl(name),
     async drop() {
-      if (dropped) return;
+      if (dropped) {
+        return;
+      }
       dropped = true;
       await dropDatabase(name);
     },

@@ -22,11 +22,45 @@ type Labels = Record<string, string>;
 type Ref = string | { id: string };
 const idOf = (ref: Ref): string => (typeof ref === 'string' ? ref : ref.id);
 
-export interface SiteRecord { id: string; name: string; tier: string; region: string; labels: Labels; latitude: number | null; longitude: number | null; connectivity: { mode: string; heartbeatIntervalSeconds: number; disconnectGraceSeconds: number } }
-export interface GroupRecord { id: string; name: string; description: string | null; labels: Labels }
-export interface ClusterRecord { id: string; name: string; labels: Labels; distribution: string; phase: string; health: string; group: { id: string }; site: { id: string } | null }
-export interface WorkspaceRecord { id: string; name: string; description: string | null; labels: Labels }
-export interface NamespaceRecord { id: string; name: string; labels: Labels; cluster: { id: string }; workspace: { id: string } }
+export interface SiteRecord {
+  id: string;
+  name: string;
+  tier: string;
+  region: string;
+  labels: Labels;
+  latitude: number | null;
+  longitude: number | null;
+  connectivity: { mode: string; heartbeatIntervalSeconds: number; disconnectGraceSeconds: number };
+}
+export interface GroupRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  labels: Labels;
+}
+export interface ClusterRecord {
+  id: string;
+  name: string;
+  labels: Labels;
+  distribution: string;
+  phase: string;
+  health: string;
+  group: { id: string };
+  site: { id: string } | null;
+}
+export interface WorkspaceRecord {
+  id: string;
+  name: string;
+  description: string | null;
+  labels: Labels;
+}
+export interface NamespaceRecord {
+  id: string;
+  name: string;
+  labels: Labels;
+  cluster: { id: string };
+  workspace: { id: string };
+}
 
 export const SITE_FIELDS = 'id name tier region labels latitude longitude connectivity { mode heartbeatIntervalSeconds disconnectGraceSeconds }';
 export const GROUP_FIELDS = 'id name description labels';
@@ -171,7 +205,13 @@ export class DbSeed {
 
   sites(count: number, each: (i: number) => Partial<Without<Prisma.SiteCreateManyInput>> = () => ({})) {
     return this.prisma.site.createManyAndReturn({
-      data: Array.from({ length: count }, (_, i) => ({ organizationId: this.organizationId, name: this.name('site', i), tier: 'FAR_EDGE' as const, region: 'eu-central', ...each(i) })),
+      data: Array.from({ length: count }, (_, i) => ({
+        organizationId: this.organizationId,
+        name: this.name('site', i),
+        tier: 'FAR_EDGE' as const,
+        region: 'eu-central',
+        ...each(i),
+      })),
     });
   }
 

@@ -11,14 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { applyMigrations } from '../../src/infra/database/migrator';
-import {
-  databaseUrl,
-  quoteIdent,
-  TEMPLATE_DATABASE,
-  TEMPLATE_LOCK_KEY,
-  TEST_DATABASE_PREFIX,
-  withAdmin,
-} from './database';
+import { databaseUrl, quoteIdent, TEMPLATE_DATABASE, TEMPLATE_LOCK_KEY, TEST_DATABASE_PREFIX, withAdmin } from './database';
 
 const root = join(__dirname, '..', '..');
 /** Databases of runs older than this are dropped (left behind by crashed or interrupted runs). */
@@ -26,7 +19,9 @@ const STALE_AFTER_MS = 6 * 60 * 60 * 1000;
 
 export default async function globalSetup(): Promise<void> {
   // With several projects selected (integration + e2e) jest calls this once per project.
-  if (process.env.FARPOINT_TEST_RUN_ID) return;
+  if (process.env.FARPOINT_TEST_RUN_ID) {
+    return;
+  }
   const started = Date.now();
 
   const out = execFileSync('bash', [join(root, 'scripts', 'services.sh'), 'up'], {
@@ -83,10 +78,7 @@ export default async function globalSetup(): Promise<void> {
 /** Drops farpoint_test_<run id>_* databases whose run id (a base-36 timestamp) is older than STALE_AFTER_MS. */
 async function dropStaleDatabases(): Promise<void> {
   await withAdmin(async (admin) => {
-    const { rows } = await admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'farpoint\\_test\\_%' AND datname <> $1`,
-      [TEMPLATE_DATABASE],
-    );
+    const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'farpoint\\_test\\_%' AND datname <> $1`, [TEMPLATE_DATABASE]);
     for (const { datname } of rows) {
       const runId = datname.slice(TEST_DATABASE_PREFIX.length).split('_')[0];
       const at = parseInt(runId, 36);

@@ -36,7 +36,9 @@ async function scopes(prisma: Raw): Promise<TableScope[]> {
       WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND c.table_name <> '_prisma_migrations'`,
   );
   const tables = new Map<string, Set<string>>();
-  for (const { table, column } of columns) tables.set(table, (tables.get(table) ?? new Set()).add(column));
+  for (const { table, column } of columns) {
+    tables.set(table, (tables.get(table) ?? new Set()).add(column));
+  }
   const fks = await prisma.$queryRawUnsafe<{ table: string; column: string; refTable: string; refColumn: string }[]>(
     `SELECT src.relname AS table, a.attname AS column, dst.relname AS "refTable", af.attname AS "refColumn"
        FROM pg_constraint con
@@ -47,19 +49,26 @@ async function scopes(prisma: Raw): Promise<TableScope[]> {
       WHERE con.contype = 'f' AND cardinality(con.conkey) = 1 AND con.connamespace = 'public'::regnamespace
       ORDER BY src.relname, a.attname`,
   );
-  return [...tables.keys()].filter((table) => !SHARED_TABLES.has(table)).sort().map((table): TableScope => {
-    const cols = tables.get(table)!;
-    if (cols.has('organizationId')) return { table, select: `SELECT to_jsonb(t) AS row, t."organizationId" AS org FROM ${q(table)} t` };
-    if (table === 'Organization') return { table, select: `SELECT to_jsonb(t) AS row, t."id" AS org FROM ${q(table)} t` };
-    const fk = fks.find((f) => f.table === table && tables.get(f.refTable)?.has('organizationId'));
-    if (fk) {
-      return { table, select: `SELECT to_jsonb(t) AS row, p."organizationId" AS org FROM ${q(table)} t JOIN ${q(fk.refTable)} p ON p.${q(fk.refColumn)} = t.${q(fk.column)}` };
-    }
-    throw new Error(
-      `Table ${table} has no "organizationId", and no foreign key to a table that has one, so tests cannot tell ` +
-        `which organization its rows belong to. Give it an organizationId (tenancy!) or teach test/support/org-snapshot.ts.`,
-    );
-  });
+  return [...tables.keys()]
+    .filter((table) => !SHARED_TABLES.has(table))
+    .sort()
+    .map((table): TableScope => {
+      const cols = tables.get(table)!;
+      if (cols.has('organizationId')) {
+        return { table, select: `SELECT to_jsonb(t) AS row, t."organizationId" AS org FROM ${q(table)} t` };
+      }
+      if (table === 'Organization') {
+        return { table, select: `SELECT to_jsonb(t) AS row, t."id" AS org FROM ${q(table)} t` };
+      }
+      const fk = fks.find((f) => f.table === table && tables.get(f.refTable)?.has('organizationId'));
+      if (fk) {
+        return { table, select: `SELECT to_jsonb(t) AS row, p."organizationId" AS org FROM ${q(table)} t JOIN ${q(fk.refTable)} p ON p.${q(fk.refColumn)} = t.${q(fk.column)}` };
+      }
+      throw new Error(
+        `Table ${table} has no "organizationId", and no foreign key to a table that has one, so tests cannot tell ` +
+          `which organization its rows belong to. Give it an organizationId (tenancy!) or teach test/support/org-snapshot.ts.`,
+      );
+    });
 }
 
 const canonical = (rows: { row: unknown }[]) => rows.map((r) => JSON.stringify(r.row)).sort();
@@ -70,7 +79,11 @@ export async function orgRows(prisma: Raw, organizationId: string, opts: { ignor
   for (const scope of await scopes(prisma)) {
     const rows = await prisma.$queryRawUnsafe<{ row: Record<string, unknown> }[]>(`SELECT row FROM (${scope.select}) s WHERE s.org = $1::uuid`, organizationId);
     const ignored = (opts.ignoreColumns ?? []).filter((c) => c.startsWith(`${scope.table}.`)).map((c) => c.slice(scope.table.length + 1));
-    for (const r of rows) for (const column of ignored) delete r.row[column];
+    for (const r of rows) {
+      for (const column of ignored) {
+        delete r.row[column];
+      }
+    }
     out[scope.table] = canonical(rows);
   }
   return out;
@@ -81,7 +94,11 @@ export async function rowsOutsideOrgMentioning(prisma: Raw, organizationId: stri
   const found: string[] = [];
   for (const scope of await scopes(prisma)) {
     const rows = await prisma.$queryRawUnsafe<{ row: unknown }[]>(`SELECT row FROM (${scope.select}) s WHERE s.org <> $1::uuid`, organizationId);
-    for (const text of canonical(rows)) if (needles.some((n) => text.includes(n))) found.push(`${scope.table}: ${text}`);
+    for (const text of canonical(rows)) {
+      if (needles.some((n) => text.includes(n))) {
+        found.push(`${scope.table}: ${text}`);
+      }
+    }
   }
   return found;
 }
@@ -90,5 +107,11 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 
 /** Every UUID appearing in the given snapshot (ids of the organization's rows and what they reference). */
 export function uuidsIn(snapshot: Record<string, string[]>): string[] {
-  return [...new Set(Object.values(snapshot).flat().flatMap((text) => text.match(UUID) ?? []))];
+  return [
+    ...new Set(
+      Object.values(snapshot)
+        .flat()
+        .flatMap((text) => text.match(UUID) ?? []),
+    ),
+  ];
 }

@@ -39,8 +39,11 @@ async function loadEngineModule() {
 function args(argv) {
   const out = { _: [] };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i].startsWith('--')) out[argv[i].slice(2)] = argv[++i];
-    else out._.push(argv[i]);
+    if (argv[i].startsWith('--')) {
+      out[argv[i].slice(2)] = argv[++i];
+    } else {
+      out._.push(argv[i]);
+    }
   }
   return out;
 }
@@ -53,9 +56,7 @@ function migrationsList(dir) {
     .sort()
     .map((name) => {
       const file = join(dir, name, 'migration.sql');
-      const content = existsSync(file)
-        ? { tag: 'ok', value: readFileSync(file, 'utf8') }
-        : { tag: 'error', value: `${file} does not exist` };
+      const content = existsSync(file) ? { tag: 'ok', value: readFileSync(file, 'utf8') } : { tag: 'error', value: `${file} does not exist` };
       return { path: name, migrationFile: { path: 'migration.sql', content } };
     });
   return {
@@ -85,9 +86,7 @@ async function main() {
   const filters = { externalTables: [], externalEnums: [] };
   try {
     if (command === 'diff') {
-      const from = a.from
-        ? { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: readFileSync(resolve(a.from), 'utf8') }] }
-        : { tag: 'empty' };
+      const from = a.from ? { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: readFileSync(resolve(a.from), 'utf8') }] } : { tag: 'empty' };
       const to = { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: schema }] };
       const result = await engine.diff({ from, to, script: true, exitCode: null, filters });
       // `diff` from an empty database adds CREATE SCHEMA "public"; `migrate dev` (which diffs from a shadow

@@ -26,7 +26,9 @@ let counter = 0;
 
 export function createTestRedis(): TestRedis {
   const base = process.env.REDIS_URL;
-  if (!base) throw new Error('REDIS_URL is not set: run tests through jest (test/support/global-setup.ts)');
+  if (!base) {
+    throw new Error('REDIS_URL is not set: run tests through jest (test/support/global-setup.ts)');
+  }
   const worker = Number(process.env.JEST_WORKER_ID ?? '1');
   const db = 1 + ((Number.isFinite(worker) && worker > 0 ? worker - 1 : 0) % 15);
   const url = new URL(base);
@@ -43,7 +45,9 @@ export function createTestRedis(): TestRedis {
         let cursor = '0';
         do {
           const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-          if (keys.length) await redis.unlink(...keys);
+          if (keys.length) {
+            await redis.unlink(...keys);
+          }
           cursor = next;
         } while (cursor !== '0');
       } finally {

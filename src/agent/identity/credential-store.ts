@@ -69,11 +69,17 @@ export class CredentialStore {
 
   async load(): Promise<StoredIdentity | null> {
     const content = await this.secret.read();
-    if (!content) return null;
+    if (!content) {
+      return null;
+    }
     const d = content.data;
     const identity: StoredIdentity = {};
-    if (d[K.registrationToken]) identity.registrationToken = d[K.registrationToken].trim();
-    if (d[K.installationSecret]) identity.installationSecret = d[K.installationSecret];
+    if (d[K.registrationToken]) {
+      identity.registrationToken = d[K.registrationToken].trim();
+    }
+    if (d[K.installationSecret]) {
+      identity.installationSecret = d[K.installationSecret];
+    }
     const expiresAt = time(d[K.credentialExpiresAt]);
     if (d[K.credential] && d[K.clusterId] && expiresAt !== undefined) {
       identity.credential = {
@@ -96,7 +102,9 @@ export class CredentialStore {
    */
   async ensureInstallationSecret(generate: () => string): Promise<string> {
     const existing = (await this.secret.read())?.data[K.installationSecret];
-    if (existing) return existing;
+    if (existing) {
+      return existing;
+    }
     let secret = '';
     await this.update((data) => {
       data[K.installationSecret] ||= generate();
@@ -144,14 +152,18 @@ export class CredentialStore {
   private async replace(mutate: (data: Record<string, string>) => void): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const content = await this.secret.read();
-      if (!content) throw new Error('The agent Secret does not exist');
+      if (!content) {
+        throw new Error('The agent Secret does not exist');
+      }
       const data = { ...content.data };
       mutate(data);
       try {
         await this.secret.write(data, content.resourceVersion);
         return;
       } catch (error) {
-        if (!(error instanceof SecretConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+        if (!(error instanceof SecretConflictError) || attempt >= MAX_CONFLICT_RETRIES) {
+          throw error;
+        }
       }
     }
   }

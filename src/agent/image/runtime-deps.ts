@@ -27,8 +27,12 @@ export function resolveLocation(lock: PackageLock, from: string, name: string): 
   let base = from;
   for (;;) {
     const candidate = base ? `${base}/node_modules/${name}` : `node_modules/${name}`;
-    if (lock.packages[candidate]) return candidate;
-    if (!base) return undefined;
+    if (lock.packages[candidate]) {
+      return candidate;
+    }
+    if (!base) {
+      return undefined;
+    }
     // Up one level: "node_modules/a/node_modules/b" → "node_modules/a"; "node_modules/a" → root.
     const cut = base.lastIndexOf('/node_modules/');
     base = cut === -1 ? '' : base.slice(0, cut);
@@ -37,27 +41,37 @@ export function resolveLocation(lock: PackageLock, from: string, name: string): 
 
 /** Install locations of `roots` and everything they depend on, sorted. Throws when a needed package is missing. */
 export function runtimePackageLocations(lock: PackageLock, roots: string[]): string[] {
-  if (lock.lockfileVersion < 2) throw new Error('package-lock.json must be lockfileVersion 2 or 3');
+  if (lock.lockfileVersion < 2) {
+    throw new Error('package-lock.json must be lockfileVersion 2 or 3');
+  }
   const found = new Set<string>();
   const visit = (location: string) => {
-    if (found.has(location)) return;
+    if (found.has(location)) {
+      return;
+    }
     found.add(location);
     const pkg = lock.packages[location];
     const optionalPeer = (name: string) => pkg.peerDependenciesMeta?.[name]?.optional === true;
     const peers = Object.keys(pkg.peerDependencies ?? {});
     for (const name of [...Object.keys(pkg.dependencies ?? {}), ...peers.filter((p) => !optionalPeer(p))]) {
       const dep = resolveLocation(lock, location, name);
-      if (!dep) throw new Error(`${location} needs ${name}, which package-lock.json does not install`);
+      if (!dep) {
+        throw new Error(`${location} needs ${name}, which package-lock.json does not install`);
+      }
       visit(dep);
     }
     for (const name of [...Object.keys(pkg.optionalDependencies ?? {}), ...peers.filter(optionalPeer)]) {
       const dep = resolveLocation(lock, location, name);
-      if (dep) visit(dep);
+      if (dep) {
+        visit(dep);
+      }
     }
   };
   for (const root of roots) {
     const location = resolveLocation(lock, '', root);
-    if (!location) throw new Error(`package-lock.json does not install ${root}`);
+    if (!location) {
+      throw new Error(`package-lock.json does not install ${root}`);
+    }
     visit(location);
   }
   return [...found].sort();

@@ -23,7 +23,9 @@ export async function detachFromCluster(kube: AgentKube, agentNamespace: string,
   }
   if (!progress.has('binding')) {
     const adoption = await adoptOwnClusterRole(kube);
-    if (adoption === 'not-adoptable') log.warn(`detach: the ClusterRole ${N.clusterRole} is not owned by its binding and will remain`, { adoption });
+    if (adoption === 'not-adoptable') {
+      log.warn(`detach: the ClusterRole ${N.clusterRole} is not owned by its binding and will remain`, { adoption });
+    }
     log.info('detach: cluster role binding', { adoption, result: await kube.deleteClusterRoleBinding(N.clusterRoleBinding) });
     progress.add('binding');
   }

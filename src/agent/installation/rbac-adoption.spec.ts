@@ -28,15 +28,18 @@ describe(adoptOwnClusterRole.name, () => {
     const other = { apiVersion: 'v1', kind: 'Namespace', name: 'farpoint-system', uid: '0c0e0000-0000-4000-8000-000000000001' };
     kube.role = { ...kube.role!, rules: [...kube.role!.rules, extra], ownerReferences: [other] };
     expect(await adoptOwnClusterRole(kube)).toBe('adopted');
-    expect(kube.role!.rules).toEqual([...AGENT_CLUSTER_RULES, extra]);
-    expect(kube.role!.ownerReferences.map((r) => r.kind)).toEqual(['Namespace', 'ClusterRoleBinding']);
+    expect(kube.role.rules).toEqual([...AGENT_CLUSTER_RULES, extra]);
+    expect(kube.role.ownerReferences.map((r) => r.kind)).toEqual(['Namespace', 'ClusterRoleBinding']);
   });
 
   it('points a stale owner reference (a recreated binding) at the current binding', async () => {
     const kube = new FakeAgentKube();
-    kube.role = { ...kube.role!, ownerReferences: [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'farpoint-agent', uid: '0d1e0000-0000-4000-8000-000000000009' }] };
+    kube.role = {
+      ...kube.role!,
+      ownerReferences: [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: 'farpoint-agent', uid: '0d1e0000-0000-4000-8000-000000000009' }],
+    };
     expect(await adoptOwnClusterRole(kube)).toBe('adopted');
-    expect(kube.role!.ownerReferences.map((r) => r.uid)).toEqual([kube.binding!.uid]);
+    expect(kube.role.ownerReferences.map((r) => r.uid)).toEqual([kube.binding!.uid]);
   });
 
   it('re-reads and retries when the role changed between the read and the patch', async () => {
@@ -44,7 +47,9 @@ describe(adoptOwnClusterRole.name, () => {
     const patch = kube.adoptClusterRole.bind(kube);
     let conflicts = 2;
     kube.adoptClusterRole = async (name: string, change: ClusterRoleAdoption) => {
-      if (conflicts-- > 0) return 'conflict';
+      if (conflicts-- > 0) {
+        return 'conflict';
+      }
       return patch(name, change);
     };
     expect(await adoptOwnClusterRole(kube)).toBe('adopted');

@@ -24,15 +24,23 @@ export async function adoptOwnClusterRole(kube: AgentKube): Promise<AdoptionResu
   for (let attempt = 1; ; attempt++) {
     const binding = await kube.readClusterRoleBinding(N.clusterRoleBinding);
     const role = await kube.readClusterRole(N.clusterRole);
-    if (binding === 'absent' || role === 'absent') return 'not-installed';
-    if (binding === 'forbidden' || role === 'forbidden') return 'not-adoptable';
+    if (binding === 'absent' || role === 'absent') {
+      return 'not-installed';
+    }
+    if (binding === 'forbidden' || role === 'forbidden') {
+      return 'not-adoptable';
+    }
 
     const owner: V1OwnerReference = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: N.clusterRoleBinding, uid: binding.uid };
     const ownsRole = (r: V1OwnerReference) => r.kind === owner.kind && r.name === owner.name;
     const owned = role.ownerReferences.some((r) => ownsRole(r) && r.uid === binding.uid);
     const adoptionRuleLeft = role.rules.some(isAdoptionRule);
-    if (owned && !adoptionRuleLeft) return 'already-adopted';
-    if (!adoptionRuleLeft) return 'not-adoptable';
+    if (owned && !adoptionRuleLeft) {
+      return 'already-adopted';
+    }
+    if (!adoptionRuleLeft) {
+      return 'not-adoptable';
+    }
 
     const result = await kube.adoptClusterRole(N.clusterRole, {
       resourceVersion: role.resourceVersion,
@@ -40,9 +48,17 @@ export async function adoptOwnClusterRole(kube: AgentKube): Promise<AdoptionResu
       // Only rules the agent holds already: the apiserver's escalation check allows no others.
       rules: role.rules.filter((r) => !isAdoptionRule(r)),
     });
-    if (result === 'patched') return 'adopted';
-    if (result === 'absent') return 'not-installed';
-    if (result === 'forbidden') return 'not-adoptable';
-    if (attempt >= MAX_CONFLICTS) throw new Error(`The ClusterRole ${N.clusterRole} kept changing while the agent adopted it`);
+    if (result === 'patched') {
+      return 'adopted';
+    }
+    if (result === 'absent') {
+      return 'not-installed';
+    }
+    if (result === 'forbidden') {
+      return 'not-adoptable';
+    }
+    if (attempt >= MAX_CONFLICTS) {
+      throw new Error(`The ClusterRole ${N.clusterRole} kept changing while the agent adopted it`);
+    }
   }
 }

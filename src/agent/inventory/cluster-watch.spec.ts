@@ -45,7 +45,9 @@ class FakeInformer implements InformerLike<KubernetesObject> {
     this.emit('add', obj);
   }
   emit(verb: string, arg: unknown): void {
-    for (const cb of this.callbacks[verb]) cb(arg as never);
+    for (const cb of this.callbacks[verb]) {
+      cb(arg as never);
+    }
   }
 }
 

@@ -1,24 +1,11 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  makeInformer,
-  type Informer,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject, makeInformer, type Informer, type ObjectCache } from '@kubernetes/client-node';
 import { Backoff } from '../backoff';
 import type { ClusterObjects } from './inventory-builder';
 import type { Logger } from '../logger';
 
-export type InformerLike<T extends KubernetesObject> = Informer<T> &
-  ObjectCache<T> & { latestResourceVersion?: () => string };
+export type InformerLike<T extends KubernetesObject> = Informer<T> & ObjectCache<T> & { latestResourceVersion?: () => string };
 
-export type InformerFactory = <T extends KubernetesObject>(
-  path: string,
-  list: () => Promise<KubernetesListObject<T>>,
-) => InformerLike<T>;
+export type InformerFactory = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>) => InformerLike<T>;
 
 /** The cluster objects the agent reports, kept current by informers. */
 export interface ClusterWatch {
@@ -36,7 +23,9 @@ type Kind = keyof ClusterObjects;
 function slim(obj: KubernetesObject): void {
   if (obj.metadata) {
     delete obj.metadata.managedFields;
-    if (obj.metadata.annotations) delete obj.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'];
+    if (obj.metadata.annotations) {
+      delete obj.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'];
+    }
   }
 }
 
@@ -98,12 +87,16 @@ export class InformerClusterWatch implements ClusterWatch {
   start(onChange: () => void): void {
     this.stopped = false;
     this.onChange = onChange;
-    for (const [kind, t] of this.tracked) void this.startOne(kind, t);
+    for (const [kind, t] of this.tracked) {
+      void this.startOne(kind, t);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) {
+      clearTimeout(timer);
+    }
     this.timers.clear();
     await Promise.all([...this.tracked.values()].map((t) => t.informer.stop().catch(() => undefined)));
   }
@@ -113,7 +106,9 @@ export class InformerClusterWatch implements ClusterWatch {
       await t.informer.start();
       // A failed list reports through the error callback and leaves the resource version empty.
       if (t.informer.latestResourceVersion?.() !== '') {
-        if (!t.synced) this.log.info('informer synced', { kind });
+        if (!t.synced) {
+          this.log.info('informer synced', { kind });
+        }
         t.synced = true;
         t.backoff.reset();
       }
@@ -123,14 +118,18 @@ export class InformerClusterWatch implements ClusterWatch {
   }
 
   private restartLater(kind: Kind, t: Tracked, error: unknown): void {
-    if (this.stopped || t.restarting) return;
+    if (this.stopped || t.restarting) {
+      return;
+    }
     t.restarting = true;
     const delay = t.backoff.next();
     this.log.warn('informer failed; restarting', { kind, error, delayMs: Math.round(delay) });
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       t.restarting = false;
-      if (!this.stopped) void this.startOne(kind, t);
+      if (!this.stopped) {
+        void this.startOne(kind, t);
+      }
     }, delay);
     this.timers.add(timer);
   }

@@ -2,8 +2,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import { nodesForProfile } from '../../dev/kube-harness/profiles';
 import { detectDistribution } from './distribution';
 
-const nodes = (profile: 'tkg-3node' | 'k3s-1node'): V1Node[] =>
-  nodesForProfile(profile, 'edge', 'v1.31.4').map(({ node, status }) => ({ ...node, status }));
+const nodes = (profile: 'tkg-3node' | 'k3s-1node'): V1Node[] => nodesForProfile(profile, 'edge', 'v1.31.4').map(({ node, status }) => ({ ...node, status }));
 
 function plainNode(kubeletVersion: string, labels: Record<string, string> = {}): V1Node {
   return { metadata: { name: 'n', labels }, status: { nodeInfo: { kubeletVersion } as never } };

@@ -11,14 +11,10 @@ export function detectDistribution(nodes: readonly V1Node[], serverVersion = '')
   const versions = [serverVersion, ...nodes.map((n) => n.status?.nodeInfo?.kubeletVersion ?? '')];
   const isK3s =
     versions.some((v) => /\+k3s/.test(v)) ||
-    nodes.some(
-      (n) =>
-        n.metadata?.labels?.['node.kubernetes.io/instance-type'] === 'k3s' ||
-        Object.keys(n.metadata?.annotations ?? {}).some((k) => k.startsWith('k3s.io/')),
-    );
-  if (isK3s) return 'K3S';
-  const isTkg =
-    versions.some((v) => /\+vmware/.test(v)) ||
-    nodes.some((n) => Object.keys(n.metadata?.labels ?? {}).some((k) => k.startsWith('run.tanzu.vmware.com/')));
+    nodes.some((n) => n.metadata?.labels?.['node.kubernetes.io/instance-type'] === 'k3s' || Object.keys(n.metadata?.annotations ?? {}).some((k) => k.startsWith('k3s.io/')));
+  if (isK3s) {
+    return 'K3S';
+  }
+  const isTkg = versions.some((v) => /\+vmware/.test(v)) || nodes.some((n) => Object.keys(n.metadata?.labels ?? {}).some((k) => k.startsWith('run.tanzu.vmware.com/')));
   return isTkg ? 'TKG' : 'OTHER';
 }

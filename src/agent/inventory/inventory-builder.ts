@@ -1,12 +1,4 @@
-import type {
-  V1Container,
-  V1DaemonSet,
-  V1Deployment,
-  V1Namespace,
-  V1Node,
-  V1Pod,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
+import type { V1Container, V1DaemonSet, V1Deployment, V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import {
   type Inventory,
   type InventoryNamespace,
@@ -34,28 +26,40 @@ export interface ClusterObjects {
 
 /** List results carry Dates, watch events carry strings; both become the same ISO text. */
 function isoTime(value: Date | string | undefined): string | undefined {
-  if (value === undefined || value === null) return undefined;
+  if (value === undefined || value === null) {
+    return undefined;
+  }
   const date = value instanceof Date ? value : new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 function truncate(text: string | undefined, max: number): string | undefined {
-  if (text === undefined || text === '') return undefined;
+  if (text === undefined || text === '') {
+    return undefined;
+  }
   return text.length > max ? text.slice(0, max) : text;
 }
 
 /** The first labels in key order, within the protocol limit. */
 export function limitLabels(labels: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of Object.keys(labels ?? {}).sort().slice(0, L.maxLabelsPerObject)) out[key] = labels![key];
+  for (const key of Object.keys(labels ?? {})
+    .sort()
+    .slice(0, L.maxLabelsPerObject)) {
+    out[key] = labels![key];
+  }
   return out;
 }
 
 export function nodeRoles(labels: Record<string, string> | undefined): string[] {
   const roles = new Set<string>();
   for (const [key, value] of Object.entries(labels ?? {})) {
-    if (key.startsWith('node-role.kubernetes.io/')) roles.add(key.slice('node-role.kubernetes.io/'.length));
-    if (key === 'kubernetes.io/role' && value) roles.add(value);
+    if (key.startsWith('node-role.kubernetes.io/')) {
+      roles.add(key.slice('node-role.kubernetes.io/'.length));
+    }
+    if (key === 'kubernetes.io/role' && value) {
+      roles.add(value);
+    }
   }
   return [...roles]
     .filter((r) => r.length > 0 && r.length <= L.maxNamespaceNameLength)
@@ -73,10 +77,16 @@ function toNode(node: V1Node): InventoryNode {
     };
     const reason = truncate(c.reason, L.maxReasonLength);
     const message = truncate(c.message, L.maxMessageLength);
-    const lastTransitionTime = isoTime(c.lastTransitionTime as Date | string | undefined);
-    if (reason) condition.reason = reason;
-    if (message) condition.message = message;
-    if (lastTransitionTime) condition.lastTransitionTime = lastTransitionTime;
+    const lastTransitionTime = isoTime(c.lastTransitionTime);
+    if (reason) {
+      condition.reason = reason;
+    }
+    if (message) {
+      condition.message = message;
+    }
+    if (lastTransitionTime) {
+      condition.lastTransitionTime = lastTransitionTime;
+    }
     return condition;
   });
   return {
@@ -98,7 +108,9 @@ function toNode(node: V1Node): InventoryNode {
 
 function toNamespace(namespace: V1Namespace): InventoryNamespace | undefined {
   const { name, uid } = namespace.metadata ?? {};
-  if (!name || !uid) return undefined;
+  if (!name || !uid) {
+    return undefined;
+  }
   return {
     name,
     uid,
@@ -193,7 +205,9 @@ export function buildInventory(objects: ClusterObjects, kubernetesVersion: strin
   for (const pod of objects.pods) {
     const phase = podPhase(pod);
     podCountsByPhase[phase] += 1;
-    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      continue;
+    }
     const r = podRequests(pod);
     requestedCpuMillis += r.cpuMillis;
     requestedMemoryBytes += r.memoryBytes;

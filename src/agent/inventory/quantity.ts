@@ -23,9 +23,13 @@ const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M
 
 /** The value in base units (cores, bytes, count), or undefined when the text is not a quantity. */
 export function parseQuantity(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
+  if (text === undefined) {
+    return undefined;
+  }
   const match = QUANTITY.exec(text.trim());
-  if (!match) return undefined;
+  if (!match) {
+    return undefined;
+  }
   const [, number, suffix, exponent] = match;
   const factor = exponent !== undefined ? 10 ** Number(exponent) : SUFFIX_FACTORS[suffix ?? ''];
   return Number(number) * factor;

@@ -38,7 +38,9 @@ export class QueueFile {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return { kind: 'missing' };
+      }
       throw error;
     }
     let reason: string;
@@ -80,7 +82,9 @@ export class QueueFile {
 
   /** Resolves when every scheduled write is on disk. */
   async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+    while (this.writing) {
+      await this.writing;
+    }
   }
 
   private async drain(): Promise<void> {

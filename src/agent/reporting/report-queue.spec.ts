@@ -29,7 +29,9 @@ describe(ReportQueue.name, () => {
 
   it('removes acknowledged items and keeps the rest in order', () => {
     const q = queue();
-    for (let i = 0; i < 5; i++) q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    for (let i = 0; i < 5; i++) {
+      q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    }
     expect(q.acknowledge(3)).toEqual({ kind: 'trimmed', removed: 3 });
     expect(q.peekBatch(10, 1_000_000).map((i) => i.seq)).toEqual([4, 5]);
     expect(q.acknowledge(3)).toEqual({ kind: 'trimmed', removed: 0 });
@@ -59,7 +61,9 @@ describe(ReportQueue.name, () => {
   it('drops the oldest heartbeats first when full, and counts them', () => {
     const q = queue(3);
     q.enqueue('inventory.snapshot', makeInventory(), at);
-    for (let i = 0; i < 4; i++) q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    for (let i = 0; i < 4; i++) {
+      q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    }
     expect(q.peekBatch(10, 1_000_000).map((i) => [i.seq, i.kind])).toEqual([
       [1, 'inventory.snapshot'],
       [4, 'heartbeat'],
@@ -84,7 +88,9 @@ describe(ReportQueue.name, () => {
 
   it('bounds by bytes as well as items', () => {
     const q = queue(1000, 700);
-    for (let i = 0; i < 10; i++) q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    for (let i = 0; i < 10; i++) {
+      q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    }
     expect(q.bytes).toBeLessThanOrEqual(700);
     expect(q.depth).toBeGreaterThan(1);
     expect(q.peekBatch(100, 1_000_000).at(-1)?.seq).toBe(10);
@@ -92,7 +98,9 @@ describe(ReportQueue.name, () => {
 
   it('builds batches within the item and byte budget, but always at least one item', () => {
     const q = queue();
-    for (let i = 0; i < 5; i++) q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    for (let i = 0; i < 5; i++) {
+      q.enqueue('heartbeat', makeHeartbeatPayload(), at);
+    }
     expect(q.peekBatch(2, 1_000_000)).toHaveLength(2);
     const one = JSON.stringify(q.peekBatch(1, 1_000_000)[0]).length;
     expect(q.peekBatch(10, one * 3)).toHaveLength(3);

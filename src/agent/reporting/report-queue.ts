@@ -51,7 +51,9 @@ export class ReportQueue {
     this.nextSeq = state?.nextSeq ?? 1;
     this.dropped = state?.droppedItemCount ?? 0;
     this.lostInventory = state?.inventoryLost ?? false;
-    for (const item of state?.items ?? []) this.push(item);
+    for (const item of state?.items ?? []) {
+      this.push(item);
+    }
   }
 
   get depth(): number {
@@ -96,8 +98,12 @@ export class ReportQueue {
     const batch: ReportItem[] = [];
     let size = 0;
     for (const entry of this.entries) {
-      if (batch.length >= maxItems) break;
-      if (batch.length > 0 && size + entry.bytes > maxBytes) break;
+      if (batch.length >= maxItems) {
+        break;
+      }
+      if (batch.length > 0 && size + entry.bytes > maxBytes) {
+        break;
+      }
       batch.push(entry.item);
       size += entry.bytes;
     }
@@ -110,7 +116,7 @@ export class ReportQueue {
       // Everything the API has seen is ahead of anything this queue numbered: renumber, keep items.
       let seq = ackedSeq + 1;
       this.entries = this.entries.map((e) => {
-        const item = { ...e.item, seq: seq++ } as ReportItem;
+        const item = { ...e.item, seq: seq++ };
         return { item, bytes: itemBytes(item) };
       });
       this.totalBytes = this.entries.reduce((sum, e) => sum + e.bytes, 0);
@@ -124,7 +130,9 @@ export class ReportQueue {
   /** Drops one item the API rejected as invalid, so it cannot block the queue. */
   drop(seq: number): void {
     const entry = this.entries.find((e) => e.item.seq === seq);
-    if (!entry) return;
+    if (!entry) {
+      return;
+    }
     this.removeWhere((e) => e === entry);
     this.dropped += 1;
     if (isInventory(entry.item.kind)) {

@@ -71,7 +71,7 @@ function workloadObject(w: WorkloadSpec): V1Deployment | V1StatefulSet | V1Daemo
       kind: 'DaemonSet',
       metadata,
       status: { currentNumberScheduled: w.replicas, desiredNumberScheduled: w.replicas, numberMisscheduled: 0, numberReady: ready },
-    } as V1DaemonSet;
+    };
   }
   return {
     apiVersion: 'apps/v1',
@@ -79,14 +79,18 @@ function workloadObject(w: WorkloadSpec): V1Deployment | V1StatefulSet | V1Daemo
     metadata,
     spec: { replicas: w.replicas, selector: { matchLabels: { app: w.name } }, template: { metadata: { labels: { app: w.name } } } },
     status: { replicas: w.replicas, readyReplicas: ready },
-  } as V1Deployment | V1StatefulSet;
+  };
 }
 
 function podsOf(w: WorkloadSpec, nodeNames: string[]): V1Pod[] {
   const ready = w.ready ?? w.replicas;
   const requests: Record<string, string> = {};
-  if (w.cpu !== '0') requests.cpu = w.cpu;
-  if (w.memory !== '0') requests.memory = w.memory;
+  if (w.cpu !== '0') {
+    requests.cpu = w.cpu;
+  }
+  if (w.memory !== '0') {
+    requests.memory = w.memory;
+  }
   return Array.from({ length: w.replicas }, (_, i) => ({
     apiVersion: 'v1',
     kind: 'Pod',
@@ -117,7 +121,7 @@ export function tkgClusterObjects(): ClusterObjects {
     nodes,
     namespaces: TKG_NAMESPACES.map((n) => namespace(n)),
     pods: [...WORKLOADS.flatMap((w) => podsOf(w, names)), completedJobPod],
-    deployments: workloads.filter((w) => w.kind === 'Deployment') as V1Deployment[],
+    deployments: workloads.filter((w) => w.kind === 'Deployment'),
     statefulsets: workloads.filter((w) => w.kind === 'StatefulSet') as V1StatefulSet[],
     daemonsets: workloads.filter((w) => w.kind === 'DaemonSet') as V1DaemonSet[],
   };

@@ -34,13 +34,14 @@ export class FakeSecret implements SecretGateway {
       this.resourceVersion += 1;
       throw new SecretConflictError();
     }
-    if (!this.data || resourceVersion !== String(this.resourceVersion)) throw new SecretConflictError();
+    if (!this.data || resourceVersion !== String(this.resourceVersion)) {
+      throw new SecretConflictError();
+    }
     this.data = { ...data };
     this.resourceVersion += 1;
     this.writes += 1;
   }
 }
-
 
 function apiError(code: AgentErrorCode): AgentApiError {
   return new AgentApiError('http', code, AGENT_ERROR_HTTP_STATUS[code], code);
@@ -80,7 +81,9 @@ export class FakeAgentApi implements AgentApi {
   }
 
   revokeAll(): void {
-    for (const c of this.credentials.values()) c.revoked = true;
+    for (const c of this.credentials.values()) {
+      c.revoked = true;
+    }
   }
 
   private issue(): { credential: string; credentialExpiresAt: string } {
@@ -92,13 +95,19 @@ export class FakeAgentApi implements AgentApi {
 
   private authenticate(credential: string): void {
     const c = this.credentials.get(credential);
-    if (!c) throw apiError('CREDENTIAL_INVALID');
-    if (c.revoked) throw apiError('CREDENTIAL_REVOKED');
+    if (!c) {
+      throw apiError('CREDENTIAL_INVALID');
+    }
+    if (c.revoked) {
+      throw apiError('CREDENTIAL_REVOKED');
+    }
   }
 
   private reachable(call: string): void {
     this.calls.push(call);
-    if (this.offline) throw new AgentApiError('network', `POST ${call} failed: ECONNREFUSED`);
+    if (this.offline) {
+      throw new AgentApiError('network', `POST ${call} failed: ECONNREFUSED`);
+    }
   }
 
   async register(request: RegisterRequest) {
@@ -109,10 +118,14 @@ export class FakeAgentApi implements AgentApi {
     if (this.usedTokens.has(body.registrationToken)) {
       // A repeat: only the installation that used the token, before it used its credential.
       const first = this.usedTokens.get(body.registrationToken);
-      if (!first || first !== body.installationSecret) throw apiError('TOKEN_USED');
+      if (!first || first !== body.installationSecret) {
+        throw apiError('TOKEN_USED');
+      }
       this.revokeAll();
     } else {
-      if (!this.validTokens.has(body.registrationToken)) throw apiError('TOKEN_UNKNOWN');
+      if (!this.validTokens.has(body.registrationToken)) {
+        throw apiError('TOKEN_UNKNOWN');
+      }
       this.validTokens.delete(body.registrationToken);
       this.usedTokens.set(body.registrationToken, body.installationSecret);
     }
@@ -131,7 +144,9 @@ export class FakeAgentApi implements AgentApi {
       this.failRotations -= 1;
       throw apiError('INTERNAL_ERROR');
     }
-    if (request.clusterId !== this.clusterId) throw apiError('CREDENTIAL_WRONG_CLUSTER');
+    if (request.clusterId !== this.clusterId) {
+      throw apiError('CREDENTIAL_WRONG_CLUSTER');
+    }
     return { body: this.issue(), serverTime: Date.now() };
   }
 
@@ -139,8 +154,12 @@ export class FakeAgentApi implements AgentApi {
     this.reachable('reports');
     this.authenticate(credential);
     const body = ReportsRequestSchema.parse(request);
-    if (body.clusterId !== this.clusterId) throw apiError('CREDENTIAL_WRONG_CLUSTER');
-    if (this.refuseSeq !== undefined && body.items.some((i) => i.seq === this.refuseSeq)) throw apiError('PROTOCOL_INVALID_BODY');
+    if (body.clusterId !== this.clusterId) {
+      throw apiError('CREDENTIAL_WRONG_CLUSTER');
+    }
+    if (this.refuseSeq !== undefined && body.items.some((i) => i.seq === this.refuseSeq)) {
+      throw apiError('PROTOCOL_INVALID_BODY');
+    }
     for (const item of body.items) {
       if (item.seq > this.lastAckedSeq) {
         this.stored.push(item);
@@ -210,31 +229,50 @@ export class FakeAgentKube implements AgentKube {
   }
   async readClusterRoleBinding(name: string): Promise<RbacObject | Unreadable> {
     this.calls.push(`get clusterrolebinding ${name}`);
-    if (this.rbacForbidden) return 'forbidden';
+    if (this.rbacForbidden) {
+      return 'forbidden';
+    }
     return name === N.clusterRoleBinding && this.binding ? { ...this.binding } : 'absent';
   }
   async readClusterRole(name: string): Promise<ClusterRoleState | Unreadable> {
     this.calls.push(`get clusterrole ${name}`);
-    if (this.rbacForbidden) return 'forbidden';
+    if (this.rbacForbidden) {
+      return 'forbidden';
+    }
     return name === N.clusterRole && this.role ? structuredClone(this.role) : 'absent';
   }
   async adoptClusterRole(name: string, change: ClusterRoleAdoption): Promise<'patched' | 'conflict' | Unreadable> {
     this.calls.push(`patch clusterrole ${name}`);
-    if (name !== N.clusterRole || !this.role) return 'absent';
+    if (name !== N.clusterRole || !this.role) {
+      return 'absent';
+    }
     const holds = (rule: V1PolicyRule) => this.role!.rules.some((r) => sameRule(r, rule));
     const mayPatch = holds({ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], resourceNames: [N.clusterRole], verbs: ['patch'] });
-    if (!mayPatch || !change.rules.every(holds)) return 'forbidden';
-    if (change.resourceVersion !== this.role.resourceVersion) return 'conflict';
-    this.role = { ...this.role, rules: structuredClone(change.rules), ownerReferences: structuredClone(change.ownerReferences), resourceVersion: String(this.nextResourceVersion++) };
+    if (!mayPatch || !change.rules.every(holds)) {
+      return 'forbidden';
+    }
+    if (change.resourceVersion !== this.role.resourceVersion) {
+      return 'conflict';
+    }
+    this.role = {
+      ...this.role,
+      rules: structuredClone(change.rules),
+      ownerReferences: structuredClone(change.ownerReferences),
+      resourceVersion: String(this.nextResourceVersion++),
+    };
     return 'patched';
   }
   async deleteClusterRoleBinding(name: string): Promise<DeleteResult> {
     this.step(`delete clusterrolebinding ${name}`);
-    if (!this.binding) return 'absent';
+    if (!this.binding) {
+      return 'absent';
+    }
     const uid = this.binding.uid;
     this.binding = null;
     // The garbage collector: a role owned by the deleted binding goes with it.
-    if (this.role?.ownerReferences.some((r) => r.kind === 'ClusterRoleBinding' && r.uid === uid)) this.role = null;
+    if (this.role?.ownerReferences.some((r) => r.kind === 'ClusterRoleBinding' && r.uid === uid)) {
+      this.role = null;
+    }
     return 'deleted';
   }
   async deleteNamespace(name: string): Promise<DeleteResult> {
@@ -244,7 +282,9 @@ export class FakeAgentKube implements AgentKube {
 
   /** The role as re-applied install manifests leave it: the adoption rule back, owner references kept. */
   reapplyManifests(): void {
-    if (this.role) this.role = { ...this.role, rules: structuredClone(AGENT_INSTALLED_CLUSTER_RULES), resourceVersion: String(this.nextResourceVersion++) };
+    if (this.role) {
+      this.role = { ...this.role, rules: structuredClone(AGENT_INSTALLED_CLUSTER_RULES), resourceVersion: String(this.nextResourceVersion++) };
+    }
   }
 
   /** Calls other than the RBAC adoption reads and patches. */

@@ -40,7 +40,9 @@ describe(SealedBox.name, () => {
   it('refuses v1 values (unbound to any operation) and anything that is not a sealed value', () => {
     const parts = box.seal('secret', OP).split('.');
     expect(() => box.open(['v1', ...parts.slice(1)].join('.'), OP)).toThrow('Not a v2 sealed value.');
-    for (const junk of ['', 'v2', 'v2.a.b', 'v2.a.b.c.d', 'plain text']) expect(() => box.open(junk, OP)).toThrow(SealedBoxError);
+    for (const junk of ['', 'v2', 'v2.a.b', 'v2.a.b.c.d', 'plain text']) {
+      expect(() => box.open(junk, OP)).toThrow(SealedBoxError);
+    }
   });
 
   it('needs a context to seal or open', () => {

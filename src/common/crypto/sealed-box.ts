@@ -39,10 +39,14 @@ export class SealedBox {
   /** The plaintext, or SealedBoxError. */
   open(sealed: string, context: string): string {
     const parts = typeof sealed === 'string' ? sealed.split('.') : [];
-    if (parts.length !== 4 || parts[0] !== VERSION) throw new SealedBoxError(`Not a ${VERSION} sealed value.`);
+    if (parts.length !== 4 || parts[0] !== VERSION) {
+      throw new SealedBoxError(`Not a ${VERSION} sealed value.`);
+    }
     const [iv, tag, body] = parts.slice(1).map((p) => Buffer.from(p, 'base64url'));
     // setAuthTag accepts 4..16-byte tags; a short one would make forgery far cheaper, so only 16.
-    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new SealedBoxError();
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
+      throw new SealedBoxError();
+    }
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.key, iv, { authTagLength: TAG_BYTES });
       decipher.setAAD(aad(context));
@@ -55,6 +59,8 @@ export class SealedBox {
 }
 
 function aad(context: string): Buffer {
-  if (!context) throw new Error('SealedBox needs a context to bind the value to');
+  if (!context) {
+    throw new Error('SealedBox needs a context to bind the value to');
+  }
   return Buffer.from(`farpoint-sealed-box:${context}`, 'utf8');
 }

@@ -62,6 +62,9 @@ export class FarpointError extends Error {
   }
 
   static serviceUnavailable(): FarpointError {
-    return new FarpointError(ErrorCode.SERVICE_UNAVAILABLE, `Farpoint cannot serve this right now: its database is busy or unreachable. Retry in ${SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS} s.`);
+    return new FarpointError(
+      ErrorCode.SERVICE_UNAVAILABLE,
+      `Farpoint cannot serve this right now: its database is busy or unreachable. Retry in ${SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS} s.`,
+    );
   }
 }

@@ -52,7 +52,7 @@ export function ConnectionType<T>(node: Type<T>, name: string): Type<Connection<
     @Field(() => PageInfo) pageInfo: PageInfo;
     @Field(() => Int, { description: 'Items matching the filter, across all pages.' }) totalCount: number;
   }
-  return ConnectionClass as Type<Connection<T>>;
+  return ConnectionClass;
 }
 
 /** A resolved page request: validated size and decoded keyset position. */
@@ -84,9 +84,15 @@ export function invalidCursor(): FarpointError {
 function decodeCursor(cursor: string, sortField: string): { sortValue: string | number; id: string } {
   try {
     const [field, sortValue, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string | number, string];
-    if (field !== sortField) throw new Error('sort changed');
-    if (typeof id !== 'string' || !UUID.test(id)) throw new Error('bad id');
-    if (typeof sortValue !== 'string' && typeof sortValue !== 'number') throw new Error('bad value');
+    if (field !== sortField) {
+      throw new Error('sort changed');
+    }
+    if (typeof id !== 'string' || !UUID.test(id)) {
+      throw new Error('bad id');
+    }
+    if (typeof sortValue !== 'string' && typeof sortValue !== 'number') {
+      throw new Error('bad value');
+    }
     return { sortValue, id };
   } catch {
     throw invalidCursor();

@@ -1,6 +1,18 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { DocumentNode, FieldNode, FragmentDefinitionNode, getOperationAST, getVariableValues, GraphQLError, GraphQLSchema, Kind, OperationDefinitionNode, parse, SelectionSetNode } from 'graphql';
-import { ComplexityEstimatorArgs, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import {
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  type OperationDefinitionNode,
+  parse,
+  type SelectionSetNode,
+} from 'graphql';
+import { type ComplexityEstimatorArgs, fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { ErrorCode } from '../errors/farpoint-error';
 import { DEFAULT_PAGE_SIZE } from './pagination';
 
@@ -10,9 +22,13 @@ const isIntrospection = (name: string) => name === '__schema' || name === '__typ
 function deepest(set: SelectionSetNode | undefined, fragments: Record<string, FragmentDefinitionNode>, seen: Set<string> = new Set()): number {
   let max = 0;
   for (const selection of set?.selections ?? []) {
-    if (selection.kind === Kind.FIELD) max = Math.max(max, 1 + deepest(selection.selectionSet, fragments, seen));
-    else if (selection.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, deepest(selection.selectionSet, fragments, seen));
-    else if (!seen.has(selection.name.value)) max = Math.max(max, deepest(fragments[selection.name.value]?.selectionSet, fragments, new Set([...seen, selection.name.value])));
+    if (selection.kind === Kind.FIELD) {
+      max = Math.max(max, 1 + deepest(selection.selectionSet, fragments, seen));
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      max = Math.max(max, deepest(selection.selectionSet, fragments, seen));
+    } else if (!seen.has(selection.name.value)) {
+      max = Math.max(max, deepest(fragments[selection.name.value]?.selectionSet, fragments, new Set([...seen, selection.name.value])));
+    }
   }
   return max;
 }
@@ -20,10 +36,16 @@ function deepest(set: SelectionSetNode | undefined, fragments: Record<string, Fr
 /** The operation's root fields, fragments resolved: data fields and introspection fields apart. */
 function rootFields(set: SelectionSetNode, fragments: Record<string, FragmentDefinitionNode>, seen: Set<string> = new Set()): FieldNode[] {
   return set.selections.flatMap((selection) => {
-    if (selection.kind === Kind.FIELD) return [selection];
-    if (selection.kind === Kind.INLINE_FRAGMENT) return rootFields(selection.selectionSet, fragments, seen);
+    if (selection.kind === Kind.FIELD) {
+      return [selection];
+    }
+    if (selection.kind === Kind.INLINE_FRAGMENT) {
+      return rootFields(selection.selectionSet, fragments, seen);
+    }
     const fragment = fragments[selection.name.value];
-    if (!fragment || seen.has(selection.name.value)) return [];
+    if (!fragment || seen.has(selection.name.value)) {
+      return [];
+    }
     return rootFields(fragment.selectionSet, fragments, new Set([...seen, selection.name.value]));
   });
 }
@@ -35,7 +57,12 @@ function rootFields(set: SelectionSetNode, fragments: Record<string, FragmentDef
  * nested in cycles (fields → type → fields → …), graphql-js refuses itself (MaxIntrospectionDepthRule).
  */
 function operationDepth(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): number {
-  return Math.max(0, ...rootFields(operation.selectionSet, fragments).filter((f) => !isIntrospection(f.name.value)).map((f) => 1 + deepest(f.selectionSet, fragments)));
+  return Math.max(
+    0,
+    ...rootFields(operation.selectionSet, fragments)
+      .filter((f) => !isIntrospection(f.name.value))
+      .map((f) => 1 + deepest(f.selectionSet, fragments)),
+  );
 }
 
 /** Introspection costs nothing against GRAPHQL_MAX_COST (see operationDepth for why). */
@@ -52,7 +79,9 @@ const BAD_REQUEST = { status: 400 };
  * the default page size, so leaving `first` out is not a way around the limit.
  */
 function pagedEstimator({ field, args, childComplexity }: ComplexityEstimatorArgs): number | void {
-  if (!field.args.some((arg) => arg.name === 'first')) return undefined;
+  if (!field.args.some((arg) => arg.name === 'first')) {
+    return undefined;
+  }
   const first = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
   return 1 + childComplexity * Math.max(1, first);
 }
@@ -76,23 +105,41 @@ export interface QueryLimits {
  * The error for an operation deeper or costlier than allowed, or null. Shared by HTTP (the Apollo
  * plugin below) and subscriptions over WebSocket, which Apollo's plugins never see.
  */
-function queryLimitError(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Record<string, unknown> | null | undefined, limits: QueryLimits): GraphQLError | null {
+function queryLimitError(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  limits: QueryLimits,
+): GraphQLError | null {
   const operation = getOperationAST(document, operationName);
-  if (!operation) return null; // graphql-js reports the missing or ambiguous operation itself
-  const fragments = Object.fromEntries(
-    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
-  );
+  if (!operation) {
+    return null;
+  } // graphql-js reports the missing or ambiguous operation itself
+  const fragments = Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]));
   const depth = operationDepth(operation, fragments);
   if (depth > limits.maxDepth) {
-    return new GraphQLError(`This query is ${depth} levels deep; the limit is ${limits.maxDepth}. Ask for less nesting.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, depth, maxDepth: limits.maxDepth, http: BAD_REQUEST } });
+    return new GraphQLError(`This query is ${depth} levels deep; the limit is ${limits.maxDepth}. Ask for less nesting.`, {
+      extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, depth, maxDepth: limits.maxDepth, http: BAD_REQUEST },
+    });
   }
   // Variables that do not fit their types are the caller's mistake: graphql-js reports them as
   // BAD_USER_INPUT when it executes. getComplexity would throw the raw coercion error here,
   // which Apollo answers as an INTERNAL_SERVER_ERROR (500).
-  if (getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) return null;
-  const cost = getComplexity({ schema, query: document, operationName: operationName ?? undefined, variables: variables ?? {}, estimators: [introspectionEstimator, pagedEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })] });
+  if (getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}).errors) {
+    return null;
+  }
+  const cost = getComplexity({
+    schema,
+    query: document,
+    operationName: operationName ?? undefined,
+    variables: variables ?? {},
+    estimators: [introspectionEstimator, pagedEstimator, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+  });
   if (cost > limits.maxCost) {
-    return new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, { extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost, http: BAD_REQUEST } });
+    return new GraphQLError(`This query would cost ${cost}; the limit is ${limits.maxCost}. Ask for smaller pages or fewer fields.`, {
+      extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost: limits.maxCost, http: BAD_REQUEST },
+    });
   }
   return null;
 }
@@ -107,7 +154,9 @@ export function queryLimitsPlugin(limits: QueryLimits, schema: () => GraphQLSche
       return {
         async didResolveOperation({ document, request }) {
           const error = queryLimitError(schema(), document, request.operationName, request.variables, limits);
-          if (error) throw error;
+          if (error) {
+            throw error;
+          }
         },
       };
     },
@@ -118,7 +167,11 @@ export function queryLimitsPlugin(limits: QueryLimits, schema: () => GraphQLSche
  * The same limits for subscriptions over graphql-ws (its onSubscribe hook): the refusal is sent as
  * the subscription's error. A query that does not parse is left to graphql-ws to report.
  */
-export function subscriptionLimitErrors(schema: GraphQLSchema, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }, limits: QueryLimits): GraphQLError[] | undefined {
+export function subscriptionLimitErrors(
+  schema: GraphQLSchema,
+  payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
+  limits: QueryLimits,
+): GraphQLError[] | undefined {
   let document: DocumentNode;
   try {
     document = parse(payload.query);

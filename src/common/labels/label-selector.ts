@@ -5,9 +5,7 @@ import { FarpointError } from '../errors/farpoint-error';
  * Semantics follow k8s.io/apimachinery/pkg/labels: `!=` and `notin` also match objects without the key.
  */
 export type LabelRequirement =
-  | { key: string; op: 'eq' | 'neq'; value: string }
-  | { key: string; op: 'in' | 'notin'; values: string[] }
-  | { key: string; op: 'exists' | 'notexists' };
+  { key: string; op: 'eq' | 'neq'; value: string } | { key: string; op: 'in' | 'notin'; values: string[] } | { key: string; op: 'exists' | 'notexists' };
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -26,7 +24,9 @@ export function labelKeyProblem(key: string): string | undefined {
 }
 
 export function labelValueProblem(value: string): string | undefined {
-  if (value === '' || NAME.test(value)) return undefined;
+  if (value === '' || NAME.test(value)) {
+    return undefined;
+  }
   return `label value "${value}" must be at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
 }
 
@@ -36,15 +36,25 @@ function splitTerms(selector: string): string[] {
   let depth = 0;
   let current = '';
   for (const ch of selector) {
-    if (ch === '(') depth++;
-    if (ch === ')') depth--;
-    if (depth < 0) throw FarpointError.badInput(`Label selector "${selector}" has an unmatched ')'.`, 'labelSelector');
+    if (ch === '(') {
+      depth++;
+    }
+    if (ch === ')') {
+      depth--;
+    }
+    if (depth < 0) {
+      throw FarpointError.badInput(`Label selector "${selector}" has an unmatched ')'.`, 'labelSelector');
+    }
     if (ch === ',' && depth === 0) {
       terms.push(current.trim());
       current = '';
-    } else current += ch;
+    } else {
+      current += ch;
+    }
   }
-  if (depth !== 0) throw FarpointError.badInput(`Label selector "${selector}" has an unclosed '('.`, 'labelSelector');
+  if (depth !== 0) {
+    throw FarpointError.badInput(`Label selector "${selector}" has an unclosed '('.`, 'labelSelector');
+  }
   terms.push(current.trim());
   return terms;
 }
@@ -56,34 +66,52 @@ function splitTerms(selector: string): string[] {
 const LabelSelectorLimits = { maxLength: 4096, maxTerms: 32, maxValuesPerSet: 64 } as const;
 
 export function parseLabelSelector(selector: string): LabelRequirement[] {
-  if (selector.trim() === '') return [];
+  if (selector.trim() === '') {
+    return [];
+  }
   if (selector.length > LabelSelectorLimits.maxLength) {
     throw FarpointError.badInput(`A label selector may be at most ${LabelSelectorLimits.maxLength} characters; this one has ${selector.length}.`, 'labelSelector');
   }
   const fail = (why: string) => FarpointError.badInput(`Invalid label selector "${selector}": ${why}.`, 'labelSelector');
   const terms = splitTerms(selector);
-  if (terms.length > LabelSelectorLimits.maxTerms) throw fail(`it has ${terms.length} terms; at most ${LabelSelectorLimits.maxTerms} are allowed`);
+  if (terms.length > LabelSelectorLimits.maxTerms) {
+    throw fail(`it has ${terms.length} terms; at most ${LabelSelectorLimits.maxTerms} are allowed`);
+  }
   return terms.map((term): LabelRequirement => {
-    if (term === '') throw fail('it has an empty term');
+    if (term === '') {
+      throw fail('it has an empty term');
+    }
     let match: RegExpMatchArray | null;
     let requirement: LabelRequirement;
-    if ((match = term.match(/^!\s*([^\s=!(),]+)$/))) requirement = { key: match[1], op: 'notexists' };
-    else if ((match = term.match(/^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$/))) {
+    if ((match = term.match(/^!\s*([^\s=!(),]+)$/))) {
+      requirement = { key: match[1], op: 'notexists' };
+    } else if ((match = term.match(/^([^\s=!(),]+)\s+(in|notin)\s*\(([^()]*)\)$/))) {
       const values = match[3].split(',').map((v) => v.trim());
-      if (values.length === 1 && values[0] === '') throw fail(`"${term}" needs at least one value`);
-      if (values.length > LabelSelectorLimits.maxValuesPerSet) throw fail(`"${match[1]} ${match[2]} (…)" has ${values.length} values; at most ${LabelSelectorLimits.maxValuesPerSet} are allowed`);
+      if (values.length === 1 && values[0] === '') {
+        throw fail(`"${term}" needs at least one value`);
+      }
+      if (values.length > LabelSelectorLimits.maxValuesPerSet) {
+        throw fail(`"${match[1]} ${match[2]} (…)" has ${values.length} values; at most ${LabelSelectorLimits.maxValuesPerSet} are allowed`);
+      }
       requirement = { key: match[1], op: match[2] as 'in' | 'notin', values };
     } else if ((match = term.match(/^([^\s=!(),]+)\s*(==|=|!=)\s*([^\s=!(),]*)$/))) {
       requirement = { key: match[1], op: match[2] === '!=' ? 'neq' : 'eq', value: match[3] };
-    } else if ((match = term.match(/^([^\s=!(),]+)$/))) requirement = { key: match[1], op: 'exists' };
-    else throw fail(`cannot understand "${term}"`);
+    } else if ((match = term.match(/^([^\s=!(),]+)$/))) {
+      requirement = { key: match[1], op: 'exists' };
+    } else {
+      throw fail(`cannot understand "${term}"`);
+    }
 
     const keyProblem = labelKeyProblem(requirement.key);
-    if (keyProblem) throw fail(keyProblem);
+    if (keyProblem) {
+      throw fail(keyProblem);
+    }
     const values = 'values' in requirement ? requirement.values : 'value' in requirement ? [requirement.value] : [];
     for (const value of values) {
       const problem = labelValueProblem(value);
-      if (problem) throw fail(problem);
+      if (problem) {
+        throw fail(problem);
+      }
     }
     return requirement;
   });
@@ -94,12 +122,18 @@ export function matchesLabels(requirements: LabelRequirement[], labels: Record<s
   return requirements.every((r) => {
     const has = Object.prototype.hasOwnProperty.call(labels, r.key);
     switch (r.op) {
-      case 'eq': return has && labels[r.key] === r.value;
-      case 'neq': return !has || labels[r.key] !== r.value;
-      case 'in': return has && r.values.includes(labels[r.key]);
-      case 'notin': return !has || !r.values.includes(labels[r.key]);
-      case 'exists': return has;
-      case 'notexists': return !has;
+      case 'eq':
+        return has && labels[r.key] === r.value;
+      case 'neq':
+        return !has || labels[r.key] !== r.value;
+      case 'in':
+        return has && r.values.includes(labels[r.key]);
+      case 'notin':
+        return !has || !r.values.includes(labels[r.key]);
+      case 'exists':
+        return has;
+      case 'notexists':
+        return !has;
     }
   });
 }

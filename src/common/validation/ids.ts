@@ -8,6 +8,8 @@ export const isUuid = (value: string): boolean => UUID.test(value);
 /** Filter arguments must be well-formed ids; say so instead of silently matching nothing. */
 export function assertIdFilters(filters: Record<string, string | null | undefined>): void {
   for (const [field, value] of Object.entries(filters)) {
-    if (value != null && !isUuid(value)) throw FarpointError.badInput(`${field} "${value}" is not a valid id.`, field);
+    if (value != null && !isUuid(value)) {
+      throw FarpointError.badInput(`${field} "${value}" is not a valid id.`, field);
+    }
   }
 }

@@ -11,6 +11,10 @@ export function assertName(name: string, field = 'name'): string {
 }
 
 export function assertText(value: string | null | undefined, field: string, max = 256): void {
-  if (value == null) return;
-  if (value.trim() === '' || value.length > max) throw FarpointError.badInput(`${field} must be 1-${max} characters.`, field);
+  if (value == null) {
+    return;
+  }
+  if (value.trim() === '' || value.length > max) {
+    throw FarpointError.badInput(`${field} must be 1-${max} characters.`, field);
+  }
 }

@@ -37,20 +37,30 @@ function parseCli(argv: string[]): { out: string; stateDir?: string; controllers
     },
     strict: true,
   });
-  if (values.help) throw new UsageError('');
-  if (!values.out) throw new UsageError('--out is required');
+  if (values.help) {
+    throw new UsageError('');
+  }
+  if (!values.out) {
+    throw new UsageError('--out is required');
+  }
   const clusters: ClusterSpec[] = [];
   for (const c of values.cluster ?? []) {
     const [name, profile = ''] = c.split('=');
-    if (!isProfile(profile)) throw new UsageError(`--cluster ${c}: expected <name>=<profile>, profile one of ${CLUSTER_PROFILES.join(', ')}`);
+    if (!isProfile(profile)) {
+      throw new UsageError(`--cluster ${c}: expected <name>=<profile>, profile one of ${CLUSTER_PROFILES.join(', ')}`);
+    }
     clusters.push({ name, profile });
   }
-  if (values.profile !== undefined && !isProfile(values.profile)) throw new UsageError(`--profile ${values.profile}: unknown profile`);
+  if (values.profile !== undefined && !isProfile(values.profile)) {
+    throw new UsageError(`--profile ${values.profile}: unknown profile`);
+  }
   if (values.count !== undefined) {
     const n = Number(values.count);
-    if (!Number.isInteger(n) || n < 1 || n > 50) throw new UsageError('--count must be a whole number from 1 to 50');
+    if (!Number.isInteger(n) || n < 1 || n > 50) {
+      throw new UsageError('--count must be a whole number from 1 to 50');
+    }
     for (let i = 1; i <= n; i++) {
-      const profile = (values.profile as ClusterProfile | undefined) ?? CLUSTER_PROFILES[(i - 1) % CLUSTER_PROFILES.length];
+      const profile = values.profile ?? CLUSTER_PROFILES[(i - 1) % CLUSTER_PROFILES.length];
       clusters.push({ name: `edge-${String(i).padStart(2, '0')}`, profile });
     }
   }
@@ -76,14 +86,18 @@ async function main(argv: string[]): Promise<number | 'running'> {
   let stopping = false;
   // Installed before start-up: a signal while servers start exits, and harness.ts's exit hook kills them.
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      return;
+    }
     stopping = true;
     log(`${signal}: stopping`);
     await rm(jsonPath, { force: true });
     await harness?.stop();
     process.exit(0);
   };
-  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => void stop(s));
+  for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(s, () => void stop(s));
+  }
 
   await mkdir(args.out, { recursive: true });
   harness = await KubeHarness.start({ clusters: args.clusters, kubeconfigDir: args.out, stateRoot: args.stateDir, controllers: args.controllers, log });

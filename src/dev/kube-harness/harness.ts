@@ -151,10 +151,14 @@ async function waitUntilUp(proc: ManagedProcess, what: string, timeoutMs: number
   for (;;) {
     if (exited) {
       const tail = await logTail(proc.logPath);
-      if (/address already in use/i.test(tail)) throw new PortInUse(tail);
+      if (/address already in use/i.test(tail)) {
+        throw new PortInUse(tail);
+      }
       throw new Error(`${what} exited during start-up; end of ${proc.logPath}:\n${tail}`);
     }
-    if (await probe().catch(() => false)) return;
+    if (await probe().catch(() => false)) {
+      return;
+    }
     if (Date.now() > deadline) {
       await proc.stop(2_000);
       throw new Error(`${what} was not ready within ${timeoutMs} ms; end of ${proc.logPath}:\n${await logTail(proc.logPath)}`);
@@ -168,7 +172,9 @@ async function withPortRetry<T>(start: () => Promise<T>): Promise<T> {
     try {
       return await start();
     } catch (err) {
-      if (!(err instanceof PortInUse) || attempt >= 3) throw err;
+      if (!(err instanceof PortInUse) || attempt >= 3) {
+        throw err;
+      }
     }
   }
 }
@@ -216,7 +222,9 @@ class Cluster implements HarnessCluster {
       // Controller-manager first: without its apiserver it would only log connection errors until killed.
       await this.controllerManager?.stop();
       await this.apiserver.stop();
-      if (this.ownsKubeconfig) await rm(this.kubeconfigPath, { force: true });
+      if (this.ownsKubeconfig) {
+        await rm(this.kubeconfigPath, { force: true });
+      }
     })();
     return this.stopped;
   }
@@ -264,13 +272,19 @@ export class KubeHarness {
       started.push(etcd);
       log(`etcd ready at ${url}`);
       const kubeconfigDir = options.kubeconfigDir ? resolve(options.kubeconfigDir) : undefined;
-      if (kubeconfigDir) await mkdir(kubeconfigDir, { recursive: true });
-      const results = await Promise.allSettled(
-        options.clusters.map((spec) => startCluster(dir, tools, url, spec, { kubeconfigDir, timeoutMs, controllers, log })),
-      );
-      for (const r of results) if (r.status === 'fulfilled') clusters.push(r.value);
+      if (kubeconfigDir) {
+        await mkdir(kubeconfigDir, { recursive: true });
+      }
+      const results = await Promise.allSettled(options.clusters.map((spec) => startCluster(dir, tools, url, spec, { kubeconfigDir, timeoutMs, controllers, log })));
+      for (const r of results) {
+        if (r.status === 'fulfilled') {
+          clusters.push(r.value);
+        }
+      }
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      if (failed) {
+        throw failed.reason;
+      }
       return new KubeHarness(dir, etcd, url, clusters);
     } catch (err) {
       await Promise.all(clusters.map((c) => c.stop()));
@@ -287,7 +301,9 @@ export class KubeHarness {
 
   cluster(name: string): HarnessCluster {
     const c = this.clusters.find((x) => x.name === name);
-    if (!c) throw new Error(`no cluster ${name} in this harness (have ${this.clusters.map((x) => x.name).join(', ')})`);
+    if (!c) {
+      throw new Error(`no cluster ${name} in this harness (have ${this.clusters.map((x) => x.name).join(', ')})`);
+    }
     return c;
   }
 
@@ -320,11 +336,17 @@ export class KubeHarness {
 }
 
 function validate(clusters: readonly ClusterSpec[]): void {
-  if (clusters.length === 0) throw new Error('KubeHarness.start: give at least one cluster');
+  if (clusters.length === 0) {
+    throw new Error('KubeHarness.start: give at least one cluster');
+  }
   const seen = new Set<string>();
   for (const c of clusters) {
-    if (!DNS_LABEL.test(c.name)) throw new Error(`cluster name "${c.name}" must be a DNS label of at most 40 characters`);
-    if (seen.has(c.name)) throw new Error(`cluster name "${c.name}" is given twice`);
+    if (!DNS_LABEL.test(c.name)) {
+      throw new Error(`cluster name "${c.name}" must be a DNS label of at most 40 characters`);
+    }
+    if (seen.has(c.name)) {
+      throw new Error(`cluster name "${c.name}" is given twice`);
+    }
     if (!CLUSTER_PROFILES.includes(c.profile)) {
       throw new Error(`cluster "${c.name}": unknown profile "${c.profile}" (known: ${CLUSTER_PROFILES.join(', ')})`);
     }
@@ -387,8 +409,15 @@ async function startCluster(
       file: 'apiserver',
       commonName: 'kube-apiserver',
       usage: 'server',
-      altNames: ['IP:127.0.0.1', 'IP:10.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default',
-        'DNS:kubernetes.default.svc', 'DNS:kubernetes.default.svc.cluster.local'],
+      altNames: [
+        'IP:127.0.0.1',
+        'IP:10.0.0.1',
+        'DNS:localhost',
+        'DNS:kubernetes',
+        'DNS:kubernetes.default',
+        'DNS:kubernetes.default.svc',
+        'DNS:kubernetes.default.svc.cluster.local',
+      ],
     }),
     issueCertificate(ca, pki, { file: 'admin', commonName: 'farpoint-admin', organizations: ['system:masters'], usage: 'client' }),
     createServiceAccountKey(pki),
@@ -398,12 +427,13 @@ async function startCluster(
     // own housekeeping, not what the controllers write.
     controllers
       ? issueCertificate(ca, pki, {
-          file: 'controller-manager', commonName: 'system:kube-controller-manager', organizations: ['system:masters'], usage: 'client',
+          file: 'controller-manager',
+          commonName: 'system:kube-controller-manager',
+          organizations: ['system:masters'],
+          usage: 'client',
         })
       : undefined,
-    controllers
-      ? issueCertificate(ca, pki, { file: 'controller-manager-serving', commonName: 'kube-controller-manager', altNames: ['IP:127.0.0.1'], usage: 'server' })
-      : undefined,
+    controllers ? issueCertificate(ca, pki, { file: 'controller-manager-serving', commonName: 'kube-controller-manager', altNames: ['IP:127.0.0.1'], usage: 'server' }) : undefined,
   ]);
   const tls = { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem };
 
@@ -459,7 +489,13 @@ async function startCluster(
       kcmClient && kcmServing
         ? withPortRetry(() =>
             startControllerManager(dir, tools, spec, cdir, spawned, {
-              server, ca, client: kcmClient, serving: kcmServing, saKeyPath: sa.keyPath, tls, timeoutMs,
+              server,
+              ca,
+              client: kcmClient,
+              serving: kcmServing,
+              saKeyPath: sa.keyPath,
+              tls,
+              timeoutMs,
             }),
           )
         : undefined;

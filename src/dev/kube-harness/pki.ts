@@ -57,9 +57,27 @@ export async function createCertificateAuthority(dir: string, commonName: string
   const certPath = join(dir, 'ca.crt');
   const keyPath = join(dir, 'ca.key');
   await openssl(
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath,
-      '-out', certPath, '-days', DAYS, '-subj', subject(commonName),
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      DAYS,
+      '-subj',
+      subject(commonName),
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ],
     dir,
   );
   return { certPath, keyPath, certPem: await readFile(certPath, 'utf8') };
@@ -78,8 +96,21 @@ export async function issueCertificate(ca: CertificateAuthority, dir: string, re
   ];
   await writeFile(extPath, ext.join('\n') + '\n');
   await openssl(
-    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath,
-      '-out', csrPath, '-subj', subject(req.commonName, req.organizations)],
+    [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      csrPath,
+      '-subj',
+      subject(req.commonName, req.organizations),
+    ],
     dir,
   );
   // A random serial (as real CAs use) rather than -CAcreateserial: that one reads and rewrites ca.srl,
@@ -87,8 +118,25 @@ export async function issueCertificate(ca: CertificateAuthority, dir: string, re
   const serial = randomBytes(16);
   serial[0] &= 0x7f; // positive
   await openssl(
-    ['x509', '-req', '-in', csrPath, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-set_serial', `0x${serial.toString('hex')}`,
-      '-out', certPath, '-days', DAYS, '-sha256', '-extfile', extPath],
+    [
+      'x509',
+      '-req',
+      '-in',
+      csrPath,
+      '-CA',
+      ca.certPath,
+      '-CAkey',
+      ca.keyPath,
+      '-set_serial',
+      `0x${serial.toString('hex')}`,
+      '-out',
+      certPath,
+      '-days',
+      DAYS,
+      '-sha256',
+      '-extfile',
+      extPath,
+    ],
     dir,
   );
   const [certPem, keyPem] = await Promise.all([readFile(certPath, 'utf8'), readFile(keyPath, 'utf8')]);

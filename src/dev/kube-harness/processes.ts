@@ -28,7 +28,9 @@ export function processStartTime(pid: number): string | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+    if (fields[0] === 'Z' || fields[0] === 'X') {
+      return undefined;
+    }
     return fields[19];
   } catch {
     return undefined;
@@ -53,10 +55,14 @@ function parseIdentity(text: string): ProcessIdentity | undefined {
 export function processesMentioning(needle: string): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) {
+      continue;
+    }
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmdline.includes(needle) && processStartTime(Number(entry)) !== undefined) found.push(Number(entry));
+      if (cmdline.includes(needle) && processStartTime(Number(entry)) !== undefined) {
+        found.push(Number(entry));
+      }
     } catch {
       // exited while we looked
     }
@@ -78,11 +84,19 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 async function killIdentities(ids: ProcessIdentity[], graceMs: number): Promise<void> {
   const live = ids.filter(isAlive);
-  for (const id of live) signalGroup(id.pid, 'SIGTERM');
+  for (const id of live) {
+    signalGroup(id.pid, 'SIGTERM');
+  }
   const deadline = Date.now() + graceMs;
-  while (live.some(isAlive) && Date.now() < deadline) await sleep(100);
-  for (const id of live.filter(isAlive)) signalGroup(id.pid, 'SIGKILL');
-  while (live.some(isAlive)) await sleep(50);
+  while (live.some(isAlive) && Date.now() < deadline) {
+    await sleep(100);
+  }
+  for (const id of live.filter(isAlive)) {
+    signalGroup(id.pid, 'SIGKILL');
+  }
+  while (live.some(isAlive)) {
+    await sleep(50);
+  }
 }
 
 export interface ManagedProcess {
@@ -137,10 +151,14 @@ export class HarnessDir {
     });
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
     const pid = child.pid;
-    if (pid === undefined) throw new Error(`could not start ${opts.command}: ${(await spawnError).message}`);
+    if (pid === undefined) {
+      throw new Error(`could not start ${opts.command}: ${(await spawnError).message}`);
+    }
     const pidFile = join(this.path, 'pids', `${opts.name}.pid`);
     const startTime = processStartTime(pid);
-    if (startTime) await writeFile(pidFile, identityLine({ pid, startTime }));
+    if (startTime) {
+      await writeFile(pidFile, identityLine({ pid, startTime }));
+    }
     let exitedFlag = false;
     void exited.then(() => (exitedFlag = true));
     return {
@@ -185,7 +203,9 @@ export class HarnessDir {
 
 function selfIdentity(): ProcessIdentity {
   const startTime = processStartTime(process.pid);
-  if (!startTime) throw new Error('kube harness needs /proc (Linux)');
+  if (!startTime) {
+    throw new Error('kube harness needs /proc (Linux)');
+  }
   return { pid: process.pid, startTime };
 }
 
@@ -234,19 +254,24 @@ export async function sweepStaleHarnesses(root: string): Promise<string[]> {
   for (const entry of entries.filter((e) => e.startsWith('h-'))) {
     const dir = join(root, entry);
     const owner = await readFile(join(dir, 'owner'), 'utf8').then(parseIdentity, () => undefined);
-    if (owner && isAlive(owner)) continue;
+    if (owner && isAlive(owner)) {
+      continue;
+    }
     // A directory without an owner file is either being created right now or left by a crash
     // between mkdir and writeFile; only the latter is old.
     if (!owner) {
-      const age = await stat(dir).then((s) => Date.now() - s.mtimeMs, () => Infinity);
-      if (age < 60_000) continue;
+      const age = await stat(dir).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => Infinity,
+      );
+      if (age < 60_000) {
+        continue;
+      }
     }
     const pidDir = join(dir, 'pids');
     const files = await readdir(pidDir).catch(() => [] as string[]);
     const read = async (names: string[]) =>
-      (await Promise.all(names.map((f) => readFile(join(pidDir, f), 'utf8').then(parseIdentity, () => undefined)))).filter(
-        (id): id is ProcessIdentity => id !== undefined,
-      );
+      (await Promise.all(names.map((f) => readFile(join(pidDir, f), 'utf8').then(parseIdentity, () => undefined)))).filter((id): id is ProcessIdentity => id !== undefined);
     // Apiservers (and the watchdog) before etcd, as the watchdog does.
     await killIdentities(await read(files.filter((f) => f !== 'etcd.pid')), 10_000);
     await killIdentities(await read(files.filter((f) => f === 'etcd.pid')), 10_000);

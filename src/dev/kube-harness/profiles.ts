@@ -64,7 +64,12 @@ function build(shape: Shape, now: Date): NodeFixture {
   // Kubernetes timestamps have whole seconds.
   const at = new Date(Math.floor(now.getTime() / 1000) * 1000);
   const condition = (type: string, status: string, reason: string, message: string) => ({
-    type, status, reason, message, lastHeartbeatTime: at, lastTransitionTime: at,
+    type,
+    status,
+    reason,
+    message,
+    lastHeartbeatTime: at,
+    lastTransitionTime: at,
   });
   return {
     node: {
@@ -150,9 +155,7 @@ function tkg(cluster: string, kubeVersion: string, now: Date): NodeFixture[] {
           'run.tanzu.vmware.com/tkr': tkr,
           'run.tanzu.vmware.com/kubernetesDistributionVersion': tkr,
           'node.cluster.x-k8s.io/esxi-host': esxi,
-          ...(controlPlane
-            ? { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' }
-            : {}),
+          ...(controlPlane ? { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } : {}),
         },
         annotations: {
           'cluster.x-k8s.io/cluster-name': cluster,

@@ -42,8 +42,12 @@ function toolPaths(binDir: string): ToolPaths {
 /** The repository root: the nearest ancestor holding tools/build.sh (works from src/ and dist/src/). */
 export function repoRoot(from = __dirname): string {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'tools', 'build.sh'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no tools/build.sh above ${from}`);
+    if (existsSync(join(dir, 'tools', 'build.sh'))) {
+      return dir;
+    }
+    if (dirname(dir) === dir) {
+      throw new Error(`no tools/build.sh above ${from}`);
+    }
   }
 }
 

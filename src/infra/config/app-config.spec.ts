@@ -9,7 +9,9 @@ function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
     loadConfig(env);
   } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
+    if (error instanceof ConfigError) {
+      return error.problems;
+    }
     throw error;
   }
   return [];
@@ -65,7 +67,11 @@ describe(loadConfig.name, () => {
 
   it('sizes the database pool and transaction waits from the environment, refusing nonsense', () => {
     expect(loadConfig(valid)).toMatchObject({ DATABASE_POOL_SIZE: 10, DATABASE_TX_MAX_WAIT_MS: 5000, DATABASE_TX_TIMEOUT_MS: 15000 });
-    expect(loadConfig({ ...valid, DATABASE_POOL_SIZE: '4', DATABASE_TX_MAX_WAIT_MS: '250', DATABASE_TX_TIMEOUT_MS: '2000' })).toMatchObject({ DATABASE_POOL_SIZE: 4, DATABASE_TX_MAX_WAIT_MS: 250, DATABASE_TX_TIMEOUT_MS: 2000 });
+    expect(loadConfig({ ...valid, DATABASE_POOL_SIZE: '4', DATABASE_TX_MAX_WAIT_MS: '250', DATABASE_TX_TIMEOUT_MS: '2000' })).toMatchObject({
+      DATABASE_POOL_SIZE: 4,
+      DATABASE_TX_MAX_WAIT_MS: 250,
+      DATABASE_TX_TIMEOUT_MS: 2000,
+    });
     expect(problemsOf({ ...valid, DATABASE_POOL_SIZE: '0', DATABASE_TX_MAX_WAIT_MS: 'soon', DATABASE_TX_TIMEOUT_MS: '-1' })).toEqual([
       expect.stringContaining('DATABASE_POOL_SIZE'),
       expect.stringContaining('DATABASE_TX_MAX_WAIT_MS'),
@@ -98,7 +104,15 @@ describe(parseTrustProxy.name, () => {
 
 describe('metrics, rate limit and subscription settings', () => {
   it('default to metrics on loopback:9464 without a token, and bounded WebSocket connections', () => {
-    expect(loadConfig(valid)).toMatchObject({ METRICS_HOST: '127.0.0.1', METRICS_PORT: 9464, GRAPHQL_RATE_LIMIT_PER_MINUTE: 600, ADDRESS_RATE_LIMIT_PER_MINUTE: 3000, GRAPHQL_WS_MAX_SUBSCRIPTIONS: 10, GRAPHQL_WS_MAX_PAYLOAD_BYTES: 65536, GRAPHQL_WS_RECHECK_SECONDS: 60 });
+    expect(loadConfig(valid)).toMatchObject({
+      METRICS_HOST: '127.0.0.1',
+      METRICS_PORT: 9464,
+      GRAPHQL_RATE_LIMIT_PER_MINUTE: 600,
+      ADDRESS_RATE_LIMIT_PER_MINUTE: 3000,
+      GRAPHQL_WS_MAX_SUBSCRIPTIONS: 10,
+      GRAPHQL_WS_MAX_PAYLOAD_BYTES: 65536,
+      GRAPHQL_WS_RECHECK_SECONDS: 60,
+    });
     expect(loadConfig(valid).METRICS_TOKEN).toBeUndefined();
   });
 

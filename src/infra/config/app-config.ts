@@ -21,12 +21,25 @@ const schema = z.object({
   // The address agents and people use to reach this API; used in registration links.
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  QUEUE_PREFIX: z.string().regex(/^[a-z0-9:_-]+$/).default('farpoint'),
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9:_-]+$/)
+    .default('farpoint'),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(50 * 1024 * 1024)
+    .default(1024 * 1024),
   // Agent protocol (src/modules/agent-gateway). Lifetime of an agent credential; agents rotate at two
   // thirds of it, so an agent offline for longer than this must be attached again. 30 days by default:
   // far-edge sites lose their uplink for days, and a day-long credential would strand them.
-  AGENT_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(300).max(366 * 24 * 3600).default(30 * 24 * 3600),
+  AGENT_CREDENTIAL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(366 * 24 * 3600)
+    .default(30 * 24 * 3600),
   // Agent endpoints: requests a minute per cluster (reports, rotation) and per client address
   // (manifests, register; a site's NAT may hide many clusters behind one address).
   AGENT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
@@ -47,13 +60,20 @@ const schema = z.object({
     .default('false')
     .transform((value, ctx) => {
       const parsed = parseTrustProxy(value);
-      if (parsed === undefined) ctx.addIssue({ code: 'custom', message: 'must be false, a hop count, or a comma-separated list of IP addresses or CIDRs' });
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'must be false, a hop count, or a comma-separated list of IP addresses or CIDRs' });
+      }
       return parsed ?? false;
     }),
   // graphql-ws: subscriptions one connection may hold, largest message a client may send, and how
   // often an open connection's token is checked again (revocation also closes it at once).
   GRAPHQL_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1000).default(10),
-  GRAPHQL_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  GRAPHQL_WS_MAX_PAYLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(64 * 1024),
   GRAPHQL_WS_RECHECK_SECONDS: z.coerce.number().int().min(1).default(60),
   // Prometheus metrics, on their own listener (never the API port); port 0 turns them off. With
   // METRICS_TOKEN set, scrapes must send `Authorization: Bearer <token>`.
@@ -69,7 +89,9 @@ const schema = z.object({
     .string()
     .superRefine((key, ctx) => {
       const problem = secretsKeyProblem(key);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      if (problem) {
+        ctx.addIssue({ code: 'custom', message: problem });
+      }
     })
     .optional(),
   // How long a queued attach waits for the agent to register before the attempt counts as failed.
@@ -78,14 +100,17 @@ const schema = z.object({
   ATTACH_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
   // Loopback and private ranges a queued attach may connect to (src/infra/kubernetes/egress-policy.ts);
   // none by default. Link-local and cloud metadata addresses stay refused whatever is listed.
-  ATTACH_ALLOWED_CIDRS: z.string().default('').transform((text, ctx) => {
-    try {
-      return parseCidrs(text);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  }),
+  ATTACH_ALLOWED_CIDRS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      try {
+        return parseCidrs(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   // Kubeconfigs with an http:// server (credentials in clear) or insecure-skip-tls-verify: true.
   ATTACH_ALLOW_HTTP: z.stringbool().default(false),
   ATTACH_ALLOW_INSECURE_TLS: z.stringbool().default(false),
@@ -97,7 +122,12 @@ const schema = z.object({
   OPA_PATH: z.string().min(1).optional(),
   FARPOINT_TOOLS_BIN: z.string().min(1).optional(),
   // Largest Rego of one version (its rego, libs and tests together) or of an unsaved evaluatePolicy.
-  POLICY_MAX_REGO_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+  POLICY_MAX_REGO_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(256 * 1024),
   // evaluatePolicy runs in worker threads; one evaluation longer than this is ended (POLICY_EVALUATION_TIMEOUT).
   POLICY_EVALUATION_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
   POLICY_EVALUATION_THREADS: z.coerce.number().int().min(1).max(64).default(2),
@@ -107,7 +137,11 @@ const schema = z.object({
   POLICY_RECIPES_DIR: z.string().min(1).optional(),
 });
 
-export type AppConfig = Readonly<Omit<z.infer<typeof schema>, 'SECRETS_KEY' | 'GRAPHQL_EXPLORER'>> & { readonly publicUrl: string; readonly SECRETS_KEY: string; readonly GRAPHQL_EXPLORER: boolean };
+export type AppConfig = Readonly<Omit<z.infer<typeof schema>, 'SECRETS_KEY' | 'GRAPHQL_EXPLORER'>> & {
+  readonly publicUrl: string;
+  readonly SECRETS_KEY: string;
+  readonly GRAPHQL_EXPLORER: boolean;
+};
 
 // Used only when NODE_ENV says development or test and SECRETS_KEY is unset, so a fresh clone runs
 // without set-up. It is public, so it is refused as a configured SECRETS_KEY anywhere.
@@ -125,12 +159,20 @@ export class ConfigError extends Error {
 
 /** Why a configured SECRETS_KEY is not a real 256-bit key, or undefined. Never quotes the key. */
 export function secretsKeyProblem(key: string): string | undefined {
-  if (PLACEHOLDER_SECRETS_KEYS.has(key.trim().toLowerCase())) return 'is a published placeholder; generate a key with `openssl rand -base64 32`';
-  if (!/^[A-Za-z0-9+/_-]{43}={0,2}$/.test(key)) return 'must be 32 random bytes in base64 (44 characters, `openssl rand -base64 32`)';
+  if (PLACEHOLDER_SECRETS_KEYS.has(key.trim().toLowerCase())) {
+    return 'is a published placeholder; generate a key with `openssl rand -base64 32`';
+  }
+  if (!/^[A-Za-z0-9+/_-]{43}={0,2}$/.test(key)) {
+    return 'must be 32 random bytes in base64 (44 characters, `openssl rand -base64 32`)';
+  }
   const bytes = Buffer.from(key, 'base64');
-  if (bytes.length !== 32) return 'must decode to exactly 32 bytes';
+  if (bytes.length !== 32) {
+    return 'must decode to exactly 32 bytes';
+  }
   // A key of one repeated byte (all "A"s) is typed, not generated.
-  if (new Set(bytes).size < 8) return 'does not look random; generate a key with `openssl rand -base64 32`';
+  if (new Set(bytes).size < 8) {
+    return 'does not look random; generate a key with `openssl rand -base64 32`';
+  }
   return undefined;
 }
 
@@ -155,9 +197,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const publicUrl = config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`;
   // Agents send their credentials to this address; in production only over TLS.
-  if (!development && !publicUrl.startsWith('https://')) problems.push('PUBLIC_URL must be an https:// URL in production (agents send credentials to it)');
-  if (problems.length) throw new ConfigError(problems);
-  return Object.freeze({ ...config, SECRETS_KEY: config.SECRETS_KEY ?? DEVELOPMENT_SECRETS_KEY, GRAPHQL_EXPLORER: config.GRAPHQL_EXPLORER ?? config.NODE_ENV === 'development', publicUrl });
+  if (!development && !publicUrl.startsWith('https://')) {
+    problems.push('PUBLIC_URL must be an https:// URL in production (agents send credentials to it)');
+  }
+  if (problems.length) {
+    throw new ConfigError(problems);
+  }
+  return Object.freeze({
+    ...config,
+    SECRETS_KEY: config.SECRETS_KEY ?? DEVELOPMENT_SECRETS_KEY,
+    GRAPHQL_EXPLORER: config.GRAPHQL_EXPLORER ?? config.NODE_ENV === 'development',
+    publicUrl,
+  });
 }
 
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -165,14 +216,22 @@ const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 /** TRUST_PROXY as Fastify's trustProxy option, or undefined when it is not valid. */
 export function parseTrustProxy(value: string): false | number | string[] | undefined {
   const text = value.trim();
-  if (text === '' || text === 'false') return false;
-  if (/^\d+$/.test(text)) return Number(text) >= 1 && Number(text) <= 100 ? Number(text) : undefined;
+  if (text === '' || text === 'false') {
+    return false;
+  }
+  if (/^\d+$/.test(text)) {
+    return Number(text) >= 1 && Number(text) <= 100 ? Number(text) : undefined;
+  }
   const entries = text.split(',').map((entry) => entry.trim());
   const valid = entries.every((entry) => {
-    if (PROXY_NAMES.has(entry)) return true;
+    if (PROXY_NAMES.has(entry)) {
+      return true;
+    }
     const [address, prefix, ...rest] = entry.split('/');
     const family = isIP(address);
-    if (!family || rest.length) return false;
+    if (!family || rest.length) {
+      return false;
+    }
     return prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
   });
   return valid ? entries : undefined;

@@ -2,13 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  findProjectRoot,
-  MigrationError,
-  migrationChecksum,
-  readLocalMigrations,
-  scriptMatchesChecksum,
-} from './migrator';
+import { findProjectRoot, MigrationError, migrationChecksum, readLocalMigrations, scriptMatchesChecksum } from './migrator';
 
 describe('migrator (pure parts; the database side is in test/integration/database)', () => {
   const script = 'CREATE TABLE "A" ("id" INTEGER);\nCREATE TABLE "B" ("id" INTEGER);\n';

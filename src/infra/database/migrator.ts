@@ -85,7 +85,9 @@ const CREATE_PRISMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS _prisma_migrations 
 export function findProjectRoot(from: string = __dirname): string {
   let dir = resolve(from);
   for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'prisma', 'migrations'))) return dir;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'prisma', 'migrations'))) {
+      return dir;
+    }
     const parent = dirname(dir);
     if (parent === dir) {
       throw new MigrationError('MIGRATIONS_DIR_NOT_FOUND', `no package.json with prisma/migrations above ${from}`);
@@ -173,10 +175,7 @@ function parseDatabaseUrl(databaseUrl: string): { connectionString: string; sche
  * Applies every migration in prisma/migrations that the database has not recorded yet.
  * Returns the names applied by this call (empty when the database was up to date).
  */
-export async function applyMigrations(
-  databaseUrl: string,
-  opts: ApplyMigrationsOptions = {},
-): Promise<{ applied: string[] }> {
+export async function applyMigrations(databaseUrl: string, opts: ApplyMigrationsOptions = {}): Promise<{ applied: string[] }> {
   const log = opts.log ?? (() => undefined);
   const dir = opts.migrationsDir ?? defaultMigrationsDir();
   const lockTimeoutMs = opts.lockTimeoutMs ?? 10 * 60_000;
@@ -199,12 +198,9 @@ export async function applyMigrations(
       await client.query('SELECT pg_advisory_lock($1)', [PRISMA_MIGRATION_LOCK_KEY]);
     } catch (err) {
       if ((err as { code?: string }).code === '55P03') {
-        throw new MigrationError(
-          'MIGRATION_LOCK_TIMEOUT',
-          `another process held migration lock ${PRISMA_MIGRATION_LOCK_KEY} for more than ${lockTimeoutMs} ms`,
-          undefined,
-          { cause: err },
-        );
+        throw new MigrationError('MIGRATION_LOCK_TIMEOUT', `another process held migration lock ${PRISMA_MIGRATION_LOCK_KEY} for more than ${lockTimeoutMs} ms`, undefined, {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -222,7 +218,9 @@ export async function applyMigrations(
     const byName = new Map(local.map((m) => [m.name, m]));
     const applied = new Set<string>();
     for (const row of rows) {
-      if (row.rolled_back_at) continue; // Prisma: rolled-back attempts are history, not state.
+      if (row.rolled_back_at) {
+        continue;
+      } // Prisma: rolled-back attempts are history, not state.
       const m = byName.get(row.migration_name);
       if (!m) {
         throw new MigrationError(
@@ -242,8 +240,7 @@ export async function applyMigrations(
       if (!scriptMatchesChecksum(m.script, row.checksum)) {
         throw new MigrationError(
           'MIGRATION_CHECKSUM_MISMATCH',
-          `${m.file} was changed after it was applied (recorded checksum ${row.checksum}, file ${m.checksum}); ` +
-            `add a new migration instead of editing an applied one`,
+          `${m.file} was changed after it was applied (recorded checksum ${row.checksum}, file ${m.checksum}); ` + `add a new migration instead of editing an applied one`,
           m.name,
         );
       }
@@ -251,7 +248,9 @@ export async function applyMigrations(
     }
 
     const pending = local.filter((m) => !applied.has(m.name));
-    if (pending.length === 0) log('database is up to date');
+    if (pending.length === 0) {
+      log('database is up to date');
+    }
     for (const m of pending) {
       log(`applying ${m.name}`);
       await client.query('BEGIN');
@@ -263,10 +262,7 @@ export async function applyMigrations(
           [id, m.checksum, m.name],
         );
         await client.query(m.script);
-        await client.query(
-          `UPDATE _prisma_migrations SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`,
-          [id],
-        );
+        await client.query(`UPDATE _prisma_migrations SET finished_at = clock_timestamp(), applied_steps_count = 1 WHERE id = $1`, [id]);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -279,7 +275,9 @@ export async function applyMigrations(
     }
     return { applied: pending.map((m) => m.name) };
   } finally {
-    if (locked) await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_MIGRATION_LOCK_KEY]).catch(() => undefined);
+    if (locked) {
+      await client.query('SELECT pg_advisory_unlock($1)', [PRISMA_MIGRATION_LOCK_KEY]).catch(() => undefined);
+    }
     await client.end().catch(() => undefined);
   }
 }

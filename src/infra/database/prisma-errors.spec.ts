@@ -13,7 +13,10 @@ const withCode = (message: string, code: string) => Object.assign(new Error(mess
 const UNAVAILABLE: [string, unknown][] = [
   ['pool checkout timed out (pg-pool, unwrapped)', new Error('timeout exceeded when trying to connect')],
   ['transaction could not start in time (P2028)', known('P2028', 'Transaction API error: Unable to start a transaction in the given time.')],
-  ['server not reachable (P1001)', known('P1001', "Can't reach database server at 127.0.0.1:1", { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'DatabaseNotReachable' } } })],
+  [
+    'server not reachable (P1001)',
+    known('P1001', "Can't reach database server at 127.0.0.1:1", { driverAdapterError: { name: 'DriverAdapterError', cause: { kind: 'DatabaseNotReachable' } } }),
+  ],
   ['server closed the connection (P1017)', known('P1017')],
   ['pool timeout (P2024)', known('P2024')],
   ['too many connections (adapter kind)', known('P2010', 'raw query failed', { driverAdapterError: { cause: { kind: 'TooManyConnections' } } })],
@@ -59,7 +62,14 @@ describe('answers to an unavailable database', () => {
 
   it('GraphQL: other unexpected errors stay INTERNAL_SERVER_ERROR', () => {
     const thrown = new GraphQLError('boom', { originalError: new TypeError('boom') });
-    expect(formatGraphqlError(thrown.toJSON(), thrown, () => undefined, () => undefined).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
+    expect(
+      formatGraphqlError(
+        thrown.toJSON(),
+        thrown,
+        () => undefined,
+        () => undefined,
+      ).extensions,
+    ).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
   });
 
   it('agent protocol: SERVICE_UNAVAILABLE (503), not INTERNAL_ERROR', () => {

@@ -24,16 +24,34 @@ const UNAVAILABLE_SQLSTATE = /^(53300|57P0[123]|08...)$/;
  * never the caller's mistake nor an internal error.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!error || typeof error !== 'object') return false;
-  const { code, message, meta, cause, errorCode } = error as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown; code?: unknown } } }; cause?: unknown; errorCode?: unknown };
+  if (!error || typeof error !== 'object') {
+    return false;
+  }
+  const { code, message, meta, cause, errorCode } = error as {
+    code?: unknown;
+    message?: unknown;
+    meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown; code?: unknown } } };
+    cause?: unknown;
+    errorCode?: unknown;
+  };
   if (error instanceof Prisma.PrismaClientKnownRequestError || error instanceof Prisma.PrismaClientInitializationError) {
     const prismaCode = error instanceof Prisma.PrismaClientKnownRequestError ? error.code : error.errorCode;
-    if (prismaCode && UNAVAILABLE_PRISMA_CODES.has(prismaCode)) return true;
+    if (prismaCode && UNAVAILABLE_PRISMA_CODES.has(prismaCode)) {
+      return true;
+    }
     const adapter = meta?.driverAdapterError?.cause;
-    if (adapter && (UNAVAILABLE_ADAPTER_KINDS.has(String(adapter.kind)) || UNAVAILABLE_SQLSTATE.test(String(adapter.originalCode ?? adapter.code ?? '')))) return true;
+    if (adapter && (UNAVAILABLE_ADAPTER_KINDS.has(String(adapter.kind)) || UNAVAILABLE_SQLSTATE.test(String(adapter.originalCode ?? adapter.code ?? '')))) {
+      return true;
+    }
   }
-  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;
-  if (typeof code === 'string' && (UNAVAILABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
-  if (typeof errorCode === 'string' && UNAVAILABLE_PRISMA_CODES.has(errorCode)) return true;
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) {
+    return true;
+  }
+  if (typeof code === 'string' && (UNAVAILABLE_SOCKET_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) {
+    return true;
+  }
+  if (typeof errorCode === 'string' && UNAVAILABLE_PRISMA_CODES.has(errorCode)) {
+    return true;
+  }
   return cause !== undefined && cause !== error && isDatabaseUnavailable(cause);
 }

@@ -46,7 +46,9 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
       if (insideTransaction()) {
         const error = new BaseClientInTransactionError();
         if (strict) {
-          if (!callback) return Promise.reject(error);
+          if (!callback) {
+            return Promise.reject(error);
+          }
           process.nextTick(() => callback(error));
           return undefined;
         }

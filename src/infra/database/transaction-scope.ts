@@ -33,7 +33,9 @@ export function insideTransaction(): boolean {
 /** A query on the base client (or a nested transaction) from inside a transaction: a bug. */
 export class BaseClientInTransactionError extends Error {
   constructor() {
-    super('The base database client was used inside a transaction; pass the transaction client (tx) to the repository instead. A second pooled connection per transaction deadlocks the pool under load.');
+    super(
+      'The base database client was used inside a transaction; pass the transaction client (tx) to the repository instead. A second pooled connection per transaction deadlocks the pool under load.',
+    );
     this.name = 'BaseClientInTransactionError';
   }
 }

@@ -30,7 +30,9 @@ export class TransactionRunner {
     try {
       return await this.run(work);
     } catch (error) {
-      if (isUniqueViolation(error)) throw FarpointError.conflict(conflictMessage, field);
+      if (isUniqueViolation(error)) {
+        throw FarpointError.conflict(conflictMessage, field);
+      }
       throw error;
     }
   }

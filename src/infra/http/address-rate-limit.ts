@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
-import { RateLimitGateway } from '../redis/rate-limit.gateway';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { type RateLimitGateway } from '../redis/rate-limit.gateway';
 
 export interface AddressLimit {
   /** Counter name; the client address is appended. */
@@ -19,14 +19,18 @@ export interface AddressLimit {
 export function addAddressRateLimits(fastify: FastifyInstance, limiter: RateLimitGateway, limitFor: (route: RouteOptions) => AddressLimit | undefined): void {
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const limit = limitFor(route);
-    if (!limit) return;
+    if (!limit) {
+      return;
+    }
     const hook = async (request: FastifyRequest, reply: FastifyReply) => {
       const decision = await limiter.hit(`${limit.bucket}:${request.ip}`, limit.limit, 60);
-      if (decision.allowed) return;
+      if (decision.allowed) {
+        return;
+      }
       reply.header('retry-after', String(decision.retryAfterSeconds));
       return limit.refuse(reply, decision.retryAfterSeconds);
     };
     const existing = route.onRequest ? (Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]) : [];
-    route.onRequest = [hook as onRequestHookHandler, ...existing];
+    route.onRequest = [hook, ...existing];
   });
 }

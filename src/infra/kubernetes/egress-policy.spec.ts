@@ -1,6 +1,9 @@
-import { EgressPolicy, EgressRefusedError, HostResolver, parseCidrs } from './egress-policy';
+import { EgressPolicy, EgressRefusedError, type HostResolver, parseCidrs } from './egress-policy';
 
-const resolvesTo = (...addresses: string[]): HostResolver => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+const resolvesTo =
+  (...addresses: string[]): HostResolver =>
+  async () =>
+    addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
 describe(EgressPolicy.name, () => {
   const strict = new EgressPolicy();
@@ -40,10 +43,14 @@ describe(EgressPolicy.name, () => {
   });
 
   it('allows listed loopback and private ranges, and public addresses without listing', () => {
-    for (const address of ['127.0.0.1', '::ffff:127.0.0.1', '10.20.3.4', 'fd12::9', '100.64.0.1']) expect(onPrem.refusal(address)).toBeUndefined();
+    for (const address of ['127.0.0.1', '::ffff:127.0.0.1', '10.20.3.4', 'fd12::9', '100.64.0.1']) {
+      expect(onPrem.refusal(address)).toBeUndefined();
+    }
     expect(onPrem.refusal('10.21.0.1')).toBe('is a private address not listed in ATTACH_ALLOWED_CIDRS');
     expect(onPrem.refusal('::1')).toBe('is a loopback address not listed in ATTACH_ALLOWED_CIDRS');
-    for (const address of ['8.8.8.8', '172.32.0.1', '2001:4860:4860::8888']) expect(strict.refusal(address)).toBeUndefined();
+    for (const address of ['8.8.8.8', '172.32.0.1', '2001:4860:4860::8888']) {
+      expect(strict.refusal(address)).toBeUndefined();
+    }
   });
 
   it('checks every address a name resolves to: one refused address refuses the name', async () => {
@@ -54,7 +61,9 @@ describe(EgressPolicy.name, () => {
     await expect(strict.resolve('rebind.example.com', resolvesTo('203.0.113.7', '169.254.169.254'))).rejects.toThrow(
       new EgressRefusedError("The kubeconfig's server rebind.example.com resolves to 169.254.169.254, which is a cloud metadata address, which a queued attach never connects to."),
     );
-    await expect(strict.resolve('LOCALHOST.', resolvesTo('127.0.0.1'))).rejects.toThrow("The kubeconfig's server localhost resolves to 127.0.0.1, which is a loopback address not listed in ATTACH_ALLOWED_CIDRS.");
+    await expect(strict.resolve('LOCALHOST.', resolvesTo('127.0.0.1'))).rejects.toThrow(
+      "The kubeconfig's server localhost resolves to 127.0.0.1, which is a loopback address not listed in ATTACH_ALLOWED_CIDRS.",
+    );
   });
 
   it('refuses metadata host names by name, and IP literals without asking DNS', async () => {
@@ -75,7 +84,12 @@ describe(EgressPolicy.name, () => {
 describe(parseCidrs.name, () => {
   it('reads comma-separated CIDRs and bare addresses', () => {
     expect(parseCidrs('')).toEqual([]);
-    expect(parseCidrs(' 127.0.0.0/8 ,10.0.0.0/8,,fd00::/8,192.168.1.10')).toEqual([['127.0.0.0', 8], ['10.0.0.0', 8], ['fd00::', 8], ['192.168.1.10', 32]]);
+    expect(parseCidrs(' 127.0.0.0/8 ,10.0.0.0/8,,fd00::/8,192.168.1.10')).toEqual([
+      ['127.0.0.0', 8],
+      ['10.0.0.0', 8],
+      ['fd00::', 8],
+      ['192.168.1.10', 32],
+    ]);
   });
 
   it('names every entry that is not a CIDR', () => {

@@ -1,14 +1,14 @@
 import { dump } from 'js-yaml';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, Server } from 'node:https';
+import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { createCertificateAuthority, issueCertificate } from '../../dev/kube-harness/pki';
 import type { AppConfig } from '../config/app-config';
-import { HostResolver, parseCidrs } from './egress-policy';
+import { type HostResolver, parseCidrs } from './egress-policy';
 import { describeKubeError, EgressRefusedError, KubeGateway } from './kube.gateway';
 
 const NAME = 'edge.farpoint.test';
@@ -25,8 +25,18 @@ interface FakeServer {
 
 const apiserver = (req: IncomingMessage, res: ServerResponse) => {
   res.setHeader('content-type', 'application/json');
-  if (req.url === '/api/v1') return res.end(JSON.stringify({ kind: 'APIResourceList', groupVersion: 'v1', resources: [{ name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get'] }] }));
-  if (req.url === '/api/v1/namespaces/kube-system') return res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'uid-of-kube-system' } }));
+  if (req.url === '/api/v1') {
+    return res.end(
+      JSON.stringify({
+        kind: 'APIResourceList',
+        groupVersion: 'v1',
+        resources: [{ name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['get'] }],
+      }),
+    );
+  }
+  if (req.url === '/api/v1/namespaces/kube-system') {
+    return res.end(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system', uid: 'uid-of-kube-system' } }));
+  }
   res.statusCode = 404;
   res.end('{}');
 };
@@ -77,7 +87,13 @@ function kubeconfig(server: string, cluster: Record<string, unknown> = {}): stri
   });
 }
 
-const failure = async (promise: Promise<unknown>): Promise<unknown> => promise.then(() => { throw new Error('expected a failure'); }, (error: unknown) => error);
+const failure = async (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error,
+  );
 
 describe(KubeGateway.name, () => {
   it('connects to the address checked at connect time, not to what the name resolves to later (DNS rebinding)', async () => {
@@ -92,7 +108,9 @@ describe(KubeGateway.name, () => {
     expect(resolver).toHaveBeenCalledTimes(1);
     // The certificate was verified for the name (SNI), the Host header kept it, and the token was sent.
     expect(fake.requests.length).toBeGreaterThanOrEqual(2);
-    for (const request of fake.requests) expect(request).toMatchObject({ host: `${NAME}:${fake.port}`, servername: NAME, authorization: 'Bearer the-token' });
+    for (const request of fake.requests) {
+      expect(request).toMatchObject({ host: `${NAME}:${fake.port}`, servername: NAME, authorization: 'Bearer the-token' });
+    }
   });
 
   it('verifies the certificate for tls-server-name when the server is an IP address, and refuses it without', async () => {
@@ -103,7 +121,9 @@ describe(KubeGateway.name, () => {
 
     const unnamed = await kube.connect(kube.checkKubeconfig(kubeconfig(`https://127.0.0.1:${fake.port}`)));
     const error = await failure(kube.kubeSystemUid(unnamed));
-    expect(describeKubeError(error, unnamed.server)).toBe(`The Kubernetes API server at ${unnamed.server} presented a certificate the kubeconfig does not trust (ERR_TLS_CERT_ALTNAME_INVALID).`);
+    expect(describeKubeError(error, unnamed.server)).toBe(
+      `The Kubernetes API server at ${unnamed.server} presented a certificate the kubeconfig does not trust (ERR_TLS_CERT_ALTNAME_INVALID).`,
+    );
   });
 
   it('does not follow a redirect to another address or name: nothing connects there', async () => {
@@ -115,7 +135,9 @@ describe(KubeGateway.name, () => {
     for (const fake of [toAddress, toName]) {
       const connection = await kube.connect(kube.checkKubeconfig(kubeconfig(`https://${NAME}:${fake.port}`)));
       const error = await failure(kube.kubeSystemUid(connection));
-      expect(describeKubeError(error, connection.server)).toBe(`The Kubernetes API server at ${connection.server} redirected to another address; a queued attach only talks to the server it checked.`);
+      expect(describeKubeError(error, connection.server)).toBe(
+        `The Kubernetes API server at ${connection.server} redirected to another address; a queued attach only talks to the server it checked.`,
+      );
       expect(fake.requests).toHaveLength(1);
     }
     expect(elsewhere.connections).toBe(0);
@@ -126,7 +148,9 @@ describe(KubeGateway.name, () => {
     const fake = await start('127.0.0.1');
     const kube = gateway(async () => [{ address: '127.0.0.1', family: 4 }], '10.0.0.0/8');
     const target = kube.checkKubeconfig(kubeconfig(`https://${NAME}:${fake.port}`));
-    await expect(kube.connect(target)).rejects.toThrow(new EgressRefusedError(`The kubeconfig's server ${NAME} resolves to 127.0.0.1, which is a loopback address not listed in ATTACH_ALLOWED_CIDRS.`));
+    await expect(kube.connect(target)).rejects.toThrow(
+      new EgressRefusedError(`The kubeconfig's server ${NAME} resolves to 127.0.0.1, which is a loopback address not listed in ATTACH_ALLOWED_CIDRS.`),
+    );
     expect(fake.connections).toBe(0);
   });
 
@@ -139,7 +163,9 @@ describe(KubeGateway.name, () => {
   ])('describes an answer with status %s by its status only, never quoting the body', async (status, sentence) => {
     const body = `${'<html>'.repeat(20)} ${MARKER} ${'x'.repeat(2000)}`;
     // A 200 that is not JSON: the parser's own message quotes the start of the body.
-    const fake = await start('127.0.0.1', (_, res) => res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'text/html' }).end(status === 200 ? MARKER : body));
+    const fake = await start('127.0.0.1', (_, res) =>
+      res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'text/html' }).end(status === 200 ? MARKER : body),
+    );
     const kube = gateway(jest.fn());
     const connection = await kube.connect(kube.checkKubeconfig(kubeconfig(`https://127.0.0.1:${fake.port}`, { 'tls-server-name': NAME })));
     const error = await failure(kube.kubeSystemUid(connection));

@@ -28,20 +28,48 @@ export function describeKubeError(error: unknown, server?: string): string {
   const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
   // client-node's ApiException carries the HTTP status as a numeric `code`.
   const status = typeof e?.code === 'number' ? e.code : typeof e?.statusCode === 'number' ? e.statusCode : undefined;
-  if (code === OTHER_HOST) return `The Kubernetes API server${where} redirected to another address; a queued attach only talks to the server it checked.`;
-  if (code === 'FARPOINT_EGRESS_REFUSED') return `The Kubernetes API server${where} is not an address a queued attach may connect to.`;
-  if (code === 'ECONNREFUSED') return `Cannot reach the Kubernetes API server${where}: connection refused.`;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `Cannot resolve the Kubernetes API server host${where}.`;
-  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return `Timed out connecting to the Kubernetes API server${where}.`;
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return `Cannot reach the Kubernetes API server${where}: no route to the host.`;
-  if (code === 'ECONNRESET' || code === 'EPIPE') return `The Kubernetes API server${where} closed the connection.`;
-  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return `The Kubernetes API server${where} presented a certificate the kubeconfig does not trust (${code}).`;
-  if (code && /^ERR_SSL|^EPROTO$/.test(code)) return `The TLS handshake with the Kubernetes API server${where} failed (${code}).`;
-  if (status === 401) return `The kubeconfig's credentials were rejected by the Kubernetes API server${where} (401).`;
-  if (status === 403) return `The kubeconfig's user may not install the agent${where} (403 Forbidden): it needs cluster-admin or equivalent.`;
-  if (status === 404) return `The Kubernetes API server${where} answered 404 Not Found: the server URL may not point at a Kubernetes API.`;
-  if (status !== undefined && status >= 100 && status <= 599) return `The Kubernetes API server${where} answered HTTP ${status}.`;
-  if (code && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) return `Kubernetes API request failed${where} (${code}).`;
+  if (code === OTHER_HOST) {
+    return `The Kubernetes API server${where} redirected to another address; a queued attach only talks to the server it checked.`;
+  }
+  if (code === 'FARPOINT_EGRESS_REFUSED') {
+    return `The Kubernetes API server${where} is not an address a queued attach may connect to.`;
+  }
+  if (code === 'ECONNREFUSED') {
+    return `Cannot reach the Kubernetes API server${where}: connection refused.`;
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `Cannot resolve the Kubernetes API server host${where}.`;
+  }
+  if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return `Timed out connecting to the Kubernetes API server${where}.`;
+  }
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+    return `Cannot reach the Kubernetes API server${where}: no route to the host.`;
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    return `The Kubernetes API server${where} closed the connection.`;
+  }
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
+    return `The Kubernetes API server${where} presented a certificate the kubeconfig does not trust (${code}).`;
+  }
+  if (code && /^ERR_SSL|^EPROTO$/.test(code)) {
+    return `The TLS handshake with the Kubernetes API server${where} failed (${code}).`;
+  }
+  if (status === 401) {
+    return `The kubeconfig's credentials were rejected by the Kubernetes API server${where} (401).`;
+  }
+  if (status === 403) {
+    return `The kubeconfig's user may not install the agent${where} (403 Forbidden): it needs cluster-admin or equivalent.`;
+  }
+  if (status === 404) {
+    return `The Kubernetes API server${where} answered 404 Not Found: the server URL may not point at a Kubernetes API.`;
+  }
+  if (status !== undefined && status >= 100 && status <= 599) {
+    return `The Kubernetes API server${where} answered HTTP ${status}.`;
+  }
+  if (code && /^[A-Z][A-Z0-9_]{1,40}$/.test(code)) {
+    return `Kubernetes API request failed${where} (${code}).`;
+  }
   return `Kubernetes API request failed${where}; the server's answer was not a Kubernetes API response.`;
 }
 
@@ -74,8 +102,11 @@ class PinnedKubeConfig extends KubeConfig {
 
   override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
     const user = this.getCurrentUser()!;
-    if (user.token) context.setHeaderParam('Authorization', `Bearer ${user.token}`);
-    else if (user.username) context.setHeaderParam('Authorization', `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`);
+    if (user.token) {
+      context.setHeaderParam('Authorization', `Bearer ${user.token}`);
+    } else if (user.username) {
+      context.setHeaderParam('Authorization', `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`);
+    }
     context.setAgent(this.agent);
   }
 
@@ -99,8 +130,15 @@ function pinnedAgent(target: ValidatedKubeconfig, addresses: readonly ResolvedAd
   const host = normalizeHost(target.hostname);
   const otherHost = (name: unknown) => Object.assign(new Error(`refused to connect to ${String(name)}: not the checked server`), { code: OTHER_HOST });
   const lookup: LookupFunction = (hostname, options, callback) => {
-    if (normalizeHost(hostname) !== host) return callback(otherHost(hostname), '', 4);
-    if (options.all) return callback(null, addresses.map((a) => ({ address: a.address, family: a.family })));
+    if (normalizeHost(hostname) !== host) {
+      return callback(otherHost(hostname), '', 4);
+    }
+    if (options.all) {
+      return callback(
+        null,
+        addresses.map((a) => ({ address: a.address, family: a.family })),
+      );
+    }
     return callback(null, addresses[0].address, addresses[0].family);
   };
   const agent = target.server.startsWith('https:')
@@ -117,7 +155,9 @@ function pinnedAgent(target: ValidatedKubeconfig, addresses: readonly ResolvedAd
   const connect = agent.createConnection.bind(agent) as (options: { host?: string }, callback?: unknown) => unknown;
   // IP literals skip lookup, so the host itself is checked here too.
   (agent as unknown as { createConnection: typeof connect }).createConnection = (options, callback) => {
-    if (normalizeHost(String(options.host ?? '')) !== host) throw otherHost(options.host);
+    if (normalizeHost(String(options.host ?? '')) !== host) {
+      throw otherHost(options.host);
+    }
     return connect(options, callback);
   };
   return agent;

@@ -1,5 +1,5 @@
 import { dump } from 'js-yaml';
-import { KubeconfigError, KubeconfigPolicyOptions, validateKubeconfig } from './kubeconfig-policy';
+import { KubeconfigError, type KubeconfigPolicyOptions, validateKubeconfig } from './kubeconfig-policy';
 
 const STRICT: KubeconfigPolicyOptions = { allowHttp: false, allowInsecureSkipTlsVerify: false };
 const pem = (label: string) => `-----BEGIN ${label}-----\nMIIBfake\n-----END ${label}-----\n`;
@@ -23,7 +23,9 @@ function refusal(text: string, options = STRICT): KubeconfigError {
   try {
     validateKubeconfig(text, options);
   } catch (error) {
-    if (error instanceof KubeconfigError) return error;
+    if (error instanceof KubeconfigError) {
+      return error;
+    }
     throw error;
   }
   throw new Error('the kubeconfig was accepted');
@@ -35,10 +37,21 @@ describe(validateKubeconfig.name, () => {
       'current-context': 'b',
       clusters: [
         { name: 'a', cluster: { server: 'https://a.example.com' } },
-        { name: 'b', cluster: { server: 'https://10.1.2.3:6443/', 'tls-server-name': 'kubernetes.default', 'certificate-authority-data': b64(pem('CERTIFICATE')), extensions: [{ name: 'x', extension: {} }] } },
+        {
+          name: 'b',
+          cluster: {
+            server: 'https://10.1.2.3:6443/',
+            'tls-server-name': 'kubernetes.default',
+            'certificate-authority-data': b64(pem('CERTIFICATE')),
+            extensions: [{ name: 'x', extension: {} }],
+          },
+        },
       ],
       users: [{ name: 'u', user: { 'client-certificate-data': b64(pem('CERTIFICATE')), 'client-key-data': b64(pem('EC PRIVATE KEY')) } }],
-      contexts: [{ name: 'a', context: { cluster: 'a', user: 'u' } }, { name: 'b', context: { cluster: 'b', user: 'u', namespace: 'default' } }],
+      contexts: [
+        { name: 'a', context: { cluster: 'a', user: 'u' } },
+        { name: 'b', context: { cluster: 'b', user: 'u', namespace: 'default' } },
+      ],
       preferences: {},
     });
     expect(validateKubeconfig(text, STRICT)).toEqual({
@@ -57,13 +70,23 @@ describe(validateKubeconfig.name, () => {
   });
 
   it('reads JSON as well as YAML, and keeps a path prefix of the server URL', () => {
-    const text = JSON.stringify({ 'current-context': 'c', clusters: [{ name: 'c', cluster: { server: 'https://rancher.example.com/k8s/clusters/c-1/' } }], users: [{ name: 'u', user: { username: 'admin', password: 'pass word' } }], contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }] });
+    const text = JSON.stringify({
+      'current-context': 'c',
+      clusters: [{ name: 'c', cluster: { server: 'https://rancher.example.com/k8s/clusters/c-1/' } }],
+      users: [{ name: 'u', user: { username: 'admin', password: 'pass word' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+    });
     expect(validateKubeconfig(text, STRICT)).toMatchObject({ server: 'https://rancher.example.com/k8s/clusters/c-1', username: 'admin', password: 'pass word' });
   });
 
   it.each([
     ['exec', { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: '/bin/sh', args: ['-c', 'touch /tmp/x'] } }, 'kubeconfig.users[0].user.exec', 'never runs commands'],
-    ['auth-provider', { 'auth-provider': { name: 'gcp', config: { 'cmd-path': '/bin/sh', 'cmd-args': '-c id' } } }, 'kubeconfig.users[0].user.auth-provider', 'never runs commands'],
+    [
+      'auth-provider',
+      { 'auth-provider': { name: 'gcp', config: { 'cmd-path': '/bin/sh', 'cmd-args': '-c id' } } },
+      'kubeconfig.users[0].user.auth-provider',
+      'never runs commands',
+    ],
     ['token-file', { 'token-file': '/var/run/secrets/token' }, 'kubeconfig.users[0].user.token-file', 'never reads files'],
     ['tokenFile', { tokenFile: '/var/run/secrets/token' }, 'kubeconfig.users[0].user.tokenFile', 'never reads files'],
     ['client-certificate', { 'client-certificate': '/etc/ssl/cert.pem' }, 'kubeconfig.users[0].user.client-certificate', 'as client-certificate-data'],
@@ -97,7 +120,16 @@ describe(validateKubeconfig.name, () => {
   });
 
   it('refuses a dangerous field in an entry the current context does not use', () => {
-    const text = kubeconfig({}, {}, { users: [{ name: 'admin', user: { token: 't' } }, { name: 'other', user: { exec: { command: 'id' } } }] });
+    const text = kubeconfig(
+      {},
+      {},
+      {
+        users: [
+          { name: 'admin', user: { token: 't' } },
+          { name: 'other', user: { exec: { command: 'id' } } },
+        ],
+      },
+    );
     expect(refusal(text).path).toBe('kubeconfig.users[1].user.exec');
   });
 
@@ -128,7 +160,20 @@ describe(validateKubeconfig.name, () => {
     ['no current-context', kubeconfig({}, {}, { 'current-context': undefined }), 'kubeconfig.current-context'],
     ['a current-context that does not exist', kubeconfig({}, {}, { 'current-context': 'nope' }), 'kubeconfig.current-context'],
     ['a context naming a missing user', kubeconfig({}, {}, { contexts: [{ name: 'edge', context: { cluster: 'edge', user: 'ghost' } }] }), 'kubeconfig.contexts[0].context.user'],
-    ['duplicate cluster names', kubeconfig({}, {}, { clusters: [{ name: 'edge', cluster: { server: 'https://a' } }, { name: 'edge', cluster: { server: 'https://b' } }] }), 'kubeconfig.clusters[1].name'],
+    [
+      'duplicate cluster names',
+      kubeconfig(
+        {},
+        {},
+        {
+          clusters: [
+            { name: 'edge', cluster: { server: 'https://a' } },
+            { name: 'edge', cluster: { server: 'https://b' } },
+          ],
+        },
+      ),
+      'kubeconfig.clusters[1].name',
+    ],
     ['an unknown key beside name', kubeconfig({}, {}, { users: [{ name: 'admin', user: { token: 't' }, exec: {} }] }), 'kubeconfig.users[0].exec'],
     ['duplicate keys', 'current-context: a\ncurrent-context: b\n', 'kubeconfig'],
     ['more than 256 KiB', `# ${'x'.repeat(256 * 1024)}\n`, 'kubeconfig'],

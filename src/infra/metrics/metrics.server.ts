@@ -25,7 +25,9 @@ export class MetricsServer implements OnApplicationBootstrap, OnModuleDestroy {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.METRICS_PORT === 0) return;
+    if (this.config.METRICS_PORT === 0) {
+      return;
+    }
     const server = createServer((request, response) => void this.handle(request, response));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -65,14 +67,18 @@ export class MetricsServer implements OnApplicationBootstrap, OnModuleDestroy {
 
   private authorized(header: string | undefined): boolean {
     const token = this.config.METRICS_TOKEN;
-    if (!token) return true;
+    if (!token) {
+      return true;
+    }
     // Hashes have equal lengths, so the comparison takes the same time whatever was sent.
     return timingSafeEqual(digest(header ?? ''), digest(`Bearer ${token}`));
   }
 
   async onModuleDestroy(): Promise<void> {
     const server = this.server;
-    if (!server) return;
+    if (!server) {
+      return;
+    }
     this.server = undefined;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -110,9 +110,13 @@ export class OpaCliGateway {
 
   /** `opa build -t wasm -e <entrypoint>…` over the modules; returns policy.wasm and the bundle. */
   async buildWasm(modules: readonly RegoModule[], entrypoints: readonly string[], options: RegoOptions = {}): Promise<WasmBuild> {
-    if (entrypoints.length === 0) throw new OpaCliError(OpaErrorCode.INVALID_INPUT, 'at least one entrypoint is needed, e.g. "farpoint/admission/deny"');
+    if (entrypoints.length === 0) {
+      throw new OpaCliError(OpaErrorCode.INVALID_INPUT, 'at least one entrypoint is needed, e.g. "farpoint/admission/deny"');
+    }
     for (const e of entrypoints) {
-      if (!ENTRYPOINT.test(e)) throw new OpaCliError(OpaErrorCode.INVALID_INPUT, `entrypoint "${e}" must look like package/path/rule`);
+      if (!ENTRYPOINT.test(e)) {
+        throw new OpaCliError(OpaErrorCode.INVALID_INPUT, `entrypoint "${e}" must look like package/path/rule`);
+      }
     }
     return this.withModules(modules, async (dir) => {
       const out = join(dir, '..', 'bundle.tar.gz');
@@ -123,7 +127,9 @@ export class OpaCliGateway {
       }
       const bundle = await readFile(out);
       const wasm = readTarGzEntry(bundle, 'policy.wasm');
-      if (!wasm) throw new OpaCliError(OpaErrorCode.OPA_FAILED, 'opa build produced a bundle without policy.wasm');
+      if (!wasm) {
+        throw new OpaCliError(OpaErrorCode.OPA_FAILED, 'opa build produced a bundle without policy.wasm');
+      }
       return { wasm, bundle };
     });
   }
@@ -145,7 +151,9 @@ export class OpaCliGateway {
       }
       const cases = raw.map(toTestCase);
       const counts = { pass: 0, fail: 0, error: 0, skip: 0 };
-      for (const c of cases) counts[c.outcome]++;
+      for (const c of cases) {
+        counts[c.outcome]++;
+      }
       return { passed: counts.pass > 0 && counts.fail === 0 && counts.error === 0, counts, cases };
     });
   }
@@ -157,7 +165,9 @@ export class OpaCliGateway {
         await this.throwIfInvalid(dir, options);
         return [];
       } catch (error) {
-        if (error instanceof OpaCliError && error.code === OpaErrorCode.REGO_INVALID) return error.problems.length ? error.problems : [{ code: 'rego_error', message: error.message }];
+        if (error instanceof OpaCliError && error.code === OpaErrorCode.REGO_INVALID) {
+          return error.problems.length ? error.problems : [{ code: 'rego_error', message: error.message }];
+        }
         throw error;
       }
     });
@@ -166,7 +176,9 @@ export class OpaCliGateway {
   /** Runs `opa check` to turn a failure into structured problems when the Rego itself is at fault. */
   private async throwIfInvalid(dir: string, options: RegoOptions = {}): Promise<void> {
     const res = await this.run(['check', '--format=json', ...versionFlags(options), '.'], dir);
-    if (res.code === 0) return;
+    if (res.code === 0) {
+      return;
+    }
     let problems: RegoProblem[] = [];
     try {
       const parsed = JSON.parse(res.stdout || res.stderr) as { errors?: OpaErrorJson[] };
@@ -186,7 +198,9 @@ export class OpaCliGateway {
   }
 
   private async withModules<T>(modules: readonly RegoModule[], fn: (dir: string) => Promise<T>): Promise<T> {
-    if (modules.length === 0) throw new OpaCliError(OpaErrorCode.INVALID_INPUT, 'no Rego modules given');
+    if (modules.length === 0) {
+      throw new OpaCliError(OpaErrorCode.INVALID_INPUT, 'no Rego modules given');
+    }
     const paths = new Set<string>();
     for (const m of modules) {
       const p = normalize(m.path);
@@ -194,7 +208,9 @@ export class OpaCliGateway {
       if (!m.path || p.startsWith('..') || p.startsWith(sep) || p.includes(`..${sep}`) || !p.endsWith('.rego')) {
         throw new OpaCliError(OpaErrorCode.INVALID_INPUT, `module path "${m.path}" must be a relative path ending in .rego`);
       }
-      if (paths.has(p)) throw new OpaCliError(OpaErrorCode.INVALID_INPUT, `module path "${m.path}" is given twice`);
+      if (paths.has(p)) {
+        throw new OpaCliError(OpaErrorCode.INVALID_INPUT, `module path "${m.path}" is given twice`);
+      }
       paths.add(p);
     }
     const work = await mkdtemp(join(tmpdir(), 'farpoint-opa-'));
@@ -213,22 +229,17 @@ export class OpaCliGateway {
 
   private run(args: string[], cwd: string): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      execFile(
-        this.options.opaPath,
-        args,
-        { cwd, timeout: this.timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
-        (err, stdout, stderr) => {
-          if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
-            reject(new OpaCliError(OpaErrorCode.OPA_FAILED, `opa not found at ${this.options.opaPath}`));
-          } else if (err && err.killed) {
-            reject(new OpaCliError(OpaErrorCode.TIMEOUT, `opa ${args[0]} did not finish within ${this.timeoutMs} ms`));
-          } else if (err && typeof err.code !== 'number') {
-            reject(new OpaCliError(OpaErrorCode.OPA_FAILED, `opa ${args[0]} could not run: ${err.message}`));
-          } else {
-            resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-          }
-        },
-      );
+      execFile(this.options.opaPath, args, { cwd, timeout: this.timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+          reject(new OpaCliError(OpaErrorCode.OPA_FAILED, `opa not found at ${this.options.opaPath}`));
+        } else if (err && err.killed) {
+          reject(new OpaCliError(OpaErrorCode.TIMEOUT, `opa ${args[0]} did not finish within ${this.timeoutMs} ms`));
+        } else if (err && typeof err.code !== 'number') {
+          reject(new OpaCliError(OpaErrorCode.OPA_FAILED, `opa ${args[0]} could not run: ${err.message}`));
+        } else {
+          resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+        }
+      });
     });
   }
 }
@@ -273,10 +284,16 @@ function toTestCase(t: OpaTestJson): RegoTestCase {
 /** One regular file from a .tar.gz (ustar headers; OPA writes names like "/policy.wasm"). */
 function readTarGzEntry(targz: Buffer, name: string): Buffer | undefined {
   const tar = gunzipSync(targz);
-  for (let off = 0; off + 512 <= tar.length; ) {
+  for (let off = 0; off + 512 <= tar.length;) {
     const header = tar.subarray(off, off + 512);
-    if (header.every((b) => b === 0)) break;
-    const field = (start: number, len: number) => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
+    if (header.every((b) => b === 0)) {
+      break;
+    }
+    const field = (start: number, len: number) =>
+      header
+        .subarray(start, start + len)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const prefix = field(345, 155);
     const entry = (prefix ? `${prefix}/` : '') + field(0, 100);
     const size = parseInt(field(124, 12).trim() || '0', 8);

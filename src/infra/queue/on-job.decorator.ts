@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { JobName } from './jobs';
+import { type JobName } from './jobs';
 
 export const ON_JOB = Symbol('farpoint:on-job');
 

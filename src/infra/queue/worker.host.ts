@@ -31,11 +31,15 @@ export class WorkerHost implements OnApplicationShutdown {
     const found = new Map<JobName, Handler[]>();
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
-      if (!instance || typeof instance !== 'object') continue;
+      if (!instance || typeof instance !== 'object') {
+        continue;
+      }
       const prototype = Object.getPrototypeOf(instance);
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const name = this.reflector.get<JobName | undefined>(ON_JOB, prototype[method]);
-        if (!name) continue;
+        if (!name) {
+          continue;
+        }
         const handler = (instance[method] as Handler).bind(instance);
         found.set(name, [...(found.get(name) ?? []), handler]);
       }
@@ -43,9 +47,13 @@ export class WorkerHost implements OnApplicationShutdown {
     const problems: string[] = [];
     for (const name of Object.values(JobName)) {
       const handlers = found.get(name) ?? [];
-      if (handlers.length !== 1) problems.push(`job ${name} has ${handlers.length} handlers (needs exactly 1)`);
+      if (handlers.length !== 1) {
+        problems.push(`job ${name} has ${handlers.length} handlers (needs exactly 1)`);
+      }
     }
-    if (problems.length) throw new Error(`Job handler registry is invalid: ${problems.join('; ')}`);
+    if (problems.length) {
+      throw new Error(`Job handler registry is invalid: ${problems.join('; ')}`);
+    }
     return new Map([...found].map(([name, handlers]) => [name, handlers[0]]));
   }
 
@@ -58,7 +66,9 @@ export class WorkerHost implements OnApplicationShutdown {
         queue,
         async (job) => {
           const handler = handlers.get(job.name as JobName);
-          if (!handler || JOB_QUEUE[job.name as JobName] !== queue) throw new Error(`No handler for job ${job.name} on ${queue}`);
+          if (!handler || JOB_QUEUE[job.name as JobName] !== queue) {
+            throw new Error(`No handler for job ${job.name} on ${queue}`);
+          }
           return handler(job.data, job);
         },
         {
@@ -79,6 +89,8 @@ export class WorkerHost implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
-    for (const connection of this.connections) connection.disconnect();
+    for (const connection of this.connections) {
+      connection.disconnect();
+    }
   }
 }

@@ -44,12 +44,20 @@ export class PubSubGateway implements OnModuleDestroy {
     let done = false;
     let overflow: FarpointError | undefined;
     const listener: Listener = (message) => {
-      if (done) return;
+      if (done) {
+        return;
+      }
       const waiter = waiting.shift();
-      if (waiter) waiter({ value: message as T, done: false });
-      else if (queue.length < maxPending) queue.push(message as T);
-      else {
-        overflow = new FarpointError(ErrorCode.RATE_LIMITED, `This subscription fell more than ${maxPending} messages behind and was ended. Subscribe again and re-read the current state.`, { maxPending });
+      if (waiter) {
+        waiter({ value: message as T, done: false });
+      } else if (queue.length < maxPending) {
+        queue.push(message as T);
+      } else {
+        overflow = new FarpointError(
+          ErrorCode.RATE_LIMITED,
+          `This subscription fell more than ${maxPending} messages behind and was ended. Subscribe again and re-read the current state.`,
+          { maxPending },
+        );
         void finish();
       }
     };
@@ -59,8 +67,17 @@ export class PubSubGateway implements OnModuleDestroy {
       if (!done) {
         done = true;
         queue.length = 0;
-        for (const waiter of waiting.splice(0)) waiter({ value: undefined, done: true });
-        if (await listening.then(() => true, () => false)) await this.unlisten(channel, listener);
+        for (const waiter of waiting.splice(0)) {
+          waiter({ value: undefined, done: true });
+        }
+        if (
+          await listening.then(
+            () => true,
+            () => false,
+          )
+        ) {
+          await this.unlisten(channel, listener);
+        }
       }
       return { value: undefined, done: true };
     };
@@ -72,8 +89,12 @@ export class PubSubGateway implements OnModuleDestroy {
           overflow = undefined;
           throw error;
         }
-        if (done) return { value: undefined, done: true };
-        if (queue.length) return { value: queue.shift()!, done: false };
+        if (done) {
+          return { value: undefined, done: true };
+        }
+        if (queue.length) {
+          return { value: queue.shift()!, done: false };
+        }
         return new Promise((resolve) => waiting.push(resolve));
       },
       return: finish,
@@ -102,9 +123,13 @@ export class PubSubGateway implements OnModuleDestroy {
       this.subscriber = createRedisConnection(this.config.REDIS_URL, 'subscriber');
       this.subscriber.on('message', (key: string, raw: string) => {
         const local = this.listeners.get(key);
-        if (!local) return;
+        if (!local) {
+          return;
+        }
         const message = JSON.parse(raw) as unknown;
-        for (const l of local) l(message);
+        for (const l of local) {
+          l(message);
+        }
       });
     }
     const key = this.key(channel);

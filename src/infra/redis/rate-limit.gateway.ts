@@ -38,9 +38,15 @@ export class RateLimitGateway implements OnModuleDestroy {
     const window = Math.floor(now / 1000 / windowSeconds);
     const key = `${this.config.QUEUE_PREFIX}:ratelimit:${bucket}:${window}`;
     const retryAfterSeconds = Math.max(1, Math.ceil((window + 1) * windowSeconds - now / 1000));
-    if (Date.now() < this.skipUntil) return { allowed: true, retryAfterSeconds };
+    if (Date.now() < this.skipUntil) {
+      return { allowed: true, retryAfterSeconds };
+    }
     try {
-      const results = await this.redis.multi().incr(key).expire(key, windowSeconds * 2, 'NX').exec();
+      const results = await this.redis
+        .multi()
+        .incr(key)
+        .expire(key, windowSeconds * 2, 'NX')
+        .exec();
       const count = Number(results?.[0]?.[1] ?? 0);
       return { allowed: count <= limit, retryAfterSeconds };
     } catch (error) {

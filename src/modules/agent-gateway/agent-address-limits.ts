@@ -1,6 +1,6 @@
 import type { RouteOptions } from 'fastify';
-import { AppConfig } from '../../infra/config/app-config';
-import { AddressLimit } from '../../infra/http/address-rate-limit';
+import { type AppConfig } from '../../infra/config/app-config';
+import { type AddressLimit } from '../../infra/http/address-rate-limit';
 import { AGENT_API_BASE_PATH, AgentErrorCode, AgentProtocolError } from '../../protocol';
 import { sendAgentError } from './agent-protocol.filter';
 
@@ -13,13 +13,18 @@ const ANONYMOUS_ROUTES = [`${AGENT_API_BASE_PATH}/register`, `${AGENT_API_BASE_P
  * clusters behind one address). The per-cluster limit follows authentication (AgentRateLimitGuard).
  */
 export function agentAddressLimit(route: RouteOptions, config: AppConfig): AddressLimit | undefined {
-  if (!route.url.startsWith(`${AGENT_API_BASE_PATH}/`)) return undefined;
+  if (!route.url.startsWith(`${AGENT_API_BASE_PATH}/`)) {
+    return undefined;
+  }
   const anonymous = ANONYMOUS_ROUTES.some((prefix) => (prefix.endsWith('/') ? route.url.startsWith(prefix) : route.url === prefix));
   const [bucket, limit] = anonymous ? ['agent-address', config.AGENT_ANONYMOUS_RATE_LIMIT_PER_MINUTE] : ['address', config.ADDRESS_RATE_LIMIT_PER_MINUTE];
   return {
     bucket,
     limit,
     refuse: (reply, retryAfterSeconds) =>
-      sendAgentError(reply, new AgentProtocolError(AgentErrorCode.RATE_LIMITED, `Too many requests: at most ${limit} a minute are accepted from one address. Retry after ${retryAfterSeconds} s.`)),
+      sendAgentError(
+        reply,
+        new AgentProtocolError(AgentErrorCode.RATE_LIMITED, `Too many requests: at most ${limit} a minute are accepted from one address. Retry after ${retryAfterSeconds} s.`),
+      ),
   };
 }

@@ -22,6 +22,8 @@ export class AgentCredentialGuard implements CanActivate {
 
 export const CurrentAgentCredential = createParamDecorator((_: unknown, context: ExecutionContext): AgentCredential => {
   const credential = context.switchToHttp().getRequest<AgentRequest>().agentCredential;
-  if (!credential) throw new Error('CurrentAgentCredential used on a route without AgentCredentialGuard');
+  if (!credential) {
+    throw new Error('CurrentAgentCredential used on a route without AgentCredentialGuard');
+  }
   return credential;
 });

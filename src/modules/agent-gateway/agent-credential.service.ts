@@ -42,14 +42,26 @@ export class AgentCredentialService {
    * request's own transaction records the use (recordUse).
    */
   async authenticate(authorization: string | undefined, now = new Date()): Promise<AgentCredential> {
-    if (!authorization) throw E.credentialMissing();
+    if (!authorization) {
+      throw E.credentialMissing();
+    }
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    if (!match) throw E.credentialMissing();
-    if (!looksLikeSecret('fpc_', match[1])) throw E.credentialInvalid();
+    if (!match) {
+      throw E.credentialMissing();
+    }
+    if (!looksLikeSecret('fpc_', match[1])) {
+      throw E.credentialInvalid();
+    }
     const credential = await this.credentials.findByHash(hashSecret(match[1]));
-    if (!credential) throw E.credentialInvalid();
-    if (credential.revokedAt) throw E.credentialRevoked();
-    if (credential.expiresAt <= now) throw E.credentialExpired(credential.expiresAt);
+    if (!credential) {
+      throw E.credentialInvalid();
+    }
+    if (credential.revokedAt) {
+      throw E.credentialRevoked();
+    }
+    if (credential.expiresAt <= now) {
+      throw E.credentialExpired(credential.expiresAt);
+    }
     return credential;
   }
 
@@ -59,10 +71,14 @@ export class AgentCredentialService {
    * on the credential's own cluster (the claimed cluster may belong to another organization).
    */
   async assertOwnCluster(credential: AgentCredential, claimedClusterId: string, operation: string): Promise<void> {
-    if (claimedClusterId === credential.clusterId) return;
+    if (claimedClusterId === credential.clusterId) {
+      return;
+    }
     await this.transactions.run(async (tx) => {
       const cluster = await this.clusters.findIn(tx, credential.clusterId);
-      if (!cluster) return;
+      if (!cluster) {
+        return;
+      }
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
         objectKind: EventObjectKind.Cluster,
@@ -83,9 +99,13 @@ export class AgentCredentialService {
    * credential revokes its predecessor: from then on the agent has provably stored the new one.
    */
   async recordUse(tx: Tx, credential: AgentCredential, cluster: Cluster, now: Date): Promise<void> {
-    if (credential.firstUsedAt) return;
+    if (credential.firstUsedAt) {
+      return;
+    }
     const first = await this.credentials.markFirstUsed(tx, credential.id, now);
-    if (!first || !credential.previousId) return;
+    if (!first || !credential.previousId) {
+      return;
+    }
     if (await this.credentials.revoke(tx, credential.previousId, now)) {
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
@@ -126,8 +146,12 @@ export class AgentCredentialService {
     await this.assertOwnCluster(credential, request.clusterId, 'rotate');
     const issued = await this.transactions.run(async (tx) => {
       const cluster = await this.clusters.lock(tx, credential.clusterId);
-      if (!cluster) throw E.credentialInvalid();
-      if (cluster.phase === 'DETACHED') throw E.clusterDetached();
+      if (!cluster) {
+        throw E.credentialInvalid();
+      }
+      if (cluster.phase === 'DETACHED') {
+        throw E.clusterDetached();
+      }
       await this.recordUse(tx, credential, cluster, now);
       const abandoned = await this.credentials.revokeUnusedSuccessors(tx, credential.id, now);
       const next = await this.issue(tx, cluster, credential.id, now);

@@ -18,10 +18,7 @@ export const AgentGatewayErrors = {
       'This registration token has already been used by an agent. Each token registers one agent once; create a new registration link to attach again.',
     ),
   tokenExpired: (expiresAt: Date) =>
-    new AgentProtocolError(
-      AgentErrorCode.TOKEN_EXPIRED,
-      `This registration token expired at ${expiresAt.toISOString()}. Create a new registration link for the cluster.`,
-    ),
+    new AgentProtocolError(AgentErrorCode.TOKEN_EXPIRED, `This registration token expired at ${expiresAt.toISOString()}. Create a new registration link for the cluster.`),
   tokenRevoked: () =>
     new AgentProtocolError(
       AgentErrorCode.TOKEN_REVOKED,
@@ -37,29 +34,26 @@ export const AgentGatewayErrors = {
       AgentErrorCode.CLUSTER_IDENTITY_MISMATCH,
       'This Farpoint cluster was attached before from a different Kubernetes cluster (another kube-system namespace UID). Install the agent into the original cluster, or detach this cluster and attach the new one separately.',
     ),
-  credentialMissing: () =>
-    new AgentProtocolError(AgentErrorCode.CREDENTIAL_INVALID, 'Send the agent credential as "Authorization: Bearer <credential>".'),
-  credentialInvalid: () =>
-    new AgentProtocolError(AgentErrorCode.CREDENTIAL_INVALID, 'This agent credential is not valid. The agent must be attached again.'),
+  credentialMissing: () => new AgentProtocolError(AgentErrorCode.CREDENTIAL_INVALID, 'Send the agent credential as "Authorization: Bearer <credential>".'),
+  credentialInvalid: () => new AgentProtocolError(AgentErrorCode.CREDENTIAL_INVALID, 'This agent credential is not valid. The agent must be attached again.'),
   credentialExpired: (expiresAt: Date) =>
     new AgentProtocolError(
       AgentErrorCode.CREDENTIAL_EXPIRED,
       `This agent credential expired at ${expiresAt.toISOString()} before it was rotated. The agent must be attached again.`,
     ),
   credentialRevoked: () =>
-    new AgentProtocolError(
-      AgentErrorCode.CREDENTIAL_REVOKED,
-      'This agent credential was revoked (it was replaced by a rotated credential, or the cluster was detached).',
-    ),
-  clusterDetached: () =>
-    new AgentProtocolError(AgentErrorCode.CREDENTIAL_REVOKED, 'The cluster has been detached from Farpoint; its agent credentials are revoked.'),
+    new AgentProtocolError(AgentErrorCode.CREDENTIAL_REVOKED, 'This agent credential was revoked (it was replaced by a rotated credential, or the cluster was detached).'),
+  clusterDetached: () => new AgentProtocolError(AgentErrorCode.CREDENTIAL_REVOKED, 'The cluster has been detached from Farpoint; its agent credentials are revoked.'),
   wrongCluster: () =>
     new AgentProtocolError(
       AgentErrorCode.CREDENTIAL_WRONG_CLUSTER,
       'This agent credential belongs to another cluster than the clusterId in the request. A credential is valid for its own cluster only.',
     ),
   serviceUnavailable: () =>
-    new AgentProtocolError(AgentErrorCode.SERVICE_UNAVAILABLE, `The Farpoint API cannot serve this right now: its database is busy or unreachable. Retry after ${SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS} s.`, { retryAfterSeconds: SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS }),
-  internal: () =>
-    new AgentProtocolError(AgentErrorCode.INTERNAL_ERROR, 'The Farpoint API failed to handle this request. Retry later; the failure has been logged.'),
+    new AgentProtocolError(
+      AgentErrorCode.SERVICE_UNAVAILABLE,
+      `The Farpoint API cannot serve this right now: its database is busy or unreachable. Retry after ${SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS} s.`,
+      { retryAfterSeconds: SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS },
+    ),
+  internal: () => new AgentProtocolError(AgentErrorCode.INTERNAL_ERROR, 'The Farpoint API failed to handle this request. Retry later; the failure has been logged.'),
 } as const;

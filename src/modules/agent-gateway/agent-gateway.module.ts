@@ -19,15 +19,7 @@ import { AgentReportsService } from './agent-reports.service';
 @Module({
   imports: [AttachModule, ClustersModule, ClusterInventoryModule],
   controllers: [AgentGatewayController],
-  providers: [
-    AgentCredentialRepository,
-    AgentClusterRepository,
-    AgentCredentialService,
-    AgentRegistrationService,
-    AgentReportsService,
-    AgentCredentialGuard,
-    AgentRateLimitGuard,
-  ],
+  providers: [AgentCredentialRepository, AgentClusterRepository, AgentCredentialService, AgentRegistrationService, AgentReportsService, AgentCredentialGuard, AgentRateLimitGuard],
   exports: [AgentRegistrationService, AgentCredentialService],
 })
 export class AgentGatewayModule {}

@@ -15,7 +15,9 @@ export interface MappedAgentError {
 
 /** HTTP status (Fastify's statusCode or a Nest HttpException's) and code of a framework error, if any. */
 function frameworkStatus(error: unknown): { status?: number; code?: string } {
-  if (error instanceof HttpException) return { status: error.getStatus() };
+  if (error instanceof HttpException) {
+    return { status: error.getStatus() };
+  }
   if (error && typeof error === 'object') {
     const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
     return { status: typeof statusCode === 'number' ? statusCode : undefined, code: typeof code === 'string' ? code : undefined };
@@ -30,27 +32,44 @@ function frameworkStatus(error: unknown): { status?: number; code?: string } {
  * message, and the caller logs it.
  */
 export function toAgentProtocolError(error: unknown, maxBodyBytes: number = AgentProtocolLimits.maxBodyBytes): MappedAgentError {
-  if (error instanceof AgentProtocolError) return { error, unexpected: false };
-  if (isDatabaseUnavailable(error)) return { error: E.serviceUnavailable(), unexpected: false, unavailable: true };
+  if (error instanceof AgentProtocolError) {
+    return { error, unexpected: false };
+  }
+  if (isDatabaseUnavailable(error)) {
+    return { error: E.serviceUnavailable(), unexpected: false, unavailable: true };
+  }
   const { status, code } = frameworkStatus(error);
   if (status === 413 || code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     const max = maxBodyBytes;
     const advice = max === AgentProtocolLimits.maxBodyBytes ? ' Send fewer report items per batch.' : '';
-    return { error: new AgentProtocolError(AgentErrorCode.PAYLOAD_TOO_LARGE, `The request body is larger than the limit of ${max} bytes for this endpoint.${advice}`, { maxBytes: max }), unexpected: false };
+    return {
+      error: new AgentProtocolError(AgentErrorCode.PAYLOAD_TOO_LARGE, `The request body is larger than the limit of ${max} bytes for this endpoint.${advice}`, { maxBytes: max }),
+      unexpected: false,
+    };
   }
   if (status === 415 || code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-    return { error: new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_BODY, 'The request body must be JSON sent with "Content-Type: application/json".', { issues: [{ path: '(root)', message: 'unsupported media type' }] }), unexpected: false };
+    return {
+      error: new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_BODY, 'The request body must be JSON sent with "Content-Type: application/json".', {
+        issues: [{ path: '(root)', message: 'unsupported media type' }],
+      }),
+      unexpected: false,
+    };
   }
   if (status === 400) {
     // Fastify's JSON parser (SyntaxError, empty body) and Nest's body parser guard (prototype poisoning).
-    return { error: new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_BODY, 'The request body is not valid JSON.', { issues: [{ path: '(root)', message: 'not valid JSON' }] }), unexpected: false };
+    return {
+      error: new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_BODY, 'The request body is not valid JSON.', { issues: [{ path: '(root)', message: 'not valid JSON' }] }),
+      unexpected: false,
+    };
   }
   return { error: E.internal(), unexpected: true };
 }
 
 /** Writes a protocol error as `{ error: { code, message } }` with its HTTP status (and Retry-After when unavailable). */
 export function sendAgentError(reply: FastifyReply, error: AgentProtocolError): FastifyReply {
-  if (error.code === AgentErrorCode.SERVICE_UNAVAILABLE) reply.header('retry-after', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
+  if (error.code === AgentErrorCode.SERVICE_UNAVAILABLE) {
+    reply.header('retry-after', String(SERVICE_UNAVAILABLE_RETRY_AFTER_SECONDS));
+  }
   return reply.status(error.httpStatus).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(error.toBody());
 }
 
@@ -68,7 +87,9 @@ export class AgentProtocolExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { error, unexpected, unavailable } = toAgentProtocolError(exception);
-    if (unavailable) this.logger.warn(`${request.method} ${request.routeOptions?.url ?? '(unrouted)'} answered SERVICE_UNAVAILABLE: ${(exception as Error).message}`);
+    if (unavailable) {
+      this.logger.warn(`${request.method} ${request.routeOptions?.url ?? '(unrouted)'} answered SERVICE_UNAVAILABLE: ${(exception as Error).message}`);
+    }
     if (unexpected) {
       const route = `${request.method} ${request.routeOptions?.url ?? '(unrouted)'}`;
       this.logger.error(`${route} failed: ${exception instanceof Error ? exception.message : String(exception)}`, exception instanceof Error ? exception.stack : undefined);

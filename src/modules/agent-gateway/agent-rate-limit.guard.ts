@@ -21,11 +21,18 @@ export class AgentRateLimitGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();
     const credential = http.getRequest<FastifyRequest & { agentCredential?: AgentCredential }>().agentCredential;
-    if (!credential) throw new Error('AgentRateLimitGuard used on a route without AgentCredentialGuard before it');
+    if (!credential) {
+      throw new Error('AgentRateLimitGuard used on a route without AgentCredentialGuard before it');
+    }
     const limit = this.config.AGENT_RATE_LIMIT_PER_MINUTE;
     const decision = await this.limiter.hit(`agent-cluster:${credential.clusterId}`, limit, 60);
-    if (decision.allowed) return true;
+    if (decision.allowed) {
+      return true;
+    }
     http.getResponse<FastifyReply>().header('retry-after', String(decision.retryAfterSeconds));
-    throw new AgentProtocolError(AgentErrorCode.RATE_LIMITED, `Too many requests: at most ${limit} a minute are accepted from one cluster. Retry after ${decision.retryAfterSeconds} s.`);
+    throw new AgentProtocolError(
+      AgentErrorCode.RATE_LIMITED,
+      `Too many requests: at most ${limit} a minute are accepted from one cluster. Retry after ${decision.retryAfterSeconds} s.`,
+    );
   }
 }

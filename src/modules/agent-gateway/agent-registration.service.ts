@@ -3,16 +3,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { timingSafeEqual } from 'node:crypto';
 import { hashSecret, looksLikeSecret } from '../../common/crypto/secrets';
 import { AgentManifestInputSchema } from '../../agent-install';
-import { Cluster, ClusterPhase, RegistrationToken } from '../../generated/prisma/client';
+import { Cluster, RegistrationToken } from '../../generated/prisma/client';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
-import {
-  AgentProtocolError,
-  parseOrThrow,
-  REGISTRATION_REPEAT_WINDOW_SECONDS,
-  RegisterRequest,
-  RegisterRequestSchema,
-  RegisterResponse,
-} from '../../protocol';
+import { AgentProtocolError, parseOrThrow, REGISTRATION_REPEAT_WINDOW_SECONDS, RegisterRequest, RegisterRequestSchema, RegisterResponse } from '../../protocol';
 import { AgentManifestsFactory } from '../attach/agent-manifests.factory';
 import { RegistrationTokenRepository } from '../attach/registration-token.repository';
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
@@ -23,7 +16,6 @@ import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.reposit
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { EventObjectKind, EventType } from '../events/event-types';
-
 
 /** Intervals the install manifests use when nothing overrides them (the renderer's defaults). */
 const DEFAULT_HEARTBEAT_INTERVAL_SECONDS: number = AgentManifestInputSchema.shape.heartbeatIntervalSeconds.parse(undefined);
@@ -85,7 +77,9 @@ export class AgentRegistrationService {
    */
   async manifestsFor(clusterId: string, registrationTokenSecret: string, now = new Date()): Promise<KubernetesObject[]> {
     const token = await this.usableToken(registrationTokenSecret, now);
-    if (token.clusterId !== clusterId) throw E.tokenUnknown();
+    if (token.clusterId !== clusterId) {
+      throw E.tokenUnknown();
+    }
     return this.render(clusterId, registrationTokenSecret);
   }
 
@@ -102,27 +96,47 @@ export class AgentRegistrationService {
   async register(body: unknown, now = new Date()): Promise<RegisterResponse> {
     const request = parseOrThrow(RegisterRequestSchema, body);
     const token = await this.findToken(request.registrationToken);
-    if (token.revokedAt) throw E.tokenRevoked();
+    if (token.revokedAt) {
+      throw E.tokenRevoked();
+    }
     const result = token.usedAt ? await this.registerAgain(token, request, now) : await this.registerFirst(token, request, now);
-    if ('refused' in result) throw result.refused;
+    if ('refused' in result) {
+      throw result.refused;
+    }
     await this.status.publish([result.change]);
     return result.response;
   }
 
   private async registerFirst(token: RegistrationToken, request: RegisterRequest, now: Date): Promise<Registered | Refused> {
-    if (token.expiresAt <= now) throw E.tokenExpired(token.expiresAt);
+    if (token.expiresAt <= now) {
+      throw E.tokenExpired(token.expiresAt);
+    }
     const result = await this.transactions.run(async (tx): Promise<Registered | Refused> => {
       const cluster = await this.clusters.lock(tx, token.clusterId);
-      if (!cluster) throw E.tokenUnknown();
+      if (!cluster) {
+        throw E.tokenUnknown();
+      }
       // Read again under the lock: a concurrent registration with this token may just have committed.
       const current = await this.tokens.findByHashIn(tx, token.secretHash);
-      if (!current) throw E.tokenUnknown();
-      if (current.revokedAt) throw E.tokenRevoked();
-      if (current.usedAt) throw E.tokenUsed();
-      if (!AWAITING_AGENT_PHASES.has(cluster.phase)) throw E.clusterNotRegistrable(cluster.phase);
-      if (cluster.kubeSystemUid && cluster.kubeSystemUid !== request.clusterUid) return { refused: E.identityMismatch() };
+      if (!current) {
+        throw E.tokenUnknown();
+      }
+      if (current.revokedAt) {
+        throw E.tokenRevoked();
+      }
+      if (current.usedAt) {
+        throw E.tokenUsed();
+      }
+      if (!AWAITING_AGENT_PHASES.has(cluster.phase)) {
+        throw E.clusterNotRegistrable(cluster.phase);
+      }
+      if (cluster.kubeSystemUid && cluster.kubeSystemUid !== request.clusterUid) {
+        return { refused: E.identityMismatch() };
+      }
       const installationSecretHash = request.installationSecret ? hashSecret(request.installationSecret) : null;
-      if (!(await this.tokens.markUsed(tx, token.id, now, installationSecretHash))) throw E.tokenUsed();
+      if (!(await this.tokens.markUsed(tx, token.id, now, installationSecretHash))) {
+        throw E.tokenUsed();
+      }
       // One agent per cluster: whatever an earlier agent of this cluster held stops working.
       const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
       // A registration is not a heartbeat: the health sweep counts the grace period from now.
@@ -132,7 +146,9 @@ export class AgentRegistrationService {
       await this.recordRegistered(tx, cluster, request, issued.credential.id, { repeated: false, revokedCredentials: revoked });
       return { change, response: this.response(cluster, issued.secret, issued.credential.expiresAt) };
     });
-    if ('refused' in result) await this.recordIdentityMismatch(token.clusterId, request);
+    if ('refused' in result) {
+      await this.recordIdentityMismatch(token.clusterId, request);
+    }
     return result;
   }
 
@@ -140,27 +156,41 @@ export class AgentRegistrationService {
     let refusal: RepeatRefusal | undefined;
     const result = await this.transactions.run(async (tx): Promise<Registered | Refused> => {
       const cluster = await this.clusters.lock(tx, token.clusterId);
-      if (!cluster) throw E.tokenUnknown();
+      if (!cluster) {
+        throw E.tokenUnknown();
+      }
       const sameCluster = cluster.kubeSystemUid === request.clusterUid && cluster.phase === 'ATTACHED' && token.expiresAt > now;
-      if (!sameCluster || (await this.credentials.anyUsed(tx, cluster.id))) throw E.tokenUsed();
+      if (!sameCluster || (await this.credentials.anyUsed(tx, cluster.id))) {
+        throw E.tokenUsed();
+      }
       // The same answer for every refusal: whoever replays learns nothing about which check failed.
       refusal = this.repeatRefusal(token, request, now);
-      if (refusal) return { refused: E.tokenUsed() };
+      if (refusal) {
+        return { refused: E.tokenUsed() };
+      }
       const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
       await this.clusterRows.update(tx, cluster.id, { agentVersion: request.agentVersion });
       const issued = await this.credentials.issue(tx, cluster, null, now);
       await this.recordRegistered(tx, cluster, request, issued.credential.id, { repeated: true, revokedCredentials: revoked });
       return { change: null, response: this.response(cluster, issued.secret, issued.credential.expiresAt) };
     });
-    if (refusal) await this.recordRepeatRefused(token, request, refusal, now);
+    if (refusal) {
+      await this.recordRepeatRefused(token, request, refusal, now);
+    }
     return result;
   }
 
   /** Whether a repeat by what claims to be the same installation must be refused, and why. */
   private repeatRefusal(token: RegistrationToken, request: RegisterRequest, now: Date): RepeatRefusal | undefined {
-    if (!request.installationSecret || !token.installationSecretHash) return 'INSTALLATION_SECRET_MISSING';
-    if (!sameHash(hashSecret(request.installationSecret), token.installationSecretHash)) return 'INSTALLATION_SECRET_MISMATCH';
-    if (now.getTime() - token.usedAt!.getTime() > REGISTRATION_REPEAT_WINDOW_SECONDS * 1000) return 'REPEAT_WINDOW_CLOSED';
+    if (!request.installationSecret || !token.installationSecretHash) {
+      return 'INSTALLATION_SECRET_MISSING';
+    }
+    if (!sameHash(hashSecret(request.installationSecret), token.installationSecretHash)) {
+      return 'INSTALLATION_SECRET_MISMATCH';
+    }
+    if (now.getTime() - token.usedAt!.getTime() > REGISTRATION_REPEAT_WINDOW_SECONDS * 1000) {
+      return 'REPEAT_WINDOW_CLOSED';
+    }
     return undefined;
   }
 
@@ -170,7 +200,9 @@ export class AgentRegistrationService {
     const minutesLater = Math.floor((now.getTime() - firstRegisteredAt.getTime()) / 60_000);
     await this.transactions.run(async (tx) => {
       const cluster = await this.clusters.findIn(tx, token.clusterId);
-      if (!cluster) return;
+      if (!cluster) {
+        return;
+      }
       const late = reason === 'REPEAT_WINDOW_CLOSED';
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
@@ -207,7 +239,9 @@ export class AgentRegistrationService {
   private async recordIdentityMismatch(clusterId: string, request: RegisterRequest): Promise<void> {
     await this.transactions.run(async (tx) => {
       const cluster = await this.clusters.findIn(tx, clusterId);
-      if (!cluster) return;
+      if (!cluster) {
+        return;
+      }
       await this.events.record(tx, {
         organizationId: cluster.organizationId,
         objectKind: EventObjectKind.Cluster,
@@ -233,24 +267,36 @@ export class AgentRegistrationService {
   }
 
   private async findToken(secret: string): Promise<RegistrationToken> {
-    if (!looksLikeSecret('fpr_', secret)) throw E.tokenUnknown();
+    if (!looksLikeSecret('fpr_', secret)) {
+      throw E.tokenUnknown();
+    }
     const token = await this.tokens.findByHash(hashSecret(secret));
-    if (!token) throw E.tokenUnknown();
+    if (!token) {
+      throw E.tokenUnknown();
+    }
     return token;
   }
 
   /** A token that can still register: known, not revoked, not used, not expired (checked in that order). */
   private async usableToken(secret: string, now: Date): Promise<RegistrationToken> {
     const token = await this.findToken(secret);
-    if (token.revokedAt) throw E.tokenRevoked();
-    if (token.usedAt) throw E.tokenUsed();
-    if (token.expiresAt <= now) throw E.tokenExpired(token.expiresAt);
+    if (token.revokedAt) {
+      throw E.tokenRevoked();
+    }
+    if (token.usedAt) {
+      throw E.tokenUsed();
+    }
+    if (token.expiresAt <= now) {
+      throw E.tokenExpired(token.expiresAt);
+    }
     return token;
   }
 
   private async render(clusterId: string, registrationTokenSecret: string): Promise<KubernetesObject[]> {
     const cluster = await this.clusters.find(clusterId);
-    if (!cluster) throw E.tokenUnknown();
+    if (!cluster) {
+      throw E.tokenUnknown();
+    }
     return this.manifests.build(cluster, registrationTokenSecret);
   }
 }

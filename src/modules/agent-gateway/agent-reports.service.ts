@@ -36,8 +36,12 @@ export class AgentReportsService {
     await this.credentials.assertOwnCluster(credential, request.clusterId, 'reports');
     const { response, change } = await this.transactions.run(async (tx) => {
       const cluster = await this.clusters.lock(tx, credential.clusterId);
-      if (!cluster) throw E.credentialInvalid();
-      if (cluster.phase === 'DETACHED') throw E.clusterDetached();
+      if (!cluster) {
+        throw E.credentialInvalid();
+      }
+      if (cluster.phase === 'DETACHED') {
+        throw E.clusterDetached();
+      }
       await this.credentials.recordUse(tx, credential, cluster, now);
       return this.apply(tx, cluster, request, now);
     });
@@ -47,7 +51,9 @@ export class AgentReportsService {
 
   private async apply(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, now: Date): Promise<{ response: ReportsResponse; change: ClusterStatusChange | null }> {
     const outcome = await this.inventory.ingest(tx, cluster, request.items, now);
-    if (outcome.processed > 0) await this.updateCluster(tx, cluster, request, outcome, now);
+    if (outcome.processed > 0) {
+      await this.updateCluster(tx, cluster, request, outcome, now);
+    }
 
     let phase: ClusterPhase = cluster.phase;
     let health: ClusterHealth = nextHealth(cluster.health, outcome);
@@ -73,8 +79,12 @@ export class AgentReportsService {
   /** Heartbeat time (server clock: the agent's may be wrong), inventory summary and agent version. */
   private async updateCluster(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, outcome: IngestOutcome, now: Date): Promise<void> {
     const data: Prisma.ClusterUncheckedUpdateInput = {};
-    if (outcome.heartbeat) data.lastHeartbeatAt = now;
-    if (request.agentVersion !== cluster.agentVersion) data.agentVersion = request.agentVersion;
+    if (outcome.heartbeat) {
+      data.lastHeartbeatAt = now;
+    }
+    if (request.agentVersion !== cluster.agentVersion) {
+      data.agentVersion = request.agentVersion;
+    }
     const summary = outcome.inventoryChanged && outcome.inventory ? summarizeInventory(outcome.inventory) : null;
     if (summary) {
       Object.assign(data, {
@@ -87,19 +97,31 @@ export class AgentReportsService {
         kubernetesVersion: summary.kubernetesVersion,
       });
     }
-    if (Object.keys(data).length === 0) return;
+    if (Object.keys(data).length === 0) {
+      return;
+    }
     await this.clusterRows.update(tx, cluster.id, data);
 
     const actor = agentActor(cluster);
     const base = { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, actor };
     if (data.agentVersion !== undefined && cluster.agentVersion !== null) {
-      await this.events.record(tx, { ...base, type: EventType.AgentVersionChanged, message: `The agent of cluster ${cluster.name} now runs ${request.agentVersion} (was ${cluster.agentVersion})`, data: { from: cluster.agentVersion, to: request.agentVersion } });
+      await this.events.record(tx, {
+        ...base,
+        type: EventType.AgentVersionChanged,
+        message: `The agent of cluster ${cluster.name} now runs ${request.agentVersion} (was ${cluster.agentVersion})`,
+        data: { from: cluster.agentVersion, to: request.agentVersion },
+      });
     }
     // Nodes, version and distribution are what people notice; requested CPU/memory move with every pod and get no Event.
     if (summary && (summary.nodeCount !== cluster.nodeCount || summary.kubernetesVersion !== cluster.kubernetesVersion || summary.distribution !== cluster.distribution)) {
       const from = { nodeCount: cluster.nodeCount, kubernetesVersion: cluster.kubernetesVersion, distribution: cluster.distribution };
       const to = { nodeCount: summary.nodeCount, kubernetesVersion: summary.kubernetesVersion, distribution: summary.distribution };
-      await this.events.record(tx, { ...base, type: EventType.ClusterInventoryChanged, message: `Cluster ${cluster.name}: ${summary.nodeCount} node(s) (${summary.readyNodeCount} Ready), ${summary.distribution} ${summary.kubernetesVersion}`, data: { from, to } });
+      await this.events.record(tx, {
+        ...base,
+        type: EventType.ClusterInventoryChanged,
+        message: `Cluster ${cluster.name}: ${summary.nodeCount} node(s) (${summary.readyNodeCount} Ready), ${summary.distribution} ${summary.kubernetesVersion}`,
+        data: { from, to },
+      });
     }
   }
 

@@ -13,7 +13,9 @@ const SECRET_IN_URL = /fp[trc]_[A-Za-z0-9_-]+/g;
  */
 export function redactAgentUrl(url: string): string {
   // Redacted in the path whether or not a route matched: /agent/v1/manifests/<token> (no .yaml) is a 404.
-  if (!url.startsWith(MANIFESTS_PREFIX)) return url.replace(SECRET_IN_URL, '[redacted]');
+  if (!url.startsWith(MANIFESTS_PREFIX)) {
+    return url.replace(SECRET_IN_URL, '[redacted]');
+  }
   const query = url.indexOf('?');
   const path = query >= 0 ? url.slice(0, query) : url;
   return `${MANIFESTS_PREFIX}[redacted]${path.endsWith('.yaml') ? '.yaml' : ''}${query >= 0 ? '?[redacted]' : ''}`;
@@ -33,7 +35,9 @@ export function serializeRequestForLog(request: FastifyRequest) {
 /** Errors Fastify raises before the Nest handler runs (body limit, JSON parsing, content type). */
 function agentErrorHandler(this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const mapped = toAgentProtocolError(error, request.routeOptions.bodyLimit);
-  if (mapped.unexpected) request.log.error({ err: error }, 'agent request failed before its handler');
+  if (mapped.unexpected) {
+    request.log.error({ err: error }, 'agent request failed before its handler');
+  }
   return sendAgentError(reply, mapped.error);
 }
 
@@ -48,7 +52,9 @@ function agentErrorHandler(this: FastifyInstance, error: FastifyError, request: 
  */
 export function configureAgentRoutes(fastify: FastifyInstance): void {
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    if (!route.url.startsWith(`${AGENT_API_BASE_PATH}/`)) return;
+    if (!route.url.startsWith(`${AGENT_API_BASE_PATH}/`)) {
+      return;
+    }
     route.bodyLimit = route.url === AgentPaths.reports ? AgentProtocolLimits.maxBodyBytes : AgentProtocolLimits.maxSmallBodyBytes;
     route.errorHandler = agentErrorHandler;
   });

@@ -37,7 +37,9 @@ export class AttachClusterJob {
   @OnJob(JobName.ATTACH_CLUSTER)
   async run(payload: JobPayloads[typeof JobName.ATTACH_CLUSTER], job: Job): Promise<{ state: string }> {
     const operation = await this.operations.find(payload.operationId);
-    if (!operation || operation.state === 'SUCCEEDED' || operation.state === 'FAILED') return { state: operation?.state ?? 'GONE' };
+    if (!operation || operation.state === 'SUCCEEDED' || operation.state === 'FAILED') {
+      return { state: operation?.state ?? 'GONE' };
+    }
     const cluster = await this.clusters.find(operation.organizationId, operation.clusterId);
     if (!cluster) {
       await this.operations.update(operation.id, { state: 'FAILED', lastError: 'The cluster was deleted.', finishedAt: new Date() });
@@ -47,7 +49,9 @@ export class AttachClusterJob {
     // attemptsMade moving), so the operation shows every run, not only the failed ones + 1.
     const attempt = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
     await this.operations.update(operation.id, { state: 'RUNNING', attempts: attempt, startedAt: operation.startedAt ?? new Date(), lastError: null });
-    if (AGENT_REGISTERED_PHASES.has(cluster.phase)) return this.succeed(operation.id);
+    if (AGENT_REGISTERED_PHASES.has(cluster.phase)) {
+      return this.succeed(operation.id);
+    }
 
     let server: string | undefined;
     try {
@@ -57,12 +61,21 @@ export class AttachClusterJob {
       server = target.server;
       const connection = await this.kube.connect(target);
       await this.kube.apply(connection, await this.manifests.build(cluster, registrationToken), 'farpoint-attach');
-      if (!(await this.isOpen(operation.id))) return this.ended(operation.id);
+      if (!(await this.isOpen(operation.id))) {
+        return this.ended(operation.id);
+      }
       await this.operations.update(operation.id, { state: 'WAITING_FOR_AGENT' });
       const waited = await this.waitForAgent(operation.id, cluster.organizationId, cluster.id, job);
-      if (waited === 'registered') return this.succeed(operation.id);
-      if (waited === 'ended') return this.ended(operation.id);
-      throw new AttachStepError('AGENT_DID_NOT_REGISTER', `The agent was installed but did not register within ${this.config.ATTACH_AGENT_WAIT_SECONDS} s; check that its pod runs and can reach ${this.config.publicUrl}.`);
+      if (waited === 'registered') {
+        return this.succeed(operation.id);
+      }
+      if (waited === 'ended') {
+        return this.ended(operation.id);
+      }
+      throw new AttachStepError(
+        'AGENT_DID_NOT_REGISTER',
+        `The agent was installed but did not register within ${this.config.ATTACH_AGENT_WAIT_SECONDS} s; check that its pod runs and can reach ${this.config.publicUrl}.`,
+      );
     } catch (error) {
       // A refused kubeconfig or server, or a payload that does not open, fails the same way every time: no retry.
       const refused = error instanceof KubeconfigError || error instanceof EgressRefusedError || error instanceof SealedBoxError;
@@ -72,9 +85,14 @@ export class AttachClusterJob {
       const final = refused || job.attemptsMade + 1 >= attempts;
       this.logger.warn(`attach ${operation.id} attempt ${job.attemptsMade + 1}/${attempts} failed: ${reason}`);
       // Ended meanwhile (a detach cancels it, a force detach deletes it): that outcome stands, no retry.
-      if (!(await this.isOpen(operation.id))) return this.ended(operation.id);
-      if (final) await this.attach.fail(operation, cluster, reason);
-      else await this.operations.update(operation.id, { lastError: reason });
+      if (!(await this.isOpen(operation.id))) {
+        return this.ended(operation.id);
+      }
+      if (final) {
+        await this.attach.fail(operation, cluster, reason);
+      } else {
+        await this.operations.update(operation.id, { lastError: reason });
+      }
       throw refused ? new UnrecoverableError(reason) : new Error(reason);
     }
   }
@@ -86,7 +104,9 @@ export class AttachClusterJob {
     } catch {
       throw new SealedBoxError('The queued attach does not open: it was sealed for another operation or with another SECRETS_KEY.');
     }
-    if (typeof opened?.kubeconfig !== 'string' || typeof opened.registrationToken !== 'string') throw new SealedBoxError('The queued attach is not a kubeconfig and registration token.');
+    if (typeof opened?.kubeconfig !== 'string' || typeof opened.registrationToken !== 'string') {
+      throw new SealedBoxError('The queued attach is not a kubeconfig and registration token.');
+    }
     return { kubeconfig: opened.kubeconfig, registrationToken: opened.registrationToken };
   }
 
@@ -113,8 +133,12 @@ export class AttachClusterJob {
     const deadline = Date.now() + this.config.ATTACH_AGENT_WAIT_SECONDS * 1000;
     while (Date.now() < deadline) {
       const cluster = await this.clusters.find(organizationId, clusterId);
-      if (cluster && AGENT_REGISTERED_PHASES.has(cluster.phase)) return 'registered';
-      if (!cluster || !(await this.isOpen(operationId))) return 'ended';
+      if (cluster && AGENT_REGISTERED_PHASES.has(cluster.phase)) {
+        return 'registered';
+      }
+      if (!cluster || !(await this.isOpen(operationId))) {
+        return 'ended';
+      }
       await job.updateProgress({ waitingForAgent: true, at: new Date().toISOString() });
       await sleep(500);
     }

@@ -17,7 +17,15 @@ import { RegistrationTokenRepository } from './registration-token.repository';
   providers: [
     // One key for sealing kubeconfigs into attach jobs (API) and opening them (worker).
     { provide: SealedBox, useFactory: (config: AppConfig) => new SealedBox(config.SECRETS_KEY), inject: [APP_CONFIG] },
-    KubeGateway, RegistrationTokenRepository, ClusterOperationRepository, AgentManifestsFactory, AttachService, AttachResolver, ClusterAttachResolver, AttachClusterJob],
+    KubeGateway,
+    RegistrationTokenRepository,
+    ClusterOperationRepository,
+    AgentManifestsFactory,
+    AttachService,
+    AttachResolver,
+    ClusterAttachResolver,
+    AttachClusterJob,
+  ],
   exports: [RegistrationTokenRepository, ClusterOperationRepository, AgentManifestsFactory, KubeGateway],
 })
 export class AttachModule {}

@@ -15,13 +15,17 @@ export class AttachResolver {
     private readonly operations: ClusterOperationRepository,
   ) {}
 
-  @Mutation(() => RegistrationLink, { description: 'Creates a PENDING cluster and a one-time registration link: `kubectl apply -f <manifestUrl>` installs the agent, which registers back.' })
+  @Mutation(() => RegistrationLink, {
+    description: 'Creates a PENDING cluster and a one-time registration link: `kubectl apply -f <manifestUrl>` installs the agent, which registers back.',
+  })
   @RequireRole(Role.EDITOR)
   attachCluster(@CurrentPrincipal() principal: Principal, @Args('input') input: AttachClusterInput) {
     return this.service.attachByLink(principal, input);
   }
 
-  @Mutation(() => QueuedAttach, { description: 'Attaches a cluster Farpoint can reach: a worker installs the agent with this kubeconfig (used once, never stored) and waits for it to register.' })
+  @Mutation(() => QueuedAttach, {
+    description: 'Attaches a cluster Farpoint can reach: a worker installs the agent with this kubeconfig (used once, never stored) and waits for it to register.',
+  })
   @RequireRole(Role.EDITOR)
   attachClusterWithKubeconfig(@CurrentPrincipal() principal: Principal, @Args('input') input: AttachClusterWithKubeconfigInput) {
     return this.service.attachWithKubeconfig(principal, input);
@@ -29,7 +33,11 @@ export class AttachResolver {
 
   @Mutation(() => RegistrationLink, { description: 'Issues a new registration link for a cluster whose agent has not registered; earlier unused links stop working.' })
   @RequireRole(Role.EDITOR)
-  reissueRegistrationLink(@CurrentPrincipal() principal: Principal, @Args('clusterId', { type: () => ID }) clusterId: string, @Args('ttlHours', { type: () => Int, nullable: true }) ttlHours?: number) {
+  reissueRegistrationLink(
+    @CurrentPrincipal() principal: Principal,
+    @Args('clusterId', { type: () => ID }) clusterId: string,
+    @Args('ttlHours', { type: () => Int, nullable: true }) ttlHours?: number,
+  ) {
     return this.service.reissueLink(principal, clusterId, ttlHours);
   }
 
@@ -39,7 +47,10 @@ export class AttachResolver {
     return this.service.revokeLinks(principal, clusterId);
   }
 
-  @Mutation(() => ClusterModel, { description: 'Detaches a cluster. Normal: the agent removes what it installed on its next report, then its credential is revoked. force: for dead clusters, removes the cluster record and its credentials at once.' })
+  @Mutation(() => ClusterModel, {
+    description:
+      'Detaches a cluster. Normal: the agent removes what it installed on its next report, then its credential is revoked. force: for dead clusters, removes the cluster record and its credentials at once.',
+  })
   @RequireRole(Role.EDITOR)
   detachCluster(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string, @Args('force', { defaultValue: false }) force: boolean) {
     return this.service.detach(principal, id, force);
@@ -49,7 +60,9 @@ export class AttachResolver {
   @RequireRole(Role.VIEWER)
   async clusterOperation(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string) {
     const operation = await this.operations.find(id, principal.organizationId);
-    if (!operation) throw FarpointError.notFound('ClusterOperation', id);
+    if (!operation) {
+      throw FarpointError.notFound('ClusterOperation', id);
+    }
     return operation;
   }
 }

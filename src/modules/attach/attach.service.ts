@@ -60,7 +60,9 @@ export class AttachService {
   /** A new link for a cluster whose agent has not registered yet; earlier unused links stop working. */
   async reissueLink(principal: Principal, clusterId: string, ttlHours?: number): Promise<IssuedLink> {
     const cluster = await this.clusterService.get(principal, clusterId);
-    if (!AWAITING_AGENT_PHASES.has(cluster.phase)) throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; registration links are only for clusters whose agent has not registered.`);
+    if (!AWAITING_AGENT_PHASES.has(cluster.phase)) {
+      throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; registration links are only for clusters whose agent has not registered.`);
+    }
     const ttl = this.ttlHours(ttlHours);
     return this.transactions.run(async (tx) => {
       await this.tokens.revokeUnused(tx, cluster.id, new Date());
@@ -72,7 +74,14 @@ export class AttachService {
     const cluster = await this.clusterService.get(principal, clusterId);
     await this.transactions.run(async (tx) => {
       const revoked = await this.tokens.revokeUnused(tx, cluster.id, new Date());
-      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.RegistrationTokenRevoked, message: `${revoked} registration token(s) of cluster ${cluster.name} revoked`, actor: actorOf(principal) });
+      await this.events.record(tx, {
+        organizationId: cluster.organizationId,
+        objectKind: EventObjectKind.Cluster,
+        objectId: cluster.id,
+        type: EventType.RegistrationTokenRevoked,
+        message: `${revoked} registration token(s) of cluster ${cluster.name} revoked`,
+        actor: actorOf(principal),
+      });
     });
     return cluster;
   }
@@ -99,7 +108,13 @@ export class AttachService {
         { operationId: operation.id, sealed: this.box.seal(JSON.stringify({ kubeconfig, registrationToken }), operation.id) },
         // jobId = operation id: enqueueing twice is a no-op. Finished jobs are removed so even the
         // sealed kubeconfig does not linger in Redis; the operation row keeps the outcome.
-        { jobId: operation.id, attempts: this.config.ATTACH_MAX_ATTEMPTS, backoff: { type: 'exponential', delay: this.config.ATTACH_BACKOFF_MS }, removeOnComplete: true, removeOnFail: true },
+        {
+          jobId: operation.id,
+          attempts: this.config.ATTACH_MAX_ATTEMPTS,
+          backoff: { type: 'exponential', delay: this.config.ATTACH_BACKOFF_MS },
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
       );
     } catch (error) {
       this.logger.error(`could not queue attach of ${cluster.id}: ${(error as Error).message}`);
@@ -119,13 +134,17 @@ export class AttachService {
     try {
       target = this.kube.checkKubeconfig(text);
     } catch (error) {
-      if (error instanceof KubeconfigError) throw refuse(error.message, error.path);
+      if (error instanceof KubeconfigError) {
+        throw refuse(error.message, error.path);
+      }
       throw error;
     }
     try {
       await this.kube.resolveServer(target);
     } catch (error) {
-      if (error instanceof EgressRefusedError) throw refuse(error.message, target.serverPath);
+      if (error instanceof EgressRefusedError) {
+        throw refuse(error.message, target.serverPath);
+      }
       // A name that does not resolve cannot be checked, so it is refused too.
       throw refuse(`${describeKubeError(error, target.server)} Farpoint checks where the server resolves to before it queues an attach.`, target.serverPath);
     }
@@ -139,7 +158,9 @@ export class AttachService {
       await this.operations.updateIn(tx, operation.id, { state: 'FAILED', lastError: reason, finishedAt: new Date() });
       // Only a cluster still waiting for its agent fails: one whose agent registered meanwhile (READY) or
       // that is being detached keeps its phase; the operation alone records the failed attempt.
-      if (!fresh || !AWAITING_AGENT_PHASES.has(fresh.phase)) return null;
+      if (!fresh || !AWAITING_AGENT_PHASES.has(fresh.phase)) {
+        return null;
+      }
       return this.status.transition(tx, fresh, { phase: 'ERROR', reason }, 'system:attach-worker');
     });
     await this.status.publish([change]);
@@ -155,15 +176,27 @@ export class AttachService {
     if (force) {
       await this.transactions.run(async (tx) => {
         await this.clusters.delete(tx, cluster.id);
-        await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.ClusterForceDetached, severity: 'WARNING', message: `Cluster ${cluster.name} force-detached: record removed, agent credentials revoked`, actor });
+        await this.events.record(tx, {
+          organizationId: cluster.organizationId,
+          objectKind: EventObjectKind.Cluster,
+          objectId: cluster.id,
+          type: EventType.ClusterForceDetached,
+          severity: 'WARNING',
+          message: `Cluster ${cluster.name} force-detached: record removed, agent credentials revoked`,
+          actor,
+        });
       });
       return { ...cluster, phase: 'DETACHED' };
     }
     const change = await this.transactions.run(async (tx) => {
       // Decided under the row lock: a registration or report committed meanwhile is what we detach from.
       const current = await this.clusters.lock(tx, cluster.organizationId, cluster.id);
-      if (!current) throw FarpointError.notFound('Cluster', clusterId);
-      if (current.phase === 'DETACHING' || current.phase === 'DETACHED') return null;
+      if (!current) {
+        throw FarpointError.notFound('Cluster', clusterId);
+      }
+      if (current.phase === 'DETACHING' || current.phase === 'DETACHED') {
+        return null;
+      }
       // A registered agent (also one whose attach then failed: it knows the kube-system UID) removes itself.
       const agentRunning = AGENT_REGISTERED_PHASES.has(current.phase) || (current.phase === 'ERROR' && current.kubeSystemUid !== null);
       await this.tokens.revokeUnused(tx, cluster.id, new Date());
@@ -182,14 +215,23 @@ export class AttachService {
     const { secret, hash } = newSecret('fpr_');
     const expiresAt = new Date(Date.now() + ttlHours * 3600_000);
     await this.tokens.create(tx, { organizationId: cluster.organizationId, clusterId: cluster.id, secretHash: hash, createdBy: actorOf(principal), expiresAt });
-    await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.RegistrationTokenIssued, message: `Registration link for cluster ${cluster.name} issued, valid until ${expiresAt.toISOString()}`, actor: actorOf(principal) });
+    await this.events.record(tx, {
+      organizationId: cluster.organizationId,
+      objectKind: EventObjectKind.Cluster,
+      objectId: cluster.id,
+      type: EventType.RegistrationTokenIssued,
+      message: `Registration link for cluster ${cluster.name} issued, valid until ${expiresAt.toISOString()}`,
+      actor: actorOf(principal),
+    });
     const manifestUrl = `${this.config.publicUrl}${AgentPaths.manifests(secret)}`;
     return { cluster, registrationToken: secret, manifestUrl, installCommand: `kubectl apply -f ${manifestUrl}`, expiresAt };
   }
 
   private ttlHours(hours?: number | null): number {
     const ttl = hours ?? 24;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 168) throw FarpointError.badInput('registrationTokenTtlHours must be between 1 and 168.', 'registrationTokenTtlHours');
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 168) {
+      throw FarpointError.badInput('registrationTokenTtlHours must be between 1 and 168.', 'registrationTokenTtlHours');
+    }
     return ttl;
   }
 }

@@ -13,7 +13,9 @@ export class ClusterOperationRepository {
   }
 
   find(id: string, organizationId?: string): Promise<ClusterOperation | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.clusterOperation.findFirst({ where: { id, ...(organizationId ? { organizationId } : {}) } });
   }
 

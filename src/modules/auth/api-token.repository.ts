@@ -16,7 +16,9 @@ export class ApiTokenRepository {
   }
 
   findInOrganization(organizationId: string, id: string): Promise<ApiToken | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.apiToken.findFirst({ where: { id, organizationId } });
   }
 
@@ -26,7 +28,10 @@ export class ApiTokenRepository {
     return organization?.apiTokenMaxLifetimeDays ?? null;
   }
 
-  create(data: { organizationId: string; name: string; role: Role; prefix: string; secretHash: string; createdBy: string; expiresAt?: Date | null }, tx: Prisma.TransactionClient = this.prisma): Promise<ApiToken> {
+  create(
+    data: { organizationId: string; name: string; role: Role; prefix: string; secretHash: string; createdBy: string; expiresAt?: Date | null },
+    tx: Prisma.TransactionClient = this.prisma,
+  ): Promise<ApiToken> {
     return tx.apiToken.create({ data });
   }
 

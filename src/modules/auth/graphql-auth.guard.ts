@@ -25,14 +25,20 @@ export class GraphqlAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType<string>() !== 'graphql') return true;
+    if (context.getType<string>() !== 'graphql') {
+      return true;
+    }
     const gql = GqlExecutionContext.create(context);
     const parentType = gql.getInfo()?.parentType?.name;
     const isOperation = parentType === 'Query' || parentType === 'Mutation' || parentType === 'Subscription';
-    if (!isOperation) return true;
+    if (!isOperation) {
+      return true;
+    }
 
     const needed = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, [context.getHandler(), context.getClass()]);
-    if (!needed) throw FarpointError.forbidden(`Operation ${gql.getInfo().fieldName} declares no required role and is refused.`);
+    if (!needed) {
+      throw FarpointError.forbidden(`Operation ${gql.getInfo().fieldName} declares no required role and is refused.`);
+    }
     const ctx = gql.getContext<RequestContext>();
     // Root fields of one request run concurrently: they share one authentication and one count.
     ctx.auth.authenticating ??= this.authenticate(ctx);

@@ -1,13 +1,18 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ErrorCode, FarpointError } from '../../common/errors/farpoint-error';
-import { Principal } from '../../common/graphql/request-context';
-import { RateLimitGateway } from '../../infra/redis/rate-limit.gateway';
+import { type Principal } from '../../common/graphql/request-context';
+import { type RateLimitGateway } from '../../infra/redis/rate-limit.gateway';
 
 /** Counts one GraphQL request (or subscription) of a token; refuses with RATE_LIMITED beyond `limit` a minute. */
 export async function limitToken(limiter: RateLimitGateway, principal: Principal, limit: number): Promise<void> {
   const decision = await limiter.hit(`api-token:${principal.tokenId}`, limit, 60);
-  if (decision.allowed) return;
-  throw FarpointError.rateLimited(`Too many requests: at most ${limit} a minute are accepted from one API token. Retry after ${decision.retryAfterSeconds} s.`, decision.retryAfterSeconds);
+  if (decision.allowed) {
+    return;
+  }
+  throw FarpointError.rateLimited(
+    `Too many requests: at most ${limit} a minute are accepted from one API token. Retry after ${decision.retryAfterSeconds} s.`,
+    decision.retryAfterSeconds,
+  );
 }
 
 /**
@@ -21,7 +26,9 @@ export function retryAfterPlugin(): ApolloServerPlugin {
         async willSendResponse({ response }) {
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : response.body.initialResult.errors;
           const limited = errors?.find((error) => error.extensions?.code === ErrorCode.RATE_LIMITED && typeof error.extensions.retryAfterSeconds === 'number');
-          if (!limited) return;
+          if (!limited) {
+            return;
+          }
           response.http.status = 429;
           response.http.headers.set('retry-after', String(limited.extensions!.retryAfterSeconds));
         },

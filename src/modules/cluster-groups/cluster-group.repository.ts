@@ -17,12 +17,16 @@ export class ClusterGroupRepository {
   }
 
   find(organizationId: string, id: string): Promise<ClusterGroup | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.clusterGroup.findFirst({ where: { organizationId, id } });
   }
 
   findIn(tx: Tx, organizationId: string, id: string): Promise<ClusterGroup | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return tx.clusterGroup.findFirst({ where: { organizationId, id } });
   }
 

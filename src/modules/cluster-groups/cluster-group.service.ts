@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Connection, toConnection, toPageRequest } from '../../common/graphql/pagination';
-import { actorOf, Principal } from '../../common/graphql/request-context';
+import { Principal } from '../../common/graphql/request-context';
 import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName, assertText } from '../../common/validation/names';
 import { ClusterGroup } from '../../generated/prisma/client';
-import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { TransactionRunner } from '../../infra/database/transaction';
 import { EventObjectKind, EventType } from '../events/event-types';
 import { EventRecorder } from '../events/event.recorder';
 import { ClusterGroupsArgs, CreateClusterGroupInput, UpdateClusterGroupInput } from './cluster-group.model';
@@ -27,7 +27,9 @@ export class ClusterGroupService {
 
   async get(principal: Principal, id: string): Promise<ClusterGroup> {
     const group = await this.groups.find(principal.organizationId, id);
-    if (!group) throw FarpointError.notFound('ClusterGroup', id);
+    if (!group) {
+      throw FarpointError.notFound('ClusterGroup', id);
+    }
     return group;
   }
 
@@ -43,25 +45,30 @@ export class ClusterGroupService {
 
   async update(principal: Principal, id: string, input: UpdateClusterGroupInput): Promise<ClusterGroup> {
     const current = await this.get(principal, id);
-    if (input.name !== undefined) assertName(input.name);
+    if (input.name !== undefined) {
+      assertName(input.name);
+    }
     assertText(input.description, 'description');
-    return this.transactions.runOrConflict(async (tx) => {
-      const group = await this.groups.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
-      await this.events.recordChange(tx, principal, { kind: EventObjectKind.ClusterGroup, id: group.id }, EventType.ClusterGroupUpdated, `Cluster group ${group.name} updated`);
-      return group;
-    }, `A cluster group named ${input.name ?? current.name} already exists in this organization.`);
+    return this.transactions.runOrConflict(
+      async (tx) => {
+        const group = await this.groups.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
+        await this.events.recordChange(tx, principal, { kind: EventObjectKind.ClusterGroup, id: group.id }, EventType.ClusterGroupUpdated, `Cluster group ${group.name} updated`);
+        return group;
+      },
+      `A cluster group named ${input.name ?? current.name} already exists in this organization.`,
+    );
   }
 
   async delete(principal: Principal, id: string): Promise<ClusterGroup> {
     const group = await this.get(principal, id);
     return this.transactions.run(async (tx) => {
       const clusters = await this.groups.countClusters(tx, id);
-      if (clusters > 0) throw FarpointError.conflict(`Cluster group ${group.name} still has ${clusters} cluster(s); move or delete them first.`);
+      if (clusters > 0) {
+        throw FarpointError.conflict(`Cluster group ${group.name} still has ${clusters} cluster(s); move or delete them first.`);
+      }
       await this.groups.delete(tx, id);
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.ClusterGroup, id: group.id }, EventType.ClusterGroupDeleted, `Cluster group ${group.name} deleted`);
       return group;
     });
   }
-
-
 }

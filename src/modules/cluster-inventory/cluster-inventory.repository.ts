@@ -33,7 +33,9 @@ export class ClusterInventoryRepository {
 
   async find(tx: Tx, clusterId: string): Promise<StoredInventory | null> {
     const row = await tx.clusterInventory.findUnique({ where: { clusterId }, select: { snapshot: true, ackedSeq: true } });
-    if (!row) return null;
+    if (!row) {
+      return null;
+    }
     return { snapshot: (row.snapshot ?? null) as unknown as Inventory | null, ackedSeq: row.ackedSeq };
   }
 

@@ -1,11 +1,16 @@
-import { ReportItem } from '../../protocol';
+import { type ReportItem } from '../../protocol';
 import { makeHeartbeatItem, makeInventory, makeNode } from '../../protocol/testing/factories';
 import { foldReportItems, healthFromInventory, needsStoredInventory, newItems, nextHealth } from './inventory-ingestion';
 
 const notReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'False' }] });
 const unknownReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'Unknown' }] });
 const snapshotItem = (seq: number, inventory = makeInventory()): ReportItem => ({ seq, observedAt: '2026-11-26T10:00:00Z', kind: 'inventory.snapshot', payload: inventory });
-const deltaItem = (seq: number, payload: Extract<ReportItem, { kind: 'inventory.delta' }>['payload']): ReportItem => ({ seq, observedAt: '2026-11-26T10:00:00Z', kind: 'inventory.delta', payload });
+const deltaItem = (seq: number, payload: Extract<ReportItem, { kind: 'inventory.delta' }>['payload']): ReportItem => ({
+  seq,
+  observedAt: '2026-11-26T10:00:00Z',
+  kind: 'inventory.delta',
+  payload,
+});
 
 describe(newItems.name, () => {
   it('keeps only items above the acknowledged seq, in seq order', () => {
@@ -122,7 +127,9 @@ describe(needsStoredInventory.name, () => {
   });
 
   it('skips it for heartbeats of a cluster whose health they cannot change', () => {
-    for (const health of ['HEALTHY', 'WARNING', 'UNHEALTHY'] as const) expect(needsStoredInventory([makeHeartbeatItem(1), makeHeartbeatItem(2)], health)).toBe(false);
+    for (const health of ['HEALTHY', 'WARNING', 'UNHEALTHY'] as const) {
+      expect(needsStoredInventory([makeHeartbeatItem(1), makeHeartbeatItem(2)], health)).toBe(false);
+    }
   });
 
   it('reads it for heartbeats of a DISCONNECTED or UNKNOWN cluster, and never for an empty batch', () => {

@@ -1,5 +1,5 @@
 import type { ClusterHealth } from '../../generated/prisma/enums';
-import { applyInventoryDelta, Inventory, InventorySummary, ReportItem, summarizeInventory } from '../../protocol';
+import { applyInventoryDelta, type Inventory, type InventorySummary, type ReportItem, summarizeInventory } from '../../protocol';
 
 /**
  * The pure part of report ingestion: which items are new, and what they add up to. The service
@@ -99,7 +99,9 @@ export function healthFromInventory(inventory: Inventory): Extract<ClusterHealth
 }
 
 function healthFromSummary(summary: Pick<InventorySummary, 'nodeCount' | 'readyNodeCount'>): Extract<ClusterHealth, 'HEALTHY' | 'WARNING' | 'UNHEALTHY'> {
-  if (summary.nodeCount === 0 || summary.readyNodeCount === 0) return 'UNHEALTHY';
+  if (summary.nodeCount === 0 || summary.readyNodeCount === 0) {
+    return 'UNHEALTHY';
+  }
   return summary.readyNodeCount === summary.nodeCount ? 'HEALTHY' : 'WARNING';
 }
 
@@ -109,9 +111,15 @@ function healthFromSummary(summary: Pick<InventorySummary, 'nodeCount' | 'readyN
  * must not undo its verdict). With no inventory yet a heartbeat can only say UNKNOWN.
  */
 export function nextHealth(current: ClusterHealth, outcome: Pick<IngestOutcome, 'heartbeat' | 'inventory' | 'inventoryChanged'>): ClusterHealth {
-  if (!outcome.heartbeat && !outcome.inventoryChanged) return current;
-  if (current === 'DISCONNECTED' && !outcome.heartbeat) return current;
-  if (outcome.inventory) return healthFromInventory(outcome.inventory);
+  if (!outcome.heartbeat && !outcome.inventoryChanged) {
+    return current;
+  }
+  if (current === 'DISCONNECTED' && !outcome.heartbeat) {
+    return current;
+  }
+  if (outcome.inventory) {
+    return healthFromInventory(outcome.inventory);
+  }
   return current === 'DISCONNECTED' ? 'UNKNOWN' : current;
 }
 
@@ -123,6 +131,8 @@ export function nextHealth(current: ClusterHealth, outcome: Pick<IngestOutcome, 
  * foldReportItems/nextHealth see no inventory and keep any other health as it is.
  */
 export function needsStoredInventory(fresh: readonly Pick<ReportItem, 'kind'>[], health: ClusterHealth): boolean {
-  if (fresh.some((item) => item.kind !== 'heartbeat')) return true;
+  if (fresh.some((item) => item.kind !== 'heartbeat')) {
+    return true;
+  }
   return fresh.length > 0 && (health === 'DISCONNECTED' || health === 'UNKNOWN');
 }

@@ -38,11 +38,15 @@ export class ClusterHealthSweepJob {
     for (const cluster of silent) {
       await beforeWrite(cluster);
       const change = await this.transactions.run((tx) => this.status.transition(tx, cluster, { health: 'DISCONNECTED' }, 'system:health-sweep', { sameHeartbeat: true }));
-      if (change) changes.push({ ...change, reason: `No heartbeat since ${cluster.lastHeartbeatAt?.toISOString() ?? 'registration'}` });
+      if (change) {
+        changes.push({ ...change, reason: `No heartbeat since ${cluster.lastHeartbeatAt?.toISOString() ?? 'registration'}` });
+      }
     }
     await this.status.publish(changes);
     const skipped = silent.length - changes.length;
-    if (silent.length) this.logger.log(`marked ${changes.length} cluster(s) DISCONNECTED${skipped ? `; ${skipped} changed meanwhile and were left as they are` : ''}`);
+    if (silent.length) {
+      this.logger.log(`marked ${changes.length} cluster(s) DISCONNECTED${skipped ? `; ${skipped} changed meanwhile and were left as they are` : ''}`);
+    }
     return { disconnected: changes.length, skipped };
   }
 }

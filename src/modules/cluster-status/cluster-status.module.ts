@@ -6,5 +6,9 @@ import { ClusterStatusResolver } from './cluster-status.resolver';
 import { ClusterStatusService } from './cluster-status.service';
 
 @Global()
-@Module({ imports: [ClustersModule], providers: [PubSubGateway, ClusterStatusService, ClusterStatusResolver, ClusterHealthSweepJob], exports: [ClusterStatusService, PubSubGateway] })
+@Module({
+  imports: [ClustersModule],
+  providers: [PubSubGateway, ClusterStatusService, ClusterStatusResolver, ClusterHealthSweepJob],
+  exports: [ClusterStatusService, PubSubGateway],
+})
 export class ClusterStatusModule {}

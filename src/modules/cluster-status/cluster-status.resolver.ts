@@ -7,12 +7,16 @@ import { ClusterStatusChange, ClusterStatusService } from './cluster-status.serv
 
 /** The changes of one cluster only. A plain iterator, so return() reaches the source at once. */
 function onlyCluster(source: AsyncIterableIterator<ClusterStatusChange>, clusterId?: string): AsyncIterableIterator<ClusterStatusChange> {
-  if (!clusterId) return source;
+  if (!clusterId) {
+    return source;
+  }
   return {
     async next() {
       for (;;) {
         const result = await source.next();
-        if (result.done || result.value.clusterId === clusterId) return result;
+        if (result.done || result.value.clusterId === clusterId) {
+          return result;
+        }
       }
     },
     return: () => source.return!(),

@@ -45,10 +45,18 @@ export class ClusterStatusService {
    * under a row lock in the same transaction (ClusterRepository.lock, AgentClusterRepository.lock), so
    * for them the compare cannot fail.
    */
-  async transition(tx: Tx, cluster: Cluster, next: { phase?: ClusterPhase; health?: ClusterHealth; reason?: string | null }, actor: string, options: { sameHeartbeat?: boolean } = {}): Promise<ClusterStatusChange | null> {
+  async transition(
+    tx: Tx,
+    cluster: Cluster,
+    next: { phase?: ClusterPhase; health?: ClusterHealth; reason?: string | null },
+    actor: string,
+    options: { sameHeartbeat?: boolean } = {},
+  ): Promise<ClusterStatusChange | null> {
     const phase = next.phase ?? cluster.phase;
     const health = next.health ?? cluster.health;
-    if (phase === cluster.phase && health === cluster.health) return null;
+    if (phase === cluster.phase && health === cluster.health) {
+      return null;
+    }
     const reason = next.reason !== undefined ? next.reason : phase === cluster.phase ? cluster.phaseReason : null;
     const expected = { phase: cluster.phase, health: cluster.health, ...(options.sameHeartbeat ? { lastHeartbeatAt: cluster.lastHeartbeatAt } : {}) };
     if (!(await this.clusters.updateStatusIf(tx, cluster.id, expected, { phase, health, phaseReason: reason }))) {
@@ -68,10 +76,28 @@ export class ClusterStatusService {
       occurredAt: new Date().toISOString(),
     };
     if (phase !== cluster.phase) {
-      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.ClusterPhaseChanged, severity: phase === 'ERROR' ? 'ERROR' : 'INFO', message: `Cluster ${cluster.name} is now ${phase} (was ${cluster.phase})${reason ? `: ${reason}` : ''}`, actor, data: { from: cluster.phase, to: phase, reason } });
+      await this.events.record(tx, {
+        organizationId: cluster.organizationId,
+        objectKind: EventObjectKind.Cluster,
+        objectId: cluster.id,
+        type: EventType.ClusterPhaseChanged,
+        severity: phase === 'ERROR' ? 'ERROR' : 'INFO',
+        message: `Cluster ${cluster.name} is now ${phase} (was ${cluster.phase})${reason ? `: ${reason}` : ''}`,
+        actor,
+        data: { from: cluster.phase, to: phase, reason },
+      });
     }
     if (health !== cluster.health) {
-      await this.events.record(tx, { organizationId: cluster.organizationId, objectKind: EventObjectKind.Cluster, objectId: cluster.id, type: EventType.ClusterHealthChanged, severity: health === 'HEALTHY' ? 'INFO' : 'WARNING', message: `Cluster ${cluster.name} health is now ${health} (was ${cluster.health})`, actor, data: { from: cluster.health, to: health } });
+      await this.events.record(tx, {
+        organizationId: cluster.organizationId,
+        objectKind: EventObjectKind.Cluster,
+        objectId: cluster.id,
+        type: EventType.ClusterHealthChanged,
+        severity: health === 'HEALTHY' ? 'INFO' : 'WARNING',
+        message: `Cluster ${cluster.name} health is now ${health} (was ${cluster.health})`,
+        actor,
+        data: { from: cluster.health, to: health },
+      });
     }
     return change;
   }
@@ -79,8 +105,12 @@ export class ClusterStatusService {
   /** Publishes committed changes; a Redis hiccup loses a live notification, never the change itself. */
   async publish(changes: (ClusterStatusChange | null)[]): Promise<void> {
     for (const change of changes) {
-      if (!change) continue;
-      await this.pubsub.publish(clusterStatusChannel(change.organizationId), change).catch((error: Error) => this.logger.warn(`could not publish status of ${change.clusterId}: ${error.message}`));
+      if (!change) {
+        continue;
+      }
+      await this.pubsub
+        .publish(clusterStatusChannel(change.organizationId), change)
+        .catch((error: Error) => this.logger.warn(`could not publish status of ${change.clusterId}: ${error.message}`));
     }
   }
 

@@ -44,18 +44,24 @@ export class ClusterRepository {
   }
 
   find(organizationId: string, id: string): Promise<Cluster | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.cluster.findFirst({ where: { organizationId, id } });
   }
 
   findIn(tx: Tx, organizationId: string, id: string): Promise<Cluster | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return tx.cluster.findFirst({ where: { organizationId, id } });
   }
 
   /** Locks the cluster row until the transaction ends and returns it as of the lock (for decisions that must win). */
   async lock(tx: Tx, organizationId: string, id: string): Promise<Cluster | null> {
-    if (!isUuid(id)) return null;
+    if (!isUuid(id)) {
+      return null;
+    }
     await tx.$queryRaw(Prisma.sql`SELECT 1 FROM "Cluster" WHERE "id" = ${id}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`);
     return this.findIn(tx, organizationId, id);
   }
@@ -77,8 +83,18 @@ export class ClusterRepository {
    * health (and lastHeartbeatAt, when given). Postgres re-checks the condition after waiting for a
    * concurrent writer's row lock, so a change committed in between makes this a no-op. False: lost.
    */
-  async updateStatusIf(tx: Tx, id: string, expected: Pick<Cluster, 'phase' | 'health'> & { lastHeartbeatAt?: Date | null }, data: Pick<Cluster, 'phase' | 'health' | 'phaseReason'>): Promise<boolean> {
-    const where: Prisma.ClusterWhereInput = { id, phase: expected.phase, health: expected.health, ...(expected.lastHeartbeatAt !== undefined ? { lastHeartbeatAt: expected.lastHeartbeatAt } : {}) };
+  async updateStatusIf(
+    tx: Tx,
+    id: string,
+    expected: Pick<Cluster, 'phase' | 'health'> & { lastHeartbeatAt?: Date | null },
+    data: Pick<Cluster, 'phase' | 'health' | 'phaseReason'>,
+  ): Promise<boolean> {
+    const where: Prisma.ClusterWhereInput = {
+      id,
+      phase: expected.phase,
+      health: expected.health,
+      ...(expected.lastHeartbeatAt !== undefined ? { lastHeartbeatAt: expected.lastHeartbeatAt } : {}),
+    };
     const { count } = await tx.cluster.updateMany({ where, data });
     return count === 1;
   }

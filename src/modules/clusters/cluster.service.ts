@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { assertIdFilters } from '../../common/validation/ids';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Connection, SortDirection, toConnection, toPageRequest } from '../../common/graphql/pagination';
-import { actorOf, Principal } from '../../common/graphql/request-context';
+import { Principal } from '../../common/graphql/request-context';
 import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName, assertText } from '../../common/validation/names';
 import { Cluster } from '../../generated/prisma/client';
@@ -34,7 +34,15 @@ export class ClusterService {
     const f = args.filter ?? {};
     assertIdFilters({ siteId: f.siteId, groupId: f.groupId });
     const { rows, total } = await this.clusters.page(
-      { organizationId: principal.organizationId, siteId: f.siteId, groupId: f.groupId, phases: f.phases, health: f.health, distribution: f.distribution, labels: parseLabelSelector(f.labelSelector ?? '') },
+      {
+        organizationId: principal.organizationId,
+        siteId: f.siteId,
+        groupId: f.groupId,
+        phases: f.phases,
+        health: f.health,
+        distribution: f.distribution,
+        labels: parseLabelSelector(f.labelSelector ?? ''),
+      },
       sort,
       args.orderBy?.direction ?? SortDirection.ASC,
       request,
@@ -44,7 +52,9 @@ export class ClusterService {
 
   async get(principal: Principal, id: string): Promise<Cluster> {
     const cluster = await this.clusters.find(principal.organizationId, id);
-    if (!cluster) throw FarpointError.notFound('Cluster', id);
+    if (!cluster) {
+      throw FarpointError.notFound('Cluster', id);
+    }
     return cluster;
   }
 
@@ -72,31 +82,45 @@ export class ClusterService {
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterCreated, `Cluster ${cluster.name} created`);
       return cluster;
     } catch (error) {
-      if (isUniqueViolation(error)) throw FarpointError.conflict(`A cluster named ${input.name} already exists in this organization.`, 'name');
+      if (isUniqueViolation(error)) {
+        throw FarpointError.conflict(`A cluster named ${input.name} already exists in this organization.`, 'name');
+      }
       throw error;
     }
   }
 
   async update(principal: Principal, id: string, input: UpdateClusterInput): Promise<Cluster> {
     const current = await this.get(principal, id);
-    if (input.name !== undefined) assertName(input.name);
+    if (input.name !== undefined) {
+      assertName(input.name);
+    }
     assertText(input.description, 'description');
-    return this.transactions.runOrConflict(async (tx) => {
-      const cluster = await this.clusters.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
-      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterUpdated, `Cluster ${cluster.name} updated`, { changed: Object.keys(input) });
-      return cluster;
-    }, `A cluster named ${input.name ?? current.name} already exists in this organization.`);
+    return this.transactions.runOrConflict(
+      async (tx) => {
+        const cluster = await this.clusters.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
+        await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterUpdated, `Cluster ${cluster.name} updated`, {
+          changed: Object.keys(input),
+        });
+        return cluster;
+      },
+      `A cluster named ${input.name ?? current.name} already exists in this organization.`,
+    );
   }
 
   async move(principal: Principal, id: string, input: MoveClusterInput): Promise<Cluster> {
-    if (input.groupId === undefined && input.siteId === undefined) throw FarpointError.badInput('Give a groupId, a siteId, or both to move the cluster to.', 'groupId');
+    if (input.groupId === undefined && input.siteId === undefined) {
+      throw FarpointError.badInput('Give a groupId, a siteId, or both to move the cluster to.', 'groupId');
+    }
     const current = await this.get(principal, id);
     const groupId = input.groupId ?? current.groupId;
     const siteId = input.siteId !== undefined ? input.siteId : current.siteId;
     return this.transactions.run(async (tx) => {
       await this.assertPlacement(tx, principal.organizationId, groupId, siteId);
       const cluster = await this.clusters.update(tx, id, { groupId, siteId });
-      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterMoved, `Cluster ${cluster.name} moved`, { from: { groupId: current.groupId, siteId: current.siteId }, to: { groupId, siteId } });
+      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterMoved, `Cluster ${cluster.name} moved`, {
+        from: { groupId: current.groupId, siteId: current.siteId },
+        to: { groupId, siteId },
+      });
       return cluster;
     });
   }
@@ -105,7 +129,9 @@ export class ClusterService {
     return this.transactions.run(async (tx) => {
       // Decided under the row lock: an agent that registers meanwhile (PENDING → ATTACHED) must not be orphaned.
       const cluster = await this.clusters.lock(tx, principal.organizationId, id);
-      if (!cluster) throw FarpointError.notFound('Cluster', id);
+      if (!cluster) {
+        throw FarpointError.notFound('Cluster', id);
+      }
       if (agentMayRun(cluster)) {
         throw FarpointError.conflict(`Cluster ${cluster.name} is ${cluster.phase}; detach it before deleting it.`);
       }
@@ -119,9 +145,11 @@ export class ClusterService {
   private async assertPlacement(tx: Tx, organizationId: string, groupId: string, siteId: string | null | undefined): Promise<void> {
     const group = await this.groups.findIn(tx, organizationId, groupId);
     const site = siteId ? await this.sites.findIn(tx, organizationId, siteId) : null;
-    if (!group) throw FarpointError.notFound('ClusterGroup', groupId);
-    if (siteId && !site) throw FarpointError.notFound('Site', siteId);
+    if (!group) {
+      throw FarpointError.notFound('ClusterGroup', groupId);
+    }
+    if (siteId && !site) {
+      throw FarpointError.notFound('Site', siteId);
+    }
   }
-
-
 }

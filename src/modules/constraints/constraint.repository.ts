@@ -33,12 +33,16 @@ export class ConstraintRepository {
   }
 
   find(organizationId: string, id: string): Promise<Constraint | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.constraint.findFirst({ where: { organizationId, id } });
   }
 
   findIn(tx: Tx, organizationId: string, id: string): Promise<Constraint | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return tx.constraint.findFirst({ where: { organizationId, id } });
   }
 

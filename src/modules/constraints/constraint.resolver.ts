@@ -47,12 +47,15 @@ export class ConstraintResolver {
     return this.service.delete(principal, id);
   }
 
-  @Mutation(() => ImportConstraintPayload, { description: "A Gatekeeper Constraint (kind = a template's kind; spec.parameters, spec.match, spec.enforcementAction); one of that name is updated." })
+  @Mutation(() => ImportConstraintPayload, {
+    description: "A Gatekeeper Constraint (kind = a template's kind; spec.parameters, spec.match, spec.enforcementAction); one of that name is updated.",
+  })
   @RequireRole(Role.EDITOR)
   importConstraint(
     @CurrentPrincipal() principal: Principal,
     @Args('yaml') yaml: string,
-    @Args('templateVersionId', { type: () => ID, nullable: true, description: "Default: the template's newest PUBLISHED version, else its newest DRAFT." }) templateVersionId?: string,
+    @Args('templateVersionId', { type: () => ID, nullable: true, description: "Default: the template's newest PUBLISHED version, else its newest DRAFT." })
+    templateVersionId?: string,
   ) {
     return this.service.importConstraint(principal, yaml, templateVersionId);
   }

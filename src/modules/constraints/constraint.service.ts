@@ -19,11 +19,15 @@ const SORT_KEY: Record<ConstraintSortField, keyof Constraint> = { NAME: 'name', 
 const ACTION: Record<'deny' | 'warn' | 'dryrun', EnforcementAction> = { deny: 'DENY', warn: 'WARN', dryrun: 'DRYRUN' };
 
 function checkedMatch(match: Record<string, unknown> | undefined, field: string): Record<string, unknown> {
-  if (!match) return {};
+  if (!match) {
+    return {};
+  }
   try {
     return parseConstraintMatch(match, field) as Record<string, unknown>;
   } catch (error) {
-    if (isPolicyEngineError(error)) throw PolicyErrors.fromEngine(error, field);
+    if (isPolicyEngineError(error)) {
+      throw PolicyErrors.fromEngine(error, field);
+    }
     throw error;
   }
 }
@@ -41,13 +45,20 @@ export class ConstraintService {
   async list(principal: Principal, args: ConstraintsArgs): Promise<Connection<Constraint>> {
     const sort = args.orderBy?.field ?? ConstraintSortField.NAME;
     const request = toPageRequest(args, sort);
-    const { rows, total } = await this.constraints.page({ organizationId: principal.organizationId, kind: args.filter?.kind, enforcementAction: args.filter?.enforcementAction }, sort, args.orderBy?.direction ?? SortDirection.ASC, request);
+    const { rows, total } = await this.constraints.page(
+      { organizationId: principal.organizationId, kind: args.filter?.kind, enforcementAction: args.filter?.enforcementAction },
+      sort,
+      args.orderBy?.direction ?? SortDirection.ASC,
+      request,
+    );
     return toConnection(rows, request, total, sort, (row) => row[SORT_KEY[sort]]);
   }
 
   async get(principal: Principal, id: string): Promise<Constraint> {
     const constraint = await this.constraints.find(principal.organizationId, id);
-    if (!constraint) throw FarpointError.notFound('Constraint', id);
+    if (!constraint) {
+      throw FarpointError.notFound('Constraint', id);
+    }
     return constraint;
   }
 
@@ -70,22 +81,48 @@ export class ConstraintService {
     const match = input.match !== undefined ? checkedMatch(input.match ?? undefined, 'input.match') : undefined;
     return this.transactions.run(async (tx) => {
       const current = await this.constraints.findIn(tx, principal.organizationId, id);
-      if (!current) throw FarpointError.notFound('Constraint', id);
-      const version = input.templateVersionId ? await this.usableVersion(tx, principal, input.templateVersionId, 'input.templateVersionId') : await this.templates.findVersionIn(tx, principal.organizationId, current.templateVersionId);
-      if (!version) throw new Error(`constraint ${id} refers to version ${current.templateVersionId}, which is gone`);
-      if (version.kind !== current.kind) throw FarpointError.badInput(`Version ${version.id} is of kind ${version.kind}; a ${current.kind} constraint can only move to another version of its own template.`, 'input.templateVersionId');
+      if (!current) {
+        throw FarpointError.notFound('Constraint', id);
+      }
+      const version = input.templateVersionId
+        ? await this.usableVersion(tx, principal, input.templateVersionId, 'input.templateVersionId')
+        : await this.templates.findVersionIn(tx, principal.organizationId, current.templateVersionId);
+      if (!version) {
+        throw new Error(`constraint ${id} refers to version ${current.templateVersionId}, which is gone`);
+      }
+      if (version.kind !== current.kind) {
+        throw FarpointError.badInput(
+          `Version ${version.id} is of kind ${version.kind}; a ${current.kind} constraint can only move to another version of its own template.`,
+          'input.templateVersionId',
+        );
+      }
       const parameters = input.parameters ?? (current.parameters as Record<string, unknown>);
       assertParameters(version.parametersSchema as Record<string, unknown> | null, parameters, 'input.parameters');
-      return this.updateIn(tx, principal, current, { version, parameters, match: match ?? (current.match as Record<string, unknown>), enforcementAction: input.enforcementAction ?? current.enforcementAction }, Object.keys(input));
+      return this.updateIn(
+        tx,
+        principal,
+        current,
+        { version, parameters, match: match ?? (current.match as Record<string, unknown>), enforcementAction: input.enforcementAction ?? current.enforcementAction },
+        Object.keys(input),
+      );
     });
   }
 
   async delete(principal: Principal, id: string): Promise<Constraint> {
     return this.transactions.run(async (tx) => {
       const constraint = await this.constraints.findIn(tx, principal.organizationId, id);
-      if (!constraint) throw FarpointError.notFound('Constraint', id);
+      if (!constraint) {
+        throw FarpointError.notFound('Constraint', id);
+      }
       await this.constraints.delete(tx, id);
-      await this.events.record(tx, { organizationId: principal.organizationId, objectKind: EventObjectKind.Constraint, objectId: id, type: EventType.ConstraintDeleted, message: `Constraint ${constraint.name} (${constraint.kind}) deleted`, actor: actorOf(principal) });
+      await this.events.record(tx, {
+        organizationId: principal.organizationId,
+        objectKind: EventObjectKind.Constraint,
+        objectId: id,
+        type: EventType.ConstraintDeleted,
+        message: `Constraint ${constraint.name} (${constraint.kind}) deleted`,
+        actor: actorOf(principal),
+      });
       return constraint;
     });
   }
@@ -100,30 +137,46 @@ export class ConstraintService {
     try {
       parsed = parseConstraint(yaml);
     } catch (error) {
-      if (isPolicyEngineError(error)) throw PolicyErrors.fromEngine(error, 'yaml');
+      if (isPolicyEngineError(error)) {
+        throw PolicyErrors.fromEngine(error, 'yaml');
+      }
       throw error;
     }
     assertName(parsed.name, 'yaml');
     const match = checkedMatch(parsed.match as Record<string, unknown> | undefined, 'yaml');
-    return this.transactions.runOrConflict(async (tx) => {
-      let version: VersionWithTemplate;
-      if (templateVersionId) {
-        version = await this.usableVersion(tx, principal, templateVersionId, 'templateVersionId');
-        if (version.kind !== parsed.kind) throw FarpointError.badInput(`The constraint is of kind ${parsed.kind}, but version ${templateVersionId} is of kind ${version.kind}.`, 'templateVersionId');
-      } else {
-        const template = await this.templates.findByKindIn(tx, principal.organizationId, parsed.kind);
-        if (!template) throw PolicyErrors.unknownKind(parsed.kind);
-        const chosen = await this.templates.defaultVersionIn(tx, template.id);
-        if (!chosen) throw PolicyErrors.noUsableVersion(parsed.kind);
-        version = { ...chosen, template };
-      }
-      assertParameters(version.parametersSchema as Record<string, unknown> | null, parsed.parameters, 'yaml');
-      const fields = { version, parameters: parsed.parameters, match, enforcementAction: ACTION[parsed.enforcementAction] };
-      const existing = await this.constraints.findByNameIn(tx, principal.organizationId, parsed.name);
-      if (!existing) return { constraint: await this.createIn(tx, principal, { name: parsed.name, ...fields }), created: true };
-      if (existing.kind !== parsed.kind) throw FarpointError.conflict(`A constraint named ${parsed.name} of kind ${existing.kind} exists; names are unique in the organization.`, 'yaml');
-      return { constraint: await this.updateIn(tx, principal, existing, fields, ['templateVersionId', 'parameters', 'match', 'enforcementAction']), created: false };
-    }, `A constraint named ${parsed.name} was created at the same time; import again.`, 'yaml');
+    return this.transactions.runOrConflict(
+      async (tx) => {
+        let version: VersionWithTemplate;
+        if (templateVersionId) {
+          version = await this.usableVersion(tx, principal, templateVersionId, 'templateVersionId');
+          if (version.kind !== parsed.kind) {
+            throw FarpointError.badInput(`The constraint is of kind ${parsed.kind}, but version ${templateVersionId} is of kind ${version.kind}.`, 'templateVersionId');
+          }
+        } else {
+          const template = await this.templates.findByKindIn(tx, principal.organizationId, parsed.kind);
+          if (!template) {
+            throw PolicyErrors.unknownKind(parsed.kind);
+          }
+          const chosen = await this.templates.defaultVersionIn(tx, template.id);
+          if (!chosen) {
+            throw PolicyErrors.noUsableVersion(parsed.kind);
+          }
+          version = { ...chosen, template };
+        }
+        assertParameters(version.parametersSchema as Record<string, unknown> | null, parsed.parameters, 'yaml');
+        const fields = { version, parameters: parsed.parameters, match, enforcementAction: ACTION[parsed.enforcementAction] };
+        const existing = await this.constraints.findByNameIn(tx, principal.organizationId, parsed.name);
+        if (!existing) {
+          return { constraint: await this.createIn(tx, principal, { name: parsed.name, ...fields }), created: true };
+        }
+        if (existing.kind !== parsed.kind) {
+          throw FarpointError.conflict(`A constraint named ${parsed.name} of kind ${existing.kind} exists; names are unique in the organization.`, 'yaml');
+        }
+        return { constraint: await this.updateIn(tx, principal, existing, fields, ['templateVersionId', 'parameters', 'match', 'enforcementAction']), created: false };
+      },
+      `A constraint named ${parsed.name} was created at the same time; import again.`,
+      'yaml',
+    );
   }
 
   /** The constraint as Gatekeeper YAML (constraints.gatekeeper.sh/v1beta1); importing it again changes nothing. */
@@ -131,18 +184,30 @@ export class ConstraintService {
     const c = await this.get(principal, id);
     const parameters = c.parameters as Record<string, unknown>;
     const match = c.match as Record<string, unknown>;
-    const spec = { enforcementAction: c.enforcementAction.toLowerCase(), ...(Object.keys(match).length ? { match } : {}), ...(Object.keys(parameters).length ? { parameters } : {}) };
+    const spec = {
+      enforcementAction: c.enforcementAction.toLowerCase(),
+      ...(Object.keys(match).length ? { match } : {}),
+      ...(Object.keys(parameters).length ? { parameters } : {}),
+    };
     return dump({ apiVersion: 'constraints.gatekeeper.sh/v1beta1', kind: c.kind, metadata: { name: c.name }, spec }, { lineWidth: -1, noRefs: true });
   }
 
   private async usableVersion(tx: Tx, principal: Principal, id: string, field: string): Promise<VersionWithTemplate> {
     const version = await this.templates.findVersionIn(tx, principal.organizationId, id);
-    if (!version) throw new FarpointError('NOT_FOUND', `PolicyTemplateVersion ${id} does not exist or you cannot see it.`, { kind: 'PolicyTemplateVersion', id, field });
-    if (version.lifecycle === 'DEPRECATED') throw PolicyErrors.deprecated(version.version, field);
+    if (!version) {
+      throw new FarpointError('NOT_FOUND', `PolicyTemplateVersion ${id} does not exist or you cannot see it.`, { kind: 'PolicyTemplateVersion', id, field });
+    }
+    if (version.lifecycle === 'DEPRECATED') {
+      throw PolicyErrors.deprecated(version.version, field);
+    }
     return version;
   }
 
-  private async createIn(tx: Tx, principal: Principal, f: { name: string; version: VersionWithTemplate; parameters: Record<string, unknown>; match: Record<string, unknown>; enforcementAction: EnforcementAction }): Promise<Constraint> {
+  private async createIn(
+    tx: Tx,
+    principal: Principal,
+    f: { name: string; version: VersionWithTemplate; parameters: Record<string, unknown>; match: Record<string, unknown>; enforcementAction: EnforcementAction },
+  ): Promise<Constraint> {
     const constraint = await this.constraints.create(tx, {
       organizationId: principal.organizationId,
       name: f.name,
@@ -153,13 +218,40 @@ export class ConstraintService {
       enforcementAction: f.enforcementAction,
       createdBy: actorOf(principal),
     });
-    await this.events.record(tx, { organizationId: principal.organizationId, objectKind: EventObjectKind.Constraint, objectId: constraint.id, type: EventType.ConstraintCreated, message: `Constraint ${f.name} (${f.version.kind}, ${f.enforcementAction}) created`, actor: actorOf(principal), data: { templateVersionId: f.version.id, version: f.version.version } });
+    await this.events.record(tx, {
+      organizationId: principal.organizationId,
+      objectKind: EventObjectKind.Constraint,
+      objectId: constraint.id,
+      type: EventType.ConstraintCreated,
+      message: `Constraint ${f.name} (${f.version.kind}, ${f.enforcementAction}) created`,
+      actor: actorOf(principal),
+      data: { templateVersionId: f.version.id, version: f.version.version },
+    });
     return constraint;
   }
 
-  private async updateIn(tx: Tx, principal: Principal, current: Constraint, f: { version: VersionWithTemplate; parameters: Record<string, unknown>; match: Record<string, unknown>; enforcementAction: EnforcementAction }, changed: string[]): Promise<Constraint> {
-    const constraint = await this.constraints.update(tx, current.id, { templateVersionId: f.version.id, parameters: f.parameters as object, match: f.match as object, enforcementAction: f.enforcementAction });
-    await this.events.record(tx, { organizationId: principal.organizationId, objectKind: EventObjectKind.Constraint, objectId: current.id, type: EventType.ConstraintUpdated, message: `Constraint ${current.name} updated`, actor: actorOf(principal), data: { changed, templateVersionId: f.version.id, enforcementAction: f.enforcementAction } });
+  private async updateIn(
+    tx: Tx,
+    principal: Principal,
+    current: Constraint,
+    f: { version: VersionWithTemplate; parameters: Record<string, unknown>; match: Record<string, unknown>; enforcementAction: EnforcementAction },
+    changed: string[],
+  ): Promise<Constraint> {
+    const constraint = await this.constraints.update(tx, current.id, {
+      templateVersionId: f.version.id,
+      parameters: f.parameters as object,
+      match: f.match as object,
+      enforcementAction: f.enforcementAction,
+    });
+    await this.events.record(tx, {
+      organizationId: principal.organizationId,
+      objectKind: EventObjectKind.Constraint,
+      objectId: current.id,
+      type: EventType.ConstraintUpdated,
+      message: `Constraint ${current.name} updated`,
+      actor: actorOf(principal),
+      data: { changed, templateVersionId: f.version.id, enforcementAction: f.enforcementAction },
+    });
     return constraint;
   }
 }

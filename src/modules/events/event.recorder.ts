@@ -19,6 +19,14 @@ export class EventRecorder {
 
   /** The Event of a change a caller made to one object of its organization (the common case). */
   async recordChange(tx: Tx, principal: Principal, object: { kind: EventObjectKind; id: string }, type: EventType, message: string, data?: Record<string, unknown>): Promise<void> {
-    await this.record(tx, { organizationId: principal.organizationId, objectKind: object.kind, objectId: object.id, type, message, actor: actorOf(principal), data: data as Prisma.InputJsonValue | undefined });
+    await this.record(tx, {
+      organizationId: principal.organizationId,
+      objectKind: object.kind,
+      objectId: object.id,
+      type,
+      message,
+      actor: actorOf(principal),
+      data: data as Prisma.InputJsonValue | undefined,
+    });
   }
 }

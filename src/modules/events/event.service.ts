@@ -16,7 +16,9 @@ export class EventService {
     const where = { organizationId: principal.organizationId, ...filter };
     const after = request.after ? { occurredAt: new Date(String(request.after.sortValue)), id: request.after.id } : undefined;
     // A forged cursor whose position is no timestamp is bad input, not a query error.
-    if (after && (typeof request.after!.sortValue !== 'string' || Number.isNaN(after.occurredAt.getTime()))) throw invalidCursor();
+    if (after && (typeof request.after!.sortValue !== 'string' || Number.isNaN(after.occurredAt.getTime()))) {
+      throw invalidCursor();
+    }
     const [rows, total] = await Promise.all([this.events.page(where, request.size, after), this.events.count(where)]);
     return toConnection(rows, request, total, 'occurredAt', (e) => e.occurredAt);
   }

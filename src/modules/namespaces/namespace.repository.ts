@@ -22,7 +22,9 @@ export class NamespaceRepository {
   }
 
   find(organizationId: string, id: string): Promise<Namespace | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.namespace.findFirst({ where: { organizationId, id } });
   }
 

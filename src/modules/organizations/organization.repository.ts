@@ -9,7 +9,9 @@ export class OrganizationRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   find(id: string): Promise<Organization | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.organization.findUnique({ where: { id } });
   }
 

@@ -24,7 +24,9 @@ export class OrganizationService {
 
   async current(principal: Principal): Promise<Organization> {
     const organization = await this.organizations.find(principal.organizationId);
-    if (!organization) throw FarpointError.notFound('Organization', principal.organizationId);
+    if (!organization) {
+      throw FarpointError.notFound('Organization', principal.organizationId);
+    }
     return organization;
   }
 
@@ -57,12 +59,26 @@ export class OrganizationService {
     assertName(name);
     assertText(displayName, 'displayName', 128);
     return this.transactions.runOrConflict(async (tx) => {
-        const organization = await this.organizations.create(tx, { name, displayName });
-        const { secret, hash, prefix } = newApiTokenSecret();
-        const token = await this.tokens.create({ organizationId: organization.id, name: 'bootstrap-admin', role: 'ADMIN', prefix, secretHash: hash, createdBy: actor }, tx);
-        await this.events.record(tx, { organizationId: organization.id, objectKind: EventObjectKind.Organization, objectId: organization.id, type: EventType.OrganizationCreated, message: `Organization ${name} created`, actor });
-        await this.events.record(tx, { organizationId: organization.id, objectKind: EventObjectKind.ApiToken, objectId: token.id, type: EventType.ApiTokenCreated, message: 'API token "bootstrap-admin" (ADMIN) created', actor });
-        return { organization, adminToken: secret };
-      }, `An organization named ${name} already exists.`);
+      const organization = await this.organizations.create(tx, { name, displayName });
+      const { secret, hash, prefix } = newApiTokenSecret();
+      const token = await this.tokens.create({ organizationId: organization.id, name: 'bootstrap-admin', role: 'ADMIN', prefix, secretHash: hash, createdBy: actor }, tx);
+      await this.events.record(tx, {
+        organizationId: organization.id,
+        objectKind: EventObjectKind.Organization,
+        objectId: organization.id,
+        type: EventType.OrganizationCreated,
+        message: `Organization ${name} created`,
+        actor,
+      });
+      await this.events.record(tx, {
+        organizationId: organization.id,
+        objectKind: EventObjectKind.ApiToken,
+        objectId: token.id,
+        type: EventType.ApiTokenCreated,
+        message: 'API token "bootstrap-admin" (ADMIN) created',
+        actor,
+      });
+      return { organization, adminToken: secret };
+    }, `An organization named ${name} already exists.`);
   }
 }

@@ -4,7 +4,18 @@ import { exportConstraintTemplate, sourceHash, versionSourceOf } from './constra
 
 const template = { id: 't', organizationId: 'o', name: 'k8sdemo', kind: 'K8sDemo', createdBy: 'x', createdAt: new Date(), updatedAt: new Date() } as PolicyTemplate;
 const version = (over: Partial<PolicyTemplateVersion>) =>
-  ({ kind: 'K8sDemo', title: 'Demo', description: 'Demonstrates.', category: 'labels', severity: 'HIGH', rego: 'package k8sdemo\n\nviolation[{"msg": "x"}] { false }\n', libs: ['package lib.demo\n\nx := 1\n'], parametersSchema: { type: 'object', properties: { labels: { type: 'array', items: { type: 'string' } } } }, regoVersion: 'V0', ...over }) as PolicyTemplateVersion;
+  ({
+    kind: 'K8sDemo',
+    title: 'Demo',
+    description: 'Demonstrates.',
+    category: 'labels',
+    severity: 'HIGH',
+    rego: 'package k8sdemo\n\nviolation[{"msg": "x"}] { false }\n',
+    libs: ['package lib.demo\n\nx := 1\n'],
+    parametersSchema: { type: 'object', properties: { labels: { type: 'array', items: { type: 'string' } } } },
+    regoVersion: 'V0',
+    ...over,
+  }) as PolicyTemplateVersion;
 
 describe('ConstraintTemplate export', () => {
   it.each(['V0', 'V1'] as const)('round-trips a Rego %s version: importing the export gives the same source (hash)', (regoVersion) => {
@@ -12,7 +23,18 @@ describe('ConstraintTemplate export', () => {
     const parsed = parseConstraintTemplate(exportConstraintTemplate(template, v));
     const { source, warnings } = versionSourceOf(parsed, []);
     expect(warnings).toEqual([]);
-    expect(source).toEqual({ kind: 'K8sDemo', title: 'Demo', description: 'Demonstrates.', category: 'labels', severity: 'HIGH', rego: v.rego, libs: v.libs, parametersSchema: v.parametersSchema, tests: [], regoVersion });
+    expect(source).toEqual({
+      kind: 'K8sDemo',
+      title: 'Demo',
+      description: 'Demonstrates.',
+      category: 'labels',
+      severity: 'HIGH',
+      rego: v.rego,
+      libs: v.libs,
+      parametersSchema: v.parametersSchema,
+      tests: [],
+      regoVersion,
+    });
   });
 
   it('hashes the source independently of key order, and differently when anything changes', () => {

@@ -33,8 +33,16 @@ export interface VersionSource {
 }
 
 function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (isPlainObject(value)) return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+  if (Array.isArray(value)) {
+    return value.map(canonical);
+  }
+  if (isPlainObject(value)) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical(value[k])]),
+    );
+  }
   return value;
 }
 
@@ -43,16 +51,21 @@ export const sourceHash = (source: VersionSource) => sha256Hex(JSON.stringify(ca
 /** A version's source as read from an imported Gatekeeper ConstraintTemplate, and what was read differently. */
 export function versionSourceOf(parsed: ParsedConstraintTemplate, tests: { name: string; source: string }[]): { source: VersionSource; warnings: string[] } {
   const warnings: string[] = [];
-  const annotations = isPlainObject(parsed.metadata.annotations) ? (parsed.metadata.annotations as Record<string, unknown>) : {};
-  const text = (key: string) => (typeof annotations[key] === 'string' && (annotations[key] as string).trim() ? (annotations[key] as string).trim() : undefined);
+  const annotations = isPlainObject(parsed.metadata.annotations) ? parsed.metadata.annotations : {};
+  const text = (key: string) => (typeof annotations[key] === 'string' && annotations[key].trim() ? annotations[key].trim() : undefined);
   let severity: PolicySeverity = 'MEDIUM';
   const severityText = text(ANNOTATION.severity);
   if (severityText) {
     const upper = severityText.toUpperCase();
-    if ((Object.values(PolicySeverity) as string[]).includes(upper)) severity = upper as PolicySeverity;
-    else warnings.push(`Annotation ${ANNOTATION.severity} "${severityText}" is not one of low, medium, high, critical; the version is MEDIUM.`);
+    if ((Object.values(PolicySeverity) as string[]).includes(upper)) {
+      severity = upper as PolicySeverity;
+    } else {
+      warnings.push(`Annotation ${ANNOTATION.severity} "${severityText}" is not one of low, medium, high, critical; the version is MEDIUM.`);
+    }
   }
-  if (parsed.hasCelEngine) warnings.push('The template also has a K8sNativeValidation (CEL) engine; Farpoint evaluates its Rego and ignores the CEL.');
+  if (parsed.hasCelEngine) {
+    warnings.push('The template also has a K8sNativeValidation (CEL) engine; Farpoint evaluates its Rego and ignores the CEL.');
+  }
   return {
     source: {
       kind: parsed.kind,
@@ -77,8 +90,12 @@ export function versionSourceOf(parsed: ParsedConstraintTemplate, tests: { name:
  */
 export function exportConstraintTemplate(template: PolicyTemplate, version: PolicyTemplateVersion): string {
   const annotations: Record<string, string> = { [ANNOTATION.gatekeeperTitle]: version.title };
-  if (version.description) annotations[ANNOTATION.gatekeeperDescription] = version.description;
-  if (version.category) annotations[ANNOTATION.category] = version.category;
+  if (version.description) {
+    annotations[ANNOTATION.gatekeeperDescription] = version.description;
+  }
+  if (version.category) {
+    annotations[ANNOTATION.category] = version.category;
+  }
   annotations[ANNOTATION.severity] = version.severity.toLowerCase();
   const schema = version.parametersSchema as Record<string, unknown> | null;
   const libs = version.libs as string[];

@@ -1,7 +1,12 @@
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { assertParameters, assertParametersSchema } from './parameters-schema';
 
-const schema = { type: 'object', required: ['labels'], properties: { labels: { type: 'array', items: { type: 'string' } }, max: { type: 'integer', nullable: true } }, 'x-kubernetes-preserve-unknown-fields': true };
+const schema = {
+  type: 'object',
+  required: ['labels'],
+  properties: { labels: { type: 'array', items: { type: 'string' } }, max: { type: 'integer', nullable: true } },
+  'x-kubernetes-preserve-unknown-fields': true,
+};
 const refusal = (fn: () => void) => {
   try {
     fn();

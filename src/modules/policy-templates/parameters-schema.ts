@@ -1,4 +1,4 @@
-import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { FarpointError } from '../../common/errors/farpoint-error';
 
 // Gatekeeper's schemas are Kubernetes structural schemas (OpenAPI v3): `nullable` and the
@@ -21,7 +21,9 @@ function validatorFor(schema: Record<string, unknown>, field: string): ValidateF
 
 /** Refuses a schema Ajv cannot compile (BAD_USER_INPUT on `field`). */
 export function assertParametersSchema(schema: Record<string, unknown> | null | undefined, field: string): void {
-  if (schema) validatorFor(schema, field);
+  if (schema) {
+    validatorFor(schema, field);
+  }
 }
 
 const describe = (e: ErrorObject) => `${e.instancePath ? `parameters${e.instancePath.replace(/\//g, '.')}` : 'parameters'} ${e.message ?? 'is invalid'}`;
@@ -32,11 +34,15 @@ const describe = (e: ErrorObject) => `${e.instancePath ? `parameters${e.instance
  */
 export function assertParameters(schema: Record<string, unknown> | null, parameters: Record<string, unknown>, field: string): void {
   if (!schema) {
-    if (Object.keys(parameters).length > 0) throw FarpointError.badInput('This template takes no parameters (its version has no parameters schema).', field);
+    if (Object.keys(parameters).length > 0) {
+      throw FarpointError.badInput('This template takes no parameters (its version has no parameters schema).', field);
+    }
     return;
   }
   const validate = validatorFor(schema, `${field}Schema`);
-  if (validate(parameters)) return;
+  if (validate(parameters)) {
+    return;
+  }
   const problems = (validate.errors ?? []).map(describe);
   throw new FarpointError('BAD_USER_INPUT', `The parameters do not match the template's schema: ${problems.join('; ')}.`, { field, problems });
 }

@@ -9,7 +9,7 @@ import { EventRecorder } from '../events/event.recorder';
 import { CompileOutcome, PolicyCompiler, testsPass } from './policy-compiler';
 import { PolicyDiagnostic, PolicyTemplateVersionCompiledModel } from './policy-template.model';
 import { PolicyTemplateRepository, VersionWithTemplate } from './policy-template.repository';
-import { EventObjectKind, EventType } from '../events/event-types';
+import { EventObjectKind } from '../events/event-types';
 
 export const policyCompiledChannel = (templateId: string) => `policy-compiled:${templateId}`;
 
@@ -36,19 +36,34 @@ export class PolicyCompileJob {
   @OnJob(JobName.COMPILE_POLICY_VERSION)
   async run(payload: JobPayloads[typeof JobName.COMPILE_POLICY_VERSION], job: Job): Promise<{ status: string }> {
     const version = await this.templates.findVersionById(payload.versionId);
-    if (!version || DONE.has(version.compileStatus)) return { status: version?.compileStatus ?? 'GONE' };
+    if (!version || DONE.has(version.compileStatus)) {
+      return { status: version?.compileStatus ?? 'GONE' };
+    }
     // attemptsStarted also counts runs whose worker died mid-job (a stalled job restarts without attemptsMade moving).
     const attempt = Math.max(job.attemptsStarted ?? 0, job.attemptsMade + 1);
     await this.templates.updateVersionIfStatus(undefined, version.id, ['QUEUED', 'COMPILING'], { compileStatus: 'COMPILING', compileAttempts: attempt });
     let outcome: CompileOutcome;
     try {
-      outcome = await this.compiler.compile({ rego: version.rego, libs: version.libs as string[], tests: version.tests as { name: string; source: string }[], regoVersion: version.regoVersion });
+      outcome = await this.compiler.compile({
+        rego: version.rego,
+        libs: version.libs as string[],
+        tests: version.tests as { name: string; source: string }[],
+        regoVersion: version.regoVersion,
+      });
     } catch (error) {
       // opa itself failed (not the Rego): retried; the last attempt fails the version with the reason.
       const attempts = job.opts.attempts ?? 1;
       this.logger.warn(`compile of ${version.id} attempt ${job.attemptsMade + 1}/${attempts} failed: ${(error as Error).message}`);
-      if (job.attemptsMade + 1 < attempts) throw error;
-      outcome = { status: 'FAILED', diagnostics: [{ file: 'template.rego', line: null, column: null, code: 'compiler_unavailable', message: `opa could not compile this version: ${(error as Error).message}` }], testResults: [] };
+      if (job.attemptsMade + 1 < attempts) {
+        throw error;
+      }
+      outcome = {
+        status: 'FAILED',
+        diagnostics: [
+          { file: 'template.rego', line: null, column: null, code: 'compiler_unavailable', message: `opa could not compile this version: ${(error as Error).message}` },
+        ],
+        testResults: [],
+      };
     }
     const finished = await this.finish(version, outcome);
     return { status: finished ? outcome.status : 'ALREADY_FINISHED' };
@@ -75,7 +90,12 @@ export class PolicyCompileJob {
           ...(publish ? { lifecycle: 'PUBLISHED', publishedAt: now } : {}),
         });
       } else {
-        moved = await this.templates.updateVersionIfStatus(tx, version.id, ['QUEUED', 'COMPILING'], { compileStatus: 'FAILED', diagnostics: outcome.diagnostics as object[], testResults: outcome.testResults as object[], compiledAt: now });
+        moved = await this.templates.updateVersionIfStatus(tx, version.id, ['QUEUED', 'COMPILING'], {
+          compileStatus: 'FAILED',
+          diagnostics: outcome.diagnostics as object[],
+          testResults: outcome.testResults as object[],
+          compiledAt: now,
+        });
       }
       if (moved && organizationId) {
         const failed = outcome.status === 'FAILED';
@@ -86,14 +106,20 @@ export class PolicyCompileJob {
           objectId: version.id,
           type: failed ? 'PolicyTemplateVersionCompileFailed' : 'PolicyTemplateVersionCompiled',
           severity: failed ? 'WARNING' : 'INFO',
-          message: failed ? `${version.template.name} version ${version.version} does not compile: ${describe(first)}` : `${version.template.name} version ${version.version} compiled`,
+          message: failed
+            ? `${version.template.name} version ${version.version} does not compile: ${describe(first)}`
+            : `${version.template.name} version ${version.version} compiled`,
           actor: 'system:policy-compiler',
-          data: failed ? { code: 'POLICY_COMPILE_FAILED', diagnostics: outcome.diagnostics as object[] } : { bundleSha256: outcome.sha256, bundleSize: outcome.wasm.byteLength, testsPassed: testsPass(outcome.testResults) },
+          data: failed
+            ? { code: 'POLICY_COMPILE_FAILED', diagnostics: outcome.diagnostics as object[] }
+            : { bundleSha256: outcome.sha256, bundleSize: outcome.wasm.byteLength, testsPassed: testsPass(outcome.testResults) },
         });
       }
       return moved;
     });
-    if (changed) await this.announce(version, outcome, now);
+    if (changed) {
+      await this.announce(version, outcome, now);
+    }
     return changed;
   }
 
@@ -109,11 +135,15 @@ export class PolicyCompileJob {
       bundleSha256: outcome.status === 'COMPILED' ? outcome.sha256 : null,
       occurredAt: at.toISOString(),
     };
-    await this.pubsub.publish(policyCompiledChannel(version.templateId), message).catch((error: Error) => this.logger.warn(`could not announce compile of ${version.id}: ${error.message}`));
+    await this.pubsub
+      .publish(policyCompiledChannel(version.templateId), message)
+      .catch((error: Error) => this.logger.warn(`could not announce compile of ${version.id}: ${error.message}`));
   }
 }
 
 function describe(d: PolicyDiagnostic | undefined): string {
-  if (!d) return 'opa refused it';
+  if (!d) {
+    return 'opa refused it';
+  }
   return `${d.file}${d.line ? `:${d.line}` : ''}${d.column ? `:${d.column}` : ''}: ${d.message}`;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { OpaCliError, OpaCliGateway, OpaErrorCode, RegoModule, RegoProblem, RegoTestCase } from '../../infra/opa/opa-cli.gateway';
+import { OpaCliError, type OpaCliGateway, OpaErrorCode, type RegoModule, type RegoProblem, type RegoTestCase } from '../../infra/opa/opa-cli.gateway';
 import { entrypointForPackage, inspectBundle, regoPackage } from '../../policy-engine';
 import { RegoTestOutcome, type PolicyDiagnostic, type RegoTestResult } from './policy-template.model';
 
@@ -18,7 +18,12 @@ export type CompileOutcome =
   | { status: 'COMPILED'; wasm: Buffer; sha256: string; entrypoint: string; testResults: RegoTestResult[] }
   | { status: 'FAILED'; diagnostics: PolicyDiagnostic[]; testResults: RegoTestResult[] };
 
-const OUTCOME: Record<RegoTestCase['outcome'], RegoTestOutcome> = { pass: RegoTestOutcome.PASS, fail: RegoTestOutcome.FAIL, error: RegoTestOutcome.ERROR, skip: RegoTestOutcome.SKIP };
+const OUTCOME: Record<RegoTestCase['outcome'], RegoTestOutcome> = {
+  pass: RegoTestOutcome.PASS,
+  fail: RegoTestOutcome.FAIL,
+  error: RegoTestOutcome.ERROR,
+  skip: RegoTestOutcome.SKIP,
+};
 
 export const sha256Hex = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -32,7 +37,9 @@ function locate(modules: readonly RegoModule[], name: string): { file: string; l
     const lines = m.source.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const found = pattern.exec(lines[i]);
-      if (found) return { file: m.path, line: i + 1, column: found.index + found[1].length + 1 };
+      if (found) {
+        return { file: m.path, line: i + 1, column: found.index + found[1].length + 1 };
+      }
     }
   }
   return { file: modules[0].path, line: null, column: null };
@@ -62,10 +69,18 @@ export class PolicyCompiler {
     const options = { v0Compatible: source.regoVersion === 'V0' };
     const policyModules = PolicyCompiler.modules(source, false);
     const problems = await this.opa.check(PolicyCompiler.modules(source, true), options);
-    if (problems.length) return { status: 'FAILED', diagnostics: problems.map(diagnostic), testResults: [] };
+    if (problems.length) {
+      return { status: 'FAILED', diagnostics: problems.map(diagnostic), testResults: [] };
+    }
 
     const pkg = regoPackage(source.rego);
-    if (!pkg) return { status: 'FAILED', diagnostics: [{ file: MAIN_FILE, line: 1, column: 1, code: 'rego_parse_error', message: 'the main module must start with a package declaration' }], testResults: [] };
+    if (!pkg) {
+      return {
+        status: 'FAILED',
+        diagnostics: [{ file: MAIN_FILE, line: 1, column: 1, code: 'rego_parse_error', message: 'the main module must start with a package declaration' }],
+        testResults: [],
+      };
+    }
     const entrypoint = entrypointForPackage(pkg);
     let wasm: Buffer;
     try {
@@ -75,11 +90,21 @@ export class PolicyCompiler {
         const line = source.rego.split('\n').findIndex((l) => /^\s*package\s/.test(l)) + 1;
         return {
           status: 'FAILED',
-          diagnostics: [{ file: MAIN_FILE, line: line || null, column: line ? 1 : null, code: 'missing_violation_rule', message: `package ${pkg} has no violation rule; Gatekeeper evaluates violation[{"msg": msg, "details": details}]` }],
+          diagnostics: [
+            {
+              file: MAIN_FILE,
+              line: line || null,
+              column: line ? 1 : null,
+              code: 'missing_violation_rule',
+              message: `package ${pkg} has no violation rule; Gatekeeper evaluates violation[{"msg": msg, "details": details}]`,
+            },
+          ],
           testResults: [],
         };
       }
-      if (error instanceof OpaCliError && error.code === OpaErrorCode.REGO_INVALID) return { status: 'FAILED', diagnostics: error.problems.map(diagnostic), testResults: [] };
+      if (error instanceof OpaCliError && error.code === OpaErrorCode.REGO_INVALID) {
+        return { status: 'FAILED', diagnostics: error.problems.map(diagnostic), testResults: [] };
+      }
       throw error;
     }
     const sha256 = sha256Hex(wasm);
@@ -87,11 +112,17 @@ export class PolicyCompiler {
     if (unsupportedBuiltins.length) {
       return {
         status: 'FAILED',
-        diagnostics: unsupportedBuiltins.map((name) => ({ ...locate(policyModules, name), code: 'unsupported_builtin', message: `builtin ${name} is not available in WebAssembly, and the policy engine does not provide it` })),
+        diagnostics: unsupportedBuiltins.map((name) => ({
+          ...locate(policyModules, name),
+          code: 'unsupported_builtin',
+          message: `builtin ${name} is not available in WebAssembly, and the policy engine does not provide it`,
+        })),
         testResults: [],
       };
     }
-    const testResults = source.tests.length ? (await this.opa.test(PolicyCompiler.modules(source, true), options)).cases.map(toResult).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line) : [];
+    const testResults = source.tests.length
+      ? (await this.opa.test(PolicyCompiler.modules(source, true), options)).cases.map(toResult).sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line)
+      : [];
     return { status: 'COMPILED', wasm, sha256, entrypoint, testResults };
   }
 }

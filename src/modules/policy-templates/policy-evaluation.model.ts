@@ -3,7 +3,10 @@ import { EnforcementAction, RegoVersion } from '../../generated/prisma/enums';
 import GraphQLJSON from '../events/json.scalar';
 import { JSONObjectScalar } from './json-object.scalar';
 
-registerEnumType(EnforcementAction, { name: 'EnforcementAction', description: 'DENY refuses the request, WARN admits it with warnings, DRYRUN admits it and only records the violations.' });
+registerEnumType(EnforcementAction, {
+  name: 'EnforcementAction',
+  description: 'DENY refuses the request, WARN admits it with warnings, DRYRUN admits it and only records the violations.',
+});
 
 export enum AdmissionOperation {
   CREATE = 'CREATE',
@@ -39,8 +42,16 @@ export class EvaluatePolicyInput {
   @Field(() => EvaluationTargetInput) target: EvaluationTargetInput;
   @Field(() => AdmissionOperation, { nullable: true, description: 'For `object`: default CREATE.' }) operation?: AdmissionOperation;
   @Field(() => JSONObjectScalar, { nullable: true, description: "input.parameters; checked against the version's schema." }) parameters?: Record<string, unknown>;
-  @Field(() => JSONObjectScalar, { nullable: true, description: "Gatekeeper's match (kinds, namespaces, excludedNamespaces, labelSelector, namespaceSelector, scope, name); none matches everything." }) match?: Record<string, unknown>;
-  @Field(() => JSONObjectScalar, { nullable: true, description: "data.inventory in Gatekeeper's layout: { cluster: {groupVersion: {kind: {name: object}}}, namespace: {ns: {groupVersion: {kind: {name: object}}}} }." }) inventory?: Record<string, unknown>;
+  @Field(() => JSONObjectScalar, {
+    nullable: true,
+    description: "Gatekeeper's match (kinds, namespaces, excludedNamespaces, labelSelector, namespaceSelector, scope, name); none matches everything.",
+  })
+  match?: Record<string, unknown>;
+  @Field(() => JSONObjectScalar, {
+    nullable: true,
+    description: "data.inventory in Gatekeeper's layout: { cluster: {groupVersion: {kind: {name: object}}}, namespace: {ns: {groupVersion: {kind: {name: object}}}} }.",
+  })
+  inventory?: Record<string, unknown>;
   @Field(() => JSONObjectScalar, { nullable: true, description: "The object's Namespace, for a match with namespaceSelector." }) namespaceObject?: Record<string, unknown>;
 }
 

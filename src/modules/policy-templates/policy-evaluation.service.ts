@@ -2,16 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Principal } from '../../common/graphql/request-context';
 import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
-import {
-  AdmissionReviewRequest,
-  assertKubernetesObject,
-  ConstraintMatch,
-  EvaluationPool,
-  Inventory,
-  isPolicyEngineError,
-  parseConstraintMatch,
-  reviewForObject,
-} from '../../policy-engine';
+import { AdmissionReviewRequest, assertKubernetesObject, ConstraintMatch, EvaluationPool, isPolicyEngineError, parseConstraintMatch, reviewForObject } from '../../policy-engine';
 import { assertParameters, assertParametersSchema } from './parameters-schema';
 import { PolicyCompiler } from './policy-compiler';
 import { EnforcementOutcome, EvaluatePolicyInput, EvaluatePolicyResult } from './policy-evaluation.model';
@@ -25,23 +16,33 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** An AdmissionReview (admission.k8s.io/v1) or its request, checked into what the engine takes as input.review. */
 export function admissionRequestOf(value: Record<string, unknown>, field: string): AdmissionReviewRequest {
   const request = value.kind === 'AdmissionReview' ? value.request : value;
-  if (!isObject(request)) throw FarpointError.badInput('An AdmissionReview must carry a request object.', field);
+  if (!isObject(request)) {
+    throw FarpointError.badInput('An AdmissionReview must carry a request object.', field);
+  }
   const gvk = request.kind;
   if (!isObject(gvk) || typeof gvk.kind !== 'string' || typeof gvk.version !== 'string' || (gvk.group !== undefined && typeof gvk.group !== 'string')) {
     throw FarpointError.badInput('request.kind must be {group, version, kind} of the object under review.', `${field}.request.kind`);
   }
-  if (typeof request.operation !== 'string' || !OPERATIONS.has(request.operation)) throw FarpointError.badInput('request.operation must be CREATE, UPDATE, DELETE or CONNECT.', `${field}.request.operation`);
+  if (typeof request.operation !== 'string' || !OPERATIONS.has(request.operation)) {
+    throw FarpointError.badInput('request.operation must be CREATE, UPDATE, DELETE or CONNECT.', `${field}.request.operation`);
+  }
   for (const key of ['object', 'oldObject'] as const) {
-    if (request[key] === undefined || request[key] === null) continue;
+    if (request[key] === undefined || request[key] === null) {
+      continue;
+    }
     try {
       assertKubernetesObject(request[key]);
     } catch (error) {
-      if (isPolicyEngineError(error)) throw PolicyErrors.fromEngine(error, `${field}.request.${key}`);
+      if (isPolicyEngineError(error)) {
+        throw PolicyErrors.fromEngine(error, `${field}.request.${key}`);
+      }
       throw error;
     }
   }
-  if (request.object == null && request.oldObject == null) throw FarpointError.badInput('The request has neither object nor oldObject: there is nothing to review.', `${field}.request.object`);
-  return { ...(request as unknown as AdmissionReviewRequest), kind: { group: (gvk.group as string | undefined) ?? '', version: gvk.version, kind: gvk.kind } };
+  if (request.object == null && request.oldObject == null) {
+    throw FarpointError.badInput('The request has neither object nor oldObject: there is nothing to review.', `${field}.request.object`);
+  }
+  return { ...(request as unknown as AdmissionReviewRequest), kind: { group: gvk.group ?? '', version: gvk.version, kind: gvk.kind } };
 }
 
 /** What DENY, WARN and DRYRUN would each do with the violations (Gatekeeper's webhook conventions). */
@@ -49,7 +50,13 @@ export function outcomesOf(violations: { msg: string }[], name: string): Enforce
   const messages = violations.map((v) => `[${name}] ${v.msg}`);
   const violated = messages.length > 0;
   return [
-    { enforcementAction: 'DENY', allowed: !violated, denialMessage: violated ? `admission webhook "validation.gatekeeper.sh" denied the request:\n${messages.join('\n')}` : null, warnings: [], recorded: messages },
+    {
+      enforcementAction: 'DENY',
+      allowed: !violated,
+      denialMessage: violated ? `admission webhook "validation.gatekeeper.sh" denied the request:\n${messages.join('\n')}` : null,
+      warnings: [],
+      recorded: messages,
+    },
     { enforcementAction: 'WARN', allowed: true, denialMessage: null, warnings: messages.map((m) => `[warn] ${m}`), recorded: messages },
     { enforcementAction: 'DRYRUN', allowed: true, denialMessage: null, warnings: [], recorded: messages },
   ];
@@ -77,7 +84,9 @@ export class PolicyEvaluationService implements OnModuleDestroy {
     try {
       match = input.match ? parseConstraintMatch(input.match, 'input.match') : undefined;
     } catch (error) {
-      if (isPolicyEngineError(error)) throw PolicyErrors.fromEngine(error, 'input.match');
+      if (isPolicyEngineError(error)) {
+        throw PolicyErrors.fromEngine(error, 'input.match');
+      }
       throw error;
     }
     const { bundle, entrypoint, name } = await this.policyOf(principal, input, parameters);
@@ -87,11 +96,13 @@ export class PolicyEvaluationService implements OnModuleDestroy {
         bundles: [bundle],
         review,
         constraints: [{ name, kind: name, bundleSha256: bundle.sha256, entrypoint, parameters, ...(match ? { match } : {}), enforcementAction: 'deny' }],
-        ...(input.inventory ? { inventory: input.inventory as Inventory } : {}),
+        ...(input.inventory ? { inventory: input.inventory } : {}),
         ...(input.namespaceObject ? { namespaceObject: input.namespaceObject } : {}),
       });
     } catch (error) {
-      if (isPolicyEngineError(error)) throw PolicyErrors.fromEngine(error, 'input');
+      if (isPolicyEngineError(error)) {
+        throw PolicyErrors.fromEngine(error, 'input');
+      }
       throw error;
     }
     const result = results[0];
@@ -101,37 +112,57 @@ export class PolicyEvaluationService implements OnModuleDestroy {
 
   private reviewOf(input: EvaluatePolicyInput): AdmissionReviewRequest {
     const { object, admissionReview } = input.target;
-    if ((object === undefined) === (admissionReview === undefined)) throw FarpointError.badInput('Give exactly one of target.object and target.admissionReview.', 'input.target');
-    if (admissionReview) return admissionRequestOf(admissionReview, 'input.target.admissionReview');
+    if ((object === undefined) === (admissionReview === undefined)) {
+      throw FarpointError.badInput('Give exactly one of target.object and target.admissionReview.', 'input.target');
+    }
+    if (admissionReview) {
+      return admissionRequestOf(admissionReview, 'input.target.admissionReview');
+    }
     try {
       assertKubernetesObject(object);
     } catch (error) {
-      if (isPolicyEngineError(error)) throw PolicyErrors.fromEngine(error, 'input.target.object');
+      if (isPolicyEngineError(error)) {
+        throw PolicyErrors.fromEngine(error, 'input.target.object');
+      }
       throw error;
     }
-    return reviewForObject(object!, input.operation ?? 'CREATE');
+    return reviewForObject(object, input.operation ?? 'CREATE');
   }
 
-  private async policyOf(principal: Principal, input: EvaluatePolicyInput, parameters: Record<string, unknown>): Promise<{ bundle: { sha256: string; wasm: Uint8Array }; entrypoint: string; name: string }> {
+  private async policyOf(
+    principal: Principal,
+    input: EvaluatePolicyInput,
+    parameters: Record<string, unknown>,
+  ): Promise<{ bundle: { sha256: string; wasm: Uint8Array }; entrypoint: string; name: string }> {
     const { templateVersionId, unsaved } = input.policy;
-    if ((templateVersionId === undefined) === (unsaved === undefined)) throw FarpointError.badInput('Give exactly one of policy.templateVersionId and policy.unsaved.', 'input.policy');
+    if ((templateVersionId === undefined) === (unsaved === undefined)) {
+      throw FarpointError.badInput('Give exactly one of policy.templateVersionId and policy.unsaved.', 'input.policy');
+    }
     if (templateVersionId !== undefined) {
       const version = await this.service.getVersion(principal, templateVersionId, 'input.policy.templateVersionId');
-      if (version.compileStatus !== 'COMPILED' || !version.bundleSha256 || !version.entrypoint) throw PolicyErrors.notCompiled(version.version, version.compileStatus);
+      if (version.compileStatus !== 'COMPILED' || !version.bundleSha256 || !version.entrypoint) {
+        throw PolicyErrors.notCompiled(version.version, version.compileStatus);
+      }
       assertParameters(version.parametersSchema as Record<string, unknown> | null, parameters, 'input.parameters');
       const stored = await this.templates.findBundle(version.bundleSha256);
-      if (!stored) throw new Error(`bundle ${version.bundleSha256} of version ${version.id} is missing`);
+      if (!stored) {
+        throw new Error(`bundle ${version.bundleSha256} of version ${version.id} is missing`);
+      }
       return { bundle: { sha256: stored.sha256, wasm: stored.wasm }, entrypoint: version.entrypoint, name: version.template.name };
     }
     const source = { rego: unsaved!.rego, libs: unsaved!.libs ?? [], tests: [], regoVersion: unsaved!.regoVersion ?? ('V0' as const) };
     const bytes = [source.rego, ...source.libs].reduce((n, s) => n + Buffer.byteLength(s), 0);
-    if (bytes > this.config.POLICY_MAX_REGO_BYTES) throw PolicyErrors.regoTooLarge(bytes, this.config.POLICY_MAX_REGO_BYTES, 'input.policy.unsaved.rego');
+    if (bytes > this.config.POLICY_MAX_REGO_BYTES) {
+      throw PolicyErrors.regoTooLarge(bytes, this.config.POLICY_MAX_REGO_BYTES, 'input.policy.unsaved.rego');
+    }
     if (unsaved!.parametersSchema) {
       assertParametersSchema(unsaved!.parametersSchema, 'input.policy.unsaved.parametersSchema');
       assertParameters(unsaved!.parametersSchema, parameters, 'input.parameters');
     }
     const outcome = await this.compiler.compile(source);
-    if (outcome.status === 'FAILED') throw PolicyErrors.compileFailed(outcome.diagnostics);
+    if (outcome.status === 'FAILED') {
+      throw PolicyErrors.compileFailed(outcome.diagnostics);
+    }
     return { bundle: { sha256: outcome.sha256, wasm: outcome.wasm }, entrypoint: outcome.entrypoint, name: 'unsaved' };
   }
 

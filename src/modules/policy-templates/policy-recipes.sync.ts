@@ -16,8 +16,12 @@ const ACTOR = 'system:recipes';
 /** policies/ of the checkout or image this code runs from: the nearest ancestor that has one. */
 export function defaultRecipesDir(from = __dirname): string | undefined {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'policies')) && existsSync(join(dir, 'package.json'))) return join(dir, 'policies');
-    if (dirname(dir) === dir) return undefined;
+    if (existsSync(join(dir, 'policies')) && existsSync(join(dir, 'package.json'))) {
+      return join(dir, 'policies');
+    }
+    if (dirname(dir) === dir) {
+      return undefined;
+    }
   }
 }
 
@@ -51,7 +55,9 @@ export class PolicyRecipeSync {
   /** Syncs the recipes and re-queues every version whose compile job may have been lost. */
   async atStartup(): Promise<RecipeSyncReport> {
     const report = await this.sync();
-    for (const { id } of await this.templates.unfinishedVersionIds()) await this.service.enqueueCompile(id);
+    for (const { id } of await this.templates.unfinishedVersionIds()) {
+      await this.service.enqueueCompile(id);
+    }
     this.logger.log(`recipes: ${report.added.length} added, ${report.unchanged.length} unchanged, ${report.refused.length} refused`);
     return report;
   }
@@ -66,33 +72,53 @@ export class PolicyRecipeSync {
     for (const entry of (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
       const recipeDir = join(dir, entry.name);
       const file = join(recipeDir, 'template.yaml');
-      if (!existsSync(file)) continue;
+      if (!existsSync(file)) {
+        continue;
+      }
       try {
         const parsed = parseConstraintTemplate(await readFile(file, 'utf8'));
         const tests = await Promise.all(
-          (await readdir(recipeDir)).filter((name) => TEST_FILE_NAME.test(name)).sort().map(async (name) => ({ name, source: await readFile(join(recipeDir, name), 'utf8') })),
+          (await readdir(recipeDir))
+            .filter((name) => TEST_FILE_NAME.test(name))
+            .sort()
+            .map(async (name) => ({ name, source: await readFile(join(recipeDir, name), 'utf8') })),
         );
         const source = this.service.checkedSource(versionSourceOf(parsed, tests).source, 'yaml');
         const hash = sourceHash(source);
         const versionId = await this.transactions.run(async (tx) => {
           await this.templates.lockRecipeSync(tx);
-          const template = (await this.templates.findByName(tx, null, parsed.name)) ?? (await this.templates.create(tx, { organizationId: null, name: parsed.name, kind: parsed.kind, createdBy: ACTOR }));
+          const template =
+            (await this.templates.findByName(tx, null, parsed.name)) ??
+            (await this.templates.create(tx, { organizationId: null, name: parsed.name, kind: parsed.kind, createdBy: ACTOR }));
           const latest = await this.templates.latestVersionIn(tx, template.id);
-          if (latest?.sourceHash === hash) return null;
-          const version = await this.templates.createVersion(tx, { templateId: template.id, version: (latest?.version ?? 0) + 1, ...source, parametersSchema: (source.parametersSchema ?? undefined) as Prisma.InputJsonValue | undefined, sourceHash: hash, createdBy: ACTOR });
+          if (latest?.sourceHash === hash) {
+            return null;
+          }
+          const version = await this.templates.createVersion(tx, {
+            templateId: template.id,
+            version: (latest?.version ?? 0) + 1,
+            ...source,
+            parametersSchema: (source.parametersSchema ?? undefined) as Prisma.InputJsonValue | undefined,
+            sourceHash: hash,
+            createdBy: ACTOR,
+          });
           await this.templates.touch(tx, template.id);
           return version.id;
         });
         if (versionId) {
           queued.push(versionId);
           report.added.push(parsed.name);
-        } else report.unchanged.push(parsed.name);
+        } else {
+          report.unchanged.push(parsed.name);
+        }
       } catch (error) {
         this.logger.error(`recipe ${entry.name} is not synced: ${(error as Error).message}`);
         report.refused.push({ recipe: entry.name, reason: (error as Error).message });
       }
     }
-    for (const id of queued) await this.service.enqueueCompile(id);
+    for (const id of queued) {
+      await this.service.enqueueCompile(id);
+    }
     return report;
   }
 }

@@ -22,7 +22,7 @@ export class PolicyDiagnostic {
   @Field({ description: 'template.rego, lib-<n>.rego or the test file name.' }) file: string;
   @Field(() => Int, { nullable: true }) line: number | null;
   @Field(() => Int, { nullable: true }) column: number | null;
-  @Field({ description: 'opa\'s code (rego_parse_error, rego_type_error, …), or missing_violation_rule, unsupported_builtin.' }) code: string;
+  @Field({ description: "opa's code (rego_parse_error, rego_type_error, …), or missing_violation_rule, unsupported_builtin." }) code: string;
   @Field() message: string;
 }
 
@@ -67,7 +67,10 @@ export class PolicyTemplateVersionModel {
   @Field(() => PolicySeverity) severity: PolicySeverity;
   @Field() rego: string;
   @Field(() => [String]) libs: string[];
-  @Field(() => JSONObjectScalar, { nullable: true, description: 'JSON schema of the constraint parameters (Gatekeeper openAPIV3Schema).' }) parametersSchema: Record<string, unknown> | null;
+  @Field(() => JSONObjectScalar, { nullable: true, description: 'JSON schema of the constraint parameters (Gatekeeper openAPIV3Schema).' }) parametersSchema: Record<
+    string,
+    unknown
+  > | null;
   @Field(() => RegoVersion) regoVersion: RegoVersion;
   @Field(() => PolicyCompileStatus) compileStatus: PolicyCompileStatus;
   @Field(() => Int, { description: 'Compile runs started (a run whose worker died counts).' }) compileAttempts: number;
@@ -79,7 +82,9 @@ export class PolicyTemplateVersionModel {
   @Field() createdAt: Date;
 }
 
-@ObjectType('PolicyTemplate', { description: 'A policy, in Gatekeeper terms a ConstraintTemplate: a kind with immutable versions. Built-in recipes belong to no organization and are read-only.' })
+@ObjectType('PolicyTemplate', {
+  description: 'A policy, in Gatekeeper terms a ConstraintTemplate: a kind with immutable versions. Built-in recipes belong to no organization and are read-only.',
+})
 export class PolicyTemplateModel {
   @Field(() => ID) id: string;
   @Field({ description: "Gatekeeper's metadata.name: the kind in lower case." }) name: string;
@@ -102,7 +107,7 @@ export type PolicyTemplateOrderBy = InstanceType<typeof PolicyTemplateOrderBy>;
 
 @InputType()
 export class PolicyTemplateFilter {
-  @Field({ nullable: true, description: 'true: only the built-in recipes; false: only your organization\'s templates.' }) builtIn?: boolean;
+  @Field({ nullable: true, description: "true: only the built-in recipes; false: only your organization's templates." }) builtIn?: boolean;
   @Field({ nullable: true }) kind?: string;
 }
 

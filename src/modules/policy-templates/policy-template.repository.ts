@@ -41,12 +41,16 @@ export class PolicyTemplateRepository {
   }
 
   find(organizationId: string, id: string): Promise<PolicyTemplate | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.policyTemplate.findFirst({ where: { id, ...visibleTo(organizationId) } });
   }
 
   findIn(tx: Tx, organizationId: string, id: string): Promise<PolicyTemplate | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return tx.policyTemplate.findFirst({ where: { id, ...visibleTo(organizationId) } });
   }
 
@@ -94,18 +98,24 @@ export class PolicyTemplateRepository {
   }
 
   findVersion(organizationId: string, id: string): Promise<VersionWithTemplate | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.policyTemplateVersion.findFirst({ where: { id, template: visibleTo(organizationId) }, include: { template: true } });
   }
 
   findVersionIn(tx: Tx, organizationId: string, id: string): Promise<VersionWithTemplate | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return tx.policyTemplateVersion.findFirst({ where: { id, template: visibleTo(organizationId) }, include: { template: true } });
   }
 
   /** For the compile job, which acts for whoever owns the version. */
   findVersionById(id: string): Promise<VersionWithTemplate | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.policyTemplateVersion.findUnique({ where: { id }, include: { template: true } });
   }
 

@@ -58,7 +58,10 @@ export class PolicyTemplateResolver {
     return this.service.exportConstraintTemplate(principal, versionId);
   }
 
-  @Query(() => EvaluatePolicyResult, { description: 'Runs a version (or unsaved Rego) over an object or AdmissionReview: the violations, whether it matched, and what DENY, WARN and DRYRUN would do. Off the event loop, with a deadline (POLICY_EVALUATION_TIMEOUT).' })
+  @Query(() => EvaluatePolicyResult, {
+    description:
+      'Runs a version (or unsaved Rego) over an object or AdmissionReview: the violations, whether it matched, and what DENY, WARN and DRYRUN would do. Off the event loop, with a deadline (POLICY_EVALUATION_TIMEOUT).',
+  })
   @RequireRole(Role.EDITOR)
   evaluatePolicy(@CurrentPrincipal() principal: Principal, @Args('input') input: EvaluatePolicyInput) {
     return this.evaluation.evaluate(principal, input);
@@ -72,11 +75,17 @@ export class PolicyTemplateResolver {
 
   @Mutation(() => PolicyTemplateVersionModel, { description: 'A new immutable version (DRAFT, compile QUEUED); the worker compiles it with opa.' })
   @RequireRole(Role.EDITOR)
-  createPolicyTemplateVersion(@CurrentPrincipal() principal: Principal, @Args('templateId', { type: () => ID }) templateId: string, @Args('input') input: CreatePolicyTemplateVersionInput) {
+  createPolicyTemplateVersion(
+    @CurrentPrincipal() principal: Principal,
+    @Args('templateId', { type: () => ID }) templateId: string,
+    @Args('input') input: CreatePolicyTemplateVersionInput,
+  ) {
     return this.service.createVersion(principal, templateId, input);
   }
 
-  @Mutation(() => ImportConstraintTemplatePayload, { description: 'A Gatekeeper ConstraintTemplate (v1 or v1beta1) as it is: a new template, or a new version of the template of that name.' })
+  @Mutation(() => ImportConstraintTemplatePayload, {
+    description: 'A Gatekeeper ConstraintTemplate (v1 or v1beta1) as it is: a new template, or a new version of the template of that name.',
+  })
   @RequireRole(Role.EDITOR)
   importConstraintTemplate(
     @CurrentPrincipal() principal: Principal,
@@ -99,7 +108,8 @@ export class PolicyTemplateResolver {
   }
 
   @Subscription(() => PolicyTemplateVersionCompiledModel, {
-    description: 'Streams each version of the template that finishes compiling (COMPILED or FAILED). Subscribe, then read compileStatus: a compile that finished before you subscribed is not sent.',
+    description:
+      'Streams each version of the template that finishes compiling (COMPILED or FAILED). Subscribe, then read compileStatus: a compile that finished before you subscribed is not sent.',
     resolve: (message: PolicyTemplateVersionCompiledModel) => message,
   })
   @RequireRole(Role.VIEWER)
@@ -160,6 +170,8 @@ export class PolicyTemplateVersionResolver {
 
   @ResolveField(() => PolicyBundleInfo, { nullable: true, description: 'The compiled WebAssembly, once COMPILED.' })
   bundle(@Parent() version: PolicyTemplateVersion): PolicyBundleInfo | null {
-    return version.bundleSha256 && version.bundleSize !== null && version.entrypoint ? { sha256: version.bundleSha256, size: version.bundleSize, entrypoint: version.entrypoint } : null;
+    return version.bundleSha256 && version.bundleSize !== null && version.entrypoint
+      ? { sha256: version.bundleSha256, size: version.bundleSize, entrypoint: version.entrypoint }
+      : null;
   }
 }

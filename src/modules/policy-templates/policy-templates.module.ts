@@ -11,7 +11,8 @@ import { PolicyTemplateResolver, PolicyTemplateVersionResolver } from './policy-
 import { PolicyTemplateService } from './policy-template.service';
 
 /** The opa binary: OPA_PATH, else opa in FARPOINT_TOOLS_BIN, else opa on PATH. */
-export const opaPathOf = (config: Pick<AppConfig, 'OPA_PATH' | 'FARPOINT_TOOLS_BIN'>): string => config.OPA_PATH ?? (config.FARPOINT_TOOLS_BIN ? join(config.FARPOINT_TOOLS_BIN, 'opa') : 'opa');
+export const opaPathOf = (config: Pick<AppConfig, 'OPA_PATH' | 'FARPOINT_TOOLS_BIN'>): string =>
+  config.OPA_PATH ?? (config.FARPOINT_TOOLS_BIN ? join(config.FARPOINT_TOOLS_BIN, 'opa') : 'opa');
 
 @Module({
   providers: [

@@ -1,5 +1,5 @@
 import { ErrorCode, FarpointError } from '../../common/errors/farpoint-error';
-import { PolicyEngineError, PolicyEngineErrorCode } from '../../policy-engine';
+import { type PolicyEngineError, PolicyEngineErrorCode } from '../../policy-engine';
 import type { PolicyDiagnostic } from './policy-template.model';
 
 /**
@@ -9,14 +9,15 @@ import type { PolicyDiagnostic } from './policy-template.model';
 export const PolicyErrors = {
   builtInReadOnly: (name: string) =>
     FarpointError.forbidden(`${name} is a built-in recipe: it is read-only for every organization. Import a copy under another kind to change it.`),
-  builtInName: (name: string) =>
-    FarpointError.conflict(`${name} is the name of a built-in recipe; use it as it is, or give your template another kind.`, 'kind'),
-  regoTooLarge: (bytes: number, max: number, field: string) =>
-    FarpointError.badInput(`The Rego is ${bytes} bytes; at most ${max} are accepted (POLICY_MAX_REGO_BYTES).`, field),
+  builtInName: (name: string) => FarpointError.conflict(`${name} is the name of a built-in recipe; use it as it is, or give your template another kind.`, 'kind'),
+  regoTooLarge: (bytes: number, max: number, field: string) => FarpointError.badInput(`The Rego is ${bytes} bytes; at most ${max} are accepted (POLICY_MAX_REGO_BYTES).`, field),
   notCompiled: (version: number, status: string) =>
     new FarpointError(ErrorCode.CONFLICT, `Version ${version} is ${status}; only a COMPILED version can be published or evaluated.`, { field: 'id', compileStatus: status }),
   testsFailing: (version: number, failing: string[]) =>
-    new FarpointError(ErrorCode.CONFLICT, `Version ${version} has failing Rego tests (${failing.join(', ')}); only a version whose tests pass can be published.`, { field: 'id', failing }),
+    new FarpointError(ErrorCode.CONFLICT, `Version ${version} has failing Rego tests (${failing.join(', ')}); only a version whose tests pass can be published.`, {
+      field: 'id',
+      failing,
+    }),
   deprecated: (version: number, field: string) =>
     FarpointError.badInput(`Version ${version} is DEPRECATED: a deprecated version cannot be used by a new or changed constraint. Use a newer version.`, field),
   alreadyDeprecated: (version: number) => FarpointError.conflict(`Version ${version} is DEPRECATED; it cannot be published again.`, 'id'),

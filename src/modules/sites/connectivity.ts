@@ -1,5 +1,5 @@
 import { FarpointError } from '../../common/errors/farpoint-error';
-import { ConnectivityMode } from '../../generated/prisma/enums';
+import { type ConnectivityMode } from '../../generated/prisma/enums';
 
 /**
  * Defaults per connectivity profile. An always-on site is DISCONNECTED after three missed 20 s
@@ -16,7 +16,9 @@ export function resolveConnectivity(input: { mode: ConnectivityMode; heartbeatIn
   const defaults = CONNECTIVITY_DEFAULTS[input.mode];
   const heartbeat = input.heartbeatIntervalSeconds ?? defaults.heartbeatIntervalSeconds;
   const grace = input.disconnectGraceSeconds ?? Math.max(defaults.disconnectGraceSeconds, heartbeat * 3);
-  if (!Number.isInteger(heartbeat) || heartbeat < 5 || heartbeat > 86_400) throw FarpointError.badInput('heartbeatIntervalSeconds must be between 5 and 86400.', 'connectivity.heartbeatIntervalSeconds');
+  if (!Number.isInteger(heartbeat) || heartbeat < 5 || heartbeat > 86_400) {
+    throw FarpointError.badInput('heartbeatIntervalSeconds must be between 5 and 86400.', 'connectivity.heartbeatIntervalSeconds');
+  }
   if (!Number.isInteger(grace) || grace < heartbeat * 2 || grace > 30 * 86_400) {
     throw FarpointError.badInput(`disconnectGraceSeconds must be at least two heartbeats (${heartbeat * 2}) and at most 30 days.`, 'connectivity.disconnectGraceSeconds');
   }

@@ -42,12 +42,16 @@ export class SiteRepository {
   }
 
   find(organizationId: string, id: string): Promise<Site | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.site.findFirst({ where: { organizationId, id } });
   }
 
   findIn(tx: Tx, organizationId: string, id: string): Promise<Site | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return tx.site.findFirst({ where: { organizationId, id } });
   }
 

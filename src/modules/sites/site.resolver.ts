@@ -53,7 +53,11 @@ export class SiteResolver {
   @ResolveField(() => ClusterHealthSummary)
   async clusterHealth(@Parent() site: Site, @Ctx() ctx: RequestContext): Promise<ClusterHealthSummary> {
     const c = await ctx.loaders.clusterHealthBySite.load(site.id);
-    const healthy = c.HEALTHY ?? 0, warning = c.WARNING ?? 0, unhealthy = c.UNHEALTHY ?? 0, disconnected = c.DISCONNECTED ?? 0, unknown = c.UNKNOWN ?? 0;
+    const healthy = c.HEALTHY ?? 0,
+      warning = c.WARNING ?? 0,
+      unhealthy = c.UNHEALTHY ?? 0,
+      disconnected = c.DISCONNECTED ?? 0,
+      unknown = c.UNKNOWN ?? 0;
     return { total: healthy + warning + unhealthy + disconnected + unknown, healthy, warning, unhealthy, disconnected, unknown };
   }
 }

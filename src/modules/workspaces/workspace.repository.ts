@@ -17,7 +17,9 @@ export class WorkspaceRepository {
   }
 
   find(organizationId: string, id: string): Promise<Workspace | null> {
-    if (!isUuid(id)) return Promise.resolve(null);
+    if (!isUuid(id)) {
+      return Promise.resolve(null);
+    }
     return this.prisma.workspace.findFirst({ where: { organizationId, id } });
   }
 

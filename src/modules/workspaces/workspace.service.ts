@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Connection, toConnection, toPageRequest } from '../../common/graphql/pagination';
-import { actorOf, Principal } from '../../common/graphql/request-context';
+import { Principal } from '../../common/graphql/request-context';
 import { parseLabelSelector } from '../../common/labels/label-selector';
 import { assertName, assertText } from '../../common/validation/names';
 import { Workspace } from '../../generated/prisma/client';
-import { TransactionRunner, Tx } from '../../infra/database/transaction';
+import { TransactionRunner } from '../../infra/database/transaction';
 import { EventObjectKind, EventType } from '../events/event-types';
 import { EventRecorder } from '../events/event.recorder';
 import { WorkspacesArgs, CreateWorkspaceInput, UpdateWorkspaceInput } from './workspace.model';
@@ -27,7 +27,9 @@ export class WorkspaceService {
 
   async get(principal: Principal, id: string): Promise<Workspace> {
     const workspace = await this.workspaces.find(principal.organizationId, id);
-    if (!workspace) throw FarpointError.notFound('Workspace', id);
+    if (!workspace) {
+      throw FarpointError.notFound('Workspace', id);
+    }
     return workspace;
   }
 
@@ -35,7 +37,12 @@ export class WorkspaceService {
     assertName(input.name);
     assertText(input.description, 'description');
     return this.transactions.runOrConflict(async (tx) => {
-      const workspace = await this.workspaces.create(tx, { organizationId: principal.organizationId, name: input.name, description: input.description, labels: input.labels ?? {} });
+      const workspace = await this.workspaces.create(tx, {
+        organizationId: principal.organizationId,
+        name: input.name,
+        description: input.description,
+        labels: input.labels ?? {},
+      });
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.Workspace, id: workspace.id }, EventType.WorkspaceCreated, `Workspace ${workspace.name} created`);
       return workspace;
     }, `A workspace named ${input.name} already exists in this organization.`);
@@ -43,25 +50,30 @@ export class WorkspaceService {
 
   async update(principal: Principal, id: string, input: UpdateWorkspaceInput): Promise<Workspace> {
     const current = await this.get(principal, id);
-    if (input.name !== undefined) assertName(input.name);
+    if (input.name !== undefined) {
+      assertName(input.name);
+    }
     assertText(input.description, 'description');
-    return this.transactions.runOrConflict(async (tx) => {
-      const workspace = await this.workspaces.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
-      await this.events.recordChange(tx, principal, { kind: EventObjectKind.Workspace, id: workspace.id }, EventType.WorkspaceUpdated, `Workspace ${workspace.name} updated`);
-      return workspace;
-    }, `A workspace named ${input.name ?? current.name} already exists in this organization.`);
+    return this.transactions.runOrConflict(
+      async (tx) => {
+        const workspace = await this.workspaces.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
+        await this.events.recordChange(tx, principal, { kind: EventObjectKind.Workspace, id: workspace.id }, EventType.WorkspaceUpdated, `Workspace ${workspace.name} updated`);
+        return workspace;
+      },
+      `A workspace named ${input.name ?? current.name} already exists in this organization.`,
+    );
   }
 
   async delete(principal: Principal, id: string): Promise<Workspace> {
     const workspace = await this.get(principal, id);
     return this.transactions.run(async (tx) => {
       const namespaces = await this.workspaces.countNamespaces(tx, id);
-      if (namespaces > 0) throw FarpointError.conflict(`Workspace ${workspace.name} still has ${namespaces} namespace(s); move or delete them first, so none is left without a workspace.`);
+      if (namespaces > 0) {
+        throw FarpointError.conflict(`Workspace ${workspace.name} still has ${namespaces} namespace(s); move or delete them first, so none is left without a workspace.`);
+      }
       await this.workspaces.delete(tx, id);
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.Workspace, id: workspace.id }, EventType.WorkspaceDeleted, `Workspace ${workspace.name} deleted`);
       return workspace;
     });
   }
-
-
 }

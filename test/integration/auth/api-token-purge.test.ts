@@ -6,14 +6,14 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import 'reflect-metadata';
 import { WorkerModule } from '../../../src/app.module';
-import { AppConfig, loadConfig } from '../../../src/infra/config/app-config';
+import { type AppConfig, loadConfig } from '../../../src/infra/config/app-config';
 import { PrismaService } from '../../../src/infra/database/prisma.service';
 import { createRootLogger } from '../../../src/infra/logging/logger';
 import { JOB_QUEUE, JobName } from '../../../src/infra/queue/jobs';
 import { QueueGateway } from '../../../src/infra/queue/queue.gateway';
 import { WorkerHost } from '../../../src/infra/queue/worker.host';
-import { createTestDatabase, TestDatabase } from '../../support/database';
-import { createTestRedis, TestRedis } from '../../support/redis';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { createTestRedis, type TestRedis } from '../../support/redis';
 
 const DAY = 24 * 3600 * 1000;
 const RETENTION_DAYS = 30;
@@ -29,7 +29,15 @@ let events: QueueEvents;
 beforeAll(async () => {
   db = await createTestDatabase();
   redis = createTestRedis();
-  config = loadConfig({ ...process.env, NODE_ENV: 'test', DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: redis.prefix, LOG_LEVEL: 'silent', TOKEN_RETENTION_DAYS: String(RETENTION_DAYS) });
+  config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: redis.prefix,
+    LOG_LEVEL: 'silent',
+    TOKEN_RETENTION_DAYS: String(RETENTION_DAYS),
+  });
   worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, createRootLogger('silent', 'farpoint-worker-test')), { logger: false });
   worker.get(WorkerHost).start();
   prisma = worker.get(PrismaService);
@@ -51,7 +59,9 @@ afterAll(async () => {
 async function purge(): Promise<unknown> {
   const id = await worker.get(QueueGateway).enqueue(JobName.PURGE_API_TOKENS, {});
   const job = await Job.fromId(queue, id);
-  if (!job) throw new Error(`job ${id} is not in the queue`);
+  if (!job) {
+    throw new Error(`job ${id} is not in the queue`);
+  }
   return job.waitUntilFinished(events);
 }
 
@@ -61,7 +71,12 @@ async function seed(): Promise<void> {
   const token = (organizationId: string, name: string, dates: { revokedAt?: number; expiresAt?: number }) =>
     prisma.apiToken.create({
       data: {
-        organizationId, name, role: 'VIEWER', prefix: 'fpt_test00', secretHash: `${organizationId}-${name}`, createdBy: 'test',
+        organizationId,
+        name,
+        role: 'VIEWER',
+        prefix: 'fpt_test00',
+        secretHash: `${organizationId}-${name}`,
+        createdBy: 'test',
         createdAt: new Date(now - 90 * DAY),
         revokedAt: dates.revokedAt === undefined ? null : new Date(dates.revokedAt),
         expiresAt: dates.expiresAt === undefined ? null : new Date(dates.expiresAt),
@@ -89,7 +104,10 @@ describe('ApiTokenPurgeJob on the worker', () => {
   it(`purges tokens revoked or expired more than TOKEN_RETENTION_DAYS (${RETENTION_DAYS}) ago and keeps every other`, async () => {
     await seed();
     expect(await purge()).toEqual({ purged: 4 });
-    const left = await prisma.apiToken.findMany({ select: { name: true, organization: { select: { name: true } } }, orderBy: [{ organization: { name: 'asc' } }, { name: 'asc' }] });
+    const left = await prisma.apiToken.findMany({
+      select: { name: true, organization: { select: { name: true } } },
+      orderBy: [{ organization: { name: 'asc' } }, { name: 'asc' }],
+    });
     expect(left.map((t) => `${t.organization.name}/${t.name}`)).toEqual([
       'purge-a/expired-yesterday',
       'purge-a/live',

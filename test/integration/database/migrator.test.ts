@@ -7,23 +7,23 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import {
-  applyMigrations,
-  defaultMigrationsDir,
-  MigrationError,
-  PRISMA_MIGRATION_LOCK_KEY,
-} from '../../../src/infra/database/migrator';
-import { createTestDatabase, TestDatabase } from '../../support/database';
+import { applyMigrations, defaultMigrationsDir, MigrationError, PRISMA_MIGRATION_LOCK_KEY } from '../../../src/infra/database/migrator';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 jest.setTimeout(90_000);
 const root = join(__dirname, '..', '..', '..');
 const realDir = join(root, 'prisma', 'migrations');
-const realNames = readdirSync(realDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const realNames = readdirSync(realDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
-  for (const c of cleanups.reverse()) await c();
+  for (const c of cleanups.reverse()) {
+    await c();
+  }
 });
 
 async function emptyDatabase(): Promise<TestDatabase> {
@@ -37,7 +37,9 @@ function migrationsCopy(extra: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'farpoint-migrations-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(realDir, dir, { recursive: true });
-  for (const [name, sql] of Object.entries(extra)) addMigration(dir, name, sql);
+  for (const [name, sql] of Object.entries(extra)) {
+    addMigration(dir, name, sql);
+  }
   return dir;
 }
 function addMigration(dir: string, name: string, sql: string): void {
@@ -65,8 +67,7 @@ interface Row extends Record<string, unknown> {
   applied_steps_count: number;
 }
 const history = (url: string) => query<Row>(url, 'SELECT * FROM _prisma_migrations ORDER BY migration_name, started_at');
-const tableExists = async (url: string, name: string) =>
-  (await query<{ t: string | null }>(url, 'SELECT to_regclass($1)::text AS t', [`"${name}"`]))[0].t !== null;
+const tableExists = async (url: string, name: string) => (await query<{ t: string | null }>(url, 'SELECT to_regclass($1)::text AS t', [`"${name}"`]))[0].t !== null;
 
 async function expectRefusal(p: Promise<unknown>, code: string): Promise<MigrationError> {
   const err = await p.then(
@@ -81,11 +82,9 @@ async function expectRefusal(p: Promise<unknown>, code: string): Promise<Migrati
 
 /** Prisma's own schema engine (wasm) on `url`: `status` = migrate status, `deploy` = migrate deploy. */
 async function prismaEngine(command: 'status' | 'deploy', url: string, migrationsDir = realDir): Promise<any> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [join(root, 'test', 'support', 'prisma-engine.mjs'), command, '--migrations', migrationsDir],
-    { env: { ...process.env, DATABASE_URL: url } },
-  );
+  const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'test', 'support', 'prisma-engine.mjs'), command, '--migrations', migrationsDir], {
+    env: { ...process.env, DATABASE_URL: url },
+  });
   return JSON.parse(stdout);
 }
 
@@ -144,7 +143,7 @@ describe('applyMigrations', () => {
     expect(await history(db.url)).toEqual(rows);
   });
 
-  it('accepts a history written by Prisma\'s own engine (`prisma migrate deploy`)', async () => {
+  it("accepts a history written by Prisma's own engine (`prisma migrate deploy`)", async () => {
     const db = await emptyDatabase();
     expect(await prismaEngine('deploy', db.url)).toEqual({ appliedMigrationNames: realNames });
     expect(await applyMigrations(db.url)).toEqual({ applied: [] });
@@ -187,7 +186,7 @@ describe('applyMigrations', () => {
     expect(await applyMigrations(db.url, { migrationsDir: dir })).toEqual({ applied: [] });
   });
 
-  it('refuses when an applied migration\'s folder is missing (MIGRATION_MISSING_LOCALLY)', async () => {
+  it("refuses when an applied migration's folder is missing (MIGRATION_MISSING_LOCALLY)", async () => {
     const db = await emptyDatabase();
     const dir = migrationsCopy({ '29990101000000_add_extra': 'CREATE TABLE "Extra" ("id" INTEGER PRIMARY KEY);\n' });
     await applyMigrations(db.url, { migrationsDir: dir });
@@ -302,9 +301,7 @@ describe('migrate CLI (compiled, run as separate Node processes)', () => {
   it('exits 2 without DATABASE_URL and 1 with the error code on a refusal', async () => {
     const env = { ...process.env } as Record<string, string>;
     delete env.DATABASE_URL;
-    const child = await new Promise<number | null>((resolve) =>
-      spawn(process.execPath, [cli], { env, stdio: 'ignore' }).on('close', resolve),
-    );
+    const child = await new Promise<number | null>((resolve) => spawn(process.execPath, [cli], { env, stdio: 'ignore' }).on('close', resolve));
     expect(child).toBe(2);
 
     const db = await emptyDatabase();

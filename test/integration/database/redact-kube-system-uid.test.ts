@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { applyMigrations } from '../../../src/infra/database/migrator';
-import { createTestDatabase, TestDatabase } from '../../support/database';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 jest.setTimeout(90_000);
 const MIGRATION = '20261202000000_registration_installation_secret';
@@ -22,7 +22,9 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
   before = mkdtempSync(join(tmpdir(), 'farpoint-migrations-before-'));
   for (const entry of readdirSync(realDir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name < MIGRATION) cpSync(join(realDir, entry.name), join(before, entry.name), { recursive: true });
+    if (!entry.isDirectory() || entry.name < MIGRATION) {
+      cpSync(join(realDir, entry.name), join(before, entry.name), { recursive: true });
+    }
   }
 });
 
@@ -45,9 +47,18 @@ it('removes the kube-system UID from AgentRegistered and AgentIdentityMismatch E
   await applyMigrations(db.url, { migrationsDir: before });
   const [org] = await sql<{ id: string }>(`INSERT INTO "Organization" ("id", "name", "displayName", "updatedAt") VALUES (gen_random_uuid(), 'acme', 'Acme', now()) RETURNING "id"`);
   const event = (type: string, message: string, actor: string, data: Record<string, unknown>) =>
-    sql(`INSERT INTO "Event" ("id", "organizationId", "objectKind", "objectId", "type", "message", "actor", "data") VALUES (gen_random_uuid(), $1, 'Cluster', gen_random_uuid(), $2, $3, $4, $5)`, [org.id, type, message, actor, JSON.stringify(data)]);
+    sql(
+      `INSERT INTO "Event" ("id", "organizationId", "objectKind", "objectId", "type", "message", "actor", "data") VALUES (gen_random_uuid(), $1, 'Cluster', gen_random_uuid(), $2, $3, $4, $5)`,
+      [org.id, type, message, actor, JSON.stringify(data)],
+    );
   // Exactly as the API wrote them before this migration.
-  await event('AgentRegistered', `Agent 0.1.0 registered for cluster edge-1 (kube-system UID ${UID})`, 'agent:edge-1', { agentVersion: '0.1.0', kubeSystemUid: UID, credentialId: 'c1', repeated: false, revokedCredentials: 0 });
+  await event('AgentRegistered', `Agent 0.1.0 registered for cluster edge-1 (kube-system UID ${UID})`, 'agent:edge-1', {
+    agentVersion: '0.1.0',
+    kubeSystemUid: UID,
+    credentialId: 'c1',
+    repeated: false,
+    revokedCredentials: 0,
+  });
   await event(
     'AgentIdentityMismatch',
     `An agent in another Kubernetes cluster (kube-system UID ${INTRUDER}) tried to register as cluster edge-1, which was attached from kube-system UID ${UID}; refused`,
@@ -66,7 +77,12 @@ it('removes the kube-system UID from AgentRegistered and AgentIdentityMismatch E
       actor: 'agent:unverified',
       data: { agentVersion: '0.1.0' },
     },
-    { type: 'AgentRegistered', message: 'Agent 0.1.0 registered for cluster edge-1', actor: 'agent:edge-1', data: { agentVersion: '0.1.0', credentialId: 'c1', repeated: false, revokedCredentials: 0 } },
+    {
+      type: 'AgentRegistered',
+      message: 'Agent 0.1.0 registered for cluster edge-1',
+      actor: 'agent:edge-1',
+      data: { agentVersion: '0.1.0', credentialId: 'c1', repeated: false, revokedCredentials: 0 },
+    },
     { type: 'ClusterCreated', message: 'Cluster edge-1 created', actor: 'token:admin', data: { note: 'untouched' } },
   ]);
   expect(JSON.stringify(rows)).not.toContain(UID);

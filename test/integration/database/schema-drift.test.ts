@@ -11,17 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { createTestDatabase, TestDatabase } from '../../support/database';
-import {
-  compareSchemas,
-  Dmmf,
-  DmmfField,
-  expectedSchema,
-  loadDmmf,
-  readDatabaseSchema,
-  SCHEMA_PATH,
-  SchemaInfo,
-} from '../../support/schema-drift';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { compareSchemas, type Dmmf, type DmmfField, expectedSchema, loadDmmf, readDatabaseSchema, SCHEMA_PATH, type SchemaInfo } from '../../support/schema-drift';
 
 jest.setTimeout(60_000);
 const root = join(__dirname, '..', '..', '..');
@@ -77,7 +68,10 @@ describe('schema.prisma vs the migrated database', () => {
     const models = dmmf.datamodel.models;
     expect(Object.keys(actual.tables).sort()).toEqual(models.map((m) => m.name).sort());
     for (const m of models) {
-      const scalars = m.fields.filter((f) => f.kind !== 'object').map((f) => f.name).sort();
+      const scalars = m.fields
+        .filter((f) => f.kind !== 'object')
+        .map((f) => f.name)
+        .sort();
       expect(Object.keys(actual.tables[m.name].columns).sort()).toEqual(scalars);
     }
     const cluster = actual.tables.Cluster;
@@ -132,7 +126,7 @@ describe('schema.prisma vs the migrated database', () => {
     }
   });
 
-  it('matches, object for object, a database built by Prisma\'s own schema engine from schema.prisma', async () => {
+  it("matches, object for object, a database built by Prisma's own schema engine from schema.prisma", async () => {
     const { stdout: sql } = await run(process.execPath, [join(root, 'test', 'support', 'prisma-engine.mjs'), 'diff'], {
       env: { ...process.env, DATABASE_URL: db.url },
       maxBuffer: 16 * 1024 * 1024,
@@ -186,10 +180,7 @@ describe('the comparison catches drift (altered schema, real migrated database)'
       d.datamodel.models.push({ ...structuredClone(model(d, 'Workspace')), name: 'Fleet', fields: [fieldOf(d, 'Workspace', 'id')] });
       model(d, 'Event').fields = model(d, 'Event').fields.filter((f) => f.name !== 'severity');
     });
-    expect(diffs).toEqual([
-      'column Event.severity: in the database, not in schema.prisma',
-      'table Fleet: in schema.prisma, missing in the database',
-    ]);
+    expect(diffs).toEqual(['column Event.severity: in the database, not in schema.prisma', 'table Fleet: in schema.prisma, missing in the database']);
   });
 
   it('type, nullability and default changes', () => {

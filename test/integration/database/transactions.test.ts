@@ -4,12 +4,12 @@
 // classified as "database unavailable" (SERVICE_UNAVAILABLE to clients), never waits without end.
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
-import { AppConfig } from '../../../src/infra/config/app-config';
+import { type AppConfig } from '../../../src/infra/config/app-config';
 import { isDatabaseUnavailable } from '../../../src/infra/database/prisma-errors';
 import { PrismaService } from '../../../src/infra/database/prisma.service';
 import { TransactionRunner } from '../../../src/infra/database/transaction';
 import { BaseClientInTransactionError } from '../../../src/infra/database/transaction-scope';
-import { createTestDatabase, TestDatabase } from '../../support/database';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 type DbConfig = Pick<AppConfig, 'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'DATABASE_TX_MAX_WAIT_MS' | 'DATABASE_TX_TIMEOUT_MS' | 'NODE_ENV'>;
 
@@ -30,7 +30,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const prisma of opened) await prisma.onModuleDestroy();
+  for (const prisma of opened) {
+    await prisma.onModuleDestroy();
+  }
   await db?.drop();
 });
 
@@ -68,10 +70,14 @@ describe('inside a transaction only the transaction client', () => {
 
   it('concurrent transactions on a one-connection pool all finish: none needs a second connection', async () => {
     const { transactions } = open({ DATABASE_POOL_SIZE: 1 });
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => transactions.run(async (tx) => {
-      const organization = await tx.organization.create({ data: { name: `one-connection-${i}`, displayName: `One ${i}` } });
-      return tx.organization.findUniqueOrThrow({ where: { id: organization.id } });
-    })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        transactions.run(async (tx) => {
+          const organization = await tx.organization.create({ data: { name: `one-connection-${i}`, displayName: `One ${i}` } });
+          return tx.organization.findUniqueOrThrow({ where: { id: organization.id } });
+        }),
+      ),
+    );
     expect(results.map((o) => o.name).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `one-connection-${i}`).sort());
   });
 
@@ -93,12 +99,22 @@ describe('a pool that cannot give a connection', () => {
     const { prisma, transactions } = open({ DATABASE_POOL_SIZE: 2, DATABASE_TX_MAX_WAIT_MS: 200 });
     const held: PoolClient[] = [await prisma.pool.connect(), await prisma.pool.connect()];
     try {
-      const query = await prisma.organization.count().then(() => 'answered', (error: unknown) => error);
-      const transaction = await transactions.run((tx) => tx.organization.count()).then(() => 'answered', (error: unknown) => error);
+      const query = await prisma.organization.count().then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
+      const transaction = await transactions
+        .run((tx) => tx.organization.count())
+        .then(
+          () => 'answered',
+          (error: unknown) => error,
+        );
       expect({ query: isDatabaseUnavailable(query), transaction: isDatabaseUnavailable(transaction) }).toEqual({ query: true, transaction: true });
       expect(String((transaction as Error).message)).toContain('Unable to start a transaction in the given time');
     } finally {
-      for (const client of held) client.release();
+      for (const client of held) {
+        client.release();
+      }
     }
     // The pool recovers once connections come back.
     await expect(transactions.run((tx) => tx.organization.count())).resolves.toEqual(expect.any(Number));
@@ -106,8 +122,16 @@ describe('a pool that cannot give a connection', () => {
 
   it('classifies a database that refuses connections as unavailable', async () => {
     const { prisma, transactions } = open({ DATABASE_URL: 'postgresql://farpoint@127.0.0.1:1/none', DATABASE_TX_MAX_WAIT_MS: 500 });
-    const query = await prisma.organization.count().then(() => 'answered', (error: unknown) => error);
-    const transaction = await transactions.run((tx) => tx.organization.count()).then(() => 'answered', (error: unknown) => error);
+    const query = await prisma.organization.count().then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    const transaction = await transactions
+      .run((tx) => tx.organization.count())
+      .then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
     expect({ query: isDatabaseUnavailable(query), transaction: isDatabaseUnavailable(transaction) }).toEqual({ query: true, transaction: true });
   });
 });

@@ -49,7 +49,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await harness?.stop();
-  if (scratch) await rm(scratch, { recursive: true, force: true });
+  if (scratch) {
+    await rm(scratch, { recursive: true, force: true });
+  }
 });
 
 async function apply(cluster: HarnessCluster, obj: KubernetesObject): Promise<KubernetesObject> {
@@ -71,7 +73,13 @@ describe('KubeHarness', () => {
     expect(tkg.caPem).not.toBe(k3s.caPem);
     await apply(tkg, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'only-on-tkg' } });
     await tkg.kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: 'only-on-tkg' });
-    const err = await k3s.kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: 'only-on-tkg' }).then(() => undefined, (e: unknown) => e);
+    const err = await k3s.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .readNamespace({ name: 'only-on-tkg' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect((err as { code?: number })?.code).toBe(404);
   });
 
@@ -99,7 +107,10 @@ describe('KubeHarness', () => {
       expect((node.spec!.taints ?? []).map((t) => t.key)).not.toContain('node.kubernetes.io/not-ready');
     }
     const { stdout } = await run(tools.kubectl, ['--kubeconfig', tkg.kubeconfigPath, 'get', 'nodes', '--no-headers']);
-    const rows = stdout.trim().split('\n').map((l) => l.split(/\s+/));
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/));
     expect(rows.map((r) => r[1])).toEqual(['Ready', 'Ready', 'Ready']);
     expect(rows.map((r) => r[2]).sort()).toEqual(['<none>', '<none>', 'control-plane']);
   });
@@ -166,7 +177,10 @@ describe('KubeHarness', () => {
   it('calls a registered validating webhook over TLS and honours its deny', async () => {
     const ca = await createCertificateAuthority(join(scratch, 'webhook'), 'farpoint-test-webhook-ca');
     const cert = await issueCertificate(ca, join(scratch, 'webhook'), {
-      file: 'webhook', commonName: '127.0.0.1', altNames: ['IP:127.0.0.1'], usage: 'server',
+      file: 'webhook',
+      commonName: '127.0.0.1',
+      altNames: ['IP:127.0.0.1'],
+      usage: 'server',
     });
     const reviews: Array<{ uid: string; name: string; operation: string; dryRun: boolean }> = [];
     const server: Server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
@@ -178,11 +192,13 @@ describe('KubeHarness', () => {
         reviews.push({ uid, name: object.metadata.name, operation, dryRun: !!dryRun });
         const deny = object.metadata.labels?.['farpoint.dev/deny'] === 'true';
         res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify({
-          apiVersion: 'admission.k8s.io/v1',
-          kind: 'AdmissionReview',
-          response: { uid, allowed: !deny, ...(deny ? { status: { code: 403, message: 'denied by the farpoint test webhook' } } : {}) },
-        }));
+        res.end(
+          JSON.stringify({
+            apiVersion: 'admission.k8s.io/v1',
+            kind: 'AdmissionReview',
+            response: { uid, allowed: !deny, ...(deny ? { status: { code: 403, message: 'denied by the farpoint test webhook' } } : {}) },
+          }),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -194,16 +210,18 @@ describe('KubeHarness', () => {
       await admission.createValidatingWebhookConfiguration({
         body: {
           metadata: { name: 'farpoint-test' },
-          webhooks: [{
-            name: 'deny.farpoint.dev',
-            clientConfig: { url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(ca.certPem).toString('base64') },
-            rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], scope: 'Namespaced' }],
-            namespaceSelector: { matchLabels: { 'farpoint.dev/webhook-test': 'true' } },
-            failurePolicy: 'Fail',
-            sideEffects: 'None',
-            admissionReviewVersions: ['v1'],
-            timeoutSeconds: 10,
-          }],
+          webhooks: [
+            {
+              name: 'deny.farpoint.dev',
+              clientConfig: { url: `https://127.0.0.1:${port}/validate`, caBundle: Buffer.from(ca.certPem).toString('base64') },
+              rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], scope: 'Namespaced' }],
+              namespaceSelector: { matchLabels: { 'farpoint.dev/webhook-test': 'true' } },
+              failurePolicy: 'Fail',
+              sideEffects: 'None',
+              admissionReviewVersions: ['v1'],
+              timeoutSeconds: 10,
+            },
+          ],
         },
       });
       const configMap = (name: string, deny: boolean): V1ConfigMap => ({
@@ -224,7 +242,10 @@ describe('KubeHarness', () => {
       );
       expect((denied as { code?: number })?.code).toBe(403);
       expect(errorText(denied)).toBe('admission webhook "deny.farpoint.dev" denied the request: denied by the farpoint test webhook');
-      const gone = await core.readNamespacedConfigMap({ name: 'forbidden', namespace: 'guarded' }).then(() => undefined, (e: unknown) => e);
+      const gone = await core.readNamespacedConfigMap({ name: 'forbidden', namespace: 'guarded' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect((gone as { code?: number })?.code).toBe(404);
 
       const allowed = await core.createNamespacedConfigMap({ namespace: 'guarded', body: configMap('permitted', false) });
@@ -258,7 +279,10 @@ describe('KubeHarness', () => {
       currentContext: 'agent',
     });
     const asAgent = agent.makeApiClient(CoreV1Api);
-    const before = await asAgent.listNode().then(() => undefined, (e: unknown) => e);
+    const before = await asAgent.listNode().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((before as { code?: number })?.code).toBe(403);
     expect(errorText(before)).toContain('system:serviceaccount:farpoint-system:agent');
 

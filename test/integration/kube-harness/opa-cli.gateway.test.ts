@@ -59,7 +59,10 @@ beforeAll(async () => {
 }, 20 * 60_000);
 
 async function rejection(p: Promise<unknown>): Promise<OpaCliError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(OpaCliError);
   return err as OpaCliError;
 }
@@ -74,9 +77,7 @@ describe(OpaCliGateway.name, () => {
     expect(wasm.subarray(0, 4).toString('latin1')).toBe('\0asm');
     expect(bundle.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
     const policy = await loadPolicy(wasm);
-    expect(policy.evaluate(review({ team: 'payments' }))).toEqual([
-      { result: ['Deployment storefront is missing label "site"'] },
-    ]);
+    expect(policy.evaluate(review({ team: 'payments' }))).toEqual([{ result: ['Deployment storefront is missing label "site"'] }]);
     expect(policy.evaluate(review({ team: 'payments', site: 'store-042' }))).toEqual([{ result: [] }]);
   });
 
@@ -86,10 +87,16 @@ describe(OpaCliGateway.name, () => {
     expect(report.counts).toEqual({ pass: 1, fail: 1, error: 0, skip: 0 });
     const byName = Object.fromEntries(report.cases.map((c) => [c.name, c]));
     expect(byName.test_reports_each_missing_label).toMatchObject({
-      outcome: 'pass', package: 'farpoint.required_labels_test', file: 'farpoint/required_labels_test.rego', row: 5,
+      outcome: 'pass',
+      package: 'farpoint.required_labels_test',
+      file: 'farpoint/required_labels_test.rego',
+      row: 5,
     });
     expect(byName.test_expects_no_violation_for_unlabelled_object).toMatchObject({
-      outcome: 'fail', package: 'farpoint.wrong_expectation_test', file: 'farpoint/wrong_expectation_test.rego', row: 5,
+      outcome: 'fail',
+      package: 'farpoint.wrong_expectation_test',
+      file: 'farpoint/wrong_expectation_test.rego',
+      row: 5,
     });
   });
 
@@ -129,6 +136,8 @@ describe(OpaCliGateway.name, () => {
       opa.test([REQUIRED_LABELS, { ...REQUIRED_LABELS }]),
       opa.test([]),
     ];
-    for (const c of cases) expect((await rejection(c)).code).toBe(OpaErrorCode.INVALID_INPUT);
+    for (const c of cases) {
+      expect((await rejection(c)).code).toBe(OpaErrorCode.INVALID_INPUT);
+    }
   });
 });

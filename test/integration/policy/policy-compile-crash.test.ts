@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { locateTools } from '../../../src/dev/kube-harness';
-import { Farpoint, startFarpoint, waitFor } from '../attach/support/farpoint';
-import { killAllChildren, Proc } from '../attach/support/processes';
+import { type Farpoint, startFarpoint, waitFor } from '../attach/support/farpoint';
+import { killAllChildren, type Proc } from '../attach/support/processes';
 import { compiled, importTemplate } from './support/policy';
 import { REQUIRED_LABELS } from './support/templates';
 
@@ -42,7 +42,12 @@ it('SIGKILL of the worker while opa compiles: a new worker compiles the version 
   workers.push(workerA);
   const imported = await importTemplate(fp, REQUIRED_LABELS);
   const versionId = imported.version.id;
-  await waitFor('worker A to start opa', async () => existsSync(marker), (started) => started, { intervalMs: 50, context: logs });
+  await waitFor(
+    'worker A to start opa',
+    async () => existsSync(marker),
+    (started) => started,
+    { intervalMs: 50, context: logs },
+  );
   expect((await fp.api.prisma.policyTemplateVersion.findUniqueOrThrow({ where: { id: versionId } })).compileStatus).toBe('COMPILING');
 
   expect(await workerA.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });

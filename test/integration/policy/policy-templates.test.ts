@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { locateTools } from '../../../src/dev/kube-harness';
-import { Farpoint, startFarpoint, waitFor } from '../attach/support/farpoint';
-import { killAllChildren, Proc } from '../attach/support/processes';
+import { type Farpoint, startFarpoint, waitFor } from '../attach/support/farpoint';
+import { killAllChildren, type Proc } from '../attach/support/processes';
 import { codes, compiled, evaluate, importTemplate, version } from './support/policy';
 import { ingress, NO_LATEST, pod, REQUIRED_LABELS, template, UNIQUE_INGRESS_HOST } from './support/templates';
 
@@ -39,7 +39,17 @@ async function opaEval(rego: string, input: unknown, pkg: string, v0 = true): Pr
   try {
     await writeFile(join(dir, 'policy.rego'), rego);
     await writeFile(join(dir, 'input.json'), JSON.stringify(input));
-    const { stdout } = await run(opa, ['eval', ...(v0 ? ['--v0-compatible'] : []), '--format', 'json', '-d', join(dir, 'policy.rego'), '-i', join(dir, 'input.json'), `data.${pkg}.violation`]);
+    const { stdout } = await run(opa, [
+      'eval',
+      ...(v0 ? ['--v0-compatible'] : []),
+      '--format',
+      'json',
+      '-d',
+      join(dir, 'policy.rego'),
+      '-i',
+      join(dir, 'input.json'),
+      `data.${pkg}.violation`,
+    ]);
     return (JSON.parse(stdout) as { result: { expressions: { value: unknown[] }[] }[] }).result[0].expressions[0].value;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -50,7 +60,13 @@ describe('templates of several shapes, compiled by the worker and evaluated thro
   it('v1beta1 with rego (Rego v0, schema): compiles, a missing label is a violation with the message opa eval gives, a labelled pod is not', async () => {
     const imported = await importTemplate(fp, REQUIRED_LABELS);
     expect(imported).toMatchObject({ created: true, warnings: [], template: { name: 'k8srequiredlabels', kind: 'K8sRequiredLabels' } });
-    expect(imported.version).toMatchObject({ version: 1, regoVersion: 'V0', title: 'Required Labels', description: 'Requires the listed labels on every object.', lifecycle: 'DRAFT' });
+    expect(imported.version).toMatchObject({
+      version: 1,
+      regoVersion: 'V0',
+      title: 'Required Labels',
+      description: 'Requires the listed labels on every object.',
+      lifecycle: 'DRAFT',
+    });
     const v = await compiled(fp, imported.version.id, logs);
     expect(v).toMatchObject({ compileStatus: 'COMPILED', diagnostics: [], testsPassed: true, bundle: { entrypoint: 'k8srequiredlabels/violation' } });
     expect(v.bundle!.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -61,7 +77,11 @@ describe('templates of several shapes, compiled by the worker and evaluated thro
     const bad = pod('storefront', { team: 'web' });
     const res = await evaluate(fp, { policy: { templateVersionId: v.id }, target: { object: bad }, parameters });
     expect(res.errors).toBeUndefined();
-    const reference = (await opaEval(v.rego, { review: { object: bad, kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE' }, parameters }, 'k8srequiredlabels')) as { msg: string; details: unknown }[];
+    const reference = (await opaEval(
+      v.rego,
+      { review: { object: bad, kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE' }, parameters },
+      'k8srequiredlabels',
+    )) as { msg: string; details: unknown }[];
     expect(reference).toHaveLength(1);
     expect(res.data!.evaluatePolicy).toMatchObject({ matched: true, violations: [{ message: reference[0].msg, details: reference[0].details }] });
     expect(reference[0].msg).toBe('you must provide labels: {"cost-centre"}');
@@ -87,7 +107,11 @@ describe('templates of several shapes, compiled by the worker and evaluated thro
     const v = await compiled(fp, imported.version.id, logs);
     expect(v).toMatchObject({ compileStatus: 'COMPILED', bundle: { entrypoint: 'k8snolatest/violation' } });
     const object = pod('cart', {}, ['nginx:1.27', 'redis']);
-    const review = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', name: 'cart', namespace: 'shop', object, userInfo: { username: 'alice' } } };
+    const review = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid: 'u1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', name: 'cart', namespace: 'shop', object, userInfo: { username: 'alice' } },
+    };
     const res = await evaluate(fp, { policy: { templateVersionId: v.id }, target: { admissionReview: review } });
     expect(res.data!.evaluatePolicy.violations.map((x) => x.message)).toEqual(['container c1 uses the latest tag (redis)']);
     // The bare request is accepted too.
@@ -95,7 +119,8 @@ describe('templates of several shapes, compiled by the worker and evaluated thro
     expect(bare.data!.evaluatePolicy.violations).toHaveLength(1);
 
     // Export round-trips: importing the export again is the same version (nothing new).
-    const yaml = (await fp.api.gqlOk<{ exportConstraintTemplate: string }>(fp.token, 'query($id: ID!) { exportConstraintTemplate(versionId: $id) }', { id: v.id })).exportConstraintTemplate;
+    const yaml = (await fp.api.gqlOk<{ exportConstraintTemplate: string }>(fp.token, 'query($id: ID!) { exportConstraintTemplate(versionId: $id) }', { id: v.id }))
+      .exportConstraintTemplate;
     expect(yaml).toContain('kind: K8sNoLatest');
     const again = await importTemplate(fp, yaml);
     expect({ created: again.created, id: again.version.id, version: again.version.version }).toEqual({ created: false, id: v.id, version: 1 });
@@ -114,12 +139,21 @@ describe('templates of several shapes, compiled by the worker and evaluated thro
 
   it("the author's Rego tests run at compile time, result per test; a failing test blocks publishing, passing ones allow it", async () => {
     const rego = 'package k8sdemotests\n\nviolation[{"msg": "no"}] {\n  input.review.object.metadata.name == "bad"\n}\n';
-    const passing = { name: 'demo_test.rego', source: 'package k8sdemotests\n\ntest_bad {\n  count(violation) == 1 with input as {"review": {"object": {"metadata": {"name": "bad"}}}}\n}\n' };
-    const failing = { name: 'wrong_test.rego', source: 'package k8sdemotests\n\ntest_wrong {\n  count(violation) == 1 with input as {"review": {"object": {"metadata": {"name": "good"}}}}\n}\n' };
+    const passing = {
+      name: 'demo_test.rego',
+      source: 'package k8sdemotests\n\ntest_bad {\n  count(violation) == 1 with input as {"review": {"object": {"metadata": {"name": "bad"}}}}\n}\n',
+    };
+    const failing = {
+      name: 'wrong_test.rego',
+      source: 'package k8sdemotests\n\ntest_wrong {\n  count(violation) == 1 with input as {"review": {"object": {"metadata": {"name": "good"}}}}\n}\n',
+    };
     const first = await importTemplate(fp, template('K8sDemoTests', rego), [passing, failing]);
     const v1 = await compiled(fp, first.version.id, logs);
     expect(v1).toMatchObject({ compileStatus: 'COMPILED', testsPassed: false });
-    expect(v1.testResults.map((t) => [t.name, t.outcome, t.file])).toEqual([['test_bad', 'PASS', 'demo_test.rego'], ['test_wrong', 'FAIL', 'wrong_test.rego']]);
+    expect(v1.testResults.map((t) => [t.name, t.outcome, t.file])).toEqual([
+      ['test_bad', 'PASS', 'demo_test.rego'],
+      ['test_wrong', 'FAIL', 'wrong_test.rego'],
+    ]);
     const refused = await fp.api.gql(fp.token, 'mutation($id: ID!) { publishPolicyTemplateVersion(id: $id) { lifecycle } }', { id: v1.id });
     expect({ codes: codes(refused), failing: refused.errors?.[0].extensions?.failing }).toEqual({ codes: ['CONFLICT'], failing: ['test_wrong'] });
     expect((await version(fp, v1.id)).lifecycle).toBe('DRAFT');
@@ -138,23 +172,46 @@ describe('templates of several shapes, compiled by the worker and evaluated thro
   it('streams a version finishing its compile on policyTemplateVersionCompiled(templateId)', async () => {
     const created = await fp.api.gqlOk<{ createPolicyTemplate: { id: string } }>(fp.token, 'mutation { createPolicyTemplate(input: { kind: "K8sStreamed" }) { id } }');
     const templateId = created.createPolicyTemplate.id;
-    const client = createClient({ url: `${fp.api.url.replace(/^http/, 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${fp.token}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `${fp.api.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${fp.token}` },
+      retryAttempts: 0,
+    });
     const received: { versionId: string; compileStatus: string; testsPassed: boolean | null; bundleSha256: string | null }[] = [];
     const gateway = fp.api.app.get((await import('../../../src/infra/redis/pubsub.gateway')).PubSubGateway) as unknown as { listeners: Map<string, Set<unknown>> };
     const held = () => [...gateway.listeners.keys()].some((k) => k.endsWith(`policy-compiled:${templateId}`));
     const stop = client.subscribe<{ policyTemplateVersionCompiled: (typeof received)[number] }>(
-      { query: 'subscription($id: ID!) { policyTemplateVersionCompiled(templateId: $id) { templateId versionId version compileStatus testsPassed bundleSha256 occurredAt diagnostics { line } } }', variables: { id: templateId } },
+      {
+        query:
+          'subscription($id: ID!) { policyTemplateVersionCompiled(templateId: $id) { templateId versionId version compileStatus testsPassed bundleSha256 occurredAt diagnostics { line } } }',
+        variables: { id: templateId },
+      },
       { next: (v) => v.data && received.push(v.data.policyTemplateVersionCompiled), error: () => undefined, complete: () => undefined },
     );
     try {
-      await waitFor('the subscription to be held', async () => held(), (h) => h, { intervalMs: 20 });
-      const created2 = await fp.api.gqlOk(fp.token, 'mutation($id: ID!, $in: CreatePolicyTemplateVersionInput!) { createPolicyTemplateVersion(templateId: $id, input: $in) { id compileStatus } }', {
-        id: templateId,
-        in: { title: 'Streamed', rego: 'package k8sstreamed\n\nviolation contains {"msg": "x"} if input.review.object.kind == "Secret"\n', regoVersion: 'V1' },
-      });
+      await waitFor(
+        'the subscription to be held',
+        async () => held(),
+        (h) => h,
+        { intervalMs: 20 },
+      );
+      const created2 = await fp.api.gqlOk(
+        fp.token,
+        'mutation($id: ID!, $in: CreatePolicyTemplateVersionInput!) { createPolicyTemplateVersion(templateId: $id, input: $in) { id compileStatus } }',
+        {
+          id: templateId,
+          in: { title: 'Streamed', rego: 'package k8sstreamed\n\nviolation contains {"msg": "x"} if input.review.object.kind == "Secret"\n', regoVersion: 'V1' },
+        },
+      );
       expect(created2.createPolicyTemplateVersion.compileStatus).toBe('QUEUED');
       const versionId = created2.createPolicyTemplateVersion.id;
-      await waitFor('the compiled message', async () => received, (r) => r.length > 0, { timeoutMs: 120_000, context: logs });
+      await waitFor(
+        'the compiled message',
+        async () => received,
+        (r) => r.length > 0,
+        { timeoutMs: 120_000, context: logs },
+      );
       expect(received).toEqual([expect.objectContaining({ versionId, compileStatus: 'COMPILED', testsPassed: true, bundleSha256: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
     } finally {
       stop();
@@ -185,20 +242,48 @@ spec:
   parameters:
     labels: ["team"]
 `;
-    const res = await fp.api.gqlOk(fp.token, 'mutation($y: String!) { importConstraint(yaml: $y) { created constraint { id name kind enforcementAction parameters match templateVersion { id } } } }', { y: yaml });
+    const res = await fp.api.gqlOk(
+      fp.token,
+      'mutation($y: String!) { importConstraint(yaml: $y) { created constraint { id name kind enforcementAction parameters match templateVersion { id } } } }',
+      { y: yaml },
+    );
     const c = res.importConstraint.constraint;
     expect(res.importConstraint.created).toBe(true);
-    expect(c).toMatchObject({ name: 'shops-need-team', kind: 'K8sRequiredLabels', enforcementAction: 'WARN', parameters: { labels: ['team'] }, match: { kinds: [{ apiGroups: [''], kinds: ['Pod'] }], namespaces: ['shop', 'shop-*'] }, templateVersion: { id: labelsVersion } });
+    expect(c).toMatchObject({
+      name: 'shops-need-team',
+      kind: 'K8sRequiredLabels',
+      enforcementAction: 'WARN',
+      parameters: { labels: ['team'] },
+      match: { kinds: [{ apiGroups: [''], kinds: ['Pod'] }], namespaces: ['shop', 'shop-*'] },
+      templateVersion: { id: labelsVersion },
+    });
     const exported = (await fp.api.gqlOk(fp.token, 'query($id: ID!) { exportConstraint(id: $id) }', { id: c.id })).exportConstraint as string;
-    const again = await fp.api.gqlOk(fp.token, 'mutation($y: String!) { importConstraint(yaml: $y) { created constraint { id enforcementAction parameters match } } }', { y: exported });
+    const again = await fp.api.gqlOk(fp.token, 'mutation($y: String!) { importConstraint(yaml: $y) { created constraint { id enforcementAction parameters match } } }', {
+      y: exported,
+    });
     expect(again.importConstraint).toEqual({ created: false, constraint: { id: c.id, enforcementAction: 'WARN', parameters: c.parameters, match: c.match } });
   });
 
   const refusals: [string, string, string, RegExp][] = [
     ['malformed YAML', 'kind: [unclosed', 'BAD_USER_INPUT', /YAML|yaml/],
-    ['an unknown template kind', 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sNoSuchThing\nmetadata: {name: nope}\n', 'BAD_USER_INPUT', /No template of kind K8sNoSuchThing/],
-    ['parameters that fail the schema', 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {name: bad-params}\nspec: {parameters: {labels: "team"}}\n', 'BAD_USER_INPUT', /parameters\.labels must be array/],
-    ['an enforcement action Gatekeeper does not have', 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {name: bad-action}\nspec: {enforcementAction: block}\n', 'BAD_USER_INPUT', /enforcementAction/],
+    [
+      'an unknown template kind',
+      'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sNoSuchThing\nmetadata: {name: nope}\n',
+      'BAD_USER_INPUT',
+      /No template of kind K8sNoSuchThing/,
+    ],
+    [
+      'parameters that fail the schema',
+      'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {name: bad-params}\nspec: {parameters: {labels: "team"}}\n',
+      'BAD_USER_INPUT',
+      /parameters\.labels must be array/,
+    ],
+    [
+      'an enforcement action Gatekeeper does not have',
+      'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredLabels\nmetadata: {name: bad-action}\nspec: {enforcementAction: block}\n',
+      'BAD_USER_INPUT',
+      /enforcementAction/,
+    ],
   ];
   it.each(refusals)('importConstraint refuses %s, writing nothing', async (_what, yaml, code, message) => {
     const before = await fp.api.prisma.constraint.count();
@@ -209,19 +294,35 @@ spec:
   });
 
   it('createConstraint refuses parameters that fail the schema, naming each problem; a deprecated version cannot be newly used', async () => {
-    const bad = await fp.api.gql(fp.token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', { in: { name: 'bad', templateVersionId: labelsVersion, parameters: { labels: [1] } } });
-    expect({ codes: codes(bad), field: bad.errors![0].extensions!.field, problems: bad.errors![0].extensions!.problems }).toEqual({ codes: ['BAD_USER_INPUT'], field: 'input.parameters', problems: ['parameters.labels.0 must be string'] });
+    const bad = await fp.api.gql(fp.token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', {
+      in: { name: 'bad', templateVersionId: labelsVersion, parameters: { labels: [1] } },
+    });
+    expect({ codes: codes(bad), field: bad.errors![0].extensions!.field, problems: bad.errors![0].extensions!.problems }).toEqual({
+      codes: ['BAD_USER_INPUT'],
+      field: 'input.parameters',
+      problems: ['parameters.labels.0 must be string'],
+    });
     const own = await importTemplate(fp, template('K8sSoonOld', 'package k8ssoonold\n\nviolation[{"msg": "x"}] { false }\n'));
     await compiled(fp, own.version.id, logs);
-    const kept = await fp.api.gqlOk(fp.token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', { in: { name: 'kept', templateVersionId: own.version.id } });
+    const kept = await fp.api.gqlOk(fp.token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', {
+      in: { name: 'kept', templateVersionId: own.version.id },
+    });
     const dep = await fp.api.gqlOk(fp.token, 'mutation($id: ID!) { deprecatePolicyTemplateVersion(id: $id) { lifecycle } }', { id: own.version.id });
     expect(dep.deprecatePolicyTemplateVersion.lifecycle).toBe('DEPRECATED');
-    const refused = await fp.api.gql(fp.token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', { in: { name: 'newly', templateVersionId: own.version.id } });
+    const refused = await fp.api.gql(fp.token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', {
+      in: { name: 'newly', templateVersionId: own.version.id },
+    });
     expect({ codes: codes(refused), message: refused.errors![0].message }).toEqual({ codes: ['BAD_USER_INPUT'], message: expect.stringContaining('DEPRECATED') });
-    const viaImport = await fp.api.gql(fp.token, 'mutation($y: String!) { importConstraint(yaml: $y) { created } }', { y: 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sSoonOld\nmetadata: {name: via-import}\n' });
+    const viaImport = await fp.api.gql(fp.token, 'mutation($y: String!) { importConstraint(yaml: $y) { created } }', {
+      y: 'apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sSoonOld\nmetadata: {name: via-import}\n',
+    });
     expect(codes(viaImport)).toEqual(['BAD_USER_INPUT']);
     // The constraint that already used it keeps it and can still be changed in other ways.
-    const changed = await fp.api.gqlOk(fp.token, 'mutation($id: ID!) { updateConstraint(id: $id, input: { enforcementAction: DRYRUN }) { enforcementAction templateVersion { lifecycle } } }', { id: kept.createConstraint.id });
+    const changed = await fp.api.gqlOk(
+      fp.token,
+      'mutation($id: ID!) { updateConstraint(id: $id, input: { enforcementAction: DRYRUN }) { enforcementAction templateVersion { lifecycle } } }',
+      { id: kept.createConstraint.id },
+    );
     expect(changed.updateConstraint).toEqual({ enforcementAction: 'DRYRUN', templateVersion: { lifecycle: 'DEPRECATED' } });
     expect(await fp.api.prisma.constraint.count({ where: { name: { in: ['bad', 'newly', 'via-import'] } } })).toBe(0);
   }, 120_000);
@@ -232,7 +333,12 @@ describe('bad input: a clear error, a stable code, nothing half-written', () => 
 
   const importRefusals: [string, string, RegExp, string][] = [
     ['malformed YAML', 'apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: [', /YAML|yaml/, ''],
-    ['a kind that does not match the name', REQUIRED_LABELS.replace('name: k8srequiredlabels', 'name: k8srequiredlabel'), /must be the lowercase of spec.crd.spec.names.kind/, 'metadata.name'],
+    [
+      'a kind that does not match the name',
+      REQUIRED_LABELS.replace('name: k8srequiredlabels', 'name: k8srequiredlabel'),
+      /must be the lowercase of spec.crd.spec.names.kind/,
+      'metadata.name',
+    ],
     ['a CEL-only template', NO_LATEST.replace(/        - engine: Rego[\s\S]*$/, ''), /Rego/, ''],
     ['oversized Rego', template('K8sHuge', `package k8shuge\n\nviolation[{"msg": "x"}] { false }\n# ${'x'.repeat(300 * 1024)}\n`), /at most \d+ are accepted/, ''],
   ];
@@ -242,7 +348,9 @@ describe('bad input: a clear error, a stable code, nothing half-written', () => 
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.errors![0].message).toMatch(message);
     expect(res.errors![0].extensions!.field).toBe('yaml');
-    if (path) expect(res.errors![0].extensions!.path).toBe(path);
+    if (path) {
+      expect(res.errors![0].extensions!.path).toBe(path);
+    }
     expect(await rowCounts()).toEqual(before);
   });
 
@@ -261,20 +369,32 @@ describe('bad input: a clear error, a stable code, nothing half-written', () => 
     const imported = await importTemplate(fp, template('K8sNoViolation', 'package k8snoviolation\n\ndeny[msg] {\n  msg := "wrong rule name"\n}\n'));
     const v = await compiled(fp, imported.version.id, logs);
     expect(v.compileStatus).toBe('FAILED');
-    expect(v.diagnostics).toEqual([expect.objectContaining({ code: 'missing_violation_rule', line: 1, message: expect.stringContaining('package k8snoviolation has no violation rule') })]);
+    expect(v.diagnostics).toEqual([
+      expect.objectContaining({ code: 'missing_violation_rule', line: 1, message: expect.stringContaining('package k8snoviolation has no violation rule') }),
+    ]);
   }, 120_000);
 
   it('a builtin WebAssembly lacks and the engine does not provide (http.send): FAILED naming it where it is used', async () => {
-    const imported = await importTemplate(fp, template('K8sCallsOut', 'package k8scallsout\n\nviolation[{"msg": msg}] {\n  r := http.send({"method": "get", "url": "https://example.com"})\n  msg := sprintf("%v", [r.status_code])\n}\n'));
+    const imported = await importTemplate(
+      fp,
+      template(
+        'K8sCallsOut',
+        'package k8scallsout\n\nviolation[{"msg": msg}] {\n  r := http.send({"method": "get", "url": "https://example.com"})\n  msg := sprintf("%v", [r.status_code])\n}\n',
+      ),
+    );
     const v = await compiled(fp, imported.version.id, logs);
     expect(v.compileStatus).toBe('FAILED');
-    expect(v.diagnostics).toEqual([expect.objectContaining({ code: 'unsupported_builtin', file: 'template.rego', line: 4, column: 8, message: expect.stringContaining('http.send') })]);
+    expect(v.diagnostics).toEqual([
+      expect.objectContaining({ code: 'unsupported_builtin', file: 'template.rego', line: 4, column: 8, message: expect.stringContaining('http.send') }),
+    ]);
   }, 120_000);
 
   it('publishing a version that is still QUEUED is refused', async () => {
     const t = await fp.api.gqlOk(fp.token, 'mutation { createPolicyTemplate(input: { kind: "K8sNotYet" }) { id } }');
     // Straight into the database, so no worker compiles it.
-    const row = await fp.api.prisma.policyTemplateVersion.create({ data: { templateId: t.createPolicyTemplate.id, version: 1, kind: 'K8sNotYet', title: 'x', rego: 'package k8snotyet', libs: [], sourceHash: 'x', createdBy: 'test' } });
+    const row = await fp.api.prisma.policyTemplateVersion.create({
+      data: { templateId: t.createPolicyTemplate.id, version: 1, kind: 'K8sNotYet', title: 'x', rego: 'package k8snotyet', libs: [], sourceHash: 'x', createdBy: 'test' },
+    });
     const res = await fp.api.gql(fp.token, 'mutation($id: ID!) { publishPolicyTemplateVersion(id: $id) { id } }', { id: row.id });
     expect({ codes: codes(res), status: res.errors![0].extensions!.compileStatus }).toEqual({ codes: ['CONFLICT'], status: 'QUEUED' });
     expect((await fp.api.prisma.policyTemplateVersion.findUniqueOrThrow({ where: { id: row.id } })).lifecycle).toBe('DRAFT');
@@ -301,7 +421,10 @@ describe('bad input: a clear error, a stable code, nothing half-written', () => 
       ['query($id: ID!) { policyTemplate(id: $id) { id } }', { id }],
       ['query($id: ID!) { policyTemplateVersion(id: $id) { id } }', { id: latestVersion.id }],
       ['mutation($id: ID!) { publishPolicyTemplateVersion(id: $id) { id } }', { id: latestVersion.id }],
-      ['mutation($id: ID!, $in: CreatePolicyTemplateVersionInput!) { createPolicyTemplateVersion(templateId: $id, input: $in) { id } }', { id, in: { title: 't', rego: 'package x' } }],
+      [
+        'mutation($id: ID!, $in: CreatePolicyTemplateVersionInput!) { createPolicyTemplateVersion(templateId: $id, input: $in) { id } }',
+        { id, in: { title: 't', rego: 'package x' } },
+      ],
     ] as const) {
       expect(codes(await fp.api.gql(other.token, query, vars))).toEqual(['NOT_FOUND']);
     }
@@ -316,15 +439,31 @@ describe('built-in recipes (policies/)', () => {
     const recipes = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'template.yaml'))).map((e) => e.name);
     expect(recipes.length).toBeGreaterThan(0);
     const list = async (token: string) =>
-      (await fp.api.gqlOk(token, 'query { policyTemplates(filter: { builtIn: true }, first: 100) { totalCount edges { node { id name builtIn latestVersion { id compileStatus lifecycle testsPassed diagnostics { message } testResults { name outcome error } } } } } }')).policyTemplates;
+      (
+        await fp.api.gqlOk(
+          token,
+          'query { policyTemplates(filter: { builtIn: true }, first: 100) { totalCount edges { node { id name builtIn latestVersion { id compileStatus lifecycle testsPassed diagnostics { message } testResults { name outcome error } } } } } }',
+        )
+      ).policyTemplates;
     const builtIns = await waitFor(
       'every recipe to compile',
       () => list(fp.token),
-      (l) => l.totalCount === recipes.length && l.edges.every((e: { node: { latestVersion: { compileStatus: string } } }) => ['COMPILED', 'FAILED'].includes(e.node.latestVersion.compileStatus)),
+      (l) =>
+        l.totalCount === recipes.length &&
+        l.edges.every((e: { node: { latestVersion: { compileStatus: string } } }) => ['COMPILED', 'FAILED'].includes(e.node.latestVersion.compileStatus)),
       { timeoutMs: 240_000, intervalMs: 500, context: logs },
     );
     for (const { node } of builtIns.edges) {
-      expect({ recipe: node.name, builtIn: node.builtIn, ...node.latestVersion, id: undefined }).toEqual({ recipe: node.name, builtIn: true, id: undefined, compileStatus: 'COMPILED', lifecycle: 'PUBLISHED', testsPassed: true, diagnostics: [], testResults: expect.any(Array) });
+      expect({ recipe: node.name, builtIn: node.builtIn, ...node.latestVersion, id: undefined }).toEqual({
+        recipe: node.name,
+        builtIn: true,
+        id: undefined,
+        compileStatus: 'COMPILED',
+        lifecycle: 'PUBLISHED',
+        testsPassed: true,
+        diagnostics: [],
+        testResults: expect.any(Array),
+      });
     }
     // Another organization sees the same recipes, and cannot change them.
     const other = await fp.api.bootstrapOrgWithId('recipes-other-org');
@@ -333,9 +472,17 @@ describe('built-in recipes (policies/)', () => {
     const deprecate = await fp.api.gql(other.token, 'mutation($id: ID!) { deprecatePolicyTemplateVersion(id: $id) { id } }', { id: first.latestVersion.id });
     expect(codes(deprecate)).toEqual(['FORBIDDEN']);
     // A constraint of any organization can use a recipe.
-    const c = await fp.api.gqlOk(other.token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { kind templateVersion { id } } }', { in: { name: 'uses-recipe', templateVersionId: first.latestVersion.id, parameters: {} } }).catch((e: Error) => e);
-    if (c instanceof Error) expect(c.message).toMatch(/parameters/); // a recipe whose schema requires parameters
-    else expect(c.createConstraint.templateVersion.id).toBe(first.latestVersion.id);
+    const c = await fp.api
+      .gqlOk(other.token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { kind templateVersion { id } } }', {
+        in: { name: 'uses-recipe', templateVersionId: first.latestVersion.id, parameters: {} },
+      })
+      .catch((e: Error) => e);
+    if (c instanceof Error) {
+      expect(c.message).toMatch(/parameters/);
+    } // a recipe whose schema requires parameters
+    else {
+      expect(c.createConstraint.templateVersion.id).toBe(first.latestVersion.id);
+    }
     // A second sync (a worker restart) adds nothing.
     const before = await fp.api.prisma.policyTemplateVersion.count({ where: { template: { organizationId: null } } });
     await worker.stop('SIGTERM');
@@ -343,5 +490,3 @@ describe('built-in recipes (policies/)', () => {
     expect(await fp.api.prisma.policyTemplateVersion.count({ where: { template: { organizationId: null } } })).toBe(before);
   }, 300_000);
 });
-
-

@@ -3,9 +3,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../../src/dev/free-port';
-import { compileSources, CompiledSources, REPO_ROOT } from '../attach/support/build';
+import { compileSources, type CompiledSources, REPO_ROOT } from '../attach/support/build';
 import { eventually } from '../../../src/dev/eventually';
-import { createTestDatabase, TestDatabase } from '../../support/database';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 jest.setTimeout(60_000);
 
@@ -52,23 +52,38 @@ describe('production start-up', () => {
     expect(output).not.toContain(PASSWORD_MARKER);
   });
 
-  it.each(['change-me-to-32-random-bytes-base64', 'farpoint-development-only-secrets-key', 'not-a-32-byte-key'])('refuses the key "%s" in production and does not echo it', async (key) => {
-    const { code, output } = await run('src/main.ts', deploymentEnv({ NODE_ENV: 'production', SECRETS_KEY: key, PUBLIC_URL: 'https://farpoint.example.com' }));
-    expect(code).toBe(78);
-    expect(output).toContain('SECRETS_KEY');
-    expect(output).not.toContain(key);
-    expect(output).not.toContain(PASSWORD_MARKER);
-  });
+  it.each(['change-me-to-32-random-bytes-base64', 'farpoint-development-only-secrets-key', 'not-a-32-byte-key'])(
+    'refuses the key "%s" in production and does not echo it',
+    async (key) => {
+      const { code, output } = await run('src/main.ts', deploymentEnv({ NODE_ENV: 'production', SECRETS_KEY: key, PUBLIC_URL: 'https://farpoint.example.com' }));
+      expect(code).toBe(78);
+      expect(output).toContain('SECRETS_KEY');
+      expect(output).not.toContain(key);
+      expect(output).not.toContain(PASSWORD_MARKER);
+    },
+  );
 
   it('starts in production with a generated key and an https PUBLIC_URL', async () => {
     const port = await freePort();
-    const env = { ...deploymentEnv({ NODE_ENV: 'production', SECRETS_KEY: randomBytes(32).toString('base64'), PUBLIC_URL: 'https://farpoint.example.com', HOST: '127.0.0.1', PORT: String(port) }), DATABASE_URL: db.url };
+    const env = {
+      ...deploymentEnv({
+        NODE_ENV: 'production',
+        SECRETS_KEY: randomBytes(32).toString('base64'),
+        PUBLIC_URL: 'https://farpoint.example.com',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+      }),
+      DATABASE_URL: db.url,
+    };
     const child = spawn(process.execPath, [sources.js('src/main.ts')], { cwd: REPO_ROOT, env, stdio: 'ignore' });
     try {
-      await eventually(async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-        expect(response.status).toBe(200);
-      }, { timeoutMs: 30_000 });
+      await eventually(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+          expect(response.status).toBe(200);
+        },
+        { timeoutMs: 30_000 },
+      );
     } finally {
       child.kill('SIGTERM');
     }

@@ -130,15 +130,18 @@ describe(`${AttachService.name}.detach`, () => {
     expect((await operationsOf(cluster)).map((o) => o.kind)).toEqual(['DETACH']);
   });
 
-  it.each(['READY', 'DETACHING'] as const)('a failing attach leaves a %s cluster as it is (its agent registered or a detach began meanwhile) and only ends the operation', async (phase) => {
-    const cluster = await data.cluster(org).registered().phase(phase).create();
-    const operation = await data.operation(cluster, { kind: 'ATTACH', state: 'WAITING_FOR_AGENT' });
-    pubsub.clear();
-    await attach.fail(operation, cluster, 'The agent was installed but did not register in time.');
-    expect(await data.reload(cluster)).toMatchObject({ phase });
-    expect((await operationsOf(cluster)).map((o) => [o.kind, o.state])).toEqual([['ATTACH', 'FAILED']]);
-    expect(pubsub.published).toEqual([]);
-  });
+  it.each(['READY', 'DETACHING'] as const)(
+    'a failing attach leaves a %s cluster as it is (its agent registered or a detach began meanwhile) and only ends the operation',
+    async (phase) => {
+      const cluster = await data.cluster(org).registered().phase(phase).create();
+      const operation = await data.operation(cluster, { kind: 'ATTACH', state: 'WAITING_FOR_AGENT' });
+      pubsub.clear();
+      await attach.fail(operation, cluster, 'The agent was installed but did not register in time.');
+      expect(await data.reload(cluster)).toMatchObject({ phase });
+      expect((await operationsOf(cluster)).map((o) => [o.kind, o.state])).toEqual([['ATTACH', 'FAILED']]);
+      expect(pubsub.published).toEqual([]);
+    },
+  );
 
   it('a failing attach moves a cluster still waiting for its agent to ERROR with the reason', async () => {
     const cluster = await data.cluster(org).phase('ATTACHING').create();

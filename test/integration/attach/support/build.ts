@@ -25,8 +25,11 @@ async function tsFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await tsFiles(path)));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts')) out.push(path);
+    if (entry.isDirectory()) {
+      out.push(...(await tsFiles(path)));
+    } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') && !entry.name.endsWith('.d.ts')) {
+      out.push(path);
+    }
   }
   return out;
 }
@@ -48,7 +51,9 @@ async function sweepStaleBuilds(root: string): Promise<void> {
   await Promise.all(
     entries.map(async (name) => {
       const pid = Number(/-(\d+)$/.exec(name)?.[1]);
-      if (pid && !alive(pid)) await rm(join(root, name), { recursive: true, force: true });
+      if (pid && !alive(pid)) {
+        await rm(join(root, name), { recursive: true, force: true });
+      }
     }),
   );
 }

@@ -3,12 +3,11 @@
 // GraphQL operations of attaching, reading and detaching clusters.
 import { freePort } from '../../../../src/dev/free-port';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startApi, TestApi } from '../../../support/api';
-import { compileSources, CompiledSources } from './build';
-import { Proc, startWorker } from './processes';
+import { startApi, type TestApi } from '../../../support/api';
+import { compileSources, type CompiledSources } from './build';
+import { type Proc, startWorker } from './processes';
 
 export { freePort };
-
 
 export interface Farpoint {
   api: TestApi;
@@ -78,13 +77,21 @@ export interface ClusterDetail {
 
 export async function createSite(fp: Farpoint, name: string, heartbeatIntervalSeconds = 5, disconnectGraceSeconds = 10): Promise<{ id: string }> {
   const data = await fp.api.gqlOk<{ createSite: { id: string } }>(fp.token, 'mutation($in: CreateSiteInput!) { createSite(input: $in) { id } }', {
-    in: { name, tier: 'FAR_EDGE', region: 'eu-central', hardwareModel: 'Dell PowerEdge XR11', connectivity: { mode: 'ALWAYS_ON', heartbeatIntervalSeconds, disconnectGraceSeconds } },
+    in: {
+      name,
+      tier: 'FAR_EDGE',
+      region: 'eu-central',
+      hardwareModel: 'Dell PowerEdge XR11',
+      connectivity: { mode: 'ALWAYS_ON', heartbeatIntervalSeconds, disconnectGraceSeconds },
+    },
   });
   return data.createSite;
 }
 
 export async function createGroup(fp: Farpoint, name: string): Promise<{ id: string }> {
-  const data = await fp.api.gqlOk<{ createClusterGroup: { id: string } }>(fp.token, 'mutation($in: CreateClusterGroupInput!) { createClusterGroup(input: $in) { id } }', { in: { name } });
+  const data = await fp.api.gqlOk<{ createClusterGroup: { id: string } }>(fp.token, 'mutation($in: CreateClusterGroupInput!) { createClusterGroup(input: $in) { id } }', {
+    in: { name },
+  });
   return data.createClusterGroup;
 }
 
@@ -106,7 +113,10 @@ export async function attachByLink(fp: Farpoint, input: { name: string; groupId:
   return { clusterId: a.cluster.id, phase: a.cluster.phase, registrationToken: a.registrationToken, manifestUrl: a.manifestUrl, installCommand: a.installCommand };
 }
 
-export async function attachByQueue(fp: Farpoint, input: { name: string; groupId: string; siteId?: string; kubeconfig: string }): Promise<{ clusterId: string; phase: string; operationId: string; operationState: string }> {
+export async function attachByQueue(
+  fp: Farpoint,
+  input: { name: string; groupId: string; siteId?: string; kubeconfig: string },
+): Promise<{ clusterId: string; phase: string; operationId: string; operationState: string }> {
   const data = await fp.api.gqlOk<{ attachClusterWithKubeconfig: { cluster: { id: string; phase: string }; operation: { id: string; state: string } } }>(
     fp.token,
     'mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { cluster { id phase } operation { id state } } }',
@@ -121,11 +131,13 @@ export async function clusterDetail(fp: Farpoint, id: string): Promise<ClusterDe
 }
 
 export async function operation(fp: Farpoint, id: string): Promise<{ id: string; state: string; attempts: number; lastError: string | null; finishedAt: string | null }> {
-  return (await fp.api.gqlOk<{ clusterOperation: { id: string; state: string; attempts: number; lastError: string | null; finishedAt: string | null } }>(
-    fp.token,
-    'query($id: ID!) { clusterOperation(id: $id) { id state attempts lastError finishedAt } }',
-    { id },
-  )).clusterOperation;
+  return (
+    await fp.api.gqlOk<{ clusterOperation: { id: string; state: string; attempts: number; lastError: string | null; finishedAt: string | null } }>(
+      fp.token,
+      'query($id: ID!) { clusterOperation(id: $id) { id state attempts lastError finishedAt } }',
+      { id },
+    )
+  ).clusterOperation;
 }
 
 // ---- waiting -----------------------------------------------------------------------------------------
@@ -134,7 +146,12 @@ export async function operation(fp: Farpoint, id: string): Promise<{ id: string;
  * Polls `read` until `done(value)` holds and returns that value. Not a timed assertion: the deadline
  * only bounds the wait, and on expiry the error shows the last value (and `context()`, e.g. logs).
  */
-export async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, opts: { timeoutMs?: number; intervalMs?: number; context?: () => string } = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  opts: { timeoutMs?: number; intervalMs?: number; context?: () => string } = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   let last: T | undefined;
   let lastError: unknown;
@@ -142,7 +159,9 @@ export async function waitFor<T>(what: string, read: () => Promise<T>, done: (va
     try {
       last = await read();
       lastError = undefined;
-      if (done(last)) return last;
+      if (done(last)) {
+        return last;
+      }
     } catch (error) {
       lastError = error;
     }
@@ -157,7 +176,12 @@ export async function waitFor<T>(what: string, read: () => Promise<T>, done: (va
 
 /** Waits until the cluster is in `phase` (and `health`, when given). */
 export function waitForCluster(fp: Farpoint, id: string, phase: string, health?: string, opts: { timeoutMs?: number; context?: () => string } = {}): Promise<ClusterDetail> {
-  return waitFor(`cluster ${id} to be ${phase}${health ? `/${health}` : ''}`, () => clusterDetail(fp, id), (c) => c.phase === phase && (!health || c.health === health), opts);
+  return waitFor(
+    `cluster ${id} to be ${phase}${health ? `/${health}` : ''}`,
+    () => clusterDetail(fp, id),
+    (c) => c.phase === phase && (!health || c.health === health),
+    opts,
+  );
 }
 
 // ---- agent protocol over HTTP ---------------------------------------------------------------------------
@@ -170,8 +194,12 @@ export interface HttpResult {
 
 export async function http(fp: Farpoint, method: 'GET' | 'POST', path: string, opts: { body?: unknown; credential?: string } = {}): Promise<HttpResult> {
   const headers: Record<string, string> = {};
-  if (opts.credential) headers.authorization = `Bearer ${opts.credential}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  if (opts.credential) {
+    headers.authorization = `Bearer ${opts.credential}`;
+  }
+  if (opts.body !== undefined) {
+    headers['content-type'] = 'application/json';
+  }
   const response = await fetch(`${fp.api.url}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
   const text = await response.text();
   let json: any;

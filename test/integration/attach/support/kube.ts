@@ -1,13 +1,6 @@
 // What the tests read from the harness clusters with their admin kubeconfig: the agent's Secret, the
 // objects the install manifests created, Nodes and Namespaces as the apiserver lists them.
-import {
-  AdmissionregistrationV1Api,
-  AppsV1Api,
-  CoreV1Api,
-  RbacAuthorizationV1Api,
-  type KubeConfig,
-  type V1PolicyRule,
-} from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { AGENT_NAME, AGENT_NAMESPACE } from './processes';
 
 export const PART_OF = 'app.kubernetes.io/part-of=farpoint-agent';
@@ -18,7 +11,9 @@ export async function agentSecret(kc: KubeConfig): Promise<Record<string, string
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: AGENT_NAME, namespace: AGENT_NAMESPACE });
     return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
   } catch (error) {
-    if ((error as { code?: number }).code === 404) return undefined;
+    if ((error as { code?: number }).code === 404) {
+      return undefined;
+    }
     throw error;
   }
 }
@@ -28,7 +23,9 @@ export async function namespaceState(kc: KubeConfig, name: string): Promise<stri
   try {
     return (await kc.makeApiClient(CoreV1Api).readNamespace({ name })).status?.phase ?? 'unknown';
   } catch (error) {
-    if ((error as { code?: number }).code === 404) return 'gone';
+    if ((error as { code?: number }).code === 404) {
+      return 'gone';
+    }
     throw error;
   }
 }
@@ -85,12 +82,16 @@ export const ONE_OF_EACH: Record<string, string[]> = {
 // Quantities as the harness profiles write them, parsed here independently of the agent's own parser.
 function cpuMillisOf(q: string): number {
   const m = /^(\d+)(m?)$/.exec(q);
-  if (!m) throw new Error(`unexpected CPU quantity ${q}`);
+  if (!m) {
+    throw new Error(`unexpected CPU quantity ${q}`);
+  }
   return m[2] ? Number(m[1]) : Number(m[1]) * 1000;
 }
 function memoryMiBOf(q: string): number {
   const m = /^(\d+)(Ki|Mi|Gi)$/.exec(q);
-  if (!m) throw new Error(`unexpected memory quantity ${q}`);
+  if (!m) {
+    throw new Error(`unexpected memory quantity ${q}`);
+  }
   const kib = Number(m[1]) * { Ki: 1, Mi: 1024, Gi: 1024 * 1024 }[m[2] as 'Ki' | 'Mi' | 'Gi'];
   return Math.floor(kib / 1024);
 }
@@ -111,8 +112,12 @@ export async function podRequests(kc: KubeConfig): Promise<{ pods: number; cpuMi
   for (const pod of pods) {
     for (const container of pod.spec?.containers ?? []) {
       const requests = container.resources?.requests ?? {};
-      if (requests.cpu) cpuMillis += cpuMillisOf(requests.cpu);
-      if (requests.memory) memoryKiB += memoryMiBOf(requests.memory) * 1024;
+      if (requests.cpu) {
+        cpuMillis += cpuMillisOf(requests.cpu);
+      }
+      if (requests.memory) {
+        memoryKiB += memoryMiBOf(requests.memory) * 1024;
+      }
     }
   }
   return { pods: pods.length, cpuMillis, memoryMiB: Math.ceil(memoryKiB / 1024) };
@@ -132,7 +137,9 @@ export async function deploymentExists(kc: KubeConfig): Promise<boolean> {
     await kc.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: AGENT_NAME, namespace: AGENT_NAMESPACE });
     return true;
   } catch (error) {
-    if ((error as { code?: number }).code === 404) return false;
+    if ((error as { code?: number }).code === 404) {
+      return false;
+    }
     throw error;
   }
 }

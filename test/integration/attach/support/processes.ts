@@ -63,8 +63,12 @@ export class Proc {
   async waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this.out)) {
-      if (!this.running) throw new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${pattern}:\n${this.tail()}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms:\n${this.tail()}`);
+      if (!this.running) {
+        throw new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${pattern}:\n${this.tail()}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${this.name} did not print ${pattern} within ${timeoutMs} ms:\n${this.tail()}`);
+      }
       await sleep(50);
     }
   }
@@ -75,7 +79,9 @@ export class Proc {
 
   /** Sends the signal and waits for the exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.running) this.child.kill(signal);
+    if (this.running) {
+      this.child.kill(signal);
+    }
     return this.exited;
   }
 }
@@ -156,13 +162,17 @@ export async function startAgent(build: CompiledSources, cluster: HarnessCluster
 
 /** Removes an agent's state directory (after its process is gone). */
 export async function removeAgentState(handle: AgentHandle | undefined): Promise<void> {
-  if (handle) await rm(handle.stateDir, { recursive: true, force: true });
+  if (handle) {
+    await rm(handle.stateDir, { recursive: true, force: true });
+  }
 }
 
 /** VmRSS of a process in KiB, from /proc. */
 export async function rssKiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  if (!match) {
+    throw new Error(`no VmRSS in /proc/${pid}/status`);
+  }
   return Number(match[1]);
 }

@@ -46,8 +46,12 @@ export async function subscribeClusterStatus(fp: Farpoint, clusterId: string): P
     { query: QUERY, variables: { id: clusterId } },
     {
       next: (value) => {
-        if (value.errors) errors.push(value.errors);
-        if (value.data?.clusterStatusChanged) received.push(value.data.clusterStatusChanged);
+        if (value.errors) {
+          errors.push(value.errors);
+        }
+        if (value.data?.clusterStatusChanged) {
+          received.push(value.data.clusterStatusChanged);
+        }
       },
       error: (error) => errors.push(error),
       complete: () => undefined,
@@ -55,8 +59,12 @@ export async function subscribeClusterStatus(fp: Farpoint, clusterId: string): P
   );
   const deadline = Date.now() + 30_000;
   while (listenersHeld(fp) <= before) {
-    if (errors.length) throw new Error(`subscription failed: ${JSON.stringify(errors)}`);
-    if (Date.now() > deadline) throw new Error('the API did not start listening for the subscription within 30 s');
+    if (errors.length) {
+      throw new Error(`subscription failed: ${JSON.stringify(errors)}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error('the API did not start listening for the subscription within 30 s');
+    }
     await sleep(20);
   }
   return {

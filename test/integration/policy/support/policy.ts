@@ -43,7 +43,12 @@ export async function version(fp: Farpoint, id: string, token = fp.token): Promi
 
 /** Polls until the worker has finished compiling the version. */
 export function compiled(fp: Farpoint, id: string, context?: () => string): Promise<Version> {
-  return waitFor(`version ${id} to compile`, () => version(fp, id), (v) => v.compileStatus === 'COMPILED' || v.compileStatus === 'FAILED', { timeoutMs: 120_000, intervalMs: 100, context });
+  return waitFor(
+    `version ${id} to compile`,
+    () => version(fp, id),
+    (v) => v.compileStatus === 'COMPILED' || v.compileStatus === 'FAILED',
+    { timeoutMs: 120_000, intervalMs: 100, context },
+  );
 }
 
 export const EVALUATION_FIELDS = 'matched violations { message details } outcomes { enforcementAction allowed denialMessage warnings recorded } entrypoint bundleSha256';

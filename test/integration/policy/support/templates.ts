@@ -118,7 +118,10 @@ spec:
   targets:
     - target: admission.k8s.gatekeeper.sh
       rego: |
-${rego.split('\n').map((l) => (l ? `        ${l}` : '')).join('\n')}
+${rego
+  .split('\n')
+  .map((l) => (l ? `        ${l}` : ''))
+  .join('\n')}
 ${extra}`;
 
 export const pod = (name: string, labels: Record<string, string>, images: string[] = ['nginx:1.27']) => ({
