@@ -6,7 +6,8 @@ const { join } = require('node:path');
 
 /** .swcrc's options, with `sourceMaps` as the caller needs them (jest and children: inline). */
 function swcOptions(sourceMaps = 'inline') {
-  const { $schema: _schema, ...options } = JSON.parse(readFileSync(join(__dirname, '.swcrc'), 'utf8'));
+  const options = JSON.parse(readFileSync(join(__dirname, '.swcrc'), 'utf8'));
+  delete options.$schema;
   return { ...options, sourceMaps };
 }
 

@@ -50,6 +50,14 @@ function authorizationOf(params: Readonly<Record<string, unknown>> | undefined):
 /** Close reasons are at most 123 bytes. */
 const closeReason = (message: string) => (Buffer.byteLength(message) <= 123 ? message : `${Buffer.from(message).subarray(0, 120).toString()}…`);
 
+/** A WebSocket message as text: ws hands over a Buffer, an ArrayBuffer or fragments. */
+function rawDataText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) {
+    return Buffer.concat(data).toString('utf8');
+  }
+  return Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString('utf8');
+}
+
 /**
  * GraphQL subscriptions over graphql-ws at /graphql, served here rather than by the GraphQL driver so
  * that a connection follows its token and its size is bounded:
@@ -263,15 +271,13 @@ export class SubscriptionServer implements OnApplicationBootstrap, OnModuleDestr
           }
         },
         onMessage: (handle) =>
-          socket.on('message', async (data: WebSocket.RawData) => {
-            try {
-              await handle(String(data));
-            } catch (error) {
+          socket.on('message', (data: WebSocket.RawData) => {
+            handle(rawDataText(data)).catch((error: unknown) => {
               this.logger.error({ err: error }, 'unexpected error handling a graphql-ws message');
               if (socket.readyState === WebSocket.OPEN) {
                 socket.close(CloseCode.InternalServerError, 'Internal server error');
               }
-            }
+            });
           }),
       },
       { socket, request },

@@ -56,7 +56,7 @@ function subscribe(on: TestApi, connectionParams: Record<string, unknown>): Conn
 }
 
 function subscriptionsHeld(on: TestApi): number {
-  const gateway = on.app.get(PubSubGateway) as unknown as { listeners: Map<string, Set<unknown>> };
+  const gateway = on.app.get<unknown, { listeners: Map<string, Set<unknown>> }>(PubSubGateway);
   return [...gateway.listeners.entries()].filter(([key]) => key.includes(':pubsub:cluster-status:')).reduce((n, [, set]) => n + set.size, 0);
 }
 

@@ -33,7 +33,7 @@ function connect(): Client {
 
 /** Listeners the API process holds on cluster-status channels (there is no protocol message for "subscribed"). */
 function subscriptionsHeld(): number {
-  const gateway = api.app.get(PubSubGateway) as unknown as { listeners: Map<string, Set<unknown>> };
+  const gateway = api.app.get<unknown, { listeners: Map<string, Set<unknown>> }>(PubSubGateway);
   return [...gateway.listeners.entries()].filter(([key]) => key.includes(':pubsub:cluster-status:')).reduce((n, [, set]) => n + set.size, 0);
 }
 
@@ -134,7 +134,7 @@ describe('subscription limits', () => {
   it(`closes the socket (1009) on a message larger than GRAPHQL_WS_MAX_PAYLOAD_BYTES (${MAX_PAYLOAD}), before parsing it`, async () => {
     const socket = new WebSocket(`${api.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
     const messages: { type: string }[] = [];
-    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    socket.on('message', (data) => messages.push(JSON.parse((data as Buffer).toString('utf8'))));
     const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
     await new Promise((resolve) => socket.once('open', resolve));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));

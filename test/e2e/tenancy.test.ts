@@ -1051,7 +1051,7 @@ function subscribe(ws: WsClient, query: string, variables: Record<string, unknow
  * not count). There is no protocol message for "subscribed".
  */
 async function subscriptionsHeld(count: number): Promise<void> {
-  const gateway = api.app.get(PubSubGateway) as unknown as { listeners: Map<string, Set<unknown>> };
+  const gateway = api.app.get<unknown, { listeners: Map<string, Set<unknown>> }>(PubSubGateway);
   const held = () => [...gateway.listeners.entries()].filter(([key]) => key.includes(':pubsub:cluster-status:')).reduce((n, [, set]) => n + set.size, 0);
   // Polls until true; if it never is, the test's own timeout fails it.
   while (held() !== count) {

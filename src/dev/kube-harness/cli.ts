@@ -82,6 +82,8 @@ async function main(argv: string[]): Promise<number | 'running'> {
   }
   const log = (m: string) => process.stderr.write(`[kube-harness] ${m}\n`);
   const jsonPath = join(args.out, 'clusters.json');
+  // Assigned once start() resolves; the signal handler below reads it before that, so it cannot be const.
+  // eslint-disable-next-line prefer-const
   let harness: KubeHarness | undefined;
   let stopping = false;
   // Installed before start-up: a signal while servers start exits, and harness.ts's exit hook kills them.

@@ -381,7 +381,7 @@ async function startEtcd(dir: HarnessDir, tools: ToolPaths, timeoutMs: number): 
   );
   await waitUntilUp(proc, 'etcd', timeoutMs, async () => {
     const res = await get(`${url}/health`);
-    return res.status === 200 && JSON.parse(res.body).health === 'true';
+    return res.status === 200 && (JSON.parse(res.body) as { health?: unknown }).health === 'true';
   });
   return { proc, url };
 }
@@ -480,7 +480,7 @@ async function startCluster(
     await writeFile(kubeconfigPath, kubeconfigYaml(spec.name, server, ca.certPem, admin.certPem, admin.keyPem), { mode: 0o600 });
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
-    const version = JSON.parse((await get(`${server}/version`, tls)).body).gitVersion as string;
+    const version = (JSON.parse((await get(`${server}/version`, tls)).body) as { gitVersion: string }).gitVersion;
     const kubernetesVersion = version.replace(/\+.*$/, '');
     // The controller-manager starts (~2 s) while the nodes are written; its informers pick them up either way.
     // Known from its spawn on, so a createNodes failure while it is still starting stops it too.

@@ -91,7 +91,7 @@ function runBuild(env: NodeJS.ProcessEnv, onProgress: (text: string) => void = (
       try {
         resolvePaths(toolPaths(lines[lines.length - 1].trim()));
       } catch (err) {
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
   });

@@ -1,6 +1,8 @@
 import { Prisma } from '../../generated/prisma/client';
 
 /** True when a write failed on a unique constraint (Prisma P2002). */
+
+const textOf = (value: unknown): string => (typeof value === 'string' || typeof value === 'number' ? String(value) : '');
 export function isUniqueViolation(error: unknown): boolean {
   return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
 }
@@ -40,7 +42,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       return true;
     }
     const adapter = meta?.driverAdapterError?.cause;
-    if (adapter && (UNAVAILABLE_ADAPTER_KINDS.has(String(adapter.kind)) || UNAVAILABLE_SQLSTATE.test(String(adapter.originalCode ?? adapter.code ?? '')))) {
+    if (adapter && (UNAVAILABLE_ADAPTER_KINDS.has(String(adapter.kind)) || UNAVAILABLE_SQLSTATE.test(textOf(adapter.originalCode ?? adapter.code)))) {
       return true;
     }
   }

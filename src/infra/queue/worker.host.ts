@@ -34,7 +34,7 @@ export class WorkerHost implements OnApplicationShutdown {
       if (!instance || typeof instance !== 'object') {
         continue;
       }
-      const prototype = Object.getPrototypeOf(instance);
+      const prototype = Object.getPrototypeOf(instance) as Record<string, (...args: unknown[]) => unknown>;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         const name = this.reflector.get<JobName | undefined>(ON_JOB, prototype[method]);
         if (!name) {

@@ -33,12 +33,12 @@ export function serializeRequestForLog(request: FastifyRequest) {
 }
 
 /** Errors Fastify raises before the Nest handler runs (body limit, JSON parsing, content type). */
-function agentErrorHandler(this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function agentErrorHandler(this: FastifyInstance, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const mapped = toAgentProtocolError(error, request.routeOptions.bodyLimit);
   if (mapped.unexpected) {
     request.log.error({ err: error }, 'agent request failed before its handler');
   }
-  return sendAgentError(reply, mapped.error);
+  void sendAgentError(reply, mapped.error);
 }
 
 /**

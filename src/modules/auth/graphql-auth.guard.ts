@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { GqlExecutionContext } from '@nestjs/graphql';
@@ -29,7 +30,8 @@ export class GraphqlAuthGuard implements CanActivate {
       return true;
     }
     const gql = GqlExecutionContext.create(context);
-    const parentType = gql.getInfo()?.parentType?.name;
+    const info = gql.getInfo<GraphQLResolveInfo | undefined>();
+    const parentType = info?.parentType?.name;
     const isOperation = parentType === 'Query' || parentType === 'Mutation' || parentType === 'Subscription';
     if (!isOperation) {
       return true;
@@ -37,7 +39,7 @@ export class GraphqlAuthGuard implements CanActivate {
 
     const needed = this.reflector.getAllAndOverride<Role | undefined>(REQUIRED_ROLE, [context.getHandler(), context.getClass()]);
     if (!needed) {
-      throw FarpointError.forbidden(`Operation ${gql.getInfo().fieldName} declares no required role and is refused.`);
+      throw FarpointError.forbidden(`Operation ${info?.fieldName ?? 'unknown'} declares no required role and is refused.`);
     }
     const ctx = gql.getContext<RequestContext>();
     // Root fields of one request run concurrently: they share one authentication and one count.

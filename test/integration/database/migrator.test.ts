@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { applyMigrations, defaultMigrationsDir, MigrationError, PRISMA_MIGRATION_LOCK_KEY } from '../../../src/infra/database/migrator';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
+import type * as SwcCore from '@swc/core';
 
 jest.setTimeout(90_000);
 const root = join(__dirname, '..', '..', '..');
@@ -261,7 +262,7 @@ describe('migrate CLI (compiled, run as separate Node processes)', () => {
     // Compile migrator + CLI the way the build lays them out (…/dist/src/infra/database/*.js), inside the
     // project so that the migrator has to walk up to package.json to find prisma/migrations.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const swc = require('@swc/core') as typeof import('@swc/core');
+    const swc = require('@swc/core') as typeof SwcCore;
     const cache = join(root, 'node_modules', '.cache');
     mkdirSync(cache, { recursive: true });
     const out = join(mkdtempSync(join(cache, 'farpoint-migrator-test-')), 'dist', 'src', 'infra', 'database');
@@ -269,7 +270,7 @@ describe('migrate CLI (compiled, run as separate Node processes)', () => {
     mkdirSync(out, { recursive: true });
     for (const name of ['migrator', 'migrate.cli']) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { swcOptions } = require('../../../swc.options') as { swcOptions: (sourceMaps?: boolean | 'inline') => import('@swc/core').Options };
+      const { swcOptions } = require('../../../swc.options') as { swcOptions: (sourceMaps?: boolean | 'inline') => SwcCore.Options };
       const { code } = swc.transformFileSync(join(root, 'src', 'infra', 'database', `${name}.ts`), swcOptions(false));
       writeFileSync(join(out, `${name}.js`), code);
     }

@@ -179,7 +179,7 @@ describe('templates of several shapes, compiled by the worker and evaluated thro
       retryAttempts: 0,
     });
     const received: { versionId: string; compileStatus: string; testsPassed: boolean | null; bundleSha256: string | null }[] = [];
-    const gateway = fp.api.app.get((await import('../../../src/infra/redis/pubsub.gateway')).PubSubGateway) as unknown as { listeners: Map<string, Set<unknown>> };
+    const gateway = fp.api.app.get<unknown, { listeners: Map<string, Set<unknown>> }>((await import('../../../src/infra/redis/pubsub.gateway')).PubSubGateway);
     const held = () => [...gateway.listeners.keys()].some((k) => k.endsWith(`policy-compiled:${templateId}`));
     const stop = client.subscribe<{ policyTemplateVersionCompiled: (typeof received)[number] }>(
       {

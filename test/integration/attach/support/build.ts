@@ -4,14 +4,14 @@
 // with swc, the same compiler and options jest uses, into .data/test-build/<run>/src (gitignored,
 // inside the repository so `node_modules` and the project root are found by walking up). About a
 // second for all of src/; the children then run plain `node`, with no compiler loaded into them.
-import { transformFile } from '@swc/core';
+import { transformFile, type Options as SwcOptions } from '@swc/core';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 
 export const REPO_ROOT = join(__dirname, '..', '..', '..', '..');
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const SWC_OPTIONS = (require('../../../../swc.options') as { swcOptions: () => import('@swc/core').Options }).swcOptions();
+const SWC_OPTIONS = (require('../../../../swc.options') as { swcOptions: () => SwcOptions }).swcOptions();
 
 export interface CompiledSources {
   /** Root of the output; holds src/ mirrored from the repository. */

@@ -167,7 +167,7 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `gave up waiting for ${what} after ${opts.timeoutMs ?? 90_000} ms; last value: ${JSON.stringify(last)?.slice(0, 2000)}${lastError ? `; last error: ${String(lastError)}` : ''}${opts.context ? `\n${opts.context()}` : ''}`,
+        `gave up waiting for ${what} after ${opts.timeoutMs ?? 90_000} ms; last value: ${JSON.stringify(last)?.slice(0, 2000)}${lastError ? `; last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : ''}${opts.context ? `\n${opts.context()}` : ''}`,
       );
     }
     await sleep(opts.intervalMs ?? 250);

@@ -27,7 +27,7 @@ const QUERY = 'subscription($id: ID) { clusterStatusChanged(clusterId: $id) { cl
 
 /** Local listeners the API process holds on its Redis subscriber (there is no "subscribed" message in graphql-ws). */
 function listenersHeld(fp: Farpoint): number {
-  const gateway = fp.api.app.get(PubSubGateway) as unknown as { listeners: Map<string, Set<unknown>> };
+  const gateway = fp.api.app.get<unknown, { listeners: Map<string, Set<unknown>> }>(PubSubGateway);
   return [...gateway.listeners.values()].reduce((n, set) => n + set.size, 0);
 }
 
