@@ -51,6 +51,8 @@ cat <<TXT
 
   Farpoint is running.
     GraphQL:      $PUBLIC_URL/graphql
+    Explorer:     $PUBLIC_URL/graphql/explorer  (add the header  authorization: Bearer <admin token>)
+    Metrics:      http://127.0.0.1:${METRICS_PORT:-9464}/metrics
     Admin token:  $token
     Logs:         $logs/{api,worker,clusters,agent-*}.log
     Clusters:     $kube/*.kubeconfig  (kubectl --kubeconfig … get nodes)
