@@ -1,0 +1,114 @@
+import type { AdmissionregistrationV1Api } from '@kubernetes/client-node';
+import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult, PolicyEngine } from '../../policy-engine';
+import type { Logger } from '../logger';
+import { type BackoffSettings, runLoop } from '../loop';
+import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from './desired-state';
+import { desiredWebhooks, syncWebhookConfiguration, type WebhookSettings } from './webhook-configuration';
+import type { WebhookPolicies } from './webhook-server';
+
+export interface AdmissionLoopDeps {
+  stateDir: string;
+  engine: PolicyEngine;
+  admissionApi: AdmissionregistrationV1Api;
+  /** The agent's own ValidatingWebhookConfiguration (farpoint-agent). */
+  configurationName: string;
+  webhook: WebhookSettings;
+  log: Logger;
+  backoff: BackoffSettings;
+  /** How often the state on disk and the configuration in the cluster are checked. */
+  intervalMs: number;
+}
+
+interface Running {
+  generation: number;
+  constraints: readonly ConstraintForEvaluation[];
+}
+
+/**
+ * Admission from the desired state on disk: each step reads the state (verified), and when its
+ * generation differs from the one running, loads its bundles into the engine and switches to it —
+ * a state that fails to load (tampered bundle, bad file) is logged and the running one keeps deciding.
+ * Then it keeps the ValidatingWebhookConfiguration in line with the running constraints (rules for
+ * their kinds, the CA bundle), writing it only when it differs. Needs no credential: it decides offline.
+ */
+export class AdmissionLoop {
+  private running: Running = { generation: -1, constraints: [] };
+  private lastRefused: string | undefined;
+
+  constructor(private readonly deps: AdmissionLoopDeps) {}
+
+  /** What the webhook server evaluates with, read per request. */
+  readonly policies = (): WebhookPolicies => ({
+    constraints: this.running.constraints,
+    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] => this.deps.engine.evaluate(request, constraints),
+  });
+
+  get generation(): number {
+    return this.running.generation;
+  }
+
+  run(signal: AbortSignal): Promise<void> {
+    const { log, backoff } = this.deps;
+    return runLoop(
+      { name: 'admission loop', log, backoff },
+      async (ctx) => {
+        await this.step();
+        ctx.succeeded();
+        return this.deps.intervalMs;
+      },
+      signal,
+    );
+  }
+
+  /** One pass: apply a new desired state if there is one, then sync the webhook configuration. */
+  async step(): Promise<void> {
+    await this.applyDesiredState();
+    const { admissionApi, configurationName, webhook, log } = this.deps;
+    if (await syncWebhookConfiguration(admissionApi, configurationName, desiredWebhooks(this.running.constraints, webhook))) {
+      log.info('admission webhook configuration written', { generation: this.running.generation, constraints: this.running.constraints.length });
+    }
+  }
+
+  private async applyDesiredState(): Promise<void> {
+    const { stateDir, engine, log } = this.deps;
+    let state: DesiredState;
+    try {
+      state = await loadDesiredState(stateDir);
+    } catch (error) {
+      if (error instanceof DesiredStateError && error.code === DesiredStateErrorCode.DESIRED_STATE_MISSING) {
+        return;
+      }
+      this.refused(String((error as Error).message), error);
+      return;
+    }
+    if (state.generation === this.running.generation) {
+      return;
+    }
+    try {
+      for (const [sha256, wasm] of state.bundles) {
+        await engine.load(sha256, wasm);
+      }
+    } catch (error) {
+      this.refused(`generation ${state.generation}: ${(error as Error).message}`, error);
+      return;
+    }
+    const previous = this.running;
+    this.running = { generation: state.generation, constraints: state.constraints };
+    this.lastRefused = undefined;
+    const inUse = new Set(state.constraints.map((c) => c.bundleSha256));
+    for (const c of previous.constraints) {
+      if (!inUse.has(c.bundleSha256)) {
+        engine.unload(c.bundleSha256);
+      }
+    }
+    log.info('admission desired state applied', { generation: state.generation, constraints: state.constraints.length });
+  }
+
+  /** Logs a refused state once (the loop re-reads it every interval), keeping the running one. */
+  private refused(key: string, error: unknown): void {
+    if (this.lastRefused !== key) {
+      this.lastRefused = key;
+      this.deps.log.warn('desired state refused; the running state keeps deciding', { error, runningGeneration: this.running.generation });
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { ENFORCEMENT_ACTIONS, type ConstraintForEvaluation } from '../../policy-engine';
+
+/**
+ * The desired state the agent enforces, on disk under `<stateDir>/desired-state/`: `state.json`
+ * (generation, constraints as the engine evaluates them, the bundles they use by sha256) and
+ * `bundles/<sha256>.wasm` beside it. Every bundle's hash is verified when the state is loaded, so a
+ * tampered or truncated file is refused as a whole and the state running before keeps running.
+ */
+export interface DesiredState {
+  generation: number;
+  constraints: ConstraintForEvaluation[];
+  /** sha256 → wasm bytes, verified. */
+  bundles: Map<string, Uint8Array>;
+}
+
+export const DesiredStateErrorCode = {
+  DESIRED_STATE_MISSING: 'DESIRED_STATE_MISSING',
+  DESIRED_STATE_INVALID: 'DESIRED_STATE_INVALID',
+  BUNDLE_MISSING: 'BUNDLE_MISSING',
+  BUNDLE_HASH_MISMATCH: 'BUNDLE_HASH_MISMATCH',
+} as const;
+export type DesiredStateErrorCode = (typeof DesiredStateErrorCode)[keyof typeof DesiredStateErrorCode];
+
+export class DesiredStateError extends Error {
+  constructor(
+    readonly code: DesiredStateErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'DesiredStateError';
+  }
+}
+
+const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
+const selector = z.object({ matchLabels: z.record(z.string(), z.string()).optional(), matchExpressions: z.array(z.any()).optional() });
+const constraintSchema = z.object({
+  name: z.string().min(1),
+  kind: z.string().min(1),
+  bundleSha256: SHA256,
+  entrypoint: z.string().min(1),
+  parameters: z.record(z.string(), z.unknown()),
+  enforcementAction: z.enum(ENFORCEMENT_ACTIONS as [string, ...string[]]),
+  match: z
+    .object({
+      kinds: z.array(z.object({ apiGroups: z.array(z.string()).optional(), kinds: z.array(z.string()).optional() })).optional(),
+      namespaces: z.array(z.string()).optional(),
+      excludedNamespaces: z.array(z.string()).optional(),
+      labelSelector: selector.optional(),
+      namespaceSelector: selector.optional(),
+      scope: z.enum(['*', 'Cluster', 'Namespaced']).optional(),
+      name: z.string().optional(),
+    })
+    .optional(),
+});
+const fileSchema = z.object({
+  generation: z.number().int().nonnegative(),
+  constraints: z.array(constraintSchema),
+  bundles: z.array(SHA256),
+});
+export type DesiredStateFile = z.infer<typeof fileSchema>;
+
+export const desiredStateDir = (stateDir: string) => join(stateDir, 'desired-state');
+const statePath = (stateDir: string) => join(desiredStateDir(stateDir), 'state.json');
+const bundlePath = (stateDir: string, sha256: string) => join(desiredStateDir(stateDir), 'bundles', `${sha256}.wasm`);
+
+/** Reads and verifies the state; throws DesiredStateError with a stable code, never answers half a state. */
+export async function loadDesiredState(stateDir: string): Promise<DesiredState> {
+  let text: string;
+  try {
+    text = await readFile(statePath(stateDir), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new DesiredStateError(DesiredStateErrorCode.DESIRED_STATE_MISSING, `no desired state at ${statePath(stateDir)}`);
+    }
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new DesiredStateError(DesiredStateErrorCode.DESIRED_STATE_INVALID, `state.json is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DesiredStateError(DesiredStateErrorCode.DESIRED_STATE_INVALID, `state.json at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const file = parsed.data;
+  const listed = new Set(file.bundles);
+  for (const c of file.constraints) {
+    if (!listed.has(c.bundleSha256)) {
+      throw new DesiredStateError(DesiredStateErrorCode.DESIRED_STATE_INVALID, `constraint ${c.name} uses bundle ${c.bundleSha256}, which the state does not list`);
+    }
+  }
+  const bundles = new Map<string, Uint8Array>();
+  for (const sha256 of listed) {
+    let wasm: Buffer;
+    try {
+      wasm = await readFile(bundlePath(stateDir, sha256));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new DesiredStateError(DesiredStateErrorCode.BUNDLE_MISSING, `bundle ${sha256} is not in ${dirname(bundlePath(stateDir, sha256))}`);
+      }
+      throw error;
+    }
+    const actual = createHash('sha256').update(wasm).digest('hex');
+    if (actual !== sha256) {
+      throw new DesiredStateError(DesiredStateErrorCode.BUNDLE_HASH_MISMATCH, `bundle file ${sha256}.wasm has SHA-256 ${actual}`);
+    }
+    bundles.set(sha256, new Uint8Array(wasm));
+  }
+  return { generation: file.generation, constraints: file.constraints as ConstraintForEvaluation[], bundles };
+}
+
+async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+}
+
+/**
+ * Writes a state: bundles first (immutable, named by hash), then state.json by atomic replace, so a
+ * reader sees the old state or the new one, never a state whose bundles are not there yet.
+ */
+export async function writeDesiredState(stateDir: string, file: DesiredStateFile, wasm: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  for (const sha256 of file.bundles) {
+    const bytes = wasm.get(sha256);
+    if (!bytes) {
+      throw new DesiredStateError(DesiredStateErrorCode.BUNDLE_MISSING, `no wasm given for bundle ${sha256}`);
+    }
+    await writeAtomically(bundlePath(stateDir, sha256), bytes);
+  }
+  await writeAtomically(statePath(stateDir), JSON.stringify(file, null, 2));
+}

@@ -1,0 +1,211 @@
+// Issue 10 item 3, agent side: admission at the edge from a desired state on disk. Against a real
+// kube-apiserver from the kube harness and Rego compiled by the real opa: the agent's webhook server
+// (its own CA and serving certificate, made without openssl) and its admission loop, which writes the
+// agent's ValidatingWebhookConfiguration with the agent ServiceAccount's own token (install RBAC).
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AdmissionLoop } from '../../../src/agent/admission/admission-loop';
+import type { AdmissionDecision } from '../../../src/agent/admission/admission-review';
+import { writeDesiredState } from '../../../src/agent/admission/desired-state';
+import { loadOrCreateServingTls } from '../../../src/agent/admission/serving-tls';
+import { CONFIG_HASH_ANNOTATION, WEBHOOK_NAME } from '../../../src/agent/admission/webhook-configuration';
+import { WebhookServer } from '../../../src/agent/admission/webhook-server';
+import { createJsonLogger } from '../../../src/agent/logger';
+import { renderAgentManifests } from '../../../src/agent-install/manifests';
+import { AgentObjectNames } from '../../../src/agent-install/names';
+import { eventually } from '../../../src/dev/eventually';
+import { KubeHarness, locateTools, type HarnessCluster, type ToolPaths } from '../../../src/dev/kube-harness';
+import { writeAgentKubeconfig } from '../../../src/dev/local-agent';
+import { OpaCliGateway } from '../../../src/infra/opa/opa-cli.gateway';
+import { PolicyEngine, bundleSha256, type ConstraintForEvaluation } from '../../../src/policy-engine';
+import { TEST_CLUSTER_ID, TEST_REGISTRATION_TOKEN } from '../../../src/protocol/testing/factories';
+import { errorText } from '../kube-harness/support/kube-errors';
+
+const run = promisify(execFile);
+const SETUP_MS = 20 * 60_000;
+const TEST_MS = 3 * 60_000;
+
+const NO_LATEST = `package k8snolatesttag
+
+violation contains {"msg": msg} if {
+	some c in input.review.object.spec.containers
+	endswith(c.image, ":latest")
+	msg := sprintf("container %s uses the latest tag: %s", [c.name, c.image])
+}
+`;
+const REQUIRE_TEAM = `package k8srequiredteam
+
+violation contains {"msg": msg} if {
+	not input.review.object.metadata.labels.team
+	msg := sprintf("%s %s has no team label", [input.review.object.kind, input.review.object.metadata.name])
+}
+`;
+
+let tools: ToolPaths;
+let kubeHarness: KubeHarness;
+let cluster: HarnessCluster;
+let scratch: string;
+let server: WebhookServer;
+let loop: AdmissionLoop;
+const decisions: AdmissionDecision[] = [];
+
+async function apply(obj: KubernetesObject): Promise<void> {
+  await KubernetesObjectApi.makeApiClient(cluster.kubeConfig).patch(obj, undefined, undefined, 'farpoint-test', true, PatchStrategy.ServerSideApply);
+}
+
+const pod = (name: string, namespace: string, image: string, labels: Record<string, string> = { team: 'shop' }): V1Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace, labels },
+  spec: { automountServiceAccountToken: false, containers: [{ name: 'web', image }] },
+});
+
+/** kubectl create, for what client-node does not show: the apiserver's Warning headers (stderr). */
+async function kubectlCreate(obj: V1Pod): Promise<{ stdout: string; stderr: string }> {
+  const file = join(scratch, `${obj.metadata!.name}.json`);
+  await writeFile(file, JSON.stringify(obj));
+  return run(tools.kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'create', '-f', file]);
+}
+
+beforeAll(async () => {
+  tools = await locateTools();
+  kubeHarness = await KubeHarness.start({ clusters: [{ name: 'edge-admission', profile: 'k3s-1node' }], tools });
+  cluster = kubeHarness.cluster('edge-admission');
+  scratch = await mkdtemp(join(tmpdir(), 'farpoint-edge-admission-'));
+  for (const obj of renderAgentManifests({
+    clusterId: TEST_CLUSTER_ID,
+    clusterName: 'edge-admission',
+    apiUrl: 'https://farpoint.example.com',
+    registrationToken: TEST_REGISTRATION_TOKEN,
+    image: 'registry.example.com/farpoint/agent:0.1.0',
+    agentVersion: '0.1.0',
+  })) {
+    await apply(obj);
+  }
+  for (const ns of ['shop', 'kube-system']) {
+    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    await apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
+  }
+
+  const opa = new OpaCliGateway({ opaPath: tools.opa });
+  const { wasm } = await opa.buildWasm(
+    [
+      { path: 'no_latest.rego', source: NO_LATEST },
+      { path: 'required_team.rego', source: REQUIRE_TEAM },
+    ],
+    ['k8snolatesttag/violation', 'k8srequiredteam/violation'],
+  );
+  const sha = bundleSha256(wasm);
+  const podsOnly = { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] };
+  const constraints: ConstraintForEvaluation[] = [
+    { name: 'no-latest', kind: 'K8sNoLatestTag', bundleSha256: sha, entrypoint: 'k8snolatesttag/violation', parameters: {}, match: podsOnly, enforcementAction: 'deny' },
+    { name: 'require-team', kind: 'K8sRequiredTeam', bundleSha256: sha, entrypoint: 'k8srequiredteam/violation', parameters: {}, match: podsOnly, enforcementAction: 'warn' },
+  ];
+  const stateDir = join(scratch, 'agent-state');
+  await writeDesiredState(stateDir, { generation: 1, constraints, bundles: [sha] }, new Map([[sha, wasm]]));
+
+  const log = createJsonLogger('error');
+  const tls = await loadOrCreateServingTls(stateDir, ['127.0.0.1']);
+  const engine = new PolicyEngine();
+  // The loop's policies are read per request; the server starts before the loop's first step.
+  let policies: AdmissionLoop['policies'] = () => ({ constraints: [], evaluate: () => [] });
+  server = new WebhookServer({ certPem: tls.certPem, keyPem: tls.keyPem, log, policies: () => policies(), onDecision: (d) => decisions.push(d) });
+  const port = await server.listen(0, '127.0.0.1');
+
+  const agentKubeconfig = join(scratch, 'agent.kubeconfig');
+  await writeAgentKubeconfig(cluster, agentKubeconfig);
+  const asAgent = new KubeConfig();
+  asAgent.loadFromFile(agentKubeconfig);
+  loop = new AdmissionLoop({
+    stateDir,
+    engine,
+    admissionApi: asAgent.makeApiClient(AdmissionregistrationV1Api),
+    configurationName: AgentObjectNames.validatingWebhookConfiguration,
+    webhook: { endpoint: { url: `https://127.0.0.1:${port}/validate` }, caBundlePem: tls.caPem },
+    log,
+    backoff: { initialMs: 100, maxMs: 1000 },
+    intervalMs: 1000,
+  });
+  policies = loop.policies;
+  await loop.step();
+}, SETUP_MS);
+
+afterAll(async () => {
+  await server?.close();
+  await kubeHarness?.stop();
+  if (scratch) {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}, 60_000);
+
+describe('admission at the edge', () => {
+  it('writes its webhook configuration: the CA bundle, a rule for pods, spared namespaces, fail open', async () => {
+    const config = await cluster.kubeConfig.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: AgentObjectNames.validatingWebhookConfiguration });
+    expect(config.metadata?.annotations?.[CONFIG_HASH_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+    expect(config.webhooks).toHaveLength(1);
+    const [webhook] = config.webhooks!;
+    expect(webhook).toMatchObject({
+      name: WEBHOOK_NAME,
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 3,
+      rules: [{ apiGroups: [''], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: '*' }],
+      namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['farpoint-system', 'kube-system'] }] },
+    });
+    expect(Buffer.from(webhook.clientConfig.caBundle!, 'base64').toString()).toContain('-----BEGIN CERTIFICATE-----');
+    // A second pass over the same state writes nothing (same resourceVersion).
+    await loop.step();
+    const again = await cluster.kubeConfig.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: AgentObjectNames.validatingWebhookConfiguration });
+    expect(again.metadata?.resourceVersion).toBe(config.metadata?.resourceVersion);
+  });
+
+  it(
+    'refuses nginx:latest with the policy message, admits nginx:1.27, warns for WARN, and never sees kube-system',
+    async () => {
+      const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+      // The apiserver picks up webhook configurations through an informer; until then it admits (fail open).
+      let probe = 0;
+      await eventually(async () => {
+        const refused = await core.createNamespacedPod({ namespace: 'shop', body: pod(`probe-${probe++}`, 'shop', 'nginx:latest'), dryRun: 'All' }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(errorText(refused)).toContain('[no-latest]');
+      });
+
+      const denied = await core.createNamespacedPod({ namespace: 'shop', body: pod('latest', 'shop', 'nginx:latest') }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((denied as { code?: number })?.code).toBe(403);
+      expect(errorText(denied)).toBe(`admission webhook "${WEBHOOK_NAME}" denied the request: [no-latest] container web uses the latest tag: nginx:latest`);
+      const gone = await core.readNamespacedPod({ name: 'latest', namespace: 'shop' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((gone as { code?: number })?.code).toBe(404);
+
+      const pinned = await core.createNamespacedPod({ namespace: 'shop', body: pod('pinned', 'shop', 'nginx:1.27') });
+      expect(pinned.spec?.containers[0]?.image).toBe('nginx:1.27');
+
+      const warned = await kubectlCreate(pod('no-team', 'shop', 'nginx:1.27', {}));
+      expect(warned.stdout.trim()).toBe('pod/no-team created');
+      expect(warned.stderr).toContain('Warning: [require-team] Pod no-team has no team label');
+
+      const system = await core.createNamespacedPod({ namespace: 'kube-system', body: pod('system-latest', 'kube-system', 'nginx:latest', {}) });
+      expect(system.metadata?.name).toBe('system-latest');
+
+      const seen = decisions.filter((d) => !d.name?.startsWith('probe-'));
+      expect(seen.map((d) => [d.namespace, d.name, d.allowed])).toEqual([
+        ['shop', 'latest', false],
+        ['shop', 'pinned', true],
+        ['shop', 'no-team', true],
+      ]);
+      expect(decisions.some((d) => d.namespace === 'kube-system')).toBe(false);
+    },
+    TEST_MS,
+  );
+});
