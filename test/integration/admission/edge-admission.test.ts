@@ -51,6 +51,9 @@ let cluster: HarnessCluster;
 let scratch: string;
 let server: WebhookServer;
 let loop: AdmissionLoop;
+let stateDir: string;
+let bundle: { sha: string; wasm: Uint8Array };
+let constraints: ConstraintForEvaluation[];
 const decisions: AdmissionDecision[] = [];
 
 async function apply(obj: KubernetesObject): Promise<void> {
@@ -101,11 +104,12 @@ beforeAll(async () => {
   );
   const sha = bundleSha256(wasm);
   const podsOnly = { kinds: [{ apiGroups: [''], kinds: ['Pod'] }] };
-  const constraints: ConstraintForEvaluation[] = [
+  bundle = { sha, wasm };
+  constraints = [
     { name: 'no-latest', kind: 'K8sNoLatestTag', bundleSha256: sha, entrypoint: 'k8snolatesttag/violation', parameters: {}, match: podsOnly, enforcementAction: 'deny' },
     { name: 'require-team', kind: 'K8sRequiredTeam', bundleSha256: sha, entrypoint: 'k8srequiredteam/violation', parameters: {}, match: podsOnly, enforcementAction: 'warn' },
   ];
-  const stateDir = join(scratch, 'agent-state');
+  stateDir = join(scratch, 'agent-state');
   await writeDesiredState(stateDir, { generation: 1, constraints, bundles: [sha] }, new Map([[sha, wasm]]));
 
   const log = createJsonLogger('error');
@@ -205,6 +209,32 @@ describe('admission at the edge', () => {
         ['shop', 'no-team', true],
       ]);
       expect(decisions.some((d) => d.namespace === 'kube-system')).toBe(false);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'refuses a tampered bundle and keeps deciding with the running state; a valid new generation in DRYRUN admits',
+    async () => {
+      const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+      const tampered = new Uint8Array([...bundle.wasm, 0]);
+      // The file keeps the listed name but not its bytes: loading verifies the hash.
+      await writeDesiredState(stateDir, { generation: 2, constraints, bundles: [bundle.sha] }, new Map([[bundle.sha, tampered]]));
+      await loop.step();
+      expect(loop.generation).toBe(1);
+      const stillDenied = await core.createNamespacedPod({ namespace: 'shop', body: pod('latest-2', 'shop', 'nginx:latest'), dryRun: 'All' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(errorText(stillDenied)).toBe(`admission webhook "${WEBHOOK_NAME}" denied the request: [no-latest] container web uses the latest tag: nginx:latest`);
+
+      const dryrun = constraints.map((c) => (c.name === 'no-latest' ? { ...c, enforcementAction: 'dryrun' as const } : c));
+      await writeDesiredState(stateDir, { generation: 3, constraints: dryrun, bundles: [bundle.sha] }, new Map([[bundle.sha, bundle.wasm]]));
+      await loop.step();
+      expect(loop.generation).toBe(3);
+      const admitted = await core.createNamespacedPod({ namespace: 'shop', body: pod('latest-3', 'shop', 'nginx:latest') });
+      expect(admitted.metadata?.name).toBe('latest-3');
+      expect(decisions.find((d) => d.name === 'latest-3')).toMatchObject({ allowed: true, dryrun: ['[no-latest] container web uses the latest tag: nginx:latest'] });
     },
     TEST_MS,
   );
