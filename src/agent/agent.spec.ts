@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { applyInventoryDelta, type Inventory } from '../protocol/inventory';
 import { AGENT_CLUSTER_RULES, isAdoptionRule } from '../agent-install/rbac';
 import { TEST_CLUSTER_ID, TEST_KUBE_SYSTEM_UID, TEST_REGISTRATION_TOKEN } from '../protocol/testing/factories';
-import { Agent, type AgentOutcome } from './agent';
+import { Agent, type AgentDeps, type AgentOutcome } from './agent';
 import type { AgentConfig } from './config';
 import { CredentialStore } from './identity/credential-store';
 import { buildInventory } from './inventory/inventory-builder';
@@ -33,7 +33,10 @@ const config: AgentConfig = {
 };
 
 /** A wired agent over fakes, with millisecond intervals (forceIntervals) instead of the API's seconds. */
-function setup(secretData: Record<string, string> | null = { 'registration-token': TEST_REGISTRATION_TOKEN }, options: { adoptionRecheckMs?: number } = {}) {
+function setup(
+  secretData: Record<string, string> | null = { 'registration-token': TEST_REGISTRATION_TOKEN },
+  options: { adoptionRecheckMs?: number; admission?: AgentDeps['admission'] } = {},
+) {
   const api = new FakeAgentApi();
   api.validTokens.add(TEST_REGISTRATION_TOKEN);
   const secret = new FakeSecret(secretData);
@@ -55,6 +58,7 @@ function setup(secretData: Record<string, string> | null = { 'registration-token
       saves += 1;
     },
     adoptionRecheckMs: options.adoptionRecheckMs,
+    admission: options.admission,
   });
   const controller = new AbortController();
   let outcome: AgentOutcome | undefined;
@@ -83,10 +87,10 @@ function registeredSecret(api: FakeAgentApi, credential = 'fpc_preexisting_crede
   };
 }
 
-function setupRegistered(options: { expiresInMs?: number; extra?: Record<string, string>; adoptionRecheckMs?: number } = {}) {
+function setupRegistered(options: { expiresInMs?: number; extra?: Record<string, string>; adoptionRecheckMs?: number; admission?: AgentDeps['admission'] } = {}) {
   const probe = new FakeAgentApi();
   const data = { ...registeredSecret(probe, undefined, options.expiresInMs), ...options.extra };
-  const ctx = setup(data, { adoptionRecheckMs: options.adoptionRecheckMs });
+  const ctx = setup(data, { adoptionRecheckMs: options.adoptionRecheckMs, admission: options.admission });
   for (const [k, v] of probe.credentials) {
     ctx.api.credentials.set(k, v);
   }
@@ -186,6 +190,30 @@ describe(Agent.name, () => {
     ]);
     expect(kube.binding).toBeNull();
     expect(kube.role).toBeNull();
+  });
+
+  it('runs admission beside the sessions and stops it before detach deletes the webhook configuration', async () => {
+    const events: string[] = [];
+    let kubeOf: () => string[] = () => [];
+    const admission = {
+      run: (signal: AbortSignal) =>
+        new Promise<void>((resolve) => {
+          events.push('admission started');
+          signal.addEventListener('abort', () => {
+            events.push(`admission stopped; webhook configuration deleted: ${kubeOf().includes('delete validatingwebhookconfiguration farpoint-agent')}`);
+            resolve();
+          });
+        }),
+    };
+    const { api, kube, start, outcome } = setupRegistered({ admission });
+    kubeOf = () => kube.nonAdoptionCalls;
+    const stop = start();
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
+    api.sendDirective({ type: 'DETACH' });
+    await eventually(() => outcome() !== undefined, { what: 'the agent to end' });
+    await stop();
+    expect(outcome()).toBe('detached');
+    expect(events).toEqual(['admission started', 'admission stopped; webhook configuration deleted: false']);
   });
 
   it('retries each detach step on its own and never repeats one that succeeded', async () => {

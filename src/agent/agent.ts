@@ -35,6 +35,8 @@ export interface AgentDeps {
   newInstallationSecret?: () => string;
   /** How often a running agent checks that its ClusterRole is still adopted (default 5 minutes). */
   adoptionRecheckMs?: number;
+  /** Edge admission (FARPOINT_ADMISSION=on): runs beside the sessions, needs no credential, stops before detach. */
+  admission?: { run(signal: AbortSignal): Promise<void> };
 }
 
 /** How run() ended: DETACH handled (exit 0), or stopped by the signal. */
@@ -109,6 +111,25 @@ export class Agent {
   }
 
   async run(signal: AbortSignal): Promise<AgentOutcome> {
+    const admission = new AbortController();
+    const stopAdmission = () => admission.abort();
+    signal.addEventListener('abort', stopAdmission, { once: true });
+    const admitting = this.deps.admission?.run(admission.signal) ?? Promise.resolve();
+    const beforeDetach = async () => {
+      // Detach deletes the webhook configuration first: admission must not write it back.
+      stopAdmission();
+      await admitting;
+    };
+    try {
+      return await this.runSessions(signal, beforeDetach);
+    } finally {
+      stopAdmission();
+      signal.removeEventListener('abort', stopAdmission);
+      await admitting;
+    }
+  }
+
+  private async runSessions(signal: AbortSignal, beforeDetach: () => Promise<void>): Promise<AgentOutcome> {
     await this.adoption.adoptFirst(signal);
     while (!signal.aborted) {
       const identity = await this.identity.establish(signal);
@@ -117,6 +138,7 @@ export class Agent {
       }
       const { end, credential } = await this.runSession(identity, signal);
       if (end.kind === 'detach') {
+        await beforeDetach();
         return (await this.detach(signal)) ? 'detached' : 'stopped';
       }
       if (end.kind === 'stopped') {

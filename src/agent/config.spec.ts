@@ -55,4 +55,20 @@ describe(loadAgentConfig.name, () => {
   it('requires the API URL', () => {
     expect(() => loadAgentConfig({})).toThrow(/FARPOINT_API_URL/);
   });
+
+  it('leaves admission off by default; on, it needs the https URL the apiserver calls', () => {
+    expect(loadAgentConfig({ FARPOINT_API_URL: 'https://farpoint.example.com' }).admission).toBeUndefined();
+    expect(() => loadAgentConfig({ FARPOINT_API_URL: 'https://farpoint.example.com', FARPOINT_ADMISSION: 'on' })).toThrow(
+      'Invalid agent configuration: FARPOINT_ADMISSION_URL: required when FARPOINT_ADMISSION=on (the https URL of /validate the apiserver calls)',
+    );
+    expect(() => loadAgentConfig({ FARPOINT_API_URL: 'https://farpoint.example.com', FARPOINT_ADMISSION: 'yes' })).toThrow(/FARPOINT_ADMISSION: /);
+    expect(
+      loadAgentConfig({
+        FARPOINT_API_URL: 'https://farpoint.example.com',
+        FARPOINT_ADMISSION: 'on',
+        FARPOINT_ADMISSION_URL: 'https://10.0.0.5:9443/validate',
+        FARPOINT_ADMISSION_PORT: '9443',
+      }).admission,
+    ).toEqual({ url: 'https://10.0.0.5:9443/validate', listenHost: '0.0.0.0', port: 9443, intervalMs: 5000 });
+  });
 });

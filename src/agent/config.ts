@@ -26,6 +26,8 @@ export interface AgentConfig {
   /** Share of the credential lifetime after which the agent rotates it. */
   rotateAtFraction: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Edge admission (FARPOINT_ADMISSION=on); undefined when off, the default. */
+  admission?: { url: string; listenHost: string; port: number; intervalMs: number };
 }
 
 const seconds = (fallback: number) =>
@@ -55,6 +57,11 @@ const EnvSchema = z.object({
   FARPOINT_AGENT_QUEUE_MAX_BYTES: positiveInt(16 * 1024 * 1024),
   FARPOINT_AGENT_FORCE_INTERVALS: z.enum(['true', 'false']).default('false'),
   FARPOINT_AGENT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  FARPOINT_ADMISSION: z.enum(['on', 'off']).default('off'),
+  FARPOINT_ADMISSION_URL: z.url({ protocol: /^https$/ }).optional(),
+  FARPOINT_ADMISSION_LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+  FARPOINT_ADMISSION_PORT: z.coerce.number().int().min(1).max(65_535).default(9443),
+  FARPOINT_ADMISSION_INTERVAL_SECONDS: seconds(5),
 });
 
 export class AgentConfigError extends Error {
@@ -73,6 +80,9 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     throw new AgentConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  if (e.FARPOINT_ADMISSION === 'on' && !e.FARPOINT_ADMISSION_URL) {
+    throw new AgentConfigError(['FARPOINT_ADMISSION_URL: required when FARPOINT_ADMISSION=on (the https URL of /validate the apiserver calls)']);
+  }
   return {
     apiUrl: e.FARPOINT_API_URL,
     expectedClusterId: e.FARPOINT_CLUSTER_ID,
@@ -91,5 +101,9 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     queueMaxBytes: e.FARPOINT_AGENT_QUEUE_MAX_BYTES,
     rotateAtFraction: 2 / 3,
     logLevel: e.FARPOINT_AGENT_LOG_LEVEL,
+    admission:
+      e.FARPOINT_ADMISSION === 'on' && e.FARPOINT_ADMISSION_URL
+        ? { url: e.FARPOINT_ADMISSION_URL, listenHost: e.FARPOINT_ADMISSION_LISTEN_HOST, port: e.FARPOINT_ADMISSION_PORT, intervalMs: e.FARPOINT_ADMISSION_INTERVAL_SECONDS }
+        : undefined,
   };
 }

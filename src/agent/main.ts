@@ -4,6 +4,8 @@
  * cluster it uses KUBECONFIG; inside, the pod's service account (KubeConfig.loadFromDefault does both).
  */
 import { KubeConfig } from '@kubernetes/client-node';
+import { AgentObjectNames } from '../agent-install/names';
+import { EdgeAdmission } from './admission/edge-admission';
 import { Agent } from './agent';
 import { HttpAgentApi } from './api-client';
 import { createClusterWatch } from './inventory/cluster-watch';
@@ -60,6 +62,16 @@ async function main(): Promise<number> {
     watch: createClusterWatch(kubeConfig, log),
     queue,
     saveQueue: () => queueFile.save(() => queue.toState()),
+    admission:
+      config.admission &&
+      new EdgeAdmission({
+        ...config.admission,
+        stateDir: config.stateDir,
+        kubeConfig,
+        configurationName: AgentObjectNames.validatingWebhookConfiguration,
+        log,
+        backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs },
+      }),
   });
 
   const controller = new AbortController();

@@ -1,5 +1,6 @@
 import type { AdmissionregistrationV1Api } from '@kubernetes/client-node';
-import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult, PolicyEngine } from '../../policy-engine';
+import type { PolicyEngine } from '../../policy-engine/engine';
+import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
 import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
 import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from './desired-state';

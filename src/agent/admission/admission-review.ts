@@ -1,4 +1,4 @@
-import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine';
+import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
 
 /** Namespaces the agent never decides for, whatever the webhook configuration says: a broken agent must not lock the cluster. */
 export const SPARED_NAMESPACES: readonly string[] = ['farpoint-system', 'kube-system'];

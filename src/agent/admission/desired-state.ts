@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { ENFORCEMENT_ACTIONS, type ConstraintForEvaluation } from '../../policy-engine';
+import { ENFORCEMENT_ACTIONS, type ConstraintForEvaluation } from '../../policy-engine/types';
 
 /**
  * The desired state the agent enforces, on disk under `<stateDir>/desired-state/`: `state.json`

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AdmissionregistrationV1Api, V1ValidatingWebhook } from '@kubernetes/client-node';
-import type { ConstraintForEvaluation } from '../../policy-engine';
+import type { ConstraintForEvaluation } from '../../policy-engine/types';
 import { SPARED_NAMESPACES } from './admission-review';
 
 export const WEBHOOK_NAME = 'admission.agent.farpoint.dev';

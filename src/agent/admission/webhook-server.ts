@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine';
+import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
 import type { Logger } from '../logger';
 import { AdmissionReviewError, decide, parseAdmissionReview, type AdmissionDecision } from './admission-review';
 

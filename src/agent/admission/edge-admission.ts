@@ -1,0 +1,55 @@
+import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { PolicyEngine } from '../../policy-engine/engine';
+import type { Logger } from '../logger';
+import type { BackoffSettings } from '../loop';
+import { AdmissionLoop } from './admission-loop';
+import { loadOrCreateServingTls } from './serving-tls';
+import { WebhookServer } from './webhook-server';
+
+export interface EdgeAdmissionOptions {
+  stateDir: string;
+  /** https URL the apiserver calls (…/validate); its host is the serving certificate's name. */
+  url: string;
+  listenHost: string;
+  port: number;
+  kubeConfig: KubeConfig;
+  configurationName: string;
+  log: Logger;
+  backoff: BackoffSettings;
+  intervalMs: number;
+}
+
+/**
+ * Admission as one unit for agent.ts: the serving certificate, the webhook server and the admission
+ * loop, from start to stop. Runs without a credential (it decides from the state on disk, offline
+ * included); never rejects: a failure to start is logged and admission stays off (fail open).
+ */
+export class EdgeAdmission {
+  constructor(private readonly options: EdgeAdmissionOptions) {}
+
+  async run(signal: AbortSignal): Promise<void> {
+    const o = this.options;
+    let server: WebhookServer | undefined;
+    try {
+      const tls = await loadOrCreateServingTls(o.stateDir, [new URL(o.url).hostname.replace(/^\[|\]$/g, '')]);
+      const loop = new AdmissionLoop({
+        stateDir: o.stateDir,
+        engine: new PolicyEngine(),
+        admissionApi: o.kubeConfig.makeApiClient(AdmissionregistrationV1Api),
+        configurationName: o.configurationName,
+        webhook: { endpoint: { url: o.url }, caBundlePem: tls.caPem },
+        log: o.log,
+        backoff: o.backoff,
+        intervalMs: o.intervalMs,
+      });
+      server = new WebhookServer({ certPem: tls.certPem, keyPem: tls.keyPem, log: o.log, policies: loop.policies });
+      const port = await server.listen(o.port, o.listenHost);
+      o.log.info('admission webhook listening', { host: o.listenHost, port, url: o.url });
+      await loop.run(signal);
+    } catch (error) {
+      o.log.error('admission cannot start; the webhook fails open', { error });
+    } finally {
+      await server?.close();
+    }
+  }
+}
