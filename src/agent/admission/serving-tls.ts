@@ -34,16 +34,21 @@ export async function loadOrCreateServingTls(stateDir: string, altNames: readonl
   if (stored && servingStillGood(stored, altNames, now)) {
     return { caPem: stored.caPem, certPem: stored.certPem, keyPem: stored.keyPem };
   }
-  const ca =
-    stored && new Date(new X509Certificate(stored.caPem).validTo).getTime() - now.getTime() > RENEW_BEFORE_MS
-      ? { certPem: stored.caPem, keyPem: stored.caKeyPem }
-      : createCa(CA_NAME, now, CA_DAYS);
+  const ca = stored && caStillGood(stored.caPem, now) ? { certPem: stored.caPem, keyPem: stored.caKeyPem } : createCa(CA_NAME, now, CA_DAYS);
   const serving = issueServingCert({ ...ca, commonName: CA_NAME }, 'farpoint-agent', altNames, now, SERVING_DAYS);
   const next = { caPem: ca.certPem, caKeyPem: ca.keyPem, certPem: serving.certPem, keyPem: serving.keyPem };
   await mkdir(stateDir, { recursive: true });
   await writeFile(`${path}.tmp`, JSON.stringify(next), { mode: 0o600 });
   await rename(`${path}.tmp`, path);
   return { caPem: next.caPem, certPem: next.certPem, keyPem: next.keyPem };
+}
+
+function caStillGood(caPem: string, now: Date): boolean {
+  try {
+    return new Date(new X509Certificate(caPem).validTo).getTime() - now.getTime() > RENEW_BEFORE_MS;
+  } catch {
+    return false;
+  }
 }
 
 function servingStillGood(stored: ServingTls, altNames: readonly string[], now: Date): boolean {
