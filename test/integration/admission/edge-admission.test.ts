@@ -129,7 +129,9 @@ beforeAll(async () => {
     engine,
     admissionApi: asAgent.makeApiClient(AdmissionregistrationV1Api),
     configurationName: AgentObjectNames.validatingWebhookConfiguration,
-    webhook: { endpoint: { url: `https://127.0.0.1:${port}/validate` }, caBundlePem: tls.caPem },
+    // Fail closed with a long timeout here: a call that cannot be made then shows the apiserver's reason
+    // (TLS, timeout) instead of being admitted silently, and a loaded CI machine has time to answer.
+    webhook: { endpoint: { url: `https://127.0.0.1:${port}/validate` }, caBundlePem: tls.caPem, failurePolicy: 'Fail', timeoutSeconds: 10 },
     log,
     backoff: { initialMs: 100, maxMs: 1000 },
     intervalMs: 1000,
@@ -147,15 +149,15 @@ afterAll(async () => {
 }, 60_000);
 
 describe('admission at the edge', () => {
-  it('writes its webhook configuration: the CA bundle, a rule for pods, spared namespaces, fail open', async () => {
+  it('writes its webhook configuration: the CA bundle, a rule for pods, spared namespaces, the failure policy and timeout given', async () => {
     const config = await cluster.kubeConfig.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: AgentObjectNames.validatingWebhookConfiguration });
     expect(config.metadata?.annotations?.[CONFIG_HASH_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
     expect(config.webhooks).toHaveLength(1);
     const [webhook] = config.webhooks!;
     expect(webhook).toMatchObject({
       name: WEBHOOK_NAME,
-      failurePolicy: 'Ignore',
-      timeoutSeconds: 3,
+      failurePolicy: 'Fail',
+      timeoutSeconds: 10,
       rules: [{ apiGroups: [''], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: '*' }],
       namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['farpoint-system', 'kube-system'] }] },
     });
