@@ -28,6 +28,7 @@ import { ProbesController } from './modules/probes/probes.controller';
 import { NamespacesModule } from './modules/namespaces/namespaces.module';
 import { OrganizationsModule } from './modules/organizations/organizations.module';
 import { ConstraintsModule } from './modules/constraints/constraints.module';
+import { AssignmentsModule } from './modules/assignments/assignments.module';
 import { PolicyTemplatesModule } from './modules/policy-templates/policy-templates.module';
 import { SitesModule } from './modules/sites/sites.module';
 import { WorkspacesModule } from './modules/workspaces/workspaces.module';
@@ -60,6 +61,7 @@ const capabilities = [
   AgentGatewayModule,
   PolicyTemplatesModule,
   ConstraintsModule,
+  AssignmentsModule,
 ];
 
 /** The GraphQL API process. */

@@ -439,6 +439,70 @@ describe('policy templates and constraints', () => {
   }, 60_000);
 });
 
+describe('policy assignments', () => {
+  it('are assigned, changed and unassigned through GraphQL, each step recorded, bumping the generation of the clusters they reach', async () => {
+    const template = (await api.gqlOk(bot, 'mutation { createPolicyTemplate(input: { kind: "K8sAssignDemo" }) { id } }')).createPolicyTemplate;
+    const version = (
+      await api.gqlOk(bot, 'mutation($id: ID!, $in: CreatePolicyTemplateVersionInput!) { createPolicyTemplateVersion(templateId: $id, input: $in) { id } }', {
+        id: template.id,
+        in: { title: 'Assign demo', rego: 'package k8sassigndemo\n\nviolation[{"msg": "x"}] { false }\n' },
+      })
+    ).createPolicyTemplateVersion;
+    const constraint = (
+      await api.gqlOk(bot, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', { in: { name: 'assign-demo', templateVersionId: version.id } })
+    ).createConstraint;
+    const [groupA, groupB] = [await make.group().create(), await make.group().create()];
+    const inA = await make.cluster().in(groupA).create();
+    const inB = await make.cluster().in(groupB).create();
+    const generation = async (id: string) =>
+      (await api.gqlOk<{ cluster: { desiredStateGeneration: number } }>(bot, 'query($id: ID!) { cluster(id: $id) { desiredStateGeneration } }', { id })).cluster
+        .desiredStateGeneration;
+    const [a0, b0] = [await generation(inA.id), await generation(inB.id)];
+
+    const assigned = (
+      await api.gqlOk(bot, 'mutation($in: AssignPolicyInput!) { assignPolicy(input: $in) { id scope scopeId excludedNamespaces enforcementAction constraint { id } } }', {
+        in: { constraintId: constraint.id, scope: 'CLUSTER_GROUP', scopeId: groupA.id },
+      })
+    ).assignPolicy;
+    expect(assigned).toEqual({
+      id: expect.any(String),
+      scope: 'CLUSTER_GROUP',
+      scopeId: groupA.id,
+      excludedNamespaces: ['farpoint-system', 'kube-system'],
+      enforcementAction: null,
+      constraint: { id: constraint.id },
+    });
+    expect([await generation(inA.id), await generation(inB.id)]).toEqual([a0 + 1, b0]);
+    const effective = await api.gqlOk(
+      bot,
+      'query($id: ID!) { effectivePolicies(clusterId: $id) { enforcementAction scope scopeId scopeName assignment { id } constraint { id } } }',
+      {
+        id: inA.id,
+      },
+    );
+    expect(effective.effectivePolicies).toEqual([
+      { enforcementAction: 'DENY', scope: 'CLUSTER_GROUP', scopeId: groupA.id, scopeName: groupA.name, assignment: { id: assigned.id }, constraint: { id: constraint.id } },
+    ]);
+    const weakened = await api.gql(bot, 'mutation($in: AssignPolicyInput!) { assignPolicy(input: $in) { id } }', {
+      in: { constraintId: constraint.id, scope: 'CLUSTER', scopeId: inA.id, enforcementAction: 'WARN' },
+    });
+    expect([weakened.errors?.[0].extensions?.code, weakened.errors?.[0].extensions?.assignmentId]).toEqual(['POLICY_ASSIGNMENT_WEAKENS', assigned.id]);
+    const viewer = await api.createToken(admin, 'VIEWER', 'assign-viewer');
+    expect((await api.gql(viewer, 'mutation($id: ID!) { unassignPolicy(id: $id) { id } }', { id: assigned.id })).errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await api.gqlOk(viewer, '{ policyAssignments(first: 10) { totalCount } }')).policyAssignments.totalCount).toBe(1);
+
+    await api.gqlOk(bot, 'mutation($id: ID!) { updatePolicyAssignment(id: $id, input: { enforcementAction: DRYRUN }) { id } }', { id: assigned.id });
+    await api.gqlOk(bot, 'mutation($id: ID!) { unassignPolicy(id: $id) { id } }', { id: assigned.id });
+    expect([await generation(inA.id), await generation(inB.id)]).toEqual([a0 + 3, b0]);
+    await expectEvents(
+      assigned.id,
+      'PolicyAssignment',
+      ['PolicyUnassigned', 'PolicyAssignmentUpdated', 'PolicyAssigned'],
+      ['assignPolicy', 'updatePolicyAssignment', 'unassignPolicy'],
+    );
+  }, 60_000);
+});
+
 // ---- Filters and label selectors ----------------------------------------------------------------------
 
 /** The label sets every kind of object gets in the selector tests, by name. */

@@ -44,7 +44,18 @@ import { ApiFactory, DbSeed } from '../support/factories';
 import { orgRows, rowsOutsideOrgMentioning, uuidsIn } from '../support/org-snapshot';
 
 type Kind =
-  'Organization' | 'ApiToken' | 'Site' | 'ClusterGroup' | 'Cluster' | 'Workspace' | 'Namespace' | 'ClusterOperation' | 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint';
+  | 'Organization'
+  | 'ApiToken'
+  | 'Site'
+  | 'ClusterGroup'
+  | 'Cluster'
+  | 'Workspace'
+  | 'Namespace'
+  | 'ClusterOperation'
+  | 'PolicyTemplate'
+  | 'PolicyTemplateVersion'
+  | 'Constraint'
+  | 'PolicyAssignment';
 
 interface Case {
   /** The least role the operation needs (its @RequireRole). */
@@ -90,6 +101,7 @@ const CASES: Record<string, Case> = {
         'PolicyTemplate',
         'PolicyTemplateVersion',
         'Constraint',
+        'PolicyAssignment',
       ],
     },
   },
@@ -140,6 +152,13 @@ const CASES: Record<string, Case> = {
   'Mutation.updateConstraint': { role: 'EDITOR', ids: { id: 'Constraint', 'input.templateVersionId': 'PolicyTemplateVersion' } },
   'Mutation.deleteConstraint': { role: 'EDITOR', ids: { id: 'Constraint' } },
   'Mutation.importConstraint': { role: 'EDITOR', ids: { templateVersionId: 'PolicyTemplateVersion' } },
+  'Query.policyAssignments': { role: 'VIEWER', ids: { 'filter.constraintId': 'Constraint', 'filter.scopeId': ['Organization', 'Site', 'ClusterGroup', 'Cluster', 'Workspace'] } },
+  'Query.effectivePolicies': { role: 'VIEWER', ids: { clusterId: 'Cluster' } },
+  'Query.namespaceEffectivePolicies': { role: 'VIEWER', ids: { namespaceId: 'Namespace' } },
+  // The walk's scope is the schema's first enum value, CLUSTER: A's ids of the other kinds are refused as nothing, too.
+  'Mutation.assignPolicy': { role: 'EDITOR', ids: { 'input.constraintId': 'Constraint', 'input.scopeId': ['Cluster', 'Organization', 'Site', 'ClusterGroup', 'Workspace'] } },
+  'Mutation.updatePolicyAssignment': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
+  'Mutation.unassignPolicy': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
   'Subscription.policyTemplateVersionCompiled': { role: 'VIEWER', ids: { templateId: 'PolicyTemplate' } },
 };
 
@@ -175,6 +194,10 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return 'eu-central';
         case 'labelSelector':
           return 'tier=edge,env in (prod,stage),!canary';
+        case 'namespaceSelector':
+          return 'team=walk';
+        case 'excludedNamespaces':
+          return 'kube-system';
         case 'objectKind':
           return 'Cluster';
         case 'type':
@@ -597,21 +620,29 @@ async function freshB(kind: Kind): Promise<string> {
         })
       ).id;
     }
+    case 'PolicyAssignment': {
+      const constraintId = await freshB('Constraint');
+      return (await api.prisma.policyAssignment.create({ data: { organizationId: orgB, constraintId, scope: 'ORGANIZATION', createdBy: 'test:tenancy' } })).id;
+    }
   }
 }
 
 /** Org A's template, version and constraint, made through the API. */
-async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>, 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint'>> {
+async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>, 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint' | 'PolicyAssignment'>> {
   const imported = await api.gqlOk(token, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', {
     y: WALK_TEMPLATE('K8sAlphaLabels'),
   });
   const constraint = await api.gqlOk(token, 'mutation($in: CreateConstraintInput!) { createConstraint(input: $in) { id } }', {
     in: { name: `${ALPHA}-constraint`, templateVersionId: imported.importConstraintTemplate.version.id },
   });
+  const assigned = await api.gqlOk(token, 'mutation($in: AssignPolicyInput!) { assignPolicy(input: $in) { id } }', {
+    in: { constraintId: constraint.createConstraint.id, scope: 'ORGANIZATION', scopeId: orgA },
+  });
   return {
     PolicyTemplate: imported.importConstraintTemplate.template.id,
     PolicyTemplateVersion: imported.importConstraintTemplate.version.id,
     Constraint: constraint.createConstraint.id,
+    PolicyAssignment: assigned.assignPolicy.id,
   };
 }
 

@@ -256,7 +256,8 @@ export function expectedSchema(dmmf: Dmmf): SchemaInfo {
       }
       table.columns[f.dbName ?? f.name] = {
         type: columnType(f, enumDbNames),
-        notNull: f.isRequired || f.isList,
+        // Prisma maps a scalar list to a nullable Postgres array (its engine builds `TEXT[]`, no NOT NULL).
+        notNull: f.isRequired && !f.isList,
         default: expectedDefault(f),
       };
     }
@@ -328,6 +329,12 @@ export function normaliseDefault(expr: string | null, type: string): string | nu
   while (/^\(.*\)$/.test(e)) {
     e = e.slice(1, -1);
   } // (-1) -> -1
+  // ARRAY['a'::text, 'b'::text] (how Postgres shows a text-array default) -> array:["a","b"]
+  const array = /^ARRAY\[(.*)\](::[\w\s."[\]()]+)?$/s.exec(e);
+  if (array) {
+    const items = [...array[1].matchAll(/'((?:[^']|'')*)'(::[\w\s."]+)?/g)].map((m) => m[1].replace(/''/g, "'"));
+    return `array:${JSON.stringify(items)}`;
+  }
   const literal = /^'((?:[^']|'')*)'::[\w\s."[\]()]+$/s.exec(e);
   if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(e) || (literal && /^(integer|bigint|smallint|double precision|real|numeric)/.test(type))) {
     return `number:${Number(literal ? literal[1] : e)}`;

@@ -16,6 +16,8 @@ export const ErrorCode = {
   POLICY_EVALUATION_TIMEOUT: 'POLICY_EVALUATION_TIMEOUT',
   /** A policy failed while it was evaluated (a Rego runtime error such as a conflict in a function). */
   POLICY_EVALUATION_FAILED: 'POLICY_EVALUATION_FAILED',
+  /** An assignment would weaken a DENY assigned above it; `assignmentId` names that assignment. */
+  POLICY_ASSIGNMENT_WEAKENS: 'POLICY_ASSIGNMENT_WEAKENS',
   /** Temporarily unable to serve (the database pool is saturated or unreachable): retry after Retry-After. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',

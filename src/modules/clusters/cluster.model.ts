@@ -28,6 +28,7 @@ export class ClusterModel {
   @Field(() => ClusterHealth) health: ClusterHealth;
   @Field(() => Int) nodeCount: number;
   @Field(() => Date, { nullable: true }) lastHeartbeatAt: Date | null;
+  @Field(() => Int, { description: 'Bumped by every change to what the cluster should enforce (policy assignments so far).' }) desiredStateGeneration: number;
   @Field() createdAt: Date;
   @Field() updatedAt: Date;
   siteId: string | null;

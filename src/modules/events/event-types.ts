@@ -52,6 +52,9 @@ export const EventType = {
   ConstraintCreated: 'ConstraintCreated',
   ConstraintUpdated: 'ConstraintUpdated',
   ConstraintDeleted: 'ConstraintDeleted',
+  PolicyAssigned: 'PolicyAssigned',
+  PolicyAssignmentUpdated: 'PolicyAssignmentUpdated',
+  PolicyUnassigned: 'PolicyUnassigned',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
@@ -68,5 +71,6 @@ export const EventObjectKind = {
   PolicyTemplate: 'PolicyTemplate',
   PolicyTemplateVersion: 'PolicyTemplateVersion',
   Constraint: 'Constraint',
+  PolicyAssignment: 'PolicyAssignment',
 } as const;
 export type EventObjectKind = (typeof EventObjectKind)[keyof typeof EventObjectKind];

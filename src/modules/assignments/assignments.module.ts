@@ -1,0 +1,9 @@
+import { Module } from '@nestjs/common';
+import { ConstraintsModule } from '../constraints/constraints.module';
+import { PolicyTemplatesModule } from '../policy-templates/policy-templates.module';
+import { AssignmentRepository } from './assignment.repository';
+import { AssignmentResolver } from './assignment.resolver';
+import { AssignmentService } from './assignment.service';
+
+@Module({ imports: [ConstraintsModule, PolicyTemplatesModule], providers: [AssignmentRepository, AssignmentService, AssignmentResolver], exports: [AssignmentService] })
+export class AssignmentsModule {}
