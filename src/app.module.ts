@@ -31,6 +31,7 @@ import { ConstraintsModule } from './modules/constraints/constraints.module';
 import { AssignmentsModule } from './modules/assignments/assignments.module';
 import { PolicyTemplatesModule } from './modules/policy-templates/policy-templates.module';
 import { SitesModule } from './modules/sites/sites.module';
+import { ViolationsModule } from './modules/violations/violations.module';
 import { WorkspacesModule } from './modules/workspaces/workspaces.module';
 
 /** Capabilities shared by the API and the worker process. */
@@ -62,6 +63,7 @@ const capabilities = [
   PolicyTemplatesModule,
   ConstraintsModule,
   AssignmentsModule,
+  ViolationsModule,
 ];
 
 /** The GraphQL API process. */

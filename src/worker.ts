@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   app.get(WorkerHost).start();
   const queues = app.get(QueueGateway);
   await queues.schedule(JobName.PURGE_API_TOKENS, config.TOKEN_PURGE_EVERY_SECONDS * 1000, {});
+  await queues.schedule(JobName.PURGE_RESOLVED_VIOLATIONS, config.VIOLATION_PURGE_EVERY_SECONDS * 1000, {});
   await queues.schedule(JobName.SWEEP_CLUSTER_HEALTH, config.HEALTH_SWEEP_EVERY_SECONDS * 1000, {});
   // Built-in recipes from policies/, and compiles an API queued but could not enqueue.
   await app.get(PolicyRecipeSync).atStartup();

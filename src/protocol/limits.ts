@@ -18,6 +18,15 @@ export const AgentProtocolLimits = {
   /** Largest seq (and ackedSeq): a signed 32-bit integer, so the API can store it as a Postgres integer. */
   maxSeq: 2_147_483_647,
 
+  /** Violations listed in one audit.result; `totalViolations` still counts every one. */
+  maxAuditViolationsPerItem: 100,
+  /** (constraint, action, namespace, kind) entries in one admission.summary; the rest are counted in droppedEntries. */
+  maxAdmissionSummaryEntries: 200,
+  /** Sample object names per admission.summary entry. */
+  maxAdmissionSamples: 5,
+  /** Kubernetes kind and API group names in violations and admission summaries. */
+  maxKindLength: 253,
+
   maxNodes: 2_000,
   maxNamespaces: 10_000,
   maxWorkloads: 20_000,

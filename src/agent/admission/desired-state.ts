@@ -12,10 +12,13 @@ import { ENFORCEMENT_ACTIONS, type ConstraintForEvaluation } from '../../policy-
  */
 export interface DesiredState {
   generation: number;
-  constraints: ConstraintForEvaluation[];
+  constraints: DesiredConstraint[];
   /** sha256 → wasm bytes, verified. */
   bundles: Map<string, Uint8Array>;
 }
+
+/** A constraint of the desired state: what the engine evaluates, and the PolicyAssignment it comes from (reports name it). */
+export type DesiredConstraint = ConstraintForEvaluation & { assignmentId?: string };
 
 export const DesiredStateErrorCode = {
   DESIRED_STATE_MISSING: 'DESIRED_STATE_MISSING',
@@ -38,6 +41,8 @@ export class DesiredStateError extends Error {
 const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const selector = z.object({ matchLabels: z.record(z.string(), z.string()).optional(), matchExpressions: z.array(z.any()).optional() });
 const constraintSchema = z.object({
+  /** The PolicyAssignment (uuid) the constraint comes from; audit and admission reports name it. */
+  assignmentId: z.uuid().optional(),
   name: z.string().min(1),
   kind: z.string().min(1),
   bundleSha256: SHA256,
@@ -113,7 +118,7 @@ export async function loadDesiredState(stateDir: string): Promise<DesiredState> 
     }
     bundles.set(sha256, new Uint8Array(wasm));
   }
-  return { generation: file.generation, constraints: file.constraints as ConstraintForEvaluation[], bundles };
+  return { generation: file.generation, constraints: file.constraints as DesiredConstraint[], bundles };
 }
 
 async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
