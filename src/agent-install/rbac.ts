@@ -32,6 +32,28 @@ export const AGENT_CLUSTER_RULE_DOCS: readonly DocumentedRule[] = [
     why: 'The inventory: workloads and their ready replicas.',
   },
   {
+    rule: { apiGroups: [''], resources: ['services', 'replicationcontrollers'], verbs: ['list'] },
+    usedBy: 'audit/audit-kube.ts (audit of existing objects)',
+    why:
+      'The audit lists the existing objects of the kinds the constraints match (with pods, namespaces and the workloads above): ' +
+      'the recipes check Services (NodePort, external IPs). Kinds it may not list are reported incomplete, never guessed. No Secrets, no ConfigMaps.',
+  },
+  {
+    rule: { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
+    usedBy: 'audit/audit-kube.ts (audit of existing objects)',
+    why: 'The audit: ReplicaSets carry pod templates too.',
+  },
+  {
+    rule: { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['list'] },
+    usedBy: 'audit/audit-kube.ts (audit of existing objects)',
+    why: 'The audit: Jobs and CronJobs carry pod templates.',
+  },
+  {
+    rule: { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list'] },
+    usedBy: 'audit/audit-kube.ts (audit of existing objects)',
+    why: 'The audit: the recipes check Ingresses (HTTPS only, unique hosts).',
+  },
+  {
     rule: { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
     usedBy: 'identity/identity-loop.ts (registration)',
     why: 'The cluster identity: the kube-system namespace UID sent with registration.',

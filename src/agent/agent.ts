@@ -36,7 +36,9 @@ export interface AgentDeps {
   /** How often a running agent checks that its ClusterRole is still adopted (default 5 minutes). */
   adoptionRecheckMs?: number;
   /** Edge admission (FARPOINT_ADMISSION=on): runs beside the sessions, needs no credential, stops before detach. */
-  admission?: { run(signal: AbortSignal): Promise<void> };
+  admission?: { run(signal: AbortSignal, reports: ReportOutbox): Promise<void> };
+  /** The audit of existing objects (with admission): built with the outbox, runs beside admission, woken by the informers. */
+  audit?: (reports: ReportOutbox) => { run(signal: AbortSignal): Promise<void>; clusterChanged(): void };
 }
 
 /** How run() ended: DETACH handled (exit 0), or stopped by the signal. */
@@ -66,6 +68,7 @@ export class Agent {
   /** In start order: the heartbeat first, so a session's first item is a heartbeat. */
   private readonly sessionLoops: SessionLoop[];
   private readonly backoff: BackoffSettings;
+  private readonly audit?: { run(signal: AbortSignal): Promise<void>; clusterChanged(): void };
 
   constructor(private readonly deps: AgentDeps) {
     const { config, log, api, kube, credentials } = deps;
@@ -88,7 +91,22 @@ export class Agent {
       onSeqReservation: (until) => this.outbox.continueAbove(until),
       onRegistered: () => this.outbox.clear(),
     });
-    this.inventory = new InventoryLoop({ kube, watch: deps.watch, sink: this.outbox, log, backoff, now });
+    this.audit = deps.audit?.(this.outbox);
+    // The informers' changes also wake the audit of existing objects.
+    const source = deps.watch;
+    const watch: ClusterWatch = {
+      start: (onChange) =>
+        source.start(() => {
+          onChange();
+          this.audit?.clusterChanged();
+        }),
+      stop: () => source.stop(),
+      get synced() {
+        return source.synced;
+      },
+      objects: () => source.objects(),
+    };
+    this.inventory = new InventoryLoop({ kube, watch, sink: this.outbox, log, backoff, now });
     const heartbeat = new HeartbeatLoop({
       outbox: this.outbox,
       log,
@@ -114,7 +132,7 @@ export class Agent {
     const admission = new AbortController();
     const stopAdmission = () => admission.abort();
     signal.addEventListener('abort', stopAdmission, { once: true });
-    const admitting = this.deps.admission?.run(admission.signal) ?? Promise.resolve();
+    const admitting = Promise.all([this.deps.admission?.run(admission.signal, this.outbox), this.audit?.run(admission.signal)]);
     const beforeDetach = async () => {
       // Detach deletes the webhook configuration first: admission must not write it back.
       stopAdmission();

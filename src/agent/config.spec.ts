@@ -69,6 +69,6 @@ describe(loadAgentConfig.name, () => {
         FARPOINT_ADMISSION_URL: 'https://10.0.0.5:9443/validate',
         FARPOINT_ADMISSION_PORT: '9443',
       }).admission,
-    ).toEqual({ url: 'https://10.0.0.5:9443/validate', listenHost: '0.0.0.0', port: 9443, intervalMs: 5000 });
+    ).toEqual({ url: 'https://10.0.0.5:9443/validate', listenHost: '0.0.0.0', port: 9443, intervalMs: 5000, auditIntervalMs: 60_000, summaryWindowMs: 60_000 });
   });
 });

@@ -27,7 +27,7 @@ export interface AgentConfig {
   rotateAtFraction: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Edge admission (FARPOINT_ADMISSION=on); undefined when off, the default. */
-  admission?: { url: string; listenHost: string; port: number; intervalMs: number };
+  admission?: { url: string; listenHost: string; port: number; intervalMs: number; auditIntervalMs: number; summaryWindowMs: number };
 }
 
 const seconds = (fallback: number) =>
@@ -62,6 +62,8 @@ const EnvSchema = z.object({
   FARPOINT_ADMISSION_LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
   FARPOINT_ADMISSION_PORT: z.coerce.number().int().min(1).max(65_535).default(9443),
   FARPOINT_ADMISSION_INTERVAL_SECONDS: seconds(5),
+  FARPOINT_AUDIT_INTERVAL_SECONDS: seconds(60),
+  FARPOINT_ADMISSION_SUMMARY_SECONDS: seconds(60),
 });
 
 export class AgentConfigError extends Error {
@@ -103,7 +105,14 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     logLevel: e.FARPOINT_AGENT_LOG_LEVEL,
     admission:
       e.FARPOINT_ADMISSION === 'on' && e.FARPOINT_ADMISSION_URL
-        ? { url: e.FARPOINT_ADMISSION_URL, listenHost: e.FARPOINT_ADMISSION_LISTEN_HOST, port: e.FARPOINT_ADMISSION_PORT, intervalMs: e.FARPOINT_ADMISSION_INTERVAL_SECONDS }
+        ? {
+            url: e.FARPOINT_ADMISSION_URL,
+            listenHost: e.FARPOINT_ADMISSION_LISTEN_HOST,
+            port: e.FARPOINT_ADMISSION_PORT,
+            intervalMs: e.FARPOINT_ADMISSION_INTERVAL_SECONDS,
+            auditIntervalMs: e.FARPOINT_AUDIT_INTERVAL_SECONDS,
+            summaryWindowMs: e.FARPOINT_ADMISSION_SUMMARY_SECONDS,
+          }
         : undefined,
   };
 }

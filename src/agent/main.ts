@@ -6,6 +6,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { AgentObjectNames } from '../agent-install/names';
 import { EdgeAdmission } from './admission/edge-admission';
+import { KubernetesAuditKube } from './audit/audit-kube';
+import { AuditLoop } from './audit/audit-loop';
 import { Agent } from './agent';
 import { HttpAgentApi } from './api-client';
 import { createClusterWatch } from './inventory/cluster-watch';
@@ -53,6 +55,18 @@ async function main(): Promise<number> {
     queuedItems: queue.depth,
   });
 
+  const backoff = { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs };
+  const admission =
+    config.admission &&
+    new EdgeAdmission({
+      ...config.admission,
+      stateDir: config.stateDir,
+      kubeConfig,
+      configurationName: AgentObjectNames.validatingWebhookConfiguration,
+      log,
+      backoff,
+    });
+  const auditIntervalMs = config.admission?.auditIntervalMs ?? 60_000;
   const agent = new Agent({
     config,
     log,
@@ -62,16 +76,22 @@ async function main(): Promise<number> {
     watch: createClusterWatch(kubeConfig, log),
     queue,
     saveQueue: () => queueFile.save(() => queue.toState()),
-    admission:
-      config.admission &&
-      new EdgeAdmission({
-        ...config.admission,
-        stateDir: config.stateDir,
-        kubeConfig,
-        configurationName: AgentObjectNames.validatingWebhookConfiguration,
-        log,
-        backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs },
-      }),
+    admission,
+    audit:
+      admission
+        ? (reports) =>
+            new AuditLoop({
+              kube: new KubernetesAuditKube(kubeConfig),
+              policies: admission.auditPolicies,
+              sink: reports,
+              log,
+              backoff,
+              intervalMs: auditIntervalMs,
+              minGapMs: AUDIT_MIN_GAP_MS,
+              resendMs: AUDIT_RESEND_MS,
+              now: Date.now,
+            })
+        : undefined,
   });
 
   const controller = new AbortController();
@@ -87,6 +107,10 @@ async function main(): Promise<number> {
   log.info('agent exiting', { outcome });
   return 0;
 }
+
+/** Audits run at most this often however busy the cluster; an unchanged result is sent again every 15 minutes. */
+const AUDIT_MIN_GAP_MS = 5_000;
+const AUDIT_RESEND_MS = 15 * 60 * 1000;
 
 main().then(
   (code) => process.exit(code),

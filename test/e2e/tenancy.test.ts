@@ -39,6 +39,7 @@ import { OpaCliGateway } from '../../src/infra/opa/opa-cli.gateway';
 import { PubSubGateway } from '../../src/infra/redis/pubsub.gateway';
 import { policyCompiledChannel } from '../../src/modules/policy-templates/policy-compile.job';
 import { type ClusterStatusChange, ClusterStatusService } from '../../src/modules/cluster-status/cluster-status.service';
+import { ViolationIngestionService, type ViolationsChange } from '../../src/modules/violations/violation-ingestion.service';
 import { startApi, type GqlResponse, type Role, type TestApi } from '../support/api';
 import { ApiFactory, DbSeed } from '../support/factories';
 import { orgRows, rowsOutsideOrgMentioning, uuidsIn } from '../support/org-snapshot';
@@ -160,6 +161,10 @@ const CASES: Record<string, Case> = {
   'Mutation.updatePolicyAssignment': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
   'Mutation.unassignPolicy': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
   'Subscription.policyTemplateVersionCompiled': { role: 'VIEWER', ids: { templateId: 'PolicyTemplate' } },
+  'Query.violations': { role: 'VIEWER', ids: { 'filter.templateId': 'PolicyTemplate', 'filter.assignmentId': 'PolicyAssignment', 'filter.constraintId': 'Constraint', 'filter.clusterId': 'Cluster', 'filter.siteId': 'Site', 'filter.groupId': 'ClusterGroup' } },
+  'Query.violationCounts': { role: 'VIEWER', ids: { 'filter.templateId': 'PolicyTemplate', 'filter.assignmentId': 'PolicyAssignment', 'filter.constraintId': 'Constraint', 'filter.clusterId': 'Cluster', 'filter.siteId': 'Site', 'filter.groupId': 'ClusterGroup' } },
+  'Query.complianceSummary': { role: 'VIEWER', ids: { clusterId: 'Cluster', siteId: 'Site' } },
+  'Subscription.violationsChanged': { role: 'VIEWER', ids: { clusterId: 'Cluster' } },
 };
 
 const ROLES: Role[] = ['VIEWER', 'EDITOR', 'ADMIN'];
@@ -208,6 +213,8 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return 'Walked by the tenancy test';
         case 'kubeconfig':
           return KUBECONFIG;
+        case 'namespace':
+          return 'shop';
         default:
           throw new Error(`tenancy walk: no value for String ${where}; add one to scalarValue() in ${__filename}`);
       }
@@ -840,6 +847,61 @@ describe('tenancy walk: org B (ADMIN) against org A', () => {
     walked.add(key);
   }, 30_000);
 
+  it('Subscription.violationsChanged streams org B nothing of org A', async () => {
+    const key = 'Subscription.violationsChanged';
+    const field = fieldOf(key);
+    expect(idSlots(field).map((s) => s.path)).toEqual(Object.keys(CASES[key].ids));
+    const before = await orgRows(api.prisma, orgA);
+    const clusterA = await api.prisma.cluster.findUniqueOrThrow({ where: { id: idsA.Cluster } });
+    const clusterB = await api.prisma.cluster.findUniqueOrThrow({ where: { id: await freshB('Cluster') } });
+    const violations = api.app.get(ViolationIngestionService);
+    const change = (c: typeof clusterA, opened: number): ViolationsChange => ({
+      organizationId: c.organizationId,
+      clusterId: c.id,
+      assignmentId: randomUUID(),
+      opened,
+      resolved: 0,
+      open: opened,
+      totalViolations: opened,
+      occurredAt: new Date().toISOString(),
+    });
+
+    const ws = wsClient(adminB);
+    try {
+      const query = operationText('Subscription', field);
+      const all = subscribe<ViolationsChange>(ws, query, {}, 'violationsChanged');
+      const onA = subscribe<ViolationsChange>(ws, query, { clusterId: clusterA.id }, 'violationsChanged');
+      const onRandom = subscribe<ViolationsChange>(ws, query, { clusterId: randomUUID() }, 'violationsChanged');
+      const onB = subscribe<ViolationsChange>(ws, query, { clusterId: clusterB.id }, 'violationsChanged');
+      await subscriptionsHeld(4, 'violations');
+      // As for clusterStatusChanged: warm up until Redis delivers, then A's change strictly before B's.
+      for (let n = 0; all.items.length === 0; n++) {
+        await violations.publish([change(clusterA, 1000 + n), change(clusterB, 1000 + n)]);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await violations.publish([change(clusterA, 2), change(clusterB, 2)]);
+      await all.until((items) => items.some((i) => i.opened === 2));
+      await violations.publish([change(clusterB, 3)]);
+      await all.until((items) => items.some((i) => i.opened === 3));
+      await onB.until((items) => items.some((i) => i.opened === 3));
+      const ticks = (sub: Subscription<ViolationsChange>) => sub.items.map((i) => i.opened).filter((n) => n < 1000);
+      expect(ticks(all)).toEqual([2, 3]);
+      expect(ticks(onB)).toEqual([2, 3]);
+      expect(onA.items).toEqual([]);
+      expect(onRandom.items).toEqual([]);
+      expect(onA.errors).toEqual(onRandom.errors);
+      for (const s of [all, onA, onRandom, onB]) {
+        expect(JSON.stringify(s.items).includes(clusterA.id)).toBe(false);
+        s.stop();
+      }
+      await subscriptionsHeld(0, 'violations');
+    } finally {
+      await ws.dispose();
+    }
+    expect(await orgRows(api.prisma, orgA)).toEqual(before);
+    walked.add(key);
+  }, 30_000);
+
   it("Subscription.policyTemplateVersionCompiled: org A's template id is NOT_FOUND like a random one, and org B hears nothing of org A", async () => {
     const key = 'Subscription.policyTemplateVersionCompiled';
     const field = fieldOf(key);
@@ -1038,25 +1100,27 @@ interface Subscription<T> {
   stop(): void;
 }
 
-function subscribe(ws: WsClient, query: string, variables: Record<string, unknown>): Subscription<ClusterStatusChange> {
-  const items: ClusterStatusChange[] = [];
+/** The items of the subscription's `field` (clusterStatusChanged unless told). */
+function subscribe<T = ClusterStatusChange>(ws: WsClient, query: string, variables: Record<string, unknown>, field = 'clusterStatusChanged'): Subscription<T> {
+  const items: T[] = [];
   const errors: unknown[] = [];
-  const waiters: { check: (items: ClusterStatusChange[]) => boolean; resolve: () => void }[] = [];
+  const waiters: { check: (items: T[]) => boolean; resolve: () => void }[] = [];
   const settle = () => {
     for (const w of waiters.filter((w) => w.check(items))) {
       waiters.splice(waiters.indexOf(w), 1);
       w.resolve();
     }
   };
-  const stop = ws.subscribe<{ clusterStatusChanged: ClusterStatusChange }>(
+  const stop = ws.subscribe<Record<string, T>>(
     { query, variables },
     {
       next: (value) => {
         if (value.errors) {
           errors.push(value.errors);
         }
-        if (value.data?.clusterStatusChanged) {
-          items.push(value.data.clusterStatusChanged);
+        const item = value.data?.[field];
+        if (item) {
+          items.push(item);
         }
         settle();
       },
@@ -1081,9 +1145,9 @@ function subscribe(ws: WsClient, query: string, variables: Record<string, unknow
  * subscriber connection on cluster-status channels; the process's own token-revocation listener does
  * not count). There is no protocol message for "subscribed".
  */
-async function subscriptionsHeld(count: number): Promise<void> {
+async function subscriptionsHeld(count: number, channel = 'cluster-status'): Promise<void> {
   const gateway = api.app.get<unknown, { listeners: Map<string, Set<unknown>> }>(PubSubGateway);
-  const held = () => [...gateway.listeners.entries()].filter(([key]) => key.includes(':pubsub:cluster-status:')).reduce((n, [, set]) => n + set.size, 0);
+  const held = () => [...gateway.listeners.entries()].filter(([key]) => key.includes(`:pubsub:${channel}:`)).reduce((n, [, set]) => n + set.size, 0);
   // Polls until true; if it never is, the test's own timeout fails it.
   while (held() !== count) {
     await new Promise((resolve) => setTimeout(resolve, 10));

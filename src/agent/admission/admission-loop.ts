@@ -1,9 +1,9 @@
 import type { AdmissionregistrationV1Api } from '@kubernetes/client-node';
-import type { PolicyEngine } from '../../policy-engine/engine';
+import type { EvaluateOptions, PolicyEngine } from '../../policy-engine/engine';
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
 import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
-import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from './desired-state';
+import { type DesiredConstraint, DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from './desired-state';
 import { desiredWebhooks, syncWebhookConfiguration, type WebhookSettings } from './webhook-configuration';
 import type { WebhookPolicies } from './webhook-server';
 
@@ -20,9 +20,16 @@ export interface AdmissionLoopDeps {
   intervalMs: number;
 }
 
+/** The running state and the engine with its bundles loaded, for the audit loop (agent.ts wires them). */
+export interface RunningPolicies {
+  generation: number;
+  constraints: readonly DesiredConstraint[];
+  evaluate(request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[], options?: EvaluateOptions): ConstraintResult[];
+}
+
 interface Running {
   generation: number;
-  constraints: readonly ConstraintForEvaluation[];
+  constraints: readonly DesiredConstraint[];
 }
 
 /**
@@ -47,6 +54,16 @@ export class AdmissionLoop {
   get generation(): number {
     return this.running.generation;
   }
+
+  /** The running state for the audit (same engine, bundles loaded); null before a state ran. */
+  readonly auditPolicies = (): RunningPolicies | null =>
+    this.running.generation < 0
+      ? null
+      : {
+          generation: this.running.generation,
+          constraints: this.running.constraints,
+          evaluate: (request, constraints, options) => this.deps.engine.evaluate(request, constraints, options),
+        };
 
   run(signal: AbortSignal): Promise<void> {
     const { log, backoff } = this.deps;

@@ -1,7 +1,7 @@
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
+import { SPARED_NAMESPACES } from '../spared-namespaces';
 
-/** Namespaces the agent never decides for, whatever the webhook configuration says: a broken agent must not lock the cluster. */
-export const SPARED_NAMESPACES: readonly string[] = ['farpoint-system', 'kube-system'];
+export { SPARED_NAMESPACES };
 
 export interface AdmissionResponse {
   uid: string;
@@ -27,6 +27,8 @@ export interface AdmissionDecision {
   denied: string[];
   warned: string[];
   dryrun: string[];
+  /** The constraints that found violations, with the assignment each comes from (for admission summaries). */
+  violated: { constraint: string; assignmentId?: string; action: ConstraintResult['enforcementAction'] }[];
 }
 
 export class AdmissionReviewError extends Error {
@@ -81,9 +83,15 @@ export function decide(
   const denied: string[] = [];
   const warned: string[] = [];
   const dryrun: string[] = [];
+  const violated: AdmissionDecision['violated'] = [];
   // DELETE carries no object, only oldObject: policies read review.object, so there is nothing to check.
   if (!spared(request) && request.operation !== 'DELETE' && constraints.length > 0) {
-    for (const result of evaluate(request, constraints)) {
+    // One result per constraint, in their order.
+    for (const [i, result] of evaluate(request, constraints).entries()) {
+      if (result.violations.length > 0) {
+        const assignmentId = (constraints[i] as { assignmentId?: string } | undefined)?.assignmentId;
+        violated.push({ constraint: result.constraint, action: result.enforcementAction, ...(assignmentId ? { assignmentId } : {}) });
+      }
       const target = result.enforcementAction === 'deny' ? denied : result.enforcementAction === 'warn' ? warned : dryrun;
       for (const v of result.violations) {
         target.push(line(result, v.msg));
@@ -109,6 +117,7 @@ export function decide(
       denied,
       warned,
       dryrun,
+      violated,
     },
   };
 }

@@ -2,7 +2,9 @@ import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-
 import { PolicyEngine } from '../../policy-engine/engine';
 import type { Logger } from '../logger';
 import type { BackoffSettings } from '../loop';
-import { AdmissionLoop } from './admission-loop';
+import type { ReportItemKind, ReportPayloadOf } from '../../protocol/reports';
+import { AdmissionLoop, type RunningPolicies } from './admission-loop';
+import { AdmissionSummaryAggregator } from './admission-summary';
 import { loadOrCreateServingTls } from './serving-tls';
 import { WebhookServer } from './webhook-server';
 
@@ -17,22 +19,39 @@ export interface EdgeAdmissionOptions {
   log: Logger;
   backoff: BackoffSettings;
   intervalMs: number;
+  /** FARPOINT_ADMISSION_SUMMARY_SECONDS. */
+  summaryWindowMs: number;
+  now?: () => number;
 }
 
+/** Where audit results and admission summaries go: the agent's report outbox. */
+export interface PolicyReportSink {
+  enqueue<K extends ReportItemKind>(kind: K, payload: ReportPayloadOf<K>): void;
+}
+
+
+
 /**
- * Admission as one unit for agent.ts: the serving certificate, the webhook server and the admission
- * loop, from start to stop. Runs without a credential (it decides from the state on disk, offline
- * included); never rejects: a failure to start is logged and admission stays off (fail open).
+ * Admission as one unit for agent.ts: the serving certificate, the webhook server, the admission
+ * loop and the admission summaries, from start to stop; the audit loop reads its running state. Runs without a
+ * credential (it decides from the state on disk, offline included; its reports wait in the outbox);
+ * never rejects: a failure to start is logged and admission stays off (fail open).
  */
 export class EdgeAdmission {
+  private loop?: AdmissionLoop;
+
   constructor(private readonly options: EdgeAdmissionOptions) {}
 
-  async run(signal: AbortSignal): Promise<void> {
+  /** What the audit loop evaluates with: the running state, null until one runs. */
+  readonly auditPolicies = (): RunningPolicies | null => this.loop?.auditPolicies() ?? null;
+
+  async run(signal: AbortSignal, reports: PolicyReportSink): Promise<void> {
     const o = this.options;
+    const now = o.now ?? Date.now;
     let server: WebhookServer | undefined;
     try {
       const tls = await loadOrCreateServingTls(o.stateDir, [new URL(o.url).hostname.replace(/^\[|\]$/g, '')]);
-      const loop = new AdmissionLoop({
+      const loop = (this.loop = new AdmissionLoop({
         stateDir: o.stateDir,
         engine: new PolicyEngine(),
         admissionApi: o.kubeConfig.makeApiClient(AdmissionregistrationV1Api),
@@ -41,11 +60,12 @@ export class EdgeAdmission {
         log: o.log,
         backoff: o.backoff,
         intervalMs: o.intervalMs,
-      });
-      server = new WebhookServer({ certPem: tls.certPem, keyPem: tls.keyPem, log: o.log, policies: loop.policies });
+      }));
+      const summaries = new AdmissionSummaryAggregator({ sink: reports, log: o.log, backoff: o.backoff, windowMs: o.summaryWindowMs, now });
+      server = new WebhookServer({ certPem: tls.certPem, keyPem: tls.keyPem, log: o.log, policies: loop.policies, onDecision: summaries.record });
       const port = await server.listen(o.port, o.listenHost);
       o.log.info('admission webhook listening', { host: o.listenHost, port, url: o.url });
-      await loop.run(signal);
+      await Promise.all([loop.run(signal), summaries.run(signal)]);
     } catch (error) {
       o.log.error('admission cannot start; the webhook fails open', { error });
     } finally {

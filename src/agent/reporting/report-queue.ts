@@ -32,7 +32,8 @@ const isInventory = (kind: ReportItemKind) => kind === 'inventory.snapshot' || k
 
 /**
  * The agent's ordered, bounded report queue. Every item gets the next sequence number; the API's
- * ackedSeq removes items; a snapshot supersedes older inventory items. When over its bounds the queue
+ * ackedSeq removes items; a snapshot supersedes older inventory items, an audit.result the older one of
+ * its assignment. When over its bounds the queue
  * drops, in this order: the oldest heartbeats (keeping the newest), then all inventory items (and
  * flags that a snapshot is needed, since later deltas would lack their base), then the oldest items.
  * Pure in-memory logic; QueueFile persists toState().
@@ -85,6 +86,11 @@ export class ReportQueue {
     if (kind === 'inventory.snapshot') {
       this.removeWhere((e) => isInventory(e.item.kind));
       this.lostInventory = false;
+    }
+    if (kind === 'audit.result') {
+      // A full set supersedes an unsent older set of the same assignment (a long offline spell queues one per assignment).
+      const assignmentId = (payload as ReportPayloadOf<'audit.result'>).assignmentId;
+      this.removeWhere((e) => e.item.kind === 'audit.result' && e.item.payload.assignmentId === assignmentId);
     }
     const item = { seq: this.nextSeq, observedAt: observedAt.toISOString(), kind, payload } as ReportItem;
     this.nextSeq += 1;

@@ -4,15 +4,15 @@ import { EnforcementAction, ViolationState } from '../../generated/prisma/enums'
 
 registerEnumType(ViolationState, { name: 'ViolationState', description: 'OPEN while audits find the object violating; RESOLVED once a complete audit no longer does.' });
 
-@ObjectType('PolicyViolation', { description: 'An existing object that violates a policy assignment on a cluster, from the agent audits.' })
+@ObjectType('Violation', { description: 'An existing object that violates a policy assignment on a cluster, from the agent audits (evaluatePolicy answers PolicyViolation: a message of one evaluation).' })
 export class PolicyViolationModel {
   @Field(() => ID) id: string;
   @Field(() => ID) clusterId: string;
   @Field(() => ID) assignmentId: string;
   @Field(() => ID) constraintId: string;
   @Field() kind: string;
-  @Field({ description: '"" for the core group.' }) apiGroup: string;
-  @Field({ description: '"" for a cluster-scoped object.' }) namespace: string;
+  @Field({ description: 'Empty for the core group.' }) apiGroup: string;
+  @Field({ description: 'Empty for a cluster-scoped object.' }) namespace: string;
   @Field() name: string;
   @Field(() => String, { nullable: true, description: 'metadata.uid of the object, when the agent sent it.' }) objectUid: string | null;
   @Field() message: string;
@@ -23,17 +23,17 @@ export class PolicyViolationModel {
   @Field(() => Date, { nullable: true }) resolvedAt: Date | null;
 }
 
-export const PolicyViolationConnection = ConnectionType(PolicyViolationModel, 'PolicyViolation');
+export const PolicyViolationConnection = ConnectionType(PolicyViolationModel, 'Violation');
 
 export enum PolicyViolationSortField {
   FIRST_SEEN_AT = 'FIRST_SEEN_AT',
   LAST_SEEN_AT = 'LAST_SEEN_AT',
 }
-registerEnumType(PolicyViolationSortField, { name: 'PolicyViolationSortField' });
-export const PolicyViolationOrderBy = OrderByInput('PolicyViolationOrderBy', PolicyViolationSortField, PolicyViolationSortField.FIRST_SEEN_AT);
+registerEnumType(PolicyViolationSortField, { name: 'ViolationSortField' });
+export const PolicyViolationOrderBy = OrderByInput('ViolationOrderBy', PolicyViolationSortField, PolicyViolationSortField.FIRST_SEEN_AT);
 export type PolicyViolationOrderBy = InstanceType<typeof PolicyViolationOrderBy>;
 
-@InputType()
+@InputType('ViolationFilter')
 export class PolicyViolationFilter {
   @Field(() => ID, { nullable: true, description: 'Violations of constraints of any version of this template.' }) templateId?: string;
   @Field(() => ID, { nullable: true }) assignmentId?: string;
@@ -41,7 +41,7 @@ export class PolicyViolationFilter {
   @Field(() => ID, { nullable: true }) clusterId?: string;
   @Field(() => ID, { nullable: true, description: 'Violations on the clusters of this site.' }) siteId?: string;
   @Field(() => ID, { nullable: true, description: 'Violations on the clusters of this cluster group.' }) groupId?: string;
-  @Field({ nullable: true, description: '"" for cluster-scoped objects.' }) namespace?: string;
+  @Field({ nullable: true, description: 'Empty for cluster-scoped objects.' }) namespace?: string;
   @Field(() => EnforcementAction, { nullable: true }) action?: EnforcementAction;
   @Field(() => ViolationState, { nullable: true }) state?: ViolationState;
 }
@@ -106,7 +106,7 @@ export class AssignmentImpact {
   @Field(() => Int, { description: 'Violations the last audits reported in total, also beyond the rows kept (agent and per-cluster caps).' }) reportedViolations: number;
 }
 
-@ObjectType({ description: 'One audit of an assignment on a cluster changed its violations.' })
+@ObjectType('ViolationsChanged', { description: 'One audit of an assignment on a cluster changed its violations.' })
 export class ViolationsChangedModel {
   @Field(() => ID) clusterId: string;
   @Field(() => ID) assignmentId: string;
