@@ -35,7 +35,7 @@ const config: AgentConfig = {
 /** A wired agent over fakes, with millisecond intervals (forceIntervals) instead of the API's seconds. */
 function setup(
   secretData: Record<string, string> | null = { 'registration-token': TEST_REGISTRATION_TOKEN },
-  options: { adoptionRecheckMs?: number; admission?: AgentDeps['admission'] } = {},
+  options: { adoptionRecheckMs?: number; admission?: AgentDeps['admission']; audit?: AgentDeps['audit'] } = {},
 ) {
   const api = new FakeAgentApi();
   api.validTokens.add(TEST_REGISTRATION_TOKEN);
@@ -59,6 +59,7 @@ function setup(
     },
     adoptionRecheckMs: options.adoptionRecheckMs,
     admission: options.admission,
+    audit: options.audit,
   });
   const controller = new AbortController();
   let outcome: AgentOutcome | undefined;
@@ -87,10 +88,12 @@ function registeredSecret(api: FakeAgentApi, credential = 'fpc_preexisting_crede
   };
 }
 
-function setupRegistered(options: { expiresInMs?: number; extra?: Record<string, string>; adoptionRecheckMs?: number; admission?: AgentDeps['admission'] } = {}) {
+function setupRegistered(
+  options: { expiresInMs?: number; extra?: Record<string, string>; adoptionRecheckMs?: number; admission?: AgentDeps['admission']; audit?: AgentDeps['audit'] } = {},
+) {
   const probe = new FakeAgentApi();
   const data = { ...registeredSecret(probe, undefined, options.expiresInMs), ...options.extra };
-  const ctx = setup(data, { adoptionRecheckMs: options.adoptionRecheckMs, admission: options.admission });
+  const ctx = setup(data, { adoptionRecheckMs: options.adoptionRecheckMs, admission: options.admission, audit: options.audit });
   for (const [k, v] of probe.credentials) {
     ctx.api.credentials.set(k, v);
   }
@@ -214,6 +217,26 @@ describe(Agent.name, () => {
     await stop();
     expect(outcome()).toBe('detached');
     expect(events).toEqual(['admission started', 'admission stopped; webhook configuration deleted: false']);
+  });
+
+  it('builds the audit with the outbox (its results reach the API), runs it beside admission and wakes it when a watched object changes', async () => {
+    let changes = 0;
+    let stopped = false;
+    const audit: AgentDeps['audit'] = (reports) => ({
+      run: (signal: AbortSignal) => {
+        reports.enqueue('audit.result', { assignmentId: '11111111-1111-4111-8111-111111111111', generation: 1, complete: true, totalViolations: 0, violations: [] });
+        return new Promise<void>((resolve) => signal.addEventListener('abort', () => ((stopped = true), resolve())));
+      },
+      clusterChanged: () => (changes += 1),
+    });
+    const { api, watch, start } = setupRegistered({ audit });
+    const stop = start();
+    await eventually(() => api.stored.some((item) => item.kind === 'audit.result'), { what: 'the audit result at the API' });
+    const before = changes;
+    watch.change((objects) => objects);
+    expect(changes).toBe(before + 1);
+    await stop();
+    expect(stopped).toBe(true);
   });
 
   it('retries each detach step on its own and never repeats one that succeeded', async () => {

@@ -77,21 +77,20 @@ async function main(): Promise<number> {
     queue,
     saveQueue: () => queueFile.save(() => queue.toState()),
     admission,
-    audit:
-      admission
-        ? (reports) =>
-            new AuditLoop({
-              kube: new KubernetesAuditKube(kubeConfig),
-              policies: admission.auditPolicies,
-              sink: reports,
-              log,
-              backoff,
-              intervalMs: auditIntervalMs,
-              minGapMs: AUDIT_MIN_GAP_MS,
-              resendMs: AUDIT_RESEND_MS,
-              now: Date.now,
-            })
-        : undefined,
+    audit: admission
+      ? (reports) =>
+          new AuditLoop({
+            kube: new KubernetesAuditKube(kubeConfig),
+            policies: admission.auditPolicies,
+            sink: reports,
+            log,
+            backoff,
+            intervalMs: auditIntervalMs,
+            minGapMs: AUDIT_MIN_GAP_MS,
+            resendMs: AUDIT_RESEND_MS,
+            now: Date.now,
+          })
+      : undefined,
   });
 
   const controller = new AbortController();

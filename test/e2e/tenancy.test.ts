@@ -161,8 +161,28 @@ const CASES: Record<string, Case> = {
   'Mutation.updatePolicyAssignment': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
   'Mutation.unassignPolicy': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
   'Subscription.policyTemplateVersionCompiled': { role: 'VIEWER', ids: { templateId: 'PolicyTemplate' } },
-  'Query.violations': { role: 'VIEWER', ids: { 'filter.templateId': 'PolicyTemplate', 'filter.assignmentId': 'PolicyAssignment', 'filter.constraintId': 'Constraint', 'filter.clusterId': 'Cluster', 'filter.siteId': 'Site', 'filter.groupId': 'ClusterGroup' } },
-  'Query.violationCounts': { role: 'VIEWER', ids: { 'filter.templateId': 'PolicyTemplate', 'filter.assignmentId': 'PolicyAssignment', 'filter.constraintId': 'Constraint', 'filter.clusterId': 'Cluster', 'filter.siteId': 'Site', 'filter.groupId': 'ClusterGroup' } },
+  'Query.violations': {
+    role: 'VIEWER',
+    ids: {
+      'filter.templateId': 'PolicyTemplate',
+      'filter.assignmentId': 'PolicyAssignment',
+      'filter.constraintId': 'Constraint',
+      'filter.clusterId': 'Cluster',
+      'filter.siteId': 'Site',
+      'filter.groupId': 'ClusterGroup',
+    },
+  },
+  'Query.violationCounts': {
+    role: 'VIEWER',
+    ids: {
+      'filter.templateId': 'PolicyTemplate',
+      'filter.assignmentId': 'PolicyAssignment',
+      'filter.constraintId': 'Constraint',
+      'filter.clusterId': 'Cluster',
+      'filter.siteId': 'Site',
+      'filter.groupId': 'ClusterGroup',
+    },
+  },
   'Query.complianceSummary': { role: 'VIEWER', ids: { clusterId: 'Cluster', siteId: 'Site' } },
   'Subscription.violationsChanged': { role: 'VIEWER', ids: { clusterId: 'Cluster' } },
 };

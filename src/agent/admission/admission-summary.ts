@@ -78,7 +78,6 @@ export class AdmissionSummaryAggregator {
     let first = true;
     await runLoop(
       { name: 'admission summary', log, backoff },
-      // eslint-disable-next-line @typescript-eslint/require-await
       async () => {
         if (!first) {
           this.flush();

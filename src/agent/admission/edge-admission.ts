@@ -29,8 +29,6 @@ export interface PolicyReportSink {
   enqueue<K extends ReportItemKind>(kind: K, payload: ReportPayloadOf<K>): void;
 }
 
-
-
 /**
  * Admission as one unit for agent.ts: the serving certificate, the webhook server, the admission
  * loop and the admission summaries, from start to stop; the audit loop reads its running state. Runs without a

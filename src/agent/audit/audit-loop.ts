@@ -149,7 +149,9 @@ export class AuditLoop {
       const kinds = kindsOf(f.constraint);
       if (!kinds) {
         f.complete = false;
-        this.warnOnce(`wildcard:${f.constraint.name}`, 'a constraint matches kinds by wildcard; audit cannot list those and reports it incomplete', { constraint: f.constraint.name });
+        this.warnOnce(`wildcard:${f.constraint.name}`, 'a constraint matches kinds by wildcard; audit cannot list those and reports it incomplete', {
+          constraint: f.constraint.name,
+        });
         continue;
       }
       for (const kind of kinds) {
@@ -195,7 +197,11 @@ export class AuditLoop {
     const target = await this.deps.kube.resolve(kind);
     if (!target) {
       findings.forEach((f) => (f.complete = false));
-      this.warnOnce(`unknown:${kind.group}/${kind.kind}`, 'the cluster does not serve a kind a constraint matches; audit reports it incomplete', kind as unknown as Record<string, unknown>);
+      this.warnOnce(
+        `unknown:${kind.group}/${kind.kind}`,
+        'the cluster does not serve a kind a constraint matches; audit reports it incomplete',
+        kind as unknown as Record<string, unknown>,
+      );
       return;
     }
     const constraints = findings.map((f) => f.constraint);
@@ -234,7 +240,11 @@ export class AuditLoop {
     });
     if (!listed) {
       findings.forEach((f) => (f.complete = false));
-      this.warnOnce(`forbidden:${kind.group}/${kind.kind}`, 'the agent may not list a kind a constraint matches (RBAC); audit reports it incomplete', kind as unknown as Record<string, unknown>);
+      this.warnOnce(
+        `forbidden:${kind.group}/${kind.kind}`,
+        'the agent may not list a kind a constraint matches (RBAC); audit reports it incomplete',
+        kind as unknown as Record<string, unknown>,
+      );
     }
   }
 
@@ -273,7 +283,12 @@ export class AuditLoop {
     }
     this.deps.sink.enqueue('audit.result', payload);
     this.lastSent.set(payload.assignmentId, { fingerprint, at: now });
-    this.deps.log.info('audit result queued', { assignmentId: payload.assignmentId, constraint: f.constraint.name, totalViolations: payload.totalViolations, complete: payload.complete });
+    this.deps.log.info('audit result queued', {
+      assignmentId: payload.assignmentId,
+      constraint: f.constraint.name,
+      totalViolations: payload.totalViolations,
+      complete: payload.complete,
+    });
   }
 
   private warnOnce(key: string, message: string, fields: Record<string, unknown>): void {

@@ -4,7 +4,9 @@ import { EnforcementAction, ViolationState } from '../../generated/prisma/enums'
 
 registerEnumType(ViolationState, { name: 'ViolationState', description: 'OPEN while audits find the object violating; RESOLVED once a complete audit no longer does.' });
 
-@ObjectType('Violation', { description: 'An existing object that violates a policy assignment on a cluster, from the agent audits (evaluatePolicy answers PolicyViolation: a message of one evaluation).' })
+@ObjectType('Violation', {
+  description: 'An existing object that violates a policy assignment on a cluster, from the agent audits (evaluatePolicy answers PolicyViolation: a message of one evaluation).',
+})
 export class PolicyViolationModel {
   @Field(() => ID) id: string;
   @Field(() => ID) clusterId: string;

@@ -30,6 +30,8 @@ export interface ReportedViolation {
   action: EnforcementAction;
 }
 
+export type ViolationFilterKind = 'PolicyTemplate' | 'PolicyAssignment' | 'Constraint' | 'Cluster' | 'Site' | 'ClusterGroup';
+
 export type ViolationGrouping = 'CONSTRAINT' | 'ASSIGNMENT' | 'CLUSTER' | 'SITE';
 
 export interface ViolationCountRow {
@@ -140,10 +142,23 @@ export class ViolationRepository {
     return row;
   }
 
-  /** Whether the cluster or site is one of the organization's. */
-  async exists(organizationId: string, kind: 'cluster' | 'site', id: string): Promise<boolean> {
+  /** Whether the object is one of the organization's (a template may also be a built-in recipe); ids are valid uuids. */
+  async exists(organizationId: string, kind: ViolationFilterKind, id: string): Promise<boolean> {
     const where = { organizationId, id };
-    return (kind === 'cluster' ? await this.prisma.cluster.count({ where }) : await this.prisma.site.count({ where })) > 0;
+    switch (kind) {
+      case 'PolicyTemplate':
+        return (await this.prisma.policyTemplate.count({ where: { id, OR: [{ organizationId }, { organizationId: null }] } })) > 0;
+      case 'PolicyAssignment':
+        return (await this.prisma.policyAssignment.count({ where })) > 0;
+      case 'Constraint':
+        return (await this.prisma.constraint.count({ where })) > 0;
+      case 'Cluster':
+        return (await this.prisma.cluster.count({ where })) > 0;
+      case 'Site':
+        return (await this.prisma.site.count({ where })) > 0;
+      case 'ClusterGroup':
+        return (await this.prisma.clusterGroup.count({ where })) > 0;
+    }
   }
 
   summary(tx: Tx, clusterId: string, assignmentId: string): Promise<PolicyViolationSummary | null> {

@@ -16,7 +16,7 @@ import {
   ViolationCount,
   ViolationCountsArgs,
 } from './violation.model';
-import { ViolationQuery, ViolationRepository } from './violation.repository';
+import { ViolationFilterKind, ViolationQuery, ViolationRepository } from './violation.repository';
 
 const SORT_KEY: Record<PolicyViolationSortField, keyof PolicyViolation> = { FIRST_SEEN_AT: 'firstSeenAt', LAST_SEEN_AT: 'lastSeenAt' };
 
@@ -36,18 +36,33 @@ export class ViolationService {
     return toConnection(rows, request, total, sort, (row) => row[SORT_KEY[sort]]);
   }
 
+  /** Not a list: an id of the filter that is not the caller's is NOT_FOUND, as for every other non-list operation. */
   async counts(principal: Principal, args: ViolationCountsArgs): Promise<ViolationCount[]> {
-    const rows = await this.violations.counts(this.query(principal, args.filter), args.by);
+    const query = this.query(principal, args.filter);
+    const named: [ViolationFilterKind, string | undefined][] = [
+      ['PolicyTemplate', query.templateId],
+      ['PolicyAssignment', query.assignmentId],
+      ['Constraint', query.constraintId],
+      ['Cluster', query.clusterId],
+      ['Site', query.siteId],
+      ['ClusterGroup', query.groupId],
+    ];
+    for (const [kind, id] of named) {
+      if (id !== undefined && !(await this.violations.exists(principal.organizationId, kind, id))) {
+        throw FarpointError.notFound(kind, id);
+      }
+    }
+    const rows = await this.violations.counts(query, args.by);
     return rows.map((r) => ({ id: r.id, open: r.open, byAction: { deny: r.deny, warn: r.warn, dryrun: r.dryrun } }));
   }
 
   /** Over one cluster, the clusters of one site, both (the cluster if it is in the site), or the fleet. */
   async compliance(principal: Principal, clusterId?: string, siteId?: string): Promise<ComplianceSummary> {
     const org = principal.organizationId;
-    if (clusterId !== undefined && !(isUuid(clusterId) && (await this.violations.exists(org, 'cluster', clusterId)))) {
+    if (clusterId !== undefined && !(isUuid(clusterId) && (await this.violations.exists(org, 'Cluster', clusterId)))) {
       throw FarpointError.notFound('Cluster', clusterId);
     }
-    if (siteId !== undefined && !(isUuid(siteId) && (await this.violations.exists(org, 'site', siteId)))) {
+    if (siteId !== undefined && !(isUuid(siteId) && (await this.violations.exists(org, 'Site', siteId)))) {
       throw FarpointError.notFound('Site', siteId);
     }
     const row = await this.violations.compliance(org, clusterId, siteId);

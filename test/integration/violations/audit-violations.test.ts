@@ -152,7 +152,9 @@ beforeAll(async () => {
     stateDir,
     {
       generation: 1,
-      constraints: [{ assignmentId, name: 'no-latest', kind: 'K8sNoLatestTag', bundleSha256: sha, entrypoint: 'k8snolatesttag/violation', parameters: {}, match, enforcementAction: 'dryrun' }],
+      constraints: [
+        { assignmentId, name: 'no-latest', kind: 'K8sNoLatestTag', bundleSha256: sha, entrypoint: 'k8snolatesttag/violation', parameters: {}, match, enforcementAction: 'dryrun' },
+      ],
       bundles: [sha],
     },
     new Map([[sha, wasm]]),
@@ -227,9 +229,13 @@ describe('audit at the edge', () => {
         objectUid: expect.stringMatching(/^[0-9a-f-]{36}$/),
       });
       expect(open.policyAssignments.edges).toEqual([{ node: { id: assignmentId, impact: { objects: 1, namespaces: 1, clusters: 1, sites: 1, reportedViolations: 1 } } }]);
-      const compliance = await api.gqlOk(admin, 'query($c: ID, $s: ID) { complianceSummary(clusterId: $c, siteId: $s) { scope clusters clustersWithViolations openByAction { dryrun } } }', {
-        s: siteId,
-      });
+      const compliance = await api.gqlOk(
+        admin,
+        'query($c: ID, $s: ID) { complianceSummary(clusterId: $c, siteId: $s) { scope clusters clustersWithViolations openByAction { dryrun } } }',
+        {
+          s: siteId,
+        },
+      );
       expect(compliance.complianceSummary).toEqual({ scope: 'SITE', clusters: 1, clustersWithViolations: 1, openByAction: { dryrun: 1 } });
 
       await cluster.kubeConfig.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: 'web', namespace: 'shop', gracePeriodSeconds: 0 });
@@ -255,7 +261,10 @@ describe('audit at the edge', () => {
         const events = await api.prisma.event.findMany({ where: { objectId: clusterId, type: 'PolicyAdmissionSummary' } });
         return events[0] ?? false;
       });
-      expect(event.data).toMatchObject({ entries: [expect.objectContaining({ assignmentId, constraint: 'no-latest', action: 'DRYRUN', namespace: 'shop', kind: 'Pod' })], droppedEntries: 0 });
+      expect(event.data).toMatchObject({
+        entries: [expect.objectContaining({ assignmentId, constraint: 'no-latest', action: 'DRYRUN', namespace: 'shop', kind: 'Pod' })],
+        droppedEntries: 0,
+      });
       expect(event.message).toMatch(/would have been refused by admission/);
     },
     TEST_MS,
