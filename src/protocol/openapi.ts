@@ -215,7 +215,7 @@ export function buildAgentOpenApiDocument(): JsonObject {
           requestBody: { required: true, content: json('ReportsRequest') },
           responses: {
             '200': { description: 'Stored up to ackedSeq.', content: json('ReportsResponse') },
-            ...errorResponses([...BODY_ERRORS, ...CREDENTIAL_ERRORS, ...ALWAYS]),
+            ...errorResponses([...BODY_ERRORS, ...CREDENTIAL_ERRORS, 'REPORT_ASSIGNMENT_REFUSED', 'REPORT_OBJECT_OF_ANOTHER_CLUSTER', ...ALWAYS]),
           },
         },
       },

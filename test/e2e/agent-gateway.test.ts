@@ -682,6 +682,21 @@ describe('POST /agent/v1/reports', () => {
     expect(changed[changed.length - 1].data).toEqual({ from: 'DISCONNECTED', to: 'HEALTHY' });
   });
 
+  it('refuses an audit.result naming an assignment that does not reach the cluster with 422 REPORT_ASSIGNMENT_REFUSED, storing nothing of the batch', async () => {
+    const agent = await registeredAgent();
+    const audit: ReportItem = {
+      seq: 2,
+      observedAt: '2026-12-01T10:00:00.000Z',
+      kind: 'audit.result',
+      payload: { assignmentId: randomUUID(), generation: 1, complete: true, totalViolations: 0, violations: [] },
+    };
+    const res = await postReports(agent.credential, batch(agent, [heartbeat(agent), audit]));
+    expectError(res, 'REPORT_ASSIGNMENT_REFUSED');
+    expect(res.status).toBe(422);
+    expect((await clusterRow(agent.clusterId)).lastHeartbeatAt).toBeNull();
+    expect(await inventoryRow(agent.clusterId)).toBeNull();
+  });
+
   it('answers PROTOCOL_INVALID_BODY with the field paths, for schema errors and for bodies that are not JSON', async () => {
     const agent = await registeredAgent();
     const bad = batch(agent, [{ ...makeHeartbeatItem(0), payload: { queueDepth: -1 } } as unknown as ReportItem]);
