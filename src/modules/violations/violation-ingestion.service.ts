@@ -136,7 +136,7 @@ export class ViolationIngestionService {
     const room = Math.max(0, this.config.VIOLATION_MAX_OPEN_PER_CLUSTER - (await this.violations.countOpen(tx, { clusterId: cluster.id, notAssignmentId: assignment.id })));
     const stillOpen = keys.filter((k) => existing.get(k) === 'OPEN');
     const fresh = keys.filter((k) => existing.get(k) !== 'OPEN').slice(0, Math.max(0, room - stillOpen.length));
-    const kept = [...stillOpen.slice(0, room), ...fresh];
+    const kept = [...stillOpen, ...fresh];
     await this.violations.upsertOpen(
       tx,
       { organizationId: cluster.organizationId, clusterId: cluster.id, assignmentId: assignment.id, constraintId: assignment.constraintId },

@@ -266,6 +266,10 @@ describe('audit at the edge', () => {
         droppedEntries: 0,
       });
       expect(event.message).toMatch(/would have been refused by admission/);
+      const listed = await api.gqlOk(admin, 'query($id: ID!) { events(objectId: $id, type: "PolicyAdmissionSummary") { totalCount edges { node { objectKind message } } } }', {
+        id: clusterId,
+      });
+      expect(listed.events.edges[0].node).toEqual({ objectKind: 'Cluster', message: event.message });
     },
     TEST_MS,
   );
