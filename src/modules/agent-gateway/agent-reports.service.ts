@@ -82,6 +82,12 @@ export class AgentReportsService {
     if (outcome.heartbeat) {
       data.lastHeartbeatAt = now;
     }
+    // The agent acknowledges the desired state it runs (and why a newer one failed) in its heartbeats; agents without admission send neither.
+    const applied = outcome.lastHeartbeat?.desiredStateGeneration;
+    if (applied !== undefined) {
+      data.appliedDesiredStateGeneration = applied;
+      data.desiredStateError = outcome.lastHeartbeat?.desiredStateError ?? Prisma.DbNull;
+    }
     if (request.agentVersion !== cluster.agentVersion) {
       data.agentVersion = request.agentVersion;
     }
