@@ -83,7 +83,14 @@ export const BUNDLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
 /** Why an agent does not run the newest desired state, as it reports it in heartbeats. */
 export const DesiredStateErrorSchema = z.object({
-  code: documented(z.string().min(1).max(64).regex(/^[A-Z][A-Z0-9_]*$/, 'must be an error code such as BUNDLE_HASH_MISMATCH'), 'Stable code, e.g. BUNDLE_HASH_MISMATCH.'),
+  code: documented(
+    z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Z][A-Z0-9_]*$/, 'must be an error code such as BUNDLE_HASH_MISMATCH'),
+    'Stable code, e.g. BUNDLE_HASH_MISMATCH.',
+  ),
   message: z.string().min(1).max(L.maxErrorMessageLength),
 });
 export type DesiredStateErrorReport = z.infer<typeof DesiredStateErrorSchema>;

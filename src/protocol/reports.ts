@@ -11,10 +11,7 @@ export const HeartbeatPayloadSchema = z.object({
   queueDepth: count('Items in the agent queue when this heartbeat was queued, including it.'),
   droppedItemCount: count('Items the bounded queue dropped since its state file was created (oldest heartbeats first).'),
   inventorySynced: documented(z.boolean(), 'True once every informer has listed the cluster at least once.'),
-  desiredStateGeneration: documented(
-    z.number().int().min(0).max(L.maxSeq).optional(),
-    'The desired-state generation the agent enforces (absent: admission off, or no state yet).',
-  ),
+  desiredStateGeneration: documented(z.number().int().min(0).max(L.maxSeq).optional(), 'The desired-state generation the agent enforces (absent: admission off, or no state yet).'),
   desiredStateError: documented(
     DesiredStateErrorSchema.nullable().optional(),
     'Why the agent does not run the newest desired state it fetched (a bundle with a wrong hash, say); null once it runs it.',

@@ -49,8 +49,7 @@ export const AgentGatewayErrors = {
       AgentErrorCode.CREDENTIAL_WRONG_CLUSTER,
       'This agent credential belongs to another cluster than the clusterId in the request. A credential is valid for its own cluster only.',
     ),
-  invalidParameter: (name: string, problem: string) =>
-    new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_PARAMETER, `The ${name} parameter ${problem}.`, { parameter: name }),
+  invalidParameter: (name: string, problem: string) => new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_PARAMETER, `The ${name} parameter ${problem}.`, { parameter: name }),
   bundleNotFound: () =>
     new AgentProtocolError(
       AgentErrorCode.BUNDLE_NOT_FOUND,

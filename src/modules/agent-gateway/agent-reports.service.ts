@@ -8,7 +8,7 @@ import { IngestOutcome, nextHealth } from '../cluster-inventory/inventory-ingest
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { EventRecorder } from '../events/event.recorder';
-import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.repository';
+import { AgentClusterRepository, ClusterWithSite, jsonOrDbNull } from './agent-cluster.repository';
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { EventObjectKind, EventType } from '../events/event-types';
@@ -86,7 +86,7 @@ export class AgentReportsService {
     const applied = outcome.lastHeartbeat?.desiredStateGeneration;
     if (applied !== undefined) {
       data.appliedDesiredStateGeneration = applied;
-      data.desiredStateError = outcome.lastHeartbeat?.desiredStateError ?? Prisma.DbNull;
+      data.desiredStateError = jsonOrDbNull(outcome.lastHeartbeat?.desiredStateError);
     }
     if (request.agentVersion !== cluster.agentVersion) {
       data.agentVersion = request.agentVersion;

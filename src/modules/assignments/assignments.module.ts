@@ -6,5 +6,9 @@ import { AssignmentRepository } from './assignment.repository';
 import { AssignmentResolver } from './assignment.resolver';
 import { AssignmentService } from './assignment.service';
 
-@Module({ imports: [ConstraintsModule, PolicyTemplatesModule, GenerationsModule], providers: [AssignmentRepository, AssignmentService, AssignmentResolver], exports: [AssignmentService, AssignmentRepository] })
+@Module({
+  imports: [ConstraintsModule, PolicyTemplatesModule, GenerationsModule],
+  providers: [AssignmentRepository, AssignmentService, AssignmentResolver],
+  exports: [AssignmentService, AssignmentRepository],
+})
 export class AssignmentsModule {}

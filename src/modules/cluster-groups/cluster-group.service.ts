@@ -44,7 +44,7 @@ export class ClusterGroupService {
     return group;
   }
 
-  create(principal: Principal, input: CreateClusterGroupInput): Promise<ClusterGroup> {
+  async create(principal: Principal, input: CreateClusterGroupInput): Promise<ClusterGroup> {
     assertName(input.name);
     assertText(input.description, 'description');
     assertAdmissionTimeout(input.admissionTimeoutSeconds);

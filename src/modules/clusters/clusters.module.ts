@@ -6,5 +6,9 @@ import { ClusterRepository } from './cluster.repository';
 import { ClusterResolver } from './cluster.resolver';
 import { ClusterService } from './cluster.service';
 
-@Module({ imports: [SitesModule, ClusterGroupsModule, GenerationsModule], providers: [ClusterRepository, ClusterService, ClusterResolver], exports: [ClusterRepository, ClusterService] })
+@Module({
+  imports: [SitesModule, ClusterGroupsModule, GenerationsModule],
+  providers: [ClusterRepository, ClusterService, ClusterResolver],
+  exports: [ClusterRepository, ClusterService],
+})
 export class ClustersModule {}

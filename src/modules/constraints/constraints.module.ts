@@ -5,5 +5,9 @@ import { ConstraintRepository } from './constraint.repository';
 import { ConstraintResolver } from './constraint.resolver';
 import { ConstraintService } from './constraint.service';
 
-@Module({ imports: [PolicyTemplatesModule, GenerationsModule], providers: [ConstraintRepository, ConstraintService, ConstraintResolver], exports: [ConstraintRepository, ConstraintService] })
+@Module({
+  imports: [PolicyTemplatesModule, GenerationsModule],
+  providers: [ConstraintRepository, ConstraintService, ConstraintResolver],
+  exports: [ConstraintRepository, ConstraintService],
+})
 export class ConstraintsModule {}

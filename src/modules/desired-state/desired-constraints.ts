@@ -1,4 +1,4 @@
-import { LabelRequirement, parseLabelSelector } from '../../common/labels/label-selector';
+import { type LabelRequirement, parseLabelSelector } from '../../common/labels/label-selector';
 import type { Constraint, EnforcementAction, PolicyAssignment, PolicyScope } from '../../generated/prisma/client';
 import { globMatches, type ConstraintMatch, type LabelSelector, type LabelSelectorRequirement } from '../../policy-engine';
 import type { DesiredConstraint } from '../../protocol';
@@ -78,10 +78,7 @@ export function assignmentMatch(a: AssignmentInEffect, workspaceNamespaces: read
 export function byStrength(assignments: readonly AssignmentInEffect[]): AssignmentInEffect[] {
   return [...assignments].sort(
     (x, y) =>
-      STRENGTH[actionOf(y)] - STRENGTH[actionOf(x)] ||
-      SPECIFICITY[y.scope] - SPECIFICITY[x.scope] ||
-      x.createdAt.getTime() - y.createdAt.getTime() ||
-      x.id.localeCompare(y.id),
+      STRENGTH[actionOf(y)] - STRENGTH[actionOf(x)] || SPECIFICITY[y.scope] - SPECIFICITY[x.scope] || x.createdAt.getTime() - y.createdAt.getTime() || x.id.localeCompare(y.id),
   );
 }
 

@@ -35,7 +35,11 @@ export class DesiredStateRepository {
 
   /** Names of the cluster's namespaces in each of the workspaces. */
   async namespacesByWorkspace(clusterId: string, workspaceIds: string[]): Promise<Map<string, string[]>> {
-    const rows = await this.prisma.namespace.findMany({ where: { clusterId, workspaceId: { in: workspaceIds } }, select: { workspaceId: true, name: true }, orderBy: { name: 'asc' } });
+    const rows = await this.prisma.namespace.findMany({
+      where: { clusterId, workspaceId: { in: workspaceIds } },
+      select: { workspaceId: true, name: true },
+      orderBy: { name: 'asc' },
+    });
     const out = new Map<string, string[]>();
     for (const row of rows) {
       out.set(row.workspaceId, [...(out.get(row.workspaceId) ?? []), row.name]);

@@ -28,6 +28,7 @@ import { AgentSession } from '../support/agent-session';
 import { TestData, type TestOrganization } from '../support/factories';
 import { RecordingPubSub, RecordingQueue, unused } from '../support/fakes';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
+import { GenerationRepository } from '../../../src/modules/desired-state/generation.repository';
 
 let svc: ServiceModule;
 let attach: AttachService;
@@ -42,6 +43,7 @@ beforeAll(async () => {
     providers: [
       AttachService,
       ClusterService,
+      GenerationRepository,
       ClusterRepository,
       ClusterGroupRepository,
       SiteRepository,
