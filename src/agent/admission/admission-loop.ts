@@ -1,9 +1,10 @@
 import type { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import type { PolicyEngine } from '../../policy-engine/engine';
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
+import type { DesiredStateStatus } from '../desired-state-status';
 import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
-import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from './desired-state';
+import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from '../desired-state-store';
 import { desiredWebhooks, syncWebhookConfiguration, type WebhookSettings } from './webhook-configuration';
 import type { WebhookPolicies } from './webhook-server';
 
@@ -18,11 +19,14 @@ export interface AdmissionLoopDeps {
   backoff: BackoffSettings;
   /** How often the state on disk and the configuration in the cluster are checked. */
   intervalMs: number;
+  /** Told the generation it runs and why a state was refused (for the heartbeats). */
+  status?: DesiredStateStatus;
 }
 
 interface Running {
   generation: number;
   constraints: readonly ConstraintForEvaluation[];
+  admission?: DesiredState['admission'];
 }
 
 /**
@@ -65,7 +69,9 @@ export class AdmissionLoop {
   async step(): Promise<void> {
     await this.applyDesiredState();
     const { admissionApi, configurationName, webhook, log } = this.deps;
-    if (await syncWebhookConfiguration(admissionApi, configurationName, desiredWebhooks(this.running.constraints, webhook))) {
+    // The state's failure policy and timeout (its cluster group's) win over the defaults.
+    const settings = { ...webhook, ...(this.running.admission ?? {}) };
+    if (await syncWebhookConfiguration(admissionApi, configurationName, desiredWebhooks(this.running.constraints, settings))) {
       log.info('admission webhook configuration written', { generation: this.running.generation, constraints: this.running.constraints.length });
     }
   }
@@ -83,6 +89,7 @@ export class AdmissionLoop {
       return;
     }
     if (state.generation === this.running.generation) {
+      this.deps.status?.applied(state.generation);
       return;
     }
     try {
@@ -94,8 +101,9 @@ export class AdmissionLoop {
       return;
     }
     const previous = this.running;
-    this.running = { generation: state.generation, constraints: state.constraints };
+    this.running = { generation: state.generation, constraints: state.constraints, admission: state.admission };
     this.lastRefused = undefined;
+    this.deps.status?.applied(state.generation);
     const inUse = new Set(state.constraints.map((c) => c.bundleSha256));
     for (const c of previous.constraints) {
       if (!inUse.has(c.bundleSha256)) {
@@ -107,6 +115,7 @@ export class AdmissionLoop {
 
   /** Logs a refused state once (the loop re-reads it every interval), keeping the running one. */
   private refused(key: string, error: unknown): void {
+    this.deps.status?.applyFailed({ code: error instanceof DesiredStateError ? error.code : 'DESIRED_STATE_NOT_APPLIED', message: key });
     if (this.lastRefused !== key) {
       this.lastRefused = key;
       this.deps.log.warn('desired state refused; the running state keeps deciding', { error, runningGeneration: this.running.generation });

@@ -83,10 +83,12 @@ export class AgentReportsService {
       data.lastHeartbeatAt = now;
     }
     // The agent acknowledges the desired state it runs (and why a newer one failed) in its heartbeats; agents without admission send neither.
-    const applied = outcome.lastHeartbeat?.desiredStateGeneration;
-    if (applied !== undefined) {
-      data.appliedDesiredStateGeneration = applied;
-      data.desiredStateError = jsonOrDbNull(outcome.lastHeartbeat?.desiredStateError);
+    const beat = outcome.lastHeartbeat;
+    if (beat && (beat.desiredStateGeneration !== undefined || beat.desiredStateError !== undefined)) {
+      if (beat.desiredStateGeneration !== undefined) {
+        data.appliedDesiredStateGeneration = beat.desiredStateGeneration;
+      }
+      data.desiredStateError = jsonOrDbNull(beat.desiredStateError);
     }
     if (request.agentVersion !== cluster.agentVersion) {
       data.agentVersion = request.agentVersion;

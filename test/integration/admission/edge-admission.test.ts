@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AdmissionLoop } from '../../../src/agent/admission/admission-loop';
 import type { AdmissionDecision } from '../../../src/agent/admission/admission-review';
-import { writeDesiredState } from '../../../src/agent/admission/desired-state';
+import { writeDesiredState } from '../../../src/agent/desired-state-store';
 import { loadOrCreateServingTls } from '../../../src/agent/admission/serving-tls';
 import { CONFIG_HASH_ANNOTATION, WEBHOOK_NAME } from '../../../src/agent/admission/webhook-configuration';
 import { WebhookServer } from '../../../src/agent/admission/webhook-server';
