@@ -16,6 +16,8 @@ import { ConstraintService } from '../../../src/modules/constraints/constraint.s
 import { DesiredStateRepository } from '../../../src/modules/desired-state/desired-state.repository';
 import { DesiredStateService } from '../../../src/modules/desired-state/desired-state.service';
 import { GenerationRepository } from '../../../src/modules/desired-state/generation.repository';
+import { RolloutRepository } from '../../../src/modules/desired-state/rollout.repository';
+import { RolloutService } from '../../../src/modules/desired-state/rollout.service';
 import { NamespaceRepository } from '../../../src/modules/namespaces/namespace.repository';
 import { NamespaceService } from '../../../src/modules/namespaces/namespace.service';
 import { PolicyTemplateRepository } from '../../../src/modules/policy-templates/policy-template.repository';
@@ -37,6 +39,8 @@ beforeAll(async () => {
     providers: [
       DesiredStateService,
       DesiredStateRepository,
+      RolloutService,
+      RolloutRepository,
       GenerationRepository,
       AssignmentService,
       AssignmentRepository,
@@ -364,5 +368,49 @@ describe(DesiredStateService.name, () => {
     expect((await refusal(desired.bundleForAgent(f.c1.id, theirs.sha256))).code).toBe('BUNDLE_NOT_FOUND');
     expect((await refusal(desired.bundleForAgent(f.c1.id, 'A'.repeat(64)))).code).toBe('PROTOCOL_INVALID_PARAMETER');
     expect((await refusal(desired.bundleForAgent(f.c1.id, '../etc/passwd'))).code).toBe('PROTOCOL_INVALID_PARAMETER');
+  });
+});
+
+describe(RolloutService.name, () => {
+  it('lists every cluster an assignment reaches as IN_SYNC, PENDING, FAILED with the reason or OFFLINE, with counts, by name and by page', async () => {
+    const f = await fleet();
+    const other = await fleet();
+    const p = f.org.principal;
+    const k = await compiledConstraint(f.org);
+    const a = await assignments.assign(p, { constraintId: k.constraint.id, scope: 'SITE', scopeId: f.site1.id });
+    const extra = await data.cluster(f.org).at(f.site1).in(f.group1).phase('READY').create();
+    const registered = { phase: 'READY' as const, health: 'HEALTHY' as const };
+    const setCluster = (c: Cluster, fields: object) => svc.prisma.cluster.update({ where: { id: c.id }, data: fields });
+    const desiredOf = async (c: Cluster) => (await data.reload(c)).desiredStateGeneration;
+    // c1 runs the current generation; c2 failed; extra reports but has not applied it; c3 is not in site1.
+    await setCluster(f.c1, { ...registered, appliedDesiredStateGeneration: await desiredOf(f.c1) });
+    await setCluster(f.c2, { ...registered, appliedDesiredStateGeneration: 0, desiredStateError: { code: 'BUNDLE_HASH_MISMATCH', message: 'bundle x' } });
+    await setCluster(extra, registered);
+    await setCluster(f.c3, registered);
+
+    const rollouts = svc.get(RolloutService);
+    const all = await rollouts.rollout(p, { assignmentId: a.id, first: 10 });
+    expect(all.counts).toEqual({ inSync: 1, pending: 1, failed: 1, offline: 0, total: 3 });
+    const byId = new Map(all.edges.map((e) => [e.node.id, e.node]));
+    expect([...byId.keys()].sort()).toEqual([f.c1.id, f.c2.id, extra.id].sort());
+    expect(byId.get(f.c1.id)).toMatchObject({ state: 'IN_SYNC', error: null });
+    expect(byId.get(f.c2.id)).toMatchObject({ state: 'FAILED', error: { code: 'BUNDLE_HASH_MISMATCH', message: 'bundle x' } });
+    expect(byId.get(extra.id)).toMatchObject({ state: 'PENDING', appliedDesiredStateGeneration: null });
+    expect(all.edges.map((e) => e.node.name)).toEqual([...all.edges.map((e) => e.node.name)].sort());
+
+    // A silent agent is OFFLINE, and so is one that never registered.
+    await setCluster(extra, { health: 'DISCONNECTED' });
+    await setCluster(f.c1, { phase: 'PENDING' });
+    const after = await rollouts.rollout(p, { assignmentId: a.id, first: 2 });
+    expect(after.counts).toEqual({ inSync: 0, pending: 0, failed: 1, offline: 2, total: 3 });
+    expect(after.edges).toHaveLength(2);
+    const rest = await rollouts.rollout(p, { assignmentId: a.id, first: 2, after: after.pageInfo.endCursor! });
+    expect([...after.edges, ...rest.edges].map((e) => e.node.id).sort()).toEqual([f.c1.id, f.c2.id, extra.id].sort());
+    expect(rest.pageInfo.hasNextPage).toBe(false);
+    const offline = await rollouts.rollout(p, { assignmentId: a.id, state: 'OFFLINE' });
+    expect([offline.totalCount, offline.counts.total]).toEqual([2, 3]);
+
+    // Another organization's assignment is not found.
+    await expect(rollouts.rollout(other.org.principal, { assignmentId: a.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
