@@ -67,7 +67,7 @@ async function attachWithAdmission(name: string, siteId: string): Promise<void> 
   await run(tools.kubectl, ['--kubeconfig', cluster(name).kubeconfigPath, 'apply', '-f', link.manifestUrl]);
   await apply(name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
   // No controller-manager creates it here, and Pods need their ServiceAccount.
-  await apply(name, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'shop' } } as KubernetesObject);
+  await apply(name, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'shop' } });
   const port = await freePort();
   const agent = await startAgent(fp.build, cluster(name), {
     overrides: {
