@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
 import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from './desired-state';
 import { desiredWebhooks, syncWebhookConfiguration, type WebhookSettings } from './webhook-configuration';
+import type { InventorySync } from './inventory-sync';
 import type { WebhookPolicies } from './webhook-server';
 
 export interface AdmissionLoopDeps {
@@ -18,6 +19,8 @@ export interface AdmissionLoopDeps {
   backoff: BackoffSettings;
   /** How often the state on disk and the configuration in the cluster are checked. */
   intervalMs: number;
+  /** data.inventory for referential templates; told the kinds of each state applied. */
+  inventory?: Pick<InventorySync, 'setKinds' | 'current'>;
 }
 
 interface Running {
@@ -41,7 +44,8 @@ export class AdmissionLoop {
   /** What the webhook server evaluates with, read per request. */
   readonly policies = (): WebhookPolicies => ({
     constraints: this.running.constraints,
-    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] => this.deps.engine.evaluate(request, constraints),
+    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] =>
+      this.deps.engine.evaluate(request, constraints, this.deps.inventory ? { inventory: this.deps.inventory.current() } : {}),
   });
 
   get generation(): number {
@@ -96,6 +100,7 @@ export class AdmissionLoop {
     const previous = this.running;
     this.running = { generation: state.generation, constraints: state.constraints };
     this.lastRefused = undefined;
+    this.deps.inventory?.setKinds(state.inventoryKinds);
     const inUse = new Set(state.constraints.map((c) => c.bundleSha256));
     for (const c of previous.constraints) {
       if (!inUse.has(c.bundleSha256)) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import type { SyncKind } from '../../policy-engine/sync-requirements';
 import { ENFORCEMENT_ACTIONS, type ConstraintForEvaluation } from '../../policy-engine/types';
 
 /**
@@ -15,6 +16,8 @@ export interface DesiredState {
   constraints: ConstraintForEvaluation[];
   /** sha256 → wasm bytes, verified. */
   bundles: Map<string, Uint8Array>;
+  /** What the referential templates among the constraints read from data.inventory (the agent watches these). */
+  inventoryKinds: SyncKind[];
 }
 
 export const DesiredStateErrorCode = {
@@ -56,10 +59,16 @@ const constraintSchema = z.object({
     })
     .optional(),
 });
+const syncKindSchema = z.object({
+  group: z.string().regex(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$/),
+  version: z.string().regex(/^v[0-9a-z]{1,30}$/),
+  kind: z.string().regex(/^[A-Z][A-Za-z0-9]{0,62}$/),
+});
 const fileSchema = z.object({
   generation: z.number().int().nonnegative(),
   constraints: z.array(constraintSchema),
   bundles: z.array(SHA256),
+  inventoryKinds: z.array(syncKindSchema).max(64).optional(),
 });
 export type DesiredStateFile = z.infer<typeof fileSchema>;
 
@@ -113,7 +122,7 @@ export async function loadDesiredState(stateDir: string): Promise<DesiredState> 
     }
     bundles.set(sha256, new Uint8Array(wasm));
   }
-  return { generation: file.generation, constraints: file.constraints as ConstraintForEvaluation[], bundles };
+  return { generation: file.generation, constraints: file.constraints as ConstraintForEvaluation[], bundles, inventoryKinds: file.inventoryKinds ?? [] };
 }
 
 async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {
