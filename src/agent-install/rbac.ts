@@ -32,6 +32,13 @@ export const AGENT_CLUSTER_RULE_DOCS: readonly DocumentedRule[] = [
     why: 'The inventory: workloads and their ready replicas.',
   },
   {
+    rule: { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list', 'watch'] },
+    usedBy: 'admission/inventory-sync.ts (informers)',
+    why:
+      'data.inventory for referential policies, which decide from other objects (the unique-ingress-host recipe compares ' +
+      "an Ingress's hosts with every other Ingress's). A template may read only kinds listed here: the agent cannot grant itself more.",
+  },
+  {
     rule: { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
     usedBy: 'identity/identity-loop.ts (registration)',
     why: 'The cluster identity: the kube-system namespace UID sent with registration.',

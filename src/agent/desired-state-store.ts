@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import type { SyncKind } from '../policy-engine/sync-requirements';
 import { ENFORCEMENT_ACTIONS, type ConstraintForEvaluation } from '../policy-engine/types';
 
 /**
@@ -17,6 +18,8 @@ export interface DesiredState {
   admission?: { failurePolicy: 'Ignore' | 'Fail'; timeoutSeconds: number };
   /** sha256 → wasm bytes, verified. */
   bundles: Map<string, Uint8Array>;
+  /** What the referential templates among the constraints read from data.inventory (the agent watches these). */
+  inventoryKinds: SyncKind[];
 }
 
 /** A constraint as the engine evaluates it, and the assignment it is enforced for. */
@@ -63,11 +66,17 @@ const constraintSchema = z.object({
     })
     .optional(),
 });
+const syncKindSchema = z.object({
+  group: z.string().regex(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$/),
+  version: z.string().regex(/^v[0-9a-z]{1,30}$/),
+  kind: z.string().regex(/^[A-Z][A-Za-z0-9]{0,62}$/),
+});
 const fileSchema = z.object({
   generation: z.number().int().nonnegative(),
   constraints: z.array(constraintSchema),
   bundles: z.array(SHA256),
   admission: z.object({ failurePolicy: z.enum(['Ignore', 'Fail']), timeoutSeconds: z.number().int().min(1).max(30) }).optional(),
+  inventoryKinds: z.array(syncKindSchema).max(64).optional(),
 });
 export type DesiredStateFile = z.infer<typeof fileSchema>;
 
@@ -121,7 +130,13 @@ export async function loadDesiredState(stateDir: string): Promise<DesiredState> 
     }
     bundles.set(sha256, new Uint8Array(wasm));
   }
-  return { generation: file.generation, constraints: file.constraints as DesiredStateConstraint[], bundles, ...(file.admission ? { admission: file.admission } : {}) };
+  return {
+    generation: file.generation,
+    constraints: file.constraints as DesiredStateConstraint[],
+    bundles,
+    inventoryKinds: file.inventoryKinds ?? [],
+    ...(file.admission ? { admission: file.admission } : {}),
+  };
 }
 
 /** A bundle already on disk, verified; undefined when it is not there or its bytes do not match (it is then fetched again). */

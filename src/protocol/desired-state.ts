@@ -53,6 +53,14 @@ export const DesiredConstraintSchema = z.object({
 });
 export type DesiredConstraint = z.infer<typeof DesiredConstraintSchema>;
 
+/** A kind a referential template reads from data.inventory ("" is the core group); the agent watches it. */
+export const InventoryKindSchema = z.object({
+  group: z.string().regex(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$/),
+  version: z.string().regex(/^v[0-9a-z]{1,30}$/),
+  kind: z.string().regex(/^[A-Z][A-Za-z0-9]{0,62}$/),
+});
+export type InventoryKind = z.infer<typeof InventoryKindSchema>;
+
 export const AdmissionSettingsSchema = z.object({
   failurePolicy: documented(z.enum(['Ignore', 'Fail']), "What the apiserver does when the agent's webhook cannot answer (the cluster group's setting)."),
   timeoutSeconds: documented(z.number().int().min(1).max(30), 'How long the apiserver waits for the webhook.'),
@@ -70,6 +78,10 @@ export const DesiredStateFullSchema = z.object({
   constraints: z.array(DesiredConstraintSchema).max(L.maxDesiredConstraints),
   bundles: documented(z.array(BundleSha256Schema).max(L.maxDesiredConstraints), 'Every bundle the constraints use, once each; fetched from GET /agent/v1/bundles/{sha256}.'),
   admission: AdmissionSettingsSchema,
+  inventoryKinds: documented(
+    z.array(InventoryKindSchema).max(64),
+    "What the constraints' referential templates read from data.inventory (their versions' syncKinds), each once, sorted.",
+  ),
 });
 export type DesiredStateFull = z.infer<typeof DesiredStateFullSchema>;
 

@@ -13,6 +13,7 @@ import {
   DesiredStateFullSchema,
   DesiredStateResponseSchema,
   DesiredStateUnchangedSchema,
+  InventoryKindSchema,
 } from './desired-state';
 import { AGENT_ERROR_HTTP_STATUS, AgentErrorBodySchema, type AgentErrorCode, AgentErrorCodeSchema } from './errors';
 import {
@@ -85,6 +86,7 @@ const COMPONENTS: Array<[string, z.ZodType, string]> = [
   ['LabelSelector', DesiredLabelSelectorSchema, 'Kubernetes metav1.LabelSelector.'],
   ['AdmissionSettings', AdmissionSettingsSchema, "The webhook's failure policy and timeout (per cluster group)."],
   ['BundleSha256', BundleSha256Schema, 'Lowercase hex SHA-256 of the wasm bytes.'],
+  ['InventoryKind', InventoryKindSchema, 'A group/version/kind the agent keeps in data.inventory.'],
   ['DesiredStateError', DesiredStateErrorSchema, 'Why the agent does not run the newest desired state.'],
 ];
 

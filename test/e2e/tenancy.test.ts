@@ -193,6 +193,10 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return operation === 'importConstraint' ? WALK_CONSTRAINT(uniqueName()) : WALK_TEMPLATE(`K8sWalk${++nameCounter}`);
         case 'region':
           return 'eu-central';
+        case 'group':
+          return 'networking.k8s.io';
+        case 'version':
+          return 'v1';
         case 'labelSelector':
           return 'tier=edge,env in (prod,stage),!canary';
         case 'namespaceSelector':

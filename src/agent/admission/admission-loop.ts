@@ -6,6 +6,7 @@ import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
 import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from '../desired-state-store';
 import { desiredWebhooks, syncWebhookConfiguration, type WebhookSettings } from './webhook-configuration';
+import type { InventorySync } from './inventory-sync';
 import type { WebhookPolicies } from './webhook-server';
 
 export interface AdmissionLoopDeps {
@@ -21,6 +22,8 @@ export interface AdmissionLoopDeps {
   intervalMs: number;
   /** Told the generation it runs and why a state was refused (for the heartbeats). */
   status?: DesiredStateStatus;
+  /** data.inventory for referential templates; told the kinds of each state applied. */
+  inventory?: Pick<InventorySync, 'setKinds' | 'current'>;
 }
 
 interface Running {
@@ -45,7 +48,8 @@ export class AdmissionLoop {
   /** What the webhook server evaluates with, read per request. */
   readonly policies = (): WebhookPolicies => ({
     constraints: this.running.constraints,
-    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] => this.deps.engine.evaluate(request, constraints),
+    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] =>
+      this.deps.engine.evaluate(request, constraints, this.deps.inventory ? { inventory: this.deps.inventory.current() } : {}),
   });
 
   get generation(): number {
@@ -103,6 +107,7 @@ export class AdmissionLoop {
     const previous = this.running;
     this.running = { generation: state.generation, constraints: state.constraints, admission: state.admission };
     this.lastRefused = undefined;
+    this.deps.inventory?.setKinds(state.inventoryKinds);
     this.deps.status?.applied(state.generation);
     const inUse = new Set(state.constraints.map((c) => c.bundleSha256));
     for (const c of previous.constraints) {

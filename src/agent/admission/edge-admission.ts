@@ -4,6 +4,7 @@ import type { DesiredStateStatus } from '../desired-state-status';
 import type { Logger } from '../logger';
 import type { BackoffSettings } from '../loop';
 import { AdmissionLoop } from './admission-loop';
+import { createInventorySync, type InventorySync } from './inventory-sync';
 import { loadOrCreateServingTls } from './serving-tls';
 import { WebhookServer } from './webhook-server';
 
@@ -33,7 +34,9 @@ export class EdgeAdmission {
   async run(signal: AbortSignal): Promise<void> {
     const o = this.options;
     let server: WebhookServer | undefined;
+    let inventory: InventorySync | undefined;
     try {
+      inventory = createInventorySync(o.kubeConfig, o.log);
       const tls = await loadOrCreateServingTls(o.stateDir, [new URL(o.url).hostname.replace(/^\[|\]$/g, '')]);
       const loop = new AdmissionLoop({
         stateDir: o.stateDir,
@@ -45,6 +48,7 @@ export class EdgeAdmission {
         backoff: o.backoff,
         intervalMs: o.intervalMs,
         status: o.status,
+        inventory,
       });
       server = new WebhookServer({ certPem: tls.certPem, keyPem: tls.keyPem, log: o.log, policies: loop.policies });
       const port = await server.listen(o.port, o.listenHost);
@@ -54,6 +58,7 @@ export class EdgeAdmission {
       o.log.error('admission cannot start; the webhook fails open', { error });
     } finally {
       await server?.close();
+      await inventory?.stop();
     }
   }
 }

@@ -115,5 +115,5 @@ export class DesiredStateLoop {
 }
 
 function toFile(state: DesiredStateFull): DesiredStateFile {
-  return { generation: state.generation, constraints: state.constraints, bundles: state.bundles, admission: state.admission };
+  return { generation: state.generation, constraints: state.constraints, bundles: state.bundles, admission: state.admission, inventoryKinds: state.inventoryKinds };
 }

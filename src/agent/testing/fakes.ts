@@ -193,13 +193,20 @@ export class FakeAgentApi implements AgentApi {
     for (const [sha256, bytes] of Object.entries(bundles)) {
       this.bundleBytes.set(sha256, bytes);
     }
-    this.desired = { generation, unchanged: false, constraints, bundles: Object.keys(bundles).sort(), admission };
+    this.desired = { generation, unchanged: false, constraints, bundles: Object.keys(bundles).sort(), admission, inventoryKinds: [] };
   }
 
   async desiredState(credential: string, generation: number | undefined): Promise<ApiResult<DesiredStateResponse>> {
     this.reachable('desired-state');
     this.authenticate(credential);
-    const state = this.desired ?? { generation: 0, unchanged: false as const, constraints: [], bundles: [], admission: { failurePolicy: 'Ignore' as const, timeoutSeconds: 3 } };
+    const state = this.desired ?? {
+      generation: 0,
+      unchanged: false as const,
+      constraints: [],
+      bundles: [],
+      admission: { failurePolicy: 'Ignore' as const, timeoutSeconds: 3 },
+      inventoryKinds: [],
+    };
     const body: DesiredStateResponse = generation === state.generation ? { generation, unchanged: true } : state;
     return { body: DesiredStateResponseSchema.parse(body), serverTime: Date.now() };
   }

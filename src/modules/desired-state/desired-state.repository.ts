@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PolicyBundle, PolicyTemplateVersion } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/database/prisma.service';
 
-export type VersionForState = Pick<PolicyTemplateVersion, 'id' | 'bundleSha256' | 'entrypoint'>;
+export type VersionForState = Pick<PolicyTemplateVersion, 'id' | 'bundleSha256' | 'entrypoint' | 'syncKinds'>;
 
 /** The reads the desired state needs beyond the assignments: the cluster with its group's admission settings, versions, namespaces, bundles. */
 @Injectable()
@@ -30,7 +30,7 @@ export class DesiredStateRepository {
   }
 
   versions(ids: string[]): Promise<VersionForState[]> {
-    return this.prisma.policyTemplateVersion.findMany({ where: { id: { in: ids } }, select: { id: true, bundleSha256: true, entrypoint: true } });
+    return this.prisma.policyTemplateVersion.findMany({ where: { id: { in: ids } }, select: { id: true, bundleSha256: true, entrypoint: true, syncKinds: true } });
   }
 
   /** Names of the cluster's namespaces in each of the workspaces. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BundleSha256Schema, DesiredStateFull, DesiredStateQuerySchema, DesiredStateResponse } from '../../protocol';
+import { BundleSha256Schema, DesiredStateFull, DesiredStateQuerySchema, DesiredStateResponse, InventoryKind } from '../../protocol';
 import { AgentGatewayErrors as E } from '../agent-gateway/agent-gateway.errors';
 import { AssignmentService } from '../assignments/assignment.service';
 import { CompiledVersion, desiredConstraints } from './desired-constraints';
@@ -70,6 +70,14 @@ export class DesiredStateService {
       workspaceIds.length ? this.repository.namespacesByWorkspace(cluster.id, workspaceIds) : Promise.resolve(new Map<string, string[]>()),
     ]);
     const constraints = desiredConstraints(inEffect, new Map<string, CompiledVersion>(versions.map((v) => [v.id, v])), namespaces);
+    // What the referential templates among the constraints sent read from data.inventory, each kind once.
+    const sentVersions = new Set(inEffect.filter((a) => constraints.some((c) => c.assignmentId === a.id)).map((a) => a.constraint.templateVersionId));
+    const kinds = new Map<string, InventoryKind>();
+    for (const v of versions.filter((v) => sentVersions.has(v.id))) {
+      for (const k of v.syncKinds as unknown as InventoryKind[]) {
+        kinds.set(`${k.group}/${k.version}/${k.kind}`, { group: k.group, version: k.version, kind: k.kind });
+      }
+    }
     return {
       generation: cluster.desiredStateGeneration,
       unchanged: false,
@@ -79,6 +87,7 @@ export class DesiredStateService {
         failurePolicy: cluster.group.admissionFailurePolicy === 'FAIL' ? 'Fail' : 'Ignore',
         timeoutSeconds: cluster.group.admissionTimeoutSeconds,
       },
+      inventoryKinds: [...kinds.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([, k]) => k),
     };
   }
 }

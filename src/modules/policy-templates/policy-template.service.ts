@@ -9,7 +9,7 @@ import { PolicyTemplate, PolicyTemplateVersion, Prisma } from '../../generated/p
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { JobName } from '../../infra/queue/jobs';
 import { QueueGateway } from '../../infra/queue/queue.gateway';
-import { isPolicyEngineError, parseConstraintTemplate } from '../../policy-engine';
+import { isPolicyEngineError, parseConstraintTemplate, parseSyncRequirements, type SyncKind } from '../../policy-engine';
 import { EventRecorder } from '../events/event.recorder';
 import { exportConstraintTemplate, sourceHash, VersionSource, versionSourceOf } from './constraint-template.yaml';
 import { assertParametersSchema } from './parameters-schema';
@@ -28,6 +28,18 @@ import { EventObjectKind, EventType } from '../events/event-types';
 
 const SORT_KEY: Record<PolicyTemplateSortField, keyof PolicyTemplate> = { NAME: 'name', CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt' };
 const KIND = /^[A-Z][A-Za-z0-9]{0,62}$/;
+
+/** The kinds a version reads from data.inventory, checked as the template annotation is (names, at most 16). */
+function syncKindsOf(kinds: SyncKind[]): SyncKind[] {
+  try {
+    return parseSyncRequirements(JSON.stringify(kinds.map((k) => [{ groups: [k.group], versions: [k.version], kinds: [k.kind] }])));
+  } catch (error) {
+    if (isPolicyEngineError(error)) {
+      throw FarpointError.badInput(error.message.replace(/^ConstraintTemplate: metadata.annotations\["[^"]+"\]/, 'syncKinds'), 'input.syncKinds');
+    }
+    throw error;
+  }
+}
 
 /** Templates and their immutable versions: create, import, export, publish, deprecate. */
 @Injectable()
@@ -92,6 +104,7 @@ export class PolicyTemplateService {
         parametersSchema: input.parametersSchema ?? null,
         tests: (input.tests ?? []).map((t) => ({ name: t.name, source: t.source })),
         regoVersion: input.regoVersion ?? 'V0',
+        ...(input.syncKinds?.length ? { syncKinds: syncKindsOf(input.syncKinds) } : {}),
       },
       'input',
     );
@@ -262,6 +275,7 @@ export class PolicyTemplateService {
       version: number,
       ...source,
       parametersSchema: (source.parametersSchema ?? undefined) as Prisma.InputJsonValue | undefined,
+      syncKinds: (source.syncKinds ?? []) as unknown as Prisma.InputJsonValue,
       sourceHash: sourceHash(source),
       createdBy: actorOf(principal),
     });

@@ -116,7 +116,7 @@ async function fleet(): Promise<Fleet> {
 async function compiledConstraint(
   org: TestOrganization,
   action: EnforcementAction = 'DENY',
-  fields: { match?: object; parameters?: object } = {},
+  fields: { match?: object; parameters?: object; syncKinds?: object[] } = {},
 ): Promise<{ constraint: Constraint; version: PolicyTemplateVersion; sha256: string; wasm: Buffer }> {
   const n = ++counter;
   const kind = `K8sDesired${n}`;
@@ -137,6 +137,7 @@ async function compiledConstraint(
       entrypoint: `${kind.toLowerCase()}/violation`,
       bundleSha256: sha256,
       parametersSchema: { type: 'object', properties: { tags: { type: 'array', items: { type: 'string' } } } },
+      syncKinds: fields.syncKinds ?? [],
       createdBy: 'test',
     },
   });
@@ -328,7 +329,7 @@ describe(DesiredStateService.name, () => {
   it("limits a workspace assignment to the workspace's namespaces on the cluster, and leaves out a constraint with no compiled bundle", async () => {
     const f = await fleet();
     const p = f.org.principal;
-    const k = await compiledConstraint(f.org);
+    const k = await compiledConstraint(f.org, 'DENY', { syncKinds: [{ group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' }] });
     const a = await assignments.assign(p, { constraintId: k.constraint.id, scope: 'WORKSPACE', scopeId: f.ws.id });
     const uncompiled = await compiledConstraint(f.org);
     await svc.prisma.policyTemplateVersion.update({ where: { id: uncompiled.version.id }, data: { bundleSha256: null, compileStatus: 'FAILED' } });
@@ -337,7 +338,9 @@ describe(DesiredStateService.name, () => {
     const state = await desired.compute(f.c2.id);
     expect(state.constraints.map((c) => [c.assignmentId, c.match?.namespaces])).toEqual([[a.id, ['shop']]]);
     expect(state.bundles).toEqual([k.sha256]);
-    expect((await desired.compute(f.c1.id)).constraints).toEqual([]);
+    // A referential template's kinds go with it, for the agent's data.inventory.
+    expect(state.inventoryKinds).toEqual([{ group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' }]);
+    expect(await desired.compute(f.c1.id)).toMatchObject({ constraints: [], inventoryKinds: [] });
   });
 
   it('answers unchanged for the current generation, the full state for any other, and refuses a malformed generation', async () => {
