@@ -13,6 +13,7 @@ import { AgentClusterRepository } from '../../../src/modules/agent-gateway/agent
 import { AgentCredentialRepository } from '../../../src/modules/agent-gateway/agent-credential.repository';
 import { AgentCredentialService } from '../../../src/modules/agent-gateway/agent-credential.service';
 import { AgentReportsService } from '../../../src/modules/agent-gateway/agent-reports.service';
+import { AttachJobQueue } from '../../../src/modules/attach/attach-job.queue';
 import { AttachService } from '../../../src/modules/attach/attach.service';
 import { ClusterOperationRepository } from '../../../src/modules/attach/cluster-operation.repository';
 import { RegistrationTokenRepository } from '../../../src/modules/attach/registration-token.repository';
@@ -42,6 +43,7 @@ beforeAll(async () => {
   svc = await createServiceModule({
     providers: [
       AttachService,
+      AttachJobQueue,
       ClusterService,
       GenerationRepository,
       ClusterRepository,
