@@ -39,7 +39,7 @@ export const InventoryDeltaItemSchema = z.object({
   payload: InventoryDeltaSchema,
 });
 
-export const PolicyActionSchema = documented(z.enum(['DENY', 'WARN', 'DRYRUN']), "The enforcement action of the constraint as the agent runs it.");
+export const PolicyActionSchema = documented(z.enum(['DENY', 'WARN', 'DRYRUN']), 'The enforcement action of the constraint as the agent runs it.');
 
 export const AuditViolationSchema = z.object({
   kind: z.string().min(1).max(L.maxKindLength),
@@ -96,7 +96,13 @@ export const AdmissionSummaryItemSchema = z.object({ ...itemBase, kind: z.litera
 /**
  * Item kinds of protocol v1. Later kinds (e.g. `desired-state.applied`) are added to this union; the API is upgraded before agents use them.
  */
-export const ReportItemSchema = z.discriminatedUnion('kind', [HeartbeatItemSchema, InventorySnapshotItemSchema, InventoryDeltaItemSchema, AuditResultItemSchema, AdmissionSummaryItemSchema]);
+export const ReportItemSchema = z.discriminatedUnion('kind', [
+  HeartbeatItemSchema,
+  InventorySnapshotItemSchema,
+  InventoryDeltaItemSchema,
+  AuditResultItemSchema,
+  AdmissionSummaryItemSchema,
+]);
 export type ReportItem = z.infer<typeof ReportItemSchema>;
 export type ReportItemKind = ReportItem['kind'];
 export type ReportItemOf<K extends ReportItemKind> = Extract<ReportItem, { kind: K }>;

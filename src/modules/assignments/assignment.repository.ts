@@ -133,7 +133,10 @@ export class AssignmentRepository {
     if (valid.length === 0) {
       return [];
     }
-    const rows = await tx.policyAssignment.findMany({ where: { organizationId, id: { in: valid } }, include: { constraint: { select: { id: true, name: true, enforcementAction: true } } } });
+    const rows = await tx.policyAssignment.findMany({
+      where: { organizationId, id: { in: valid } },
+      include: { constraint: { select: { id: true, name: true, enforcementAction: true } } },
+    });
     if (rows.length === 0) {
       return [];
     }

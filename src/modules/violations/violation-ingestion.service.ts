@@ -113,7 +113,16 @@ export class ViolationIngestionService {
     for (const v of audit.violations) {
       const objectKey = objectKeyOf(v);
       if (!reported.has(objectKey)) {
-        reported.set(objectKey, { objectKey, objectUid: v.uid ?? null, kind: v.kind, apiGroup: v.apiGroup, namespace: v.namespace, name: v.name, message: v.message, action: v.action });
+        reported.set(objectKey, {
+          objectKey,
+          objectUid: v.uid ?? null,
+          kind: v.kind,
+          apiGroup: v.apiGroup,
+          namespace: v.namespace,
+          name: v.name,
+          message: v.message,
+          action: v.action,
+        });
       }
     }
     const uids = [...reported.values()].flatMap((r) => (r.objectUid ? [r.objectUid] : []));
@@ -128,7 +137,12 @@ export class ViolationIngestionService {
     const stillOpen = keys.filter((k) => existing.get(k) === 'OPEN');
     const fresh = keys.filter((k) => existing.get(k) !== 'OPEN').slice(0, Math.max(0, room - stillOpen.length));
     const kept = [...stillOpen.slice(0, room), ...fresh];
-    await this.violations.upsertOpen(tx, { organizationId: cluster.organizationId, clusterId: cluster.id, assignmentId: assignment.id, constraintId: assignment.constraintId }, kept.map((k) => reported.get(k)!), now);
+    await this.violations.upsertOpen(
+      tx,
+      { organizationId: cluster.organizationId, clusterId: cluster.id, assignmentId: assignment.id, constraintId: assignment.constraintId },
+      kept.map((k) => reported.get(k)!),
+      now,
+    );
     // Only a complete, uncut set says what is gone; otherwise an object missing from it may still violate.
     const resolved = audit.complete && audit.totalViolations === audit.violations.length ? await this.violations.resolveAllBut(tx, cluster.id, assignment.id, keys, now) : 0;
     const open = await this.violations.countOpen(tx, { clusterId: cluster.id, assignmentId: assignment.id });

@@ -79,7 +79,8 @@ export class AssignmentImpactResolver {
   constructor(private readonly service: ViolationService) {}
 
   @ResolveField(() => AssignmentImpact, {
-    description: 'For a DRYRUN or WARN assignment: how many objects, namespaces, clusters and sites it would block if it were DENY (for a DENY: what it already refuses on their next write).',
+    description:
+      'For a DRYRUN or WARN assignment: how many objects, namespaces, clusters and sites it would block if it were DENY (for a DENY: what it already refuses on their next write).',
   })
   impact(@Parent() assignment: PolicyAssignment, @CurrentPrincipal() principal: Principal) {
     return this.service.impact(principal, assignment);

@@ -112,7 +112,12 @@ const pod = (name: string, uid: string = `uid-${run}-${name}`, namespace = 'shop
   action: 'DENY',
 });
 
-function audit(agent: AgentSession, a: Pick<PolicyAssignment, 'id'>, violations: AuditViolation[], extra: { generation?: number; complete?: boolean; totalViolations?: number } = {}): ReportItem {
+function audit(
+  agent: AgentSession,
+  a: Pick<PolicyAssignment, 'id'>,
+  violations: AuditViolation[],
+  extra: { generation?: number; complete?: boolean; totalViolations?: number } = {},
+): ReportItem {
   return {
     seq: ++agent.seq,
     observedAt: '2026-12-01T10:00:00.000Z',
@@ -150,7 +155,15 @@ describe(ViolationIngestionService.name, () => {
     await agent.send([audit(agent, a, [{ ...pod('b'), message: 'still latest' }])], t1);
     const [ra, rb] = await rows(cluster);
     expect(ra).toMatchObject({ state: 'RESOLVED', resolvedAt: t1, firstSeenAt: t0 });
-    expect(rb).toMatchObject({ state: 'OPEN', message: 'still latest', firstSeenAt: t0, lastSeenAt: t1, resolvedAt: null, constraintId: a.constraintId, objectUid: `uid-${run}-b` });
+    expect(rb).toMatchObject({
+      state: 'OPEN',
+      message: 'still latest',
+      firstSeenAt: t0,
+      lastSeenAt: t1,
+      resolvedAt: null,
+      constraintId: a.constraintId,
+      objectUid: `uid-${run}-b`,
+    });
 
     const t2 = new Date('2026-12-01T10:02:00Z');
     await agent.send([audit(agent, a, [pod('a'), pod('b')])], t2);
@@ -298,7 +311,12 @@ describe(ViolationIngestionService.name, () => {
     await svc.prisma.cluster.update({ where: { id: cluster.id }, data: { siteId: site.id } });
     void clean;
     const a = await assignment(insightsOrg, null, 'DRYRUN');
-    await agent.send([audit(agent, a, [{ ...pod('p1'), action: 'DRYRUN' }, { ...pod('p2', 'u2', 'other'), action: 'DRYRUN' }])]);
+    await agent.send([
+      audit(agent, a, [
+        { ...pod('p1'), action: 'DRYRUN' },
+        { ...pod('p2', 'u2', 'other'), action: 'DRYRUN' },
+      ]),
+    ]);
     const p = insightsOrg.principal;
     const list = await insights.list(p, { filter: { siteId: site.id, namespace: 'other' } });
     expect(list.totalCount).toBe(1);
