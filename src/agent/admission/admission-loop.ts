@@ -6,8 +6,21 @@ import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
 import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from '../desired-state-store';
 import { desiredWebhooks, syncWebhookConfiguration, type WebhookSettings } from './webhook-configuration';
+import type { SyncKind } from '../../policy-engine/sync-requirements';
 import type { InventorySync } from './inventory-sync';
 import type { WebhookPolicies } from './webhook-server';
+
+const NAMESPACE_KIND: SyncKind = { group: '', version: 'v1', kind: 'Namespace' };
+
+/**
+ * The kinds to watch: what the referential templates read, and Namespaces when a constraint matches by
+ * namespaceSelector (the engine then needs the object's Namespace; without it the decision fails).
+ */
+export function withNamespacesWhenSelected(kinds: readonly SyncKind[], constraints: readonly ConstraintForEvaluation[]): SyncKind[] {
+  const needsNamespaces = constraints.some((c) => c.match?.namespaceSelector);
+  const has = kinds.some((k) => k.group === '' && k.kind === 'Namespace');
+  return needsNamespaces && !has ? [...kinds, NAMESPACE_KIND] : [...kinds];
+}
 
 export interface AdmissionLoopDeps {
   stateDir: string;
@@ -48,8 +61,15 @@ export class AdmissionLoop {
   /** What the webhook server evaluates with, read per request. */
   readonly policies = (): WebhookPolicies => ({
     constraints: this.running.constraints,
-    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] =>
-      this.deps.engine.evaluate(request, constraints, this.deps.inventory ? { inventory: this.deps.inventory.current() } : {}),
+    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] => {
+      if (!this.deps.inventory) {
+        return this.deps.engine.evaluate(request, constraints);
+      }
+      const inventory = this.deps.inventory.current();
+      // A namespaceSelector matches on the labels of the object's Namespace, from the same watch.
+      const namespaceObject = request.namespace ? (inventory.cluster?.v1?.Namespace?.[request.namespace] as Record<string, unknown> | undefined) : undefined;
+      return this.deps.engine.evaluate(request, constraints, { inventory, ...(namespaceObject ? { namespaceObject } : {}) });
+    },
   });
 
   get generation(): number {
@@ -107,7 +127,7 @@ export class AdmissionLoop {
     const previous = this.running;
     this.running = { generation: state.generation, constraints: state.constraints, admission: state.admission };
     this.lastRefused = undefined;
-    this.deps.inventory?.setKinds(state.inventoryKinds);
+    this.deps.inventory?.setKinds(withNamespacesWhenSelected(state.inventoryKinds, state.constraints));
     this.deps.status?.applied(state.generation);
     const inUse = new Set(state.constraints.map((c) => c.bundleSha256));
     for (const c of previous.constraints) {
