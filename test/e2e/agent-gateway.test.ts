@@ -21,7 +21,7 @@ import {
   ReportsResponseSchema,
   RotateCredentialResponseSchema,
 } from '../../src/protocol';
-import { makeHeartbeatItem, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
+import { makeHeartbeatItem, makeHeartbeatPayload, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
 import { ApiFactory, type SiteRecord } from '../support/factories';
 import { startApi, type TestApi } from '../support/api';
 
@@ -680,6 +680,61 @@ describe('POST /agent/v1/reports', () => {
     expect((await clusterRow(agent.clusterId)).health).toBe('HEALTHY');
     const changed = await eventsOf(agent.clusterId, 'ClusterHealthChanged');
     expect(changed[changed.length - 1].data).toEqual({ from: 'DISCONNECTED', to: 'HEALTHY' });
+  });
+
+  it("shows the agent's connectivity by the site's grace, its backlog, drops per kind and oldest queued item over GraphQL, from the last heartbeat", async () => {
+    const agent = await registeredAgent({ site });
+    const connectivity = async () =>
+      (
+        await api.gqlOk<{ cluster: { connectivity: Record<string, unknown> } }>(
+          admin,
+          'query($id: ID!) { cluster(id: $id) { connectivity { state backlogItems droppedByKind { kind count } oldestQueuedAt lastHeartbeatAt } } }',
+          { id: agent.clusterId },
+        )
+      ).cluster.connectivity;
+    expect(await connectivity()).toEqual({ state: 'NEVER_CONNECTED', backlogItems: null, droppedByKind: [], oldestQueuedAt: null, lastHeartbeatAt: null });
+
+    const queued = (depth: number, droppedByKind: Record<string, number>, oldestQueuedAt?: string): ReportItem => ({
+      ...heartbeat(agent),
+      payload: makeHeartbeatPayload({
+        queueDepth: depth,
+        droppedItemCount: Object.values(droppedByKind).reduce((a, b) => a + b, 0),
+        droppedByKind,
+        ...(oldestQueuedAt ? { oldestQueuedAt } : {}),
+      }),
+    });
+    const backlog = [queued(900, { heartbeat: 40 }, '2026-11-25T08:00:00.000Z'), queued(901, { heartbeat: 41, 'inventory.delta': 3 }, '2026-11-25T08:00:00.000Z')];
+    await report(agent, backlog);
+    const online = await connectivity();
+    expect(online).toEqual({
+      state: 'ONLINE',
+      backlogItems: 901,
+      droppedByKind: [
+        { kind: 'heartbeat', count: 41 },
+        { kind: 'inventory.delta', count: 3 },
+      ],
+      oldestQueuedAt: '2026-11-25T08:00:00.000Z',
+      lastHeartbeatAt: (await clusterRow(agent.clusterId)).lastHeartbeatAt!.toISOString(),
+    });
+
+    // Drained: the next heartbeat is alone in the queue. A replay of the old batch changes nothing.
+    await report(agent, [queued(1, { heartbeat: 41, 'inventory.delta': 3 })]);
+    await report(agent, backlog);
+    expect(await connectivity()).toMatchObject({
+      state: 'ONLINE',
+      backlogItems: 1,
+      oldestQueuedAt: null,
+      droppedByKind: [
+        { kind: 'heartbeat', count: 41 },
+        { kind: 'inventory.delta', count: 3 },
+      ],
+    });
+
+    // The site allows 180 s of silence.
+    await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { lastHeartbeatAt: new Date(Date.now() - 170_000) } });
+    expect((await connectivity()).state).toBe('ONLINE');
+    await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { lastHeartbeatAt: new Date(Date.now() - 181_000) } });
+    expect(await connectivity()).toMatchObject({ state: 'OFFLINE', backlogItems: 1 });
   });
 
   it('answers PROTOCOL_INVALID_BODY with the field paths, for schema errors and for bodies that are not JSON', async () => {

@@ -76,11 +76,17 @@ export class AgentReportsService {
     return { response: { ackedSeq: outcome.ackedSeq, directives }, change };
   }
 
-  /** Heartbeat time (server clock: the agent's may be wrong), inventory summary and agent version. */
+  /** Heartbeat time (server clock: the agent's may be wrong), the agent's queue, inventory summary and agent version. */
   private async updateCluster(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, outcome: IngestOutcome, now: Date): Promise<void> {
     const data: Prisma.ClusterUncheckedUpdateInput = {};
     if (outcome.heartbeat) {
       data.lastHeartbeatAt = now;
+    }
+    if (outcome.agentQueue) {
+      // In the same UPDATE as lastHeartbeatAt: Cluster.connectivity reads them together.
+      data.agentQueueDepth = outcome.agentQueue.depth;
+      data.agentDroppedByKind = outcome.agentQueue.droppedByKind ?? Prisma.DbNull;
+      data.agentOldestQueuedAt = outcome.agentQueue.oldestQueuedAt;
     }
     if (request.agentVersion !== cluster.agentVersion) {
       data.agentVersion = request.agentVersion;

@@ -31,6 +31,15 @@ export interface IngestOutcome {
   ignoredDeltas: number;
   /** Some delta had no base and no snapshot followed it: ask the agent for a snapshot (SEND_SNAPSHOT). */
   needsSnapshot: boolean;
+  /** The agent's report queue as the newest new heartbeat saw it (null without one). */
+  agentQueue: AgentQueueReport | null;
+}
+
+export interface AgentQueueReport {
+  depth: number;
+  /** Absent from heartbeats of agents before the segmented queue. */
+  droppedByKind: Record<string, number> | null;
+  oldestQueuedAt: Date | null;
 }
 
 /** The items not stored yet: seq above ackedSeq, in seq order (the schema already enforces increasing seq). */
@@ -53,11 +62,17 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
   let snapshotReceived = false;
   let ignoredDeltas = 0;
   let baseMissing = false;
+  let agentQueue: AgentQueueReport | null = null;
   for (const item of fresh) {
     ackedSeq = item.seq;
     switch (item.kind) {
       case 'heartbeat':
         heartbeat = true;
+        agentQueue = {
+          depth: item.payload.queueDepth,
+          droppedByKind: item.payload.droppedByKind ?? null,
+          oldestQueuedAt: item.payload.oldestQueuedAt ? new Date(item.payload.oldestQueuedAt) : null,
+        };
         break;
       case 'inventory.snapshot':
         inventory = item.payload;
@@ -90,6 +105,7 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
     snapshotReceived,
     ignoredDeltas,
     needsSnapshot: baseMissing,
+    agentQueue,
   };
 }
 
