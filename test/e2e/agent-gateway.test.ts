@@ -695,7 +695,9 @@ describe('POST /agent/v1/reports', () => {
     expect(await connectivity()).toEqual({ state: 'NEVER_CONNECTED', backlogItems: null, droppedByKind: [], oldestQueuedAt: null, lastHeartbeatAt: null });
 
     const queued = (depth: number, droppedByKind: Record<string, number>, oldestQueuedAt?: string): ReportItem => ({
-      ...heartbeat(agent),
+      seq: ++agent.seq,
+      observedAt: '2026-11-26T10:00:20.000Z',
+      kind: 'heartbeat',
       payload: makeHeartbeatPayload({
         queueDepth: depth,
         droppedItemCount: Object.values(droppedByKind).reduce((a, b) => a + b, 0),

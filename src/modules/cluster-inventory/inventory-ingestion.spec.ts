@@ -47,7 +47,12 @@ describe(foldReportItems.name, () => {
   });
 
   it("takes the agent queue's figures from the newest new heartbeat", () => {
-    const hb = (seq: number, payload: Partial<HeartbeatPayload>) => ({ ...makeHeartbeatItem(seq), payload: makeHeartbeatPayload(payload) });
+    const hb = (seq: number, payload: Partial<HeartbeatPayload>): ReportItem => ({
+      seq,
+      observedAt: '2026-11-26T10:00:20.000Z',
+      kind: 'heartbeat',
+      payload: makeHeartbeatPayload(payload),
+    });
     const outcome = foldReportItems({ ackedSeq: 2, inventory: null }, [
       hb(2, { queueDepth: 99 }),
       hb(3, { queueDepth: 7, droppedByKind: { heartbeat: 2 }, oldestQueuedAt: '2026-11-26T09:00:00.000Z' }),
