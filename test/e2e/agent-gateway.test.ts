@@ -95,11 +95,14 @@ interface Attached {
 }
 
 /** attachCluster through GraphQL: a PENDING cluster and its one-time registration token. */
-async function attach(opts: { site?: SiteRecord | null } = {}): Promise<Attached> {
+async function attach(opts: { site?: SiteRecord | null; agentStateVolume?: Record<string, unknown> } = {}): Promise<Attached> {
   const group = await make.group().create();
   const input: Record<string, unknown> = { name: make.nextName('cluster'), groupId: group.id };
   if (opts.site) {
     input.siteId = opts.site.id;
+  }
+  if (opts.agentStateVolume) {
+    input.agentStateVolume = opts.agentStateVolume;
   }
   const data = await api.gqlOk<{ attachCluster: { cluster: { id: string; phase: string }; registrationToken: string } }>(
     admin,
@@ -220,6 +223,55 @@ describe('GET /agent/v1/manifests/{token}.yaml', () => {
     const served = loadAll((await getManifests(a.token)).text);
     expect(JSON.parse(JSON.stringify(await service.manifestsFor(a.clusterId, a.token)))).toEqual(served);
     await expect(service.manifestsFor(b.clusterId, a.token)).rejects.toMatchObject({ code: 'TOKEN_UNKNOWN' });
+  });
+});
+
+describe('the state volume chosen at attach', () => {
+  type Manifest = { kind: string; metadata: { name: string }; spec?: any };
+  const manifestsOf = async (token: string) => loadAll((await getManifests(token)).text) as Manifest[];
+  const podOf = (objects: Manifest[]) => objects.find((o) => o.kind === 'Deployment')!.spec.template.spec;
+
+  it('defaults to a hostPath handed to the agent by an init container, and renders a chosen path, claim or emptyDir', async () => {
+    const byDefault = podOf(await manifestsOf((await attach()).token));
+    expect(byDefault.volumes).toContainEqual({ name: 'state', hostPath: { path: '/var/lib/farpoint-agent', type: 'DirectoryOrCreate' } });
+    expect(byDefault.initContainers.map((c: { name: string }) => c.name)).toEqual(['state-owner']);
+
+    const custom = podOf(await manifestsOf((await attach({ agentStateVolume: { hostPath: { path: '/data/farpoint' } } })).token));
+    expect(custom.volumes).toContainEqual({ name: 'state', hostPath: { path: '/data/farpoint', type: 'DirectoryOrCreate' } });
+
+    const claimed = await manifestsOf((await attach({ agentStateVolume: { persistentVolumeClaim: { storageClassName: 'local-path', size: '1Gi' } } })).token);
+    expect(claimed.find((o) => o.kind === 'PersistentVolumeClaim')).toMatchObject({
+      metadata: { name: 'farpoint-agent-state' },
+      spec: { storageClassName: 'local-path', resources: { requests: { storage: '1Gi' } } },
+    });
+    expect(podOf(claimed).volumes).toContainEqual({ name: 'state', persistentVolumeClaim: { claimName: 'farpoint-agent-state' } });
+    expect(podOf(claimed).initContainers).toBeUndefined();
+
+    expect(podOf(await manifestsOf((await attach({ agentStateVolume: { emptyDir: true } })).token)).volumes).toContainEqual({ name: 'state', emptyDir: { sizeLimit: '64Mi' } });
+  });
+
+  it.each([
+    ['a relative path', { hostPath: { path: 'var/lib/x' } }, 'agentStateVolume.hostPath.path'],
+    ['a path that climbs', { hostPath: { path: '/var/../etc' } }, 'agentStateVolume.hostPath.path'],
+    ['a size that is no size', { persistentVolumeClaim: { size: 'lots' } }, 'agentStateVolume.persistentVolumeClaim.size'],
+    ['a StorageClass that is no name', { persistentVolumeClaim: { storageClassName: 'Fast Disks' } }, 'agentStateVolume.persistentVolumeClaim.storageClassName'],
+    ['emptyDir: false', { emptyDir: false }, 'agentStateVolume.emptyDir'],
+  ])('refuses %s with BAD_USER_INPUT naming the field, and creates no cluster', async (_what, agentStateVolume, path) => {
+    const group = await make.group().create();
+    const name = make.nextName('cluster');
+    const { errors } = await api.gql(admin, 'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id } } }', {
+      input: { name, groupId: group.id, agentStateVolume },
+    });
+    expect(errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'agentStateVolume', path });
+    expect(await api.prisma.cluster.count({ where: { name } })).toBe(0);
+  });
+
+  it('refuses two choices at once (the input is @oneOf)', async () => {
+    const group = await make.group().create();
+    const { errors } = await api.gql(admin, 'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id } } }', {
+      input: { name: make.nextName('cluster'), groupId: group.id, agentStateVolume: { hostPath: {}, emptyDir: true } },
+    });
+    expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
 

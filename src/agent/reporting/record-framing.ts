@@ -5,7 +5,7 @@
  */
 
 const HEADER_BYTES = 8;
-/** Larger frames are treated as corrupt (an item is at most the protocol's body size, 1 MiB). */
+/** Larger frames are treated as corrupt (an item is at most the protocol's body size, 8 MiB). */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 const CRC_TABLE = (() => {

@@ -15,6 +15,7 @@ import { AGENT_REGISTERED_PHASES, AWAITING_AGENT_PHASES } from '../clusters/clus
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { ClusterService } from '../clusters/cluster.service';
 import { EventRecorder } from '../events/event.recorder';
+import { parseAgentStateVolume } from './agent-state-volume';
 import { AttachClusterInput, AttachClusterWithKubeconfigInput } from './attach.model';
 import { ClusterOperationRepository } from './cluster-operation.repository';
 import { RegistrationTokenRepository } from './registration-token.repository';
@@ -51,8 +52,9 @@ export class AttachService {
   /** TMC-style attach: a PENDING cluster and a one-time link to `kubectl apply -f`. */
   attachByLink(principal: Principal, input: AttachClusterInput): Promise<IssuedLink> {
     const ttl = this.ttlHours(input.registrationTokenTtlHours);
+    const agentStateVolume = parseAgentStateVolume(input.agentStateVolume);
     return this.transactions.run(async (tx) => {
-      const cluster = await this.clusterService.createInTransaction(tx, principal, { ...input, phase: 'PENDING', attachMode: 'LINK' });
+      const cluster = await this.clusterService.createInTransaction(tx, principal, { ...input, phase: 'PENDING', attachMode: 'LINK', agentStateVolume });
       return this.issueLink(tx, principal, cluster, ttl);
     });
   }
@@ -95,8 +97,9 @@ export class AttachService {
     await this.checkKubeconfig(input.kubeconfig);
     const { kubeconfig, ...clusterInput } = input;
     const ttl = this.ttlHours(input.registrationTokenTtlHours);
+    const agentStateVolume = parseAgentStateVolume(input.agentStateVolume);
     const { cluster, operation, registrationToken } = await this.transactions.run(async (tx) => {
-      const created = await this.clusterService.createInTransaction(tx, principal, { ...clusterInput, phase: 'ATTACHING', attachMode: 'QUEUE' });
+      const created = await this.clusterService.createInTransaction(tx, principal, { ...clusterInput, phase: 'ATTACHING', attachMode: 'QUEUE', agentStateVolume });
       const link = await this.issueLink(tx, principal, created, ttl);
       const op = await this.operations.create(tx, { organizationId: created.organizationId, clusterId: created.id, kind: 'ATTACH', createdBy: actorOf(principal) });
       return { cluster: created, operation: op, registrationToken: link.registrationToken };
