@@ -27,7 +27,8 @@ export interface AgentConfig {
   rotateAtFraction: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Edge admission (FARPOINT_ADMISSION=on); undefined when off, the default. */
-  admission?: { url: string; listenHost: string; port: number; intervalMs: number };
+  /** Edge admission (FARPOINT_ADMISSION=on); with it, the desired-state loop polls the API every desiredStateIntervalMs. */
+  admission?: { url: string; listenHost: string; port: number; intervalMs: number; desiredStateIntervalMs: number };
 }
 
 const seconds = (fallback: number) =>
@@ -62,6 +63,7 @@ const EnvSchema = z.object({
   FARPOINT_ADMISSION_LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
   FARPOINT_ADMISSION_PORT: z.coerce.number().int().min(1).max(65_535).default(9443),
   FARPOINT_ADMISSION_INTERVAL_SECONDS: seconds(5),
+  FARPOINT_DESIRED_STATE_INTERVAL_SECONDS: seconds(10),
 });
 
 export class AgentConfigError extends Error {
@@ -103,7 +105,13 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
     logLevel: e.FARPOINT_AGENT_LOG_LEVEL,
     admission:
       e.FARPOINT_ADMISSION === 'on' && e.FARPOINT_ADMISSION_URL
-        ? { url: e.FARPOINT_ADMISSION_URL, listenHost: e.FARPOINT_ADMISSION_LISTEN_HOST, port: e.FARPOINT_ADMISSION_PORT, intervalMs: e.FARPOINT_ADMISSION_INTERVAL_SECONDS }
+        ? {
+            url: e.FARPOINT_ADMISSION_URL,
+            listenHost: e.FARPOINT_ADMISSION_LISTEN_HOST,
+            port: e.FARPOINT_ADMISSION_PORT,
+            intervalMs: e.FARPOINT_ADMISSION_INTERVAL_SECONDS,
+            desiredStateIntervalMs: e.FARPOINT_DESIRED_STATE_INTERVAL_SECONDS,
+          }
         : undefined,
   };
 }

@@ -6,6 +6,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { AgentObjectNames } from '../agent-install/names';
 import { EdgeAdmission } from './admission/edge-admission';
+import { DesiredStateStatus } from './desired-state-status';
 import { Agent } from './agent';
 import { HttpAgentApi } from './api-client';
 import { createClusterWatch } from './inventory/cluster-watch';
@@ -49,7 +50,10 @@ async function main(): Promise<number> {
     queuedItems: queue.depth,
   });
 
+  // What admission runs, told to the API in heartbeats by way of the agent's loops.
+  const desiredStateStatus = new DesiredStateStatus();
   const agent = new Agent({
+    desiredStateStatus,
     config,
     log,
     api: new HttpAgentApi({ apiUrl: config.apiUrl, agentVersion: config.agentVersion, timeoutMs: config.httpTimeoutMs }),
@@ -67,6 +71,7 @@ async function main(): Promise<number> {
         configurationName: AgentObjectNames.validatingWebhookConfiguration,
         log,
         backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs },
+        status: desiredStateStatus,
       }),
   });
 

@@ -20,6 +20,9 @@ export const AgentProtocolLimits = {
   /** Largest seq (and ackedSeq): a signed 32-bit integer, so the API can store it as a Postgres integer. */
   maxSeq: 2_147_483_647,
 
+  /** Most constraints (and bundles) in one desired state. */
+  maxDesiredConstraints: 2_000,
+
   maxNodes: 2_000,
   maxNamespaces: 10_000,
   maxWorkloads: 20_000,

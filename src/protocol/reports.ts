@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentVersionSchema, ClusterIdSchema, count, CountSchema, documented, TimestampSchema } from './common';
+import { DesiredStateErrorSchema } from './desired-state';
 import { InventoryDeltaSchema, InventorySchema } from './inventory';
 import { AgentProtocolLimits as L } from './limits';
 
@@ -23,6 +24,11 @@ export const HeartbeatPayloadSchema = z.object({
   oldestQueuedAt: documented(
     z.iso.datetime({ offset: true }).optional(),
     'observedAt (agent clock) of the oldest undelivered item when this heartbeat was queued; absent when the queue held nothing else.',
+  ),
+  desiredStateGeneration: documented(z.number().int().min(0).max(L.maxSeq).optional(), 'The desired-state generation the agent enforces (absent: admission off, or no state yet).'),
+  desiredStateError: documented(
+    DesiredStateErrorSchema.nullable().optional(),
+    'Why the agent does not run the newest desired state it fetched (a bundle with a wrong hash, say); null once it runs it.',
   ),
 });
 export type HeartbeatPayload = z.infer<typeof HeartbeatPayloadSchema>;

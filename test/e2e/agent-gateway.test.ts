@@ -12,6 +12,7 @@ import {
   type AgentErrorCode,
   AgentPaths,
   AgentProtocolLimits,
+  DesiredStateResponseSchema,
   type Inventory,
   REGISTRATION_REPEAT_WINDOW_SECONDS,
   type RegisterResponse,
@@ -857,12 +858,122 @@ describe('detach through the report channel', () => {
   });
 });
 
+describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
+  const getDesired = (credential: string | undefined, query = '') => call('GET', `${AgentPaths.desiredState}${query}`, AgentPaths.desiredState, { credential });
+  const getBundle = (credential: string | undefined, sha256: string) => call('GET', AgentPaths.bundle(sha256), AgentPaths.bundleTemplate, { credential });
+  let n = 0;
+
+  /** A compiled constraint (bundle bytes of its own) assigned through GraphQL to the agent's cluster. */
+  async function assignedTo(agent: Agent): Promise<{ sha256: string; wasm: Buffer; assignmentId: string; name: string }> {
+    const { organizationId } = await clusterRow(agent.clusterId);
+    const kind = `K8sE2eDesired${++n}${randomBytes(3).toString('hex')}`;
+    const wasm = Buffer.concat([Buffer.from('\0asm'), randomBytes(64)]);
+    const sha256 = createHash('sha256').update(wasm).digest('hex');
+    await api.prisma.policyBundle.create({ data: { sha256, wasm, size: wasm.byteLength } });
+    const template = await api.prisma.policyTemplate.create({ data: { organizationId, name: kind.toLowerCase(), kind, createdBy: 'test' } });
+    const version = await api.prisma.policyTemplateVersion.create({
+      data: {
+        templateId: template.id,
+        version: 1,
+        kind,
+        title: kind,
+        rego: 'package x',
+        sourceHash: kind,
+        lifecycle: 'PUBLISHED',
+        compileStatus: 'COMPILED',
+        entrypoint: `${kind.toLowerCase()}/violation`,
+        bundleSha256: sha256,
+        createdBy: 'test',
+      },
+    });
+    const constraint = await api.prisma.constraint.create({ data: { organizationId, name: kind.toLowerCase(), kind, templateVersionId: version.id, createdBy: 'test' } });
+    const data = await api.gqlOk<{ assignPolicy: { id: string } }>(admin, 'mutation($input: AssignPolicyInput!) { assignPolicy(input: $input) { id } }', {
+      input: { constraintId: constraint.id, scope: 'CLUSTER', scopeId: agent.clusterId },
+    });
+    return { sha256, wasm, assignmentId: data.assignPolicy.id, name: constraint.name };
+  }
+
+  it('answers the full state for another generation and unchanged for the current one, and serves its bundles as immutable wasm', async () => {
+    const agent = await registeredAgent();
+    const k = await assignedTo(agent);
+    const { desiredStateGeneration: generation } = await clusterRow(agent.clusterId);
+
+    const full = await getDesired(agent.credential, '?generation=0');
+    expect(full.status).toBe(200);
+    expect(full.headers.get('cache-control')).toBe('no-store');
+    expect(DesiredStateResponseSchema.parse(full.json)).toEqual(full.json);
+    expect(full.json).toMatchObject({ generation, unchanged: false, bundles: [k.sha256], admission: { failurePolicy: 'Ignore', timeoutSeconds: 3 } });
+    expect(full.json.constraints.map((c: { assignmentId: string; name: string; enforcementAction: string }) => [c.assignmentId, c.name, c.enforcementAction])).toEqual([
+      [k.assignmentId, k.name, 'deny'],
+    ]);
+    expect((await getDesired(agent.credential)).json.unchanged).toBe(false);
+    const same = await getDesired(agent.credential, `?generation=${generation}`);
+    expect([same.status, same.json]).toEqual([200, { generation, unchanged: true }]);
+
+    const bundle = await getBundle(agent.credential, k.sha256);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get('content-type')).toBe('application/wasm');
+    expect(bundle.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(bundle.headers.get('etag')).toBe(`"${k.sha256}"`);
+    const bytes = Buffer.from(await (await fetch(`${api.url}${AgentPaths.bundle(k.sha256)}`, { headers: { authorization: `Bearer ${agent.credential}` } })).arrayBuffer());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(k.sha256);
+  });
+
+  it("refuses another cluster's bundle, a bundle no state uses, a malformed sha256 or generation, and missing, forged and revoked credentials", async () => {
+    const agent = await registeredAgent();
+    const neighbour = await registeredAgent();
+    const k = await assignedTo(agent);
+
+    expectError(await getBundle(neighbour.credential, k.sha256), 'BUNDLE_NOT_FOUND');
+    expect((await getDesired(neighbour.credential)).json).toMatchObject({ unchanged: false, bundles: [], constraints: [] });
+    expectError(await getBundle(agent.credential, createHash('sha256').update('no such bundle').digest('hex')), 'BUNDLE_NOT_FOUND');
+    expectError(await getBundle(agent.credential, k.sha256.toUpperCase()), 'PROTOCOL_INVALID_PARAMETER');
+    expectError(await getBundle(agent.credential, 'not-a-sha'), 'PROTOCOL_INVALID_PARAMETER');
+    for (const query of ['?generation=abc', '?generation=-1', '?generation=1.5', '?generation=99999999999', '?generation=1&generation=2']) {
+      expectError(await getDesired(agent.credential, query), 'PROTOCOL_INVALID_PARAMETER');
+    }
+    expectError(await getDesired(undefined), 'CREDENTIAL_INVALID');
+    expectError(await getDesired(forgedCredential()), 'CREDENTIAL_INVALID');
+    expectError(await getBundle(forgedCredential(), k.sha256), 'CREDENTIAL_INVALID');
+
+    // Detached: every credential of the cluster is revoked, for these routes as for the others.
+    await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: agent.clusterId });
+    expect((await report(agent, [heartbeat(agent)])).directives).toEqual([{ type: 'DETACH' }]);
+    expectError(await getDesired(agent.credential, '?generation=0'), 'CREDENTIAL_REVOKED');
+    expectError(await getBundle(agent.credential, k.sha256), 'CREDENTIAL_REVOKED');
+  });
+
+  it('stores the generation the agent acknowledges in its heartbeats, with the reason a newer one failed', async () => {
+    const agent = await registeredAgent();
+    expect((await clusterRow(agent.clusterId)).appliedDesiredStateGeneration).toBeNull();
+    const failed = {
+      ...heartbeat(agent),
+      payload: { ...makeHeartbeatItem(1).payload, desiredStateGeneration: 3, desiredStateError: { code: 'BUNDLE_HASH_MISMATCH', message: 'bundle abc has SHA-256 def' } },
+    };
+    await report(agent, [failed as ReportItem]);
+    expect(await clusterRow(agent.clusterId)).toMatchObject({
+      appliedDesiredStateGeneration: 3,
+      desiredStateError: { code: 'BUNDLE_HASH_MISMATCH', message: 'bundle abc has SHA-256 def' },
+    });
+    const ok = { ...heartbeat(agent), payload: { ...makeHeartbeatItem(1).payload, desiredStateGeneration: 4 } };
+    await report(agent, [ok as ReportItem]);
+    expect(await clusterRow(agent.clusterId)).toMatchObject({ appliedDesiredStateGeneration: 4, desiredStateError: null });
+    // A heartbeat without the fields (admission off) leaves them as they are.
+    await report(agent, [heartbeat(agent)]);
+    expect((await clusterRow(agent.clusterId)).appliedDesiredStateGeneration).toBe(4);
+    const bad = { ...heartbeat(agent), payload: { ...makeHeartbeatItem(1).payload, desiredStateError: { code: 'lower case', message: 'x' } } };
+    expectError(await postReports(agent.credential, batch(agent, [bad as ReportItem])), 'PROTOCOL_INVALID_BODY');
+  });
+});
+
 describe('the agent protocol document (docs/agent-protocol.openapi.json)', () => {
   const operations = Object.entries(OPENAPI.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ path, method })));
   const fastifyUrl = (template: string) => template.replace(/\{(\w+)\}/g, ':$1');
 
-  it('documents the four operations of protocol v1', () => {
+  it('documents the six operations of protocol v1', () => {
     expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual([
+      `GET ${AgentPaths.bundleTemplate}`,
+      `GET ${AgentPaths.desiredState}`,
       `GET ${AgentPaths.manifestsTemplate}`,
       `POST ${AgentPaths.rotateCredential}`,
       `POST ${AgentPaths.register}`,
@@ -910,6 +1021,10 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
       'post /agent/v1/credentials/rotate 200',
       'post /agent/v1/reports 200',
       'post /agent/v1/reports 413',
+      'get /agent/v1/desired-state 200',
+      'get /agent/v1/desired-state 400',
+      'get /agent/v1/bundles/{sha256} 200',
+      'get /agent/v1/bundles/{sha256} 404',
     ]) {
       expect(seen).toContain(expected);
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { bundleSha256, PolicyEngine } from '../../policy-engine/engine';
 import { createJsonLogger } from '../logger';
 import { AdmissionLoop } from './admission-loop';
-import { writeDesiredState } from './desired-state';
+import { writeDesiredState } from '../desired-state-store';
 
 /** The agent's webhook configuration as the apiserver keeps it: replace bumps the resourceVersion. */
 class FakeAdmissionApi {

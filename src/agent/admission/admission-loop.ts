@@ -1,9 +1,10 @@
 import type { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import type { PolicyEngine } from '../../policy-engine/engine';
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
+import type { DesiredStateStatus } from '../desired-state-status';
 import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
-import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from './desired-state';
+import { DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from '../desired-state-store';
 import { desiredWebhooks, syncWebhookConfiguration, type WebhookSettings } from './webhook-configuration';
 import type { InventorySync } from './inventory-sync';
 import type { WebhookPolicies } from './webhook-server';
@@ -19,6 +20,8 @@ export interface AdmissionLoopDeps {
   backoff: BackoffSettings;
   /** How often the state on disk and the configuration in the cluster are checked. */
   intervalMs: number;
+  /** Told the generation it runs and why a state was refused (for the heartbeats). */
+  status?: DesiredStateStatus;
   /** data.inventory for referential templates; told the kinds of each state applied. */
   inventory?: Pick<InventorySync, 'setKinds' | 'current'>;
 }
@@ -26,6 +29,7 @@ export interface AdmissionLoopDeps {
 interface Running {
   generation: number;
   constraints: readonly ConstraintForEvaluation[];
+  admission?: DesiredState['admission'];
 }
 
 /**
@@ -69,7 +73,9 @@ export class AdmissionLoop {
   async step(): Promise<void> {
     await this.applyDesiredState();
     const { admissionApi, configurationName, webhook, log } = this.deps;
-    if (await syncWebhookConfiguration(admissionApi, configurationName, desiredWebhooks(this.running.constraints, webhook))) {
+    // The state's failure policy and timeout (its cluster group's) win over the defaults.
+    const settings = { ...webhook, ...(this.running.admission ?? {}) };
+    if (await syncWebhookConfiguration(admissionApi, configurationName, desiredWebhooks(this.running.constraints, settings))) {
       log.info('admission webhook configuration written', { generation: this.running.generation, constraints: this.running.constraints.length });
     }
   }
@@ -87,6 +93,7 @@ export class AdmissionLoop {
       return;
     }
     if (state.generation === this.running.generation) {
+      this.deps.status?.applied(state.generation);
       return;
     }
     try {
@@ -98,9 +105,10 @@ export class AdmissionLoop {
       return;
     }
     const previous = this.running;
-    this.running = { generation: state.generation, constraints: state.constraints };
+    this.running = { generation: state.generation, constraints: state.constraints, admission: state.admission };
     this.lastRefused = undefined;
     this.deps.inventory?.setKinds(state.inventoryKinds);
+    this.deps.status?.applied(state.generation);
     const inUse = new Set(state.constraints.map((c) => c.bundleSha256));
     for (const c of previous.constraints) {
       if (!inUse.has(c.bundleSha256)) {
@@ -112,6 +120,7 @@ export class AdmissionLoop {
 
   /** Logs a refused state once (the loop re-reads it every interval), keeping the running one. */
   private refused(key: string, error: unknown): void {
+    this.deps.status?.applyFailed({ code: error instanceof DesiredStateError ? error.code : 'DESIRED_STATE_NOT_APPLIED', message: key });
     if (this.lastRefused !== key) {
       this.lastRefused = key;
       this.deps.log.warn('desired state refused; the running state keeps deciding', { error, runningGeneration: this.running.generation });

@@ -1,5 +1,6 @@
 import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { PolicyEngine } from '../../policy-engine/engine';
+import type { DesiredStateStatus } from '../desired-state-status';
 import type { Logger } from '../logger';
 import type { BackoffSettings } from '../loop';
 import { AdmissionLoop } from './admission-loop';
@@ -18,6 +19,8 @@ export interface EdgeAdmissionOptions {
   log: Logger;
   backoff: BackoffSettings;
   intervalMs: number;
+  /** Shared with the desired-state loop and the heartbeats: the generation admission runs. */
+  status?: DesiredStateStatus;
 }
 
 /**
@@ -44,6 +47,7 @@ export class EdgeAdmission {
         log: o.log,
         backoff: o.backoff,
         intervalMs: o.intervalMs,
+        status: o.status,
         inventory,
       });
       server = new WebhookServer({ certPem: tls.certPem, keyPem: tls.keyPem, log: o.log, policies: loop.policies });

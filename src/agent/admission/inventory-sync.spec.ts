@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { eventually } from '../../dev/eventually';
 import { Backoff } from '../backoff';
-import type { InformerLike } from '../inventory/cluster-watch';
+import type { InformerLike } from '../informer';
 import { capturedLog } from '../testing/loops';
 import { InventorySync } from './inventory-sync';
 

@@ -12,7 +12,7 @@ import {
 import type { SyncKind } from '../../policy-engine/sync-requirements';
 import type { Inventory } from '../../policy-engine/types';
 import { Backoff } from '../backoff';
-import type { InformerLike } from '../inventory/cluster-watch';
+import type { InformerLike } from '../informer';
 import type { Logger } from '../logger';
 
 /** Where the objects of a synced kind come from: an informer, or undefined when the cluster does not serve the kind. */

@@ -1,3 +1,4 @@
+import type { HeartbeatPayload } from '../../protocol/reports';
 import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
 import type { Session } from '../session';
@@ -11,6 +12,8 @@ export interface HeartbeatLoopDeps {
   startedAt: string;
   /** Whether every informer has listed once. */
   inventorySynced: () => boolean;
+  /** The desired-state generation admission runs and why a newer one failed (absent: admission off). */
+  desiredState?: () => Pick<HeartbeatPayload, 'desiredStateGeneration' | 'desiredStateError'>;
 }
 
 /** Queues a heartbeat at the start of a session and every heartbeat interval after it. */
@@ -40,6 +43,7 @@ export class HeartbeatLoop {
       inventorySynced: this.deps.inventorySynced(),
       droppedByKind: queue.droppedByKind,
       ...(queue.oldestObservedAt ? { oldestQueuedAt: queue.oldestObservedAt } : {}),
+      ...this.deps.desiredState?.(),
     });
   }
 }

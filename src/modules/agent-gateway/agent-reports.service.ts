@@ -4,11 +4,11 @@ import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { Directive, parseOrThrow, ReportsRequest, ReportsRequestSchema, ReportsResponse, summarizeInventory } from '../../protocol';
 import { ClusterOperationRepository } from '../attach/cluster-operation.repository';
 import { ClusterInventoryService } from '../cluster-inventory/cluster-inventory.service';
-import { IngestOutcome, nextHealth } from '../cluster-inventory/inventory-ingestion';
+import { agentQueueOf, IngestOutcome, nextHealth } from '../cluster-inventory/inventory-ingestion';
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { EventRecorder } from '../events/event.recorder';
-import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.repository';
+import { AgentClusterRepository, ClusterWithSite, jsonOrDbNull } from './agent-cluster.repository';
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { EventObjectKind, EventType } from '../events/event-types';
@@ -82,11 +82,20 @@ export class AgentReportsService {
     if (outcome.heartbeat) {
       data.lastHeartbeatAt = now;
     }
-    if (outcome.agentQueue) {
+    if (outcome.lastHeartbeat) {
       // In the same UPDATE as lastHeartbeatAt: Cluster.connectivity reads them together.
-      data.agentQueueDepth = outcome.agentQueue.depth;
-      data.agentDroppedByKind = outcome.agentQueue.droppedByKind ?? Prisma.DbNull;
-      data.agentOldestQueuedAt = outcome.agentQueue.oldestQueuedAt;
+      const queue = agentQueueOf(outcome.lastHeartbeat);
+      data.agentQueueDepth = queue.depth;
+      data.agentDroppedByKind = queue.droppedByKind ?? Prisma.DbNull;
+      data.agentOldestQueuedAt = queue.oldestQueuedAt;
+    }
+    // The agent acknowledges the desired state it runs (and why a newer one failed) in its heartbeats; agents without admission send neither.
+    const beat = outcome.lastHeartbeat;
+    if (beat && (beat.desiredStateGeneration !== undefined || beat.desiredStateError !== undefined)) {
+      if (beat.desiredStateGeneration !== undefined) {
+        data.appliedDesiredStateGeneration = beat.desiredStateGeneration;
+      }
+      data.desiredStateError = jsonOrDbNull(beat.desiredStateError);
     }
     if (request.agentVersion !== cluster.agentVersion) {
       data.agentVersion = request.agentVersion;

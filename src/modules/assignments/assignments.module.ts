@@ -1,9 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ConstraintsModule } from '../constraints/constraints.module';
+import { GenerationsModule } from '../desired-state/generations.module';
 import { PolicyTemplatesModule } from '../policy-templates/policy-templates.module';
 import { AssignmentRepository } from './assignment.repository';
 import { AssignmentResolver } from './assignment.resolver';
 import { AssignmentService } from './assignment.service';
 
-@Module({ imports: [ConstraintsModule, PolicyTemplatesModule], providers: [AssignmentRepository, AssignmentService, AssignmentResolver], exports: [AssignmentService] })
+@Module({
+  imports: [ConstraintsModule, PolicyTemplatesModule, GenerationsModule],
+  providers: [AssignmentRepository, AssignmentService, AssignmentResolver],
+  exports: [AssignmentService, AssignmentRepository],
+})
 export class AssignmentsModule {}

@@ -1,6 +1,6 @@
-import { type HeartbeatPayload, type ReportItem } from '../../protocol';
+import { type ReportItem } from '../../protocol';
 import { makeHeartbeatItem, makeHeartbeatPayload, makeInventory, makeNode } from '../../protocol/testing/factories';
-import { foldReportItems, healthFromInventory, needsStoredInventory, newItems, nextHealth } from './inventory-ingestion';
+import { agentQueueOf, foldReportItems, healthFromInventory, needsStoredInventory, newItems, nextHealth } from './inventory-ingestion';
 
 const notReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'False' }] });
 const unknownReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'Unknown' }] });
@@ -42,25 +42,17 @@ describe(foldReportItems.name, () => {
       snapshotReceived: false,
       ignoredDeltas: 0,
       needsSnapshot: false,
-      agentQueue: null,
     });
   });
 
-  it("takes the agent queue's figures from the newest new heartbeat", () => {
-    const hb = (seq: number, payload: Partial<HeartbeatPayload>): ReportItem => ({
-      seq,
-      observedAt: '2026-11-26T10:00:20.000Z',
-      kind: 'heartbeat',
-      payload: makeHeartbeatPayload(payload),
+  it("reads the agent queue's figures from a heartbeat, older agents' included", () => {
+    expect(agentQueueOf(makeHeartbeatPayload({ queueDepth: 5, droppedByKind: { heartbeat: 3 }, oldestQueuedAt: '2026-11-26T09:30:00+01:00' }))).toEqual({
+      depth: 5,
+      droppedByKind: { heartbeat: 3 },
+      oldestQueuedAt: new Date('2026-11-26T08:30:00.000Z'),
     });
-    const outcome = foldReportItems({ ackedSeq: 2, inventory: null }, [
-      hb(2, { queueDepth: 99 }),
-      hb(3, { queueDepth: 7, droppedByKind: { heartbeat: 2 }, oldestQueuedAt: '2026-11-26T09:00:00.000Z' }),
-      hb(4, { queueDepth: 5, droppedByKind: { heartbeat: 3 }, oldestQueuedAt: '2026-11-26T09:30:00+01:00' }),
-    ]);
-    expect(outcome.agentQueue).toEqual({ depth: 5, droppedByKind: { heartbeat: 3 }, oldestQueuedAt: new Date('2026-11-26T08:30:00.000Z') });
     // An agent before the segmented queue sends neither field.
-    expect(foldReportItems({ ackedSeq: 0, inventory: null }, [hb(1, { queueDepth: 1 })]).agentQueue).toEqual({ depth: 1, droppedByKind: null, oldestQueuedAt: null });
+    expect(agentQueueOf(makeHeartbeatPayload({ queueDepth: 1 }))).toEqual({ depth: 1, droppedByKind: null, oldestQueuedAt: null });
   });
 
   it('applies snapshot and deltas in seq order', () => {

@@ -1,5 +1,5 @@
 import type { ClusterHealth } from '../../generated/prisma/enums';
-import { applyInventoryDelta, type Inventory, type InventorySummary, type ReportItem, summarizeInventory } from '../../protocol';
+import { applyInventoryDelta, type HeartbeatPayload, type Inventory, type InventorySummary, type ReportItem, summarizeInventory } from '../../protocol';
 
 /**
  * The pure part of report ingestion: which items are new, and what they add up to. The service
@@ -21,6 +21,8 @@ export interface IngestOutcome {
   skipped: number;
   /** At least one new heartbeat: the agent is alive now. */
   heartbeat: boolean;
+  /** The payload of the newest new heartbeat (what the agent says about itself: the desired-state generation it runs, say). */
+  lastHeartbeat?: HeartbeatPayload;
   /** The inventory after the batch (null while no snapshot has arrived). */
   inventory: Inventory | null;
   /** A snapshot or an applied delta changed the stored inventory. */
@@ -31,15 +33,22 @@ export interface IngestOutcome {
   ignoredDeltas: number;
   /** Some delta had no base and no snapshot followed it: ask the agent for a snapshot (SEND_SNAPSHOT). */
   needsSnapshot: boolean;
-  /** The agent's report queue as the newest new heartbeat saw it (null without one). */
-  agentQueue: AgentQueueReport | null;
 }
 
+/** The agent's report queue as a heartbeat saw it, as the cluster row stores it. */
 export interface AgentQueueReport {
   depth: number;
   /** Absent from heartbeats of agents before the segmented queue. */
   droppedByKind: Record<string, number> | null;
   oldestQueuedAt: Date | null;
+}
+
+export function agentQueueOf(heartbeat: HeartbeatPayload): AgentQueueReport {
+  return {
+    depth: heartbeat.queueDepth,
+    droppedByKind: heartbeat.droppedByKind ?? null,
+    oldestQueuedAt: heartbeat.oldestQueuedAt ? new Date(heartbeat.oldestQueuedAt) : null,
+  };
 }
 
 /** The items not stored yet: seq above ackedSeq, in seq order (the schema already enforces increasing seq). */
@@ -58,21 +67,17 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
   let inventory = state.inventory;
   let ackedSeq = state.ackedSeq;
   let heartbeat = false;
+  let lastHeartbeat: HeartbeatPayload | undefined;
   let inventoryChanged = false;
   let snapshotReceived = false;
   let ignoredDeltas = 0;
   let baseMissing = false;
-  let agentQueue: AgentQueueReport | null = null;
   for (const item of fresh) {
     ackedSeq = item.seq;
     switch (item.kind) {
       case 'heartbeat':
         heartbeat = true;
-        agentQueue = {
-          depth: item.payload.queueDepth,
-          droppedByKind: item.payload.droppedByKind ?? null,
-          oldestQueuedAt: item.payload.oldestQueuedAt ? new Date(item.payload.oldestQueuedAt) : null,
-        };
+        lastHeartbeat = item.payload;
         break;
       case 'inventory.snapshot':
         inventory = item.payload;
@@ -100,12 +105,12 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
     processed: fresh.length,
     skipped: items.length - fresh.length,
     heartbeat,
+    ...(lastHeartbeat ? { lastHeartbeat } : {}),
     inventory,
     inventoryChanged,
     snapshotReceived,
     ignoredDeltas,
     needsSnapshot: baseMissing,
-    agentQueue,
   };
 }
 

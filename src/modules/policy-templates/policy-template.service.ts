@@ -1,3 +1,4 @@
+import { GenerationRepository } from '../desired-state/generation.repository';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Connection, SortDirection, toConnection, toPageRequest } from '../../common/graphql/pagination';
@@ -51,6 +52,7 @@ export class PolicyTemplateService {
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
     private readonly queue: QueueGateway,
+    private readonly generations: GenerationRepository,
   ) {}
 
   async list(principal: Principal, args: PolicyTemplatesArgs): Promise<Connection<PolicyTemplate>> {
@@ -190,6 +192,7 @@ export class PolicyTemplateService {
         );
       }
       const published = await this.templates.updateVersion(tx, id, { lifecycle: 'PUBLISHED', publishedAt: new Date() });
+      await this.generations.bumpForTemplateVersion(tx, principal.organizationId, id);
       await this.events.record(tx, {
         organizationId: principal.organizationId,
         objectKind: EventObjectKind.PolicyTemplateVersion,
@@ -211,6 +214,8 @@ export class PolicyTemplateService {
         return version;
       }
       const deprecated = await this.templates.updateVersion(tx, id, { lifecycle: 'DEPRECATED', deprecatedAt: new Date() });
+      // What is assigned keeps being enforced (the bundle does not change); the bump makes agents re-fetch, so a rollout shows who has seen it.
+      await this.generations.bumpForTemplateVersion(tx, principal.organizationId, id);
       await this.events.record(tx, {
         organizationId: principal.organizationId,
         objectKind: EventObjectKind.PolicyTemplateVersion,

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AdmissionLoop } from '../../../src/agent/admission/admission-loop';
 import type { AdmissionDecision } from '../../../src/agent/admission/admission-review';
-import { writeDesiredState } from '../../../src/agent/admission/desired-state';
+import { writeDesiredState } from '../../../src/agent/desired-state-store';
 import { createInventorySync, type InventorySync } from '../../../src/agent/admission/inventory-sync';
 import { loadOrCreateServingTls } from '../../../src/agent/admission/serving-tls';
 import { CONFIG_HASH_ANNOTATION, WEBHOOK_NAME } from '../../../src/agent/admission/webhook-configuration';

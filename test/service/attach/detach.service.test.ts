@@ -13,6 +13,7 @@ import { AgentClusterRepository } from '../../../src/modules/agent-gateway/agent
 import { AgentCredentialRepository } from '../../../src/modules/agent-gateway/agent-credential.repository';
 import { AgentCredentialService } from '../../../src/modules/agent-gateway/agent-credential.service';
 import { AgentReportsService } from '../../../src/modules/agent-gateway/agent-reports.service';
+import { AttachJobQueue } from '../../../src/modules/attach/attach-job.queue';
 import { AttachService } from '../../../src/modules/attach/attach.service';
 import { ClusterOperationRepository } from '../../../src/modules/attach/cluster-operation.repository';
 import { RegistrationTokenRepository } from '../../../src/modules/attach/registration-token.repository';
@@ -28,6 +29,7 @@ import { AgentSession } from '../support/agent-session';
 import { TestData, type TestOrganization } from '../support/factories';
 import { RecordingPubSub, RecordingQueue, unused } from '../support/fakes';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
+import { GenerationRepository } from '../../../src/modules/desired-state/generation.repository';
 
 let svc: ServiceModule;
 let attach: AttachService;
@@ -41,7 +43,9 @@ beforeAll(async () => {
   svc = await createServiceModule({
     providers: [
       AttachService,
+      AttachJobQueue,
       ClusterService,
+      GenerationRepository,
       ClusterRepository,
       ClusterGroupRepository,
       SiteRepository,
