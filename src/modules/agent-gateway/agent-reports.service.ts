@@ -86,7 +86,7 @@ export class AgentReportsService {
       // In the same UPDATE as lastHeartbeatAt: Cluster.connectivity reads them together.
       const queue = agentQueueOf(outcome.lastHeartbeat);
       data.agentQueueDepth = queue.depth;
-      data.agentDroppedByKind = queue.droppedByKind ?? Prisma.DbNull;
+      data.agentDroppedByKind = jsonOrDbNull(queue.droppedByKind);
       data.agentOldestQueuedAt = queue.oldestQueuedAt;
     }
     // The agent acknowledges the desired state it runs (and why a newer one failed) in its heartbeats; agents without admission send neither.
