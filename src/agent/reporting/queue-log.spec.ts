@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rename, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeHeartbeatPayload, makeInventory } from '../../protocol/testing/factories';
@@ -218,6 +218,27 @@ describe(QueueLog.name, () => {
     const ignored = await openAt();
     expect(seqs(ignored.queue)).toEqual([501, 502, 503]);
     expect((await readdir(queueDir())).some((n) => n.endsWith('.tmp') && n !== 'checkpoint.json.tmp')).toBe(false);
+  });
+
+  it('keeps what a failed write could not store (a full disk) and writes it with the next save', async () => {
+    const { queue, log } = await openAt();
+    await heartbeats(queue, 2, log);
+    const [segment] = await segmentFiles();
+    const path = join(queueDir(), segment);
+    const stored = await readFile(path);
+    // Writes to /dev/full fail with ENOSPC.
+    await rm(path);
+    await symlink('/dev/full', path);
+    await log.close();
+    queue.enqueue('heartbeat', makeHeartbeatPayload({ queueDepth: 3 }), at);
+    await expect(log.save()).rejects.toMatchObject({ code: 'ENOSPC' });
+    // Space again: the same file, as it was before the failed write.
+    await rm(path);
+    await writeFile(path, stored);
+    queue.enqueue('heartbeat', makeHeartbeatPayload({ queueDepth: 4 }), at);
+    await log.save();
+    await log.close();
+    expect(seqs((await openAt()).queue)).toEqual([1, 2, 3, 4]);
   });
 
   it('takes over the single queue file of an older agent once, then deletes it', async () => {

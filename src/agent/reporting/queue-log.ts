@@ -420,7 +420,10 @@ export class QueueLog implements QueueJournal {
       await handle.write(buffer, 0, buffer.length, active.bytes);
       await handle.datasync();
     } catch (error) {
+      // Cut what part of it may have landed, and open the file afresh for the retry (the next save).
       await handle.truncate(active.bytes).catch(() => undefined);
+      await handle.close().catch(() => undefined);
+      this.handle = undefined;
       throw error;
     }
     active.bytes += buffer.length;
