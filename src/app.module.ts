@@ -32,6 +32,7 @@ import { ConstraintsModule } from './modules/constraints/constraints.module';
 import { AssignmentsModule } from './modules/assignments/assignments.module';
 import { PolicyTemplatesModule } from './modules/policy-templates/policy-templates.module';
 import { SitesModule } from './modules/sites/sites.module';
+import { ViolationsModule } from './modules/violations/violations.module';
 import { WorkspacesModule } from './modules/workspaces/workspaces.module';
 
 /** Capabilities shared by the API and the worker process. */
@@ -64,6 +65,7 @@ const capabilities = [
   ConstraintsModule,
   AssignmentsModule,
   DesiredStateModule,
+  ViolationsModule,
 ];
 
 /** The GraphQL API process. */

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
   app.get(WorkerHost).start();
   const queues = app.get(QueueGateway);
   await queues.schedule(JobName.PURGE_API_TOKENS, config.TOKEN_PURGE_EVERY_SECONDS * 1000, {});
+  await queues.schedule(JobName.PURGE_RESOLVED_VIOLATIONS, config.VIOLATION_PURGE_EVERY_SECONDS * 1000, {});
   await queues.schedule(JobName.SWEEP_CLUSTER_HEALTH, config.HEALTH_SWEEP_EVERY_SECONDS * 1000, {});
   await queues.schedule(JobName.RECONCILE_OPERATIONS, config.OPERATIONS_RECONCILE_EVERY_SECONDS * 1000, {});
   // Open operations whose job a Redis restart lost, before the first scheduled pass.

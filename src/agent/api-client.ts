@@ -56,9 +56,9 @@ export class AgentApiError extends Error {
     return this.code !== undefined && (isTokenErrorCode(this.code) || this.code === 'CLUSTER_IDENTITY_MISMATCH');
   }
 
-  /** The API refused the request body itself (invalid or too large). */
+  /** The API refused the request body itself (invalid, too large, or an item it refuses with 422). */
   get isBodyRejected(): boolean {
-    return this.code === 'PROTOCOL_INVALID_BODY' || this.code === 'PAYLOAD_TOO_LARGE' || this.status === 400 || this.status === 413;
+    return this.code === 'PROTOCOL_INVALID_BODY' || this.code === 'PAYLOAD_TOO_LARGE' || this.status === 400 || this.status === 413 || this.status === 422;
   }
 }
 

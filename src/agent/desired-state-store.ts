@@ -47,7 +47,7 @@ const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const selector = z.object({ matchLabels: z.record(z.string(), z.string()).optional(), matchExpressions: z.array(z.any()).optional() });
 const constraintSchema = z.object({
   /** The policy assignment the constraint is enforced for (audit and decisions name it). */
-  assignmentId: z.string().min(1).optional(),
+  assignmentId: z.uuid().optional(),
   name: z.string().min(1),
   kind: z.string().min(1),
   bundleSha256: SHA256,

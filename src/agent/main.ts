@@ -6,6 +6,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { AgentObjectNames } from '../agent-install/names';
 import { EdgeAdmission } from './admission/edge-admission';
+import { secretTlsStore } from './admission/serving-tls';
 import { DesiredStateStatus } from './desired-state-status';
 import { Agent } from './agent';
 import { HttpAgentApi } from './api-client';
@@ -72,6 +73,8 @@ async function main(): Promise<number> {
         log,
         backoff: { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs },
         status: desiredStateStatus,
+        // The CA and serving certificate live in the agent's Secret, beside its credential.
+        tlsStore: secretTlsStore(secretGateway(kube, config.namespace, config.secretName)),
       }),
   });
 

@@ -25,6 +25,10 @@ export const AgentErrorCode = {
   CREDENTIAL_REVOKED: 'CREDENTIAL_REVOKED',
   /** The credential is valid but belongs to another cluster than the body's clusterId. */
   CREDENTIAL_WRONG_CLUSTER: 'CREDENTIAL_WRONG_CLUSTER',
+  /** A policy report item names an assignment that is not one of the cluster's organization or does not reach the cluster; the batch is refused. */
+  REPORT_ASSIGNMENT_REFUSED: 'REPORT_ASSIGNMENT_REFUSED',
+  /** A policy report item names an object (by uid) that the API knows on another cluster; the batch is refused. */
+  REPORT_OBJECT_OF_ANOTHER_CLUSTER: 'REPORT_OBJECT_OF_ANOTHER_CLUSTER',
   /** Too many requests; the response carries Retry-After (seconds). */
   RATE_LIMITED: 'RATE_LIMITED',
   /** The API cannot serve right now (its database is saturated or unreachable); the response carries Retry-After (seconds). */
@@ -50,6 +54,8 @@ export const AGENT_ERROR_HTTP_STATUS: Readonly<Record<AgentErrorCode, number>> =
   CREDENTIAL_EXPIRED: 401,
   CREDENTIAL_REVOKED: 401,
   CREDENTIAL_WRONG_CLUSTER: 403,
+  REPORT_ASSIGNMENT_REFUSED: 422,
+  REPORT_OBJECT_OF_ANOTHER_CLUSTER: 422,
   RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,

@@ -22,6 +22,14 @@ export const AgentProtocolLimits = {
 
   /** Most constraints (and bundles) in one desired state. */
   maxDesiredConstraints: 2_000,
+  /** Violations listed in one audit.result; `totalViolations` still counts every one. */
+  maxAuditViolationsPerItem: 100,
+  /** (constraint, action, namespace, kind) entries in one admission.summary; the rest are counted in droppedEntries. */
+  maxAdmissionSummaryEntries: 200,
+  /** Sample object names per admission.summary entry. */
+  maxAdmissionSamples: 5,
+  /** Kubernetes kind and API group names in violations and admission summaries. */
+  maxKindLength: 253,
 
   maxNodes: 2_000,
   maxNamespaces: 10_000,

@@ -33,6 +33,12 @@ import { AgentProtocolLimits } from './limits';
 import { AGENT_MANIFESTS_MEDIA_TYPE, AGENT_PROTOCOL_VERSION, AgentPaths } from './paths';
 import { REGISTRATION_REPEAT_WINDOW_SECONDS, RegisterRequestSchema, RegisterResponseSchema, RotateCredentialRequestSchema, RotateCredentialResponseSchema } from './register';
 import {
+  AdmissionSummaryEntrySchema,
+  AdmissionSummaryItemSchema,
+  AdmissionSummaryPayloadSchema,
+  AuditResultItemSchema,
+  AuditResultPayloadSchema,
+  AuditViolationSchema,
   DirectiveSchema,
   HeartbeatItemSchema,
   HeartbeatPayloadSchema,
@@ -66,6 +72,12 @@ const COMPONENTS: Array<[string, z.ZodType, string]> = [
   ['HeartbeatPayload', HeartbeatPayloadSchema, 'Payload of a heartbeat item.'],
   ['InventorySnapshotItem', InventorySnapshotItemSchema, 'Full inventory; replaces all inventory the API holds for the cluster.'],
   ['InventoryDeltaItem', InventoryDeltaItemSchema, "Changes on top of the agent's previous inventory item."],
+  ['AuditResultItem', AuditResultItemSchema, 'The full current set of violations of one constraint on the cluster (periodic audit of existing objects).'],
+  ['AuditResultPayload', AuditResultPayloadSchema, 'Payload of an audit.result item.'],
+  ['AuditViolation', AuditViolationSchema, 'An existing object that violates the constraint.'],
+  ['AdmissionSummaryItem', AdmissionSummaryItemSchema, "The webhook's decisions of one window, aggregated."],
+  ['AdmissionSummaryPayload', AdmissionSummaryPayloadSchema, 'Payload of an admission.summary item.'],
+  ['AdmissionSummaryEntry', AdmissionSummaryEntrySchema, 'Decisions of one (constraint, action, namespace, kind).'],
   ['Inventory', InventorySchema, 'Full inventory of a cluster; lists unique and sorted by key.'],
   ['InventoryDelta', InventoryDeltaSchema, 'Present scalars replace the old value; present list sections apply deletions, then upserts (by key).'],
   ['InventoryNode', InventoryNodeSchema, 'A node; key: name.'],

@@ -53,16 +53,75 @@ export const InventoryDeltaItemSchema = z.object({
   payload: InventoryDeltaSchema,
 });
 
+export const PolicyActionSchema = documented(z.enum(['DENY', 'WARN', 'DRYRUN']), 'The enforcement action of the constraint as the agent runs it.');
+
+export const AuditViolationSchema = z.object({
+  kind: z.string().min(1).max(L.maxKindLength),
+  apiGroup: documented(z.string().max(L.maxKindLength), '"" for the core group.'),
+  namespace: documented(z.string().max(L.maxNamespaceNameLength), '"" for a cluster-scoped object.'),
+  name: z.string().min(1).max(L.maxNameLength),
+  uid: documented(z.string().min(1).max(L.maxNameLength).optional(), 'metadata.uid; the API keys a violation by it, else by kind/namespace/name.'),
+  message: z.string().min(1).max(L.maxMessageLength),
+  action: PolicyActionSchema,
+});
+export type AuditViolation = z.infer<typeof AuditViolationSchema>;
+
+export const AuditResultPayloadSchema = z
+  .object({
+    assignmentId: documented(z.uuid(), 'The PolicyAssignment the constraint comes from (desired state).'),
+    generation: count('Desired-state generation the audit ran with; an older generation than the last one stored is ignored.'),
+    complete: documented(
+      z.boolean(),
+      'True when every kind the constraint matches was listed; then the API resolves the open violations not in the set. False (a kind was forbidden or unknown): the set is added, nothing is resolved.',
+    ),
+    totalViolations: count('Every violation found, also those beyond the list.'),
+    violations: documented(
+      z.array(AuditViolationSchema).max(L.maxAuditViolationsPerItem),
+      `The current violations, sorted by namespace, kind and name, at most ${L.maxAuditViolationsPerItem}. When totalViolations is larger, the list is cut and the API resolves nothing.`,
+    ),
+  })
+  .refine((p) => p.totalViolations >= p.violations.length, { message: 'totalViolations must count at least the listed violations', path: ['totalViolations'] });
+export type AuditResultPayload = z.infer<typeof AuditResultPayloadSchema>;
+
+export const AdmissionSummaryEntrySchema = z.object({
+  assignmentId: documented(z.uuid().optional(), 'The PolicyAssignment of the constraint, when the desired state names it.'),
+  constraint: z.string().min(1).max(L.maxNameLength),
+  action: PolicyActionSchema,
+  namespace: documented(z.string().max(L.maxNamespaceNameLength), '"" for cluster-scoped objects.'),
+  kind: z.string().min(1).max(L.maxKindLength),
+  count: documented(z.number().int().min(1), 'Decisions in the window: refusals (DENY), warnings (WARN) or would-be refusals (DRYRUN).'),
+  samples: documented(z.array(z.string().min(1).max(L.maxNameLength)).max(L.maxAdmissionSamples), `Up to ${L.maxAdmissionSamples} object names.`),
+});
+export type AdmissionSummaryEntry = z.infer<typeof AdmissionSummaryEntrySchema>;
+
+export const AdmissionSummaryPayloadSchema = z.object({
+  windowStart: TimestampSchema,
+  windowEnd: TimestampSchema,
+  entries: z.array(AdmissionSummaryEntrySchema).min(1).max(L.maxAdmissionSummaryEntries),
+  droppedEntries: count('Decisions of entries beyond the limit, counted but not listed.'),
+});
+export type AdmissionSummaryPayload = z.infer<typeof AdmissionSummaryPayloadSchema>;
+
+/** The full current set of violations of one constraint on the cluster, from a periodic audit of existing objects. */
+export const AuditResultItemSchema = z.object({ ...itemBase, kind: z.literal('audit.result'), payload: AuditResultPayloadSchema });
+/** The webhook's decisions of one window, counted per (constraint, action, namespace, kind). */
+export const AdmissionSummaryItemSchema = z.object({ ...itemBase, kind: z.literal('admission.summary'), payload: AdmissionSummaryPayloadSchema });
+
 /**
- * Item kinds of protocol v1. Later kinds (e.g. `violation`, `admission.decision`,
- * `desired-state.applied`) are added to this union; the API is upgraded before agents use them.
+ * Item kinds of protocol v1. Later kinds (e.g. `desired-state.applied`) are added to this union; the API is upgraded before agents use them.
  */
-export const ReportItemSchema = z.discriminatedUnion('kind', [HeartbeatItemSchema, InventorySnapshotItemSchema, InventoryDeltaItemSchema]);
+export const ReportItemSchema = z.discriminatedUnion('kind', [
+  HeartbeatItemSchema,
+  InventorySnapshotItemSchema,
+  InventoryDeltaItemSchema,
+  AuditResultItemSchema,
+  AdmissionSummaryItemSchema,
+]);
 export type ReportItem = z.infer<typeof ReportItemSchema>;
 export type ReportItemKind = ReportItem['kind'];
 export type ReportItemOf<K extends ReportItemKind> = Extract<ReportItem, { kind: K }>;
 export type ReportPayloadOf<K extends ReportItemKind> = ReportItemOf<K>['payload'];
-export const REPORT_ITEM_KINDS = ['heartbeat', 'inventory.snapshot', 'inventory.delta'] as const satisfies readonly ReportItemKind[];
+export const REPORT_ITEM_KINDS = ['heartbeat', 'inventory.snapshot', 'inventory.delta', 'audit.result', 'admission.summary'] as const satisfies readonly ReportItemKind[];
 
 export const ReportsRequestSchema = z
   .object({

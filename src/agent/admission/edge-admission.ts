@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { BackoffSettings } from '../loop';
 import { AdmissionLoop } from './admission-loop';
 import { createInventorySync, type InventorySync } from './inventory-sync';
-import { loadOrCreateServingTls } from './serving-tls';
+import { loadOrCreateServingTls, type TlsStore } from './serving-tls';
 import { WebhookServer } from './webhook-server';
 
 export interface EdgeAdmissionOptions {
@@ -21,6 +21,10 @@ export interface EdgeAdmissionOptions {
   intervalMs: number;
   /** Shared with the desired-state loop and the heartbeats: the generation admission runs. */
   status?: DesiredStateStatus;
+  /** Where the CA and serving certificate are kept: the agent's Secret in a cluster; default a file in stateDir. */
+  tlsStore?: TlsStore;
+  /** How often the serving certificate is checked for renewal (default 12 h; renewed 30 days before expiry). */
+  tlsCheckIntervalMs?: number;
 }
 
 /**
@@ -37,7 +41,9 @@ export class EdgeAdmission {
     let inventory: InventorySync | undefined;
     try {
       inventory = createInventorySync(o.kubeConfig, o.log);
-      const tls = await loadOrCreateServingTls(o.stateDir, [new URL(o.url).hostname.replace(/^\[|\]$/g, '')]);
+      const names = [new URL(o.url).hostname.replace(/^\[|\]$/g, '')];
+      const store = o.tlsStore ?? o.stateDir;
+      const tls = await loadOrCreateServingTls(store, names);
       const loop = new AdmissionLoop({
         stateDir: o.stateDir,
         engine: new PolicyEngine(),
@@ -53,7 +59,30 @@ export class EdgeAdmission {
       server = new WebhookServer({ certPem: tls.certPem, keyPem: tls.keyPem, log: o.log, policies: loop.policies });
       const port = await server.listen(o.port, o.listenHost);
       o.log.info('admission webhook listening', { host: o.listenHost, port, url: o.url });
-      await loop.run(signal);
+      // Rotated before expiry without a restart: a new serving certificate from the same CA (the
+      // caBundle the apiserver holds stays valid), swapped into the running server.
+      const renewal = setInterval(
+        () => {
+          void loadOrCreateServingTls(store, names).then(
+            (next) => {
+              if (next.certPem !== tls.certPem) {
+                server?.updateCertificate(next.certPem, next.keyPem);
+                tls.certPem = next.certPem;
+                tls.keyPem = next.keyPem;
+                o.log.info('admission serving certificate renewed');
+              }
+            },
+            (error: unknown) => o.log.warn('cannot renew the admission serving certificate; retrying later', { error }),
+          );
+        },
+        o.tlsCheckIntervalMs ?? 12 * 3_600_000,
+      );
+      renewal.unref();
+      try {
+        await loop.run(signal);
+      } finally {
+        clearInterval(renewal);
+      }
     } catch (error) {
       o.log.error('admission cannot start; the webhook fails open', { error });
     } finally {

@@ -83,6 +83,11 @@ const schema = z.object({
   TOKEN_PURGE_EVERY_SECONDS: z.coerce.number().int().min(1).default(3600),
   // Revoked and expired API tokens are kept this long for audit before the worker purges them.
   TOKEN_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  // Resolved policy violations are kept this long, then the worker's sweep deletes them.
+  VIOLATION_RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  VIOLATION_PURGE_EVERY_SECONDS: z.coerce.number().int().min(1).default(3600),
+  // Open violation rows kept per cluster; beyond it the exact totals live on the per-(cluster, assignment) summary.
+  VIOLATION_MAX_OPEN_PER_CLUSTER: z.coerce.number().int().min(1).default(5000),
   // Encrypts secrets that pass through Redis (kubeconfigs of queued attaches): 32 random bytes in
   // base64 (`openssl rand -base64 32`). Required unless NODE_ENV is development or test.
   SECRETS_KEY: z

@@ -11,6 +11,7 @@ export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 export const JobName = {
   PURGE_API_TOKENS: 'api-tokens.purge',
+  PURGE_RESOLVED_VIOLATIONS: 'violations.purge',
   ATTACH_CLUSTER: 'clusters.attach',
   SWEEP_CLUSTER_HEALTH: 'clusters.health-sweep',
   COMPILE_POLICY_VERSION: 'policies.compile',
@@ -20,6 +21,7 @@ export type JobName = (typeof JobName)[keyof typeof JobName];
 
 export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.PURGE_API_TOKENS]: QueueName.MAINTENANCE,
+  [JobName.PURGE_RESOLVED_VIOLATIONS]: QueueName.MAINTENANCE,
   [JobName.ATTACH_CLUSTER]: QueueName.ATTACH,
   [JobName.SWEEP_CLUSTER_HEALTH]: QueueName.MAINTENANCE,
   [JobName.COMPILE_POLICY_VERSION]: QueueName.POLICY,
@@ -28,6 +30,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
 
 export interface JobPayloads {
   [JobName.PURGE_API_TOKENS]: Record<string, never>;
+  [JobName.PURGE_RESOLVED_VIOLATIONS]: Record<string, never>;
   /** `sealed` is the kubeconfig and registration token, encrypted (SealedBox) for this operation id: Redis never holds them in clear. */
   [JobName.ATTACH_CLUSTER]: { operationId: string; sealed: string };
   [JobName.SWEEP_CLUSTER_HEALTH]: Record<string, never>;

@@ -12,6 +12,7 @@ import { AgentClusterRepository, ClusterWithSite, jsonOrDbNull } from './agent-c
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { EventObjectKind, EventType } from '../events/event-types';
+import { ViolationIngestionService, ViolationsChange } from '../violations/violation-ingestion.service';
 
 /**
  * POST /agent/v1/reports: idempotent, ordered ingestion. Under a lock on the cluster row, items at
@@ -29,12 +30,13 @@ export class AgentReportsService {
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
     private readonly status: ClusterStatusService,
+    private readonly violations: ViolationIngestionService,
   ) {}
 
   async ingest(credential: AgentCredential, body: unknown, now = new Date()): Promise<ReportsResponse> {
     const request = parseOrThrow(ReportsRequestSchema, body);
     await this.credentials.assertOwnCluster(credential, request.clusterId, 'reports');
-    const { response, change } = await this.transactions.run(async (tx) => {
+    const { response, change, violations } = await this.transactions.run(async (tx) => {
       const cluster = await this.clusters.lock(tx, credential.clusterId);
       if (!cluster) {
         throw E.credentialInvalid();
@@ -46,11 +48,19 @@ export class AgentReportsService {
       return this.apply(tx, cluster, request, now);
     });
     await this.status.publish([change]);
+    await this.violations.publish(violations);
     return response;
   }
 
-  private async apply(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, now: Date): Promise<{ response: ReportsResponse; change: ClusterStatusChange | null }> {
+  private async apply(
+    tx: Tx,
+    cluster: ClusterWithSite,
+    request: ReportsRequest,
+    now: Date,
+  ): Promise<{ response: ReportsResponse; change: ClusterStatusChange | null; violations: ViolationsChange[] }> {
     const outcome = await this.inventory.ingest(tx, cluster, request.items, now);
+    // Refuses the whole batch (nothing stored, no ack) on an item naming another cluster's assignment or object.
+    const violations = await this.violations.ingest(tx, cluster, outcome.policyItems, now);
     if (outcome.processed > 0) {
       await this.updateCluster(tx, cluster, request, outcome, now);
     }
@@ -73,7 +83,7 @@ export class AgentReportsService {
       directives.push({ type: 'SEND_SNAPSHOT' });
     }
     const change = await this.status.transition(tx, cluster, { phase, health, ...(reason ? { reason } : {}) }, agentActor(cluster));
-    return { response: { ackedSeq: outcome.ackedSeq, directives }, change };
+    return { response: { ackedSeq: outcome.ackedSeq, directives }, change, violations };
   }
 
   /** Heartbeat time (server clock: the agent's may be wrong), the agent's queue, inventory summary and agent version. */

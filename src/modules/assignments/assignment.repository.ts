@@ -124,6 +124,29 @@ export class AssignmentRepository {
     return rows[0]?.hit ?? false;
   }
 
+  /**
+   * Of the given assignment ids, the organization's assignments that reach the cluster, with their
+   * constraint's id and action: one query for the rows, one for the reach of all of them.
+   */
+  async reachingCluster(tx: Tx, organizationId: string, clusterId: string, ids: string[]) {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) {
+      return [];
+    }
+    const rows = await tx.policyAssignment.findMany({
+      where: { organizationId, id: { in: valid } },
+      include: { constraint: { select: { id: true, name: true, enforcementAction: true } } },
+    });
+    if (rows.length === 0) {
+      return [];
+    }
+    const reached = await tx.$queryRaw<{ id: string }[]>(Prisma.sql`
+      SELECT r."id"::text AS id FROM (VALUES ${Prisma.join(rows.map((a) => Prisma.sql`(${a.id}::uuid, EXISTS (SELECT 1 FROM "Cluster" c WHERE c."organizationId" = ${organizationId}::uuid AND c."id" = ${clusterId}::uuid AND ${reachSql(a)}))`))}) AS r("id", "reaches")
+      WHERE r."reaches"`);
+    const ok = new Set(reached.map((r) => r.id));
+    return rows.filter((a) => ok.has(a.id));
+  }
+
   /** Assignments of the constraint at any of the given scopes (one query), other than `exceptId`. */
   sameConstraintAt(tx: Tx, organizationId: string, constraintId: string, scopes: Prisma.PolicyAssignmentWhereInput[], exceptId?: string) {
     return tx.policyAssignment.findMany({

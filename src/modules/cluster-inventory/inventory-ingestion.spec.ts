@@ -42,6 +42,7 @@ describe(foldReportItems.name, () => {
       snapshotReceived: false,
       ignoredDeltas: 0,
       needsSnapshot: false,
+      policyItems: [],
     });
   });
 

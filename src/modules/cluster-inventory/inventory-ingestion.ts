@@ -33,6 +33,8 @@ export interface IngestOutcome {
   ignoredDeltas: number;
   /** Some delta had no base and no snapshot followed it: ask the agent for a snapshot (SEND_SNAPSHOT). */
   needsSnapshot: boolean;
+  /** New audit.result and admission.summary items, in seq order, for the violations ingestion. */
+  policyItems: PolicyReportItem[];
 }
 
 /** The agent's report queue as a heartbeat saw it, as the cluster row stores it. */
@@ -50,6 +52,8 @@ export function agentQueueOf(heartbeat: HeartbeatPayload): AgentQueueReport {
     oldestQueuedAt: heartbeat.oldestQueuedAt ? new Date(heartbeat.oldestQueuedAt) : null,
   };
 }
+
+export type PolicyReportItem = Extract<ReportItem, { kind: 'audit.result' | 'admission.summary' }>;
 
 /** The items not stored yet: seq above ackedSeq, in seq order (the schema already enforces increasing seq). */
 export function newItems<T extends Pick<ReportItem, 'seq'>>(items: readonly T[], ackedSeq: number): T[] {
@@ -72,6 +76,7 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
   let snapshotReceived = false;
   let ignoredDeltas = 0;
   let baseMissing = false;
+  const policyItems: PolicyReportItem[] = [];
   for (const item of fresh) {
     ackedSeq = item.seq;
     switch (item.kind) {
@@ -94,6 +99,10 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
           inventoryChanged = true;
         }
         break;
+      case 'audit.result':
+      case 'admission.summary':
+        policyItems.push(item);
+        break;
       default: {
         const unknown: never = item;
         throw new Error(`unhandled report item kind ${(unknown as ReportItem).kind}`);
@@ -111,6 +120,7 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
     snapshotReceived,
     ignoredDeltas,
     needsSnapshot: baseMissing,
+    policyItems,
   };
 }
 
@@ -145,14 +155,14 @@ export function nextHealth(current: ClusterHealth, outcome: Pick<IngestOutcome, 
 }
 
 /**
- * Whether ingesting these new items needs the stored inventory. Heartbeats are most of the traffic
+ * Whether ingesting these new items needs the stored inventory. Heartbeats (and policy items) are most of the traffic
  * and the snapshot can be megabytes, so it is read only when an inventory item arrives (a delta
  * needs its base) or a heartbeat may change the health: from the inventory's nodes, health only
  * changes with the inventory, except when the cluster is DISCONNECTED or UNKNOWN. Without it,
  * foldReportItems/nextHealth see no inventory and keep any other health as it is.
  */
 export function needsStoredInventory(fresh: readonly Pick<ReportItem, 'kind'>[], health: ClusterHealth): boolean {
-  if (fresh.some((item) => item.kind !== 'heartbeat')) {
+  if (fresh.some((item) => item.kind === 'inventory.snapshot' || item.kind === 'inventory.delta')) {
     return true;
   }
   return fresh.length > 0 && (health === 'DISCONNECTED' || health === 'UNKNOWN');

@@ -55,6 +55,8 @@ export const EventType = {
   PolicyAssigned: 'PolicyAssigned',
   PolicyAssignmentUpdated: 'PolicyAssignmentUpdated',
   PolicyUnassigned: 'PolicyUnassigned',
+  /** An agent's admission.summary: the webhook's refusals, warnings and dry-run refusals of one window (on the Cluster). */
+  PolicyAdmissionSummary: 'PolicyAdmissionSummary',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 

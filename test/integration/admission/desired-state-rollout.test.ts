@@ -194,6 +194,36 @@ describe('desired state pulled by the agents', () => {
   );
 
   it(
+    'keeps enforcing from the state on disk with the API unreachable, across an agent restart',
+    async () => {
+      const a = agents.get(A)!;
+      // The uplink is gone: the agent is restarted (same state directory, same identity) pointing at an
+      // address nothing answers on, as after a pod restart during an outage.
+      expect(await a.agent.proc.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+      const unreachable = `http://127.0.0.1:${await freePort()}`;
+      const offline = await startAgent(fp.build, cluster(A), { previous: { ...a.agent, env: { ...a.agent.env, FARPOINT_API_URL: unreachable } } });
+      const refused = await waitFor(
+        'the restarted agent to decide from disk',
+        () => kubectlCreate(A, pod(`offline-latest-${Date.now()}`, 'nginx:latest')),
+        (r) => !r.ok && r.output.includes('[no-latest]'),
+        {
+          timeoutMs: WITHIN_MS,
+          context: () => `--- offline agent\n${offline.proc.tail(40)}`,
+        },
+      );
+      expect(refused.output).toContain('[no-latest] container <web> uses image <nginx:latest>; tag "latest" is not allowed');
+      expect((await kubectlCreate(A, pod('offline-pinned', 'nginx:1.27'))).ok).toBe(true);
+      expect(offline.proc.output).not.toContain('desired state refused');
+
+      // Back online for the next test: the same agent with the real API.
+      await offline.proc.stop('SIGKILL');
+      a.agent = await startAgent(fp.build, cluster(A), { previous: { ...offline, env: a.agent.env } });
+      await waitForCluster(fp, a.clusterId, 'READY', undefined, { timeoutMs: WITHIN_MS, context: logs });
+    },
+    TEST_MS,
+  );
+
+  it(
     'unassigning bumps A again: the agent pulls a state without the constraint and admits nginx:latest',
     async () => {
       const a = agents.get(A)!;

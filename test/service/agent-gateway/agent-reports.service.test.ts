@@ -15,6 +15,9 @@ import { ClusterInventoryService } from '../../../src/modules/cluster-inventory/
 import { ClusterStatusService } from '../../../src/modules/cluster-status/cluster-status.service';
 import { ClusterRepository } from '../../../src/modules/clusters/cluster.repository';
 import { EventRecorder } from '../../../src/modules/events/event.recorder';
+import { AssignmentRepository } from '../../../src/modules/assignments/assignment.repository';
+import { ViolationIngestionService } from '../../../src/modules/violations/violation-ingestion.service';
+import { ViolationRepository } from '../../../src/modules/violations/violation.repository';
 import { AgentProtocolError, type Inventory } from '../../../src/protocol';
 import { makeInventory, makeNode } from '../../../src/protocol/testing/factories';
 import { AgentSession } from '../support/agent-session';
@@ -40,6 +43,9 @@ beforeAll(async () => {
       AgentCredentialService,
       AgentCredentialRepository,
       ClusterStatusService,
+      ViolationIngestionService,
+      ViolationRepository,
+      AssignmentRepository,
     ],
     fakes: [{ provide: PubSubGateway, useValue: pubsub }],
   });
