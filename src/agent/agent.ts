@@ -29,7 +29,7 @@ export interface AgentDeps {
   kube: AgentKube;
   watch: ClusterWatch;
   queue: ReportQueue;
-  /** Persists the queue (atomically, coalesced); rejections are logged. */
+  /** Persists the queue's changes (QueueLog.save: appended, coalesced); rejections are logged. */
   saveQueue: () => Promise<void>;
   now?: () => number;
   random?: () => number;

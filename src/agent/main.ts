@@ -1,6 +1,6 @@
 /**
  * Entry point of the in-cluster agent (its own image, see Dockerfile.agent): configuration, the queue
- * file and the gateways (Kubernetes, API, Secret, informers) for the loops agent.ts wires. Outside a
+ * log and the gateways (Kubernetes, API, Secret, informers) for the loops agent.ts wires. Outside a
  * cluster it uses KUBECONFIG; inside, the pod's service account (KubeConfig.loadFromDefault does both).
  */
 import { KubeConfig } from '@kubernetes/client-node';
@@ -15,8 +15,7 @@ import { AgentConfigError, loadAgentConfig } from './config';
 import { CredentialStore } from './identity/credential-store';
 import { ClientNodeAgentKube, secretGateway } from './kube-gateway';
 import { createJsonLogger } from './logger';
-import { QueueFile } from './reporting/queue-file';
-import { ReportQueue } from './reporting/report-queue';
+import { QueueLog } from './reporting/queue-log';
 
 async function main(): Promise<number> {
   let config;
@@ -38,15 +37,12 @@ async function main(): Promise<number> {
   kubeConfig.loadFromDefault();
   const kube = new ClientNodeAgentKube(kubeConfig);
 
-  const queueFile = new QueueFile(config.stateDir);
-  const loaded = await queueFile.load();
-  if (loaded.kind === 'corrupt') {
-    log.error('report queue file unreadable; moved aside', { movedTo: loaded.movedTo, reason: loaded.reason });
+  const { queue, log: queueLog, recovery } = await QueueLog.open(config.stateDir, { limits: { maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes } });
+  if (recovery.truncatedBytes || recovery.corruptSegments || recovery.invalidItems || recovery.checkpoint === 'corrupt' || recovery.legacyCorrupt) {
+    log.warn('report queue recovered with losses', { ...recovery });
+  } else {
+    log.info('report queue recovered', { ...recovery });
   }
-  if (loaded.kind === 'loaded' && loaded.invalidItems) {
-    log.warn('dropped invalid queued items', { count: loaded.invalidItems });
-  }
-  const queue = new ReportQueue({ maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes }, loaded.kind === 'loaded' ? loaded.state : undefined);
   log.info('agent starting', {
     version: config.agentVersion,
     apiUrl: config.apiUrl,
@@ -66,7 +62,7 @@ async function main(): Promise<number> {
     kube,
     watch: createClusterWatch(kubeConfig, log),
     queue,
-    saveQueue: () => queueFile.save(() => queue.toState()),
+    saveQueue: () => queueLog.save(),
     admission:
       config.admission &&
       new EdgeAdmission({
@@ -90,8 +86,8 @@ async function main(): Promise<number> {
     });
   }
   const outcome = await agent.run(controller.signal);
-  await queueFile.save(() => queue.toState()).catch((error: unknown) => log.warn('cannot save the report queue', { error }));
-  await queueFile.flush().catch(() => undefined);
+  await queueLog.save().catch((error: unknown) => log.warn('cannot save the report queue', { error }));
+  await queueLog.close().catch(() => undefined);
   log.info('agent exiting', { outcome });
   return 0;
 }

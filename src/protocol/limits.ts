@@ -15,6 +15,8 @@ export const AgentProtocolLimits = {
   maxItemsPerBatch: 500,
   /** Most directives in one reports response. */
   maxDirectives: 16,
+  /** Kinds named in a heartbeat's droppedByKind. */
+  maxDroppedKinds: 32,
   /** Largest seq (and ackedSeq): a signed 32-bit integer, so the API can store it as a Postgres integer. */
   maxSeq: 2_147_483_647,
 

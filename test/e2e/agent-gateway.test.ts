@@ -22,7 +22,7 @@ import {
   ReportsResponseSchema,
   RotateCredentialResponseSchema,
 } from '../../src/protocol';
-import { makeHeartbeatItem, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
+import { makeHeartbeatItem, makeHeartbeatPayload, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
 import { ApiFactory, type SiteRecord } from '../support/factories';
 import { startApi, type TestApi } from '../support/api';
 
@@ -96,11 +96,14 @@ interface Attached {
 }
 
 /** attachCluster through GraphQL: a PENDING cluster and its one-time registration token. */
-async function attach(opts: { site?: SiteRecord | null } = {}): Promise<Attached> {
+async function attach(opts: { site?: SiteRecord | null; agentStateVolume?: Record<string, unknown> } = {}): Promise<Attached> {
   const group = await make.group().create();
   const input: Record<string, unknown> = { name: make.nextName('cluster'), groupId: group.id };
   if (opts.site) {
     input.siteId = opts.site.id;
+  }
+  if (opts.agentStateVolume) {
+    input.agentStateVolume = opts.agentStateVolume;
   }
   const data = await api.gqlOk<{ attachCluster: { cluster: { id: string; phase: string }; registrationToken: string } }>(
     admin,
@@ -221,6 +224,55 @@ describe('GET /agent/v1/manifests/{token}.yaml', () => {
     const served = loadAll((await getManifests(a.token)).text);
     expect(JSON.parse(JSON.stringify(await service.manifestsFor(a.clusterId, a.token)))).toEqual(served);
     await expect(service.manifestsFor(b.clusterId, a.token)).rejects.toMatchObject({ code: 'TOKEN_UNKNOWN' });
+  });
+});
+
+describe('the state volume chosen at attach', () => {
+  type Manifest = { kind: string; metadata: { name: string }; spec?: any };
+  const manifestsOf = async (token: string) => loadAll((await getManifests(token)).text) as Manifest[];
+  const podOf = (objects: Manifest[]) => objects.find((o) => o.kind === 'Deployment')!.spec.template.spec;
+
+  it('defaults to a hostPath handed to the agent by an init container, and renders a chosen path, claim or emptyDir', async () => {
+    const byDefault = podOf(await manifestsOf((await attach()).token));
+    expect(byDefault.volumes).toContainEqual({ name: 'state', hostPath: { path: '/var/lib/farpoint-agent', type: 'DirectoryOrCreate' } });
+    expect(byDefault.initContainers.map((c: { name: string }) => c.name)).toEqual(['state-owner']);
+
+    const custom = podOf(await manifestsOf((await attach({ agentStateVolume: { hostPath: { path: '/data/farpoint' } } })).token));
+    expect(custom.volumes).toContainEqual({ name: 'state', hostPath: { path: '/data/farpoint', type: 'DirectoryOrCreate' } });
+
+    const claimed = await manifestsOf((await attach({ agentStateVolume: { persistentVolumeClaim: { storageClassName: 'local-path', size: '1Gi' } } })).token);
+    expect(claimed.find((o) => o.kind === 'PersistentVolumeClaim')).toMatchObject({
+      metadata: { name: 'farpoint-agent-state' },
+      spec: { storageClassName: 'local-path', resources: { requests: { storage: '1Gi' } } },
+    });
+    expect(podOf(claimed).volumes).toContainEqual({ name: 'state', persistentVolumeClaim: { claimName: 'farpoint-agent-state' } });
+    expect(podOf(claimed).initContainers).toBeUndefined();
+
+    expect(podOf(await manifestsOf((await attach({ agentStateVolume: { emptyDir: true } })).token)).volumes).toContainEqual({ name: 'state', emptyDir: { sizeLimit: '64Mi' } });
+  });
+
+  it.each([
+    ['a relative path', { hostPath: { path: 'var/lib/x' } }, 'agentStateVolume.hostPath.path'],
+    ['a path that climbs', { hostPath: { path: '/var/../etc' } }, 'agentStateVolume.hostPath.path'],
+    ['a size that is no size', { persistentVolumeClaim: { size: 'lots' } }, 'agentStateVolume.persistentVolumeClaim.size'],
+    ['a StorageClass that is no name', { persistentVolumeClaim: { storageClassName: 'Fast Disks' } }, 'agentStateVolume.persistentVolumeClaim.storageClassName'],
+    ['emptyDir: false', { emptyDir: false }, 'agentStateVolume.emptyDir'],
+  ])('refuses %s with BAD_USER_INPUT naming the field, and creates no cluster', async (_what, agentStateVolume, path) => {
+    const group = await make.group().create();
+    const name = make.nextName('cluster');
+    const { errors } = await api.gql(admin, 'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id } } }', {
+      input: { name, groupId: group.id, agentStateVolume },
+    });
+    expect(errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'agentStateVolume', path });
+    expect(await api.prisma.cluster.count({ where: { name } })).toBe(0);
+  });
+
+  it('refuses two choices at once (the input is @oneOf)', async () => {
+    const group = await make.group().create();
+    const { errors } = await api.gql(admin, 'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id } } }', {
+      input: { name: make.nextName('cluster'), groupId: group.id, agentStateVolume: { hostPath: {}, emptyDir: true } },
+    });
+    expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -681,6 +733,63 @@ describe('POST /agent/v1/reports', () => {
     expect((await clusterRow(agent.clusterId)).health).toBe('HEALTHY');
     const changed = await eventsOf(agent.clusterId, 'ClusterHealthChanged');
     expect(changed[changed.length - 1].data).toEqual({ from: 'DISCONNECTED', to: 'HEALTHY' });
+  });
+
+  it("shows the agent's connectivity by the site's grace, its backlog, drops per kind and oldest queued item over GraphQL, from the last heartbeat", async () => {
+    const agent = await registeredAgent({ site });
+    const connectivity = async () =>
+      (
+        await api.gqlOk<{ cluster: { connectivity: Record<string, unknown> } }>(
+          admin,
+          'query($id: ID!) { cluster(id: $id) { connectivity { state backlogItems droppedByKind { kind count } oldestQueuedAt lastHeartbeatAt } } }',
+          { id: agent.clusterId },
+        )
+      ).cluster.connectivity;
+    expect(await connectivity()).toEqual({ state: 'NEVER_CONNECTED', backlogItems: null, droppedByKind: [], oldestQueuedAt: null, lastHeartbeatAt: null });
+
+    const queued = (depth: number, droppedByKind: Record<string, number>, oldestQueuedAt?: string): ReportItem => ({
+      seq: ++agent.seq,
+      observedAt: '2026-11-26T10:00:20.000Z',
+      kind: 'heartbeat',
+      payload: makeHeartbeatPayload({
+        queueDepth: depth,
+        droppedItemCount: Object.values(droppedByKind).reduce((a, b) => a + b, 0),
+        droppedByKind,
+        ...(oldestQueuedAt ? { oldestQueuedAt } : {}),
+      }),
+    });
+    const backlog = [queued(900, { heartbeat: 40 }, '2026-11-25T08:00:00.000Z'), queued(901, { heartbeat: 41, 'inventory.delta': 3 }, '2026-11-25T08:00:00.000Z')];
+    await report(agent, backlog);
+    const online = await connectivity();
+    expect(online).toEqual({
+      state: 'ONLINE',
+      backlogItems: 901,
+      droppedByKind: [
+        { kind: 'heartbeat', count: 41 },
+        { kind: 'inventory.delta', count: 3 },
+      ],
+      oldestQueuedAt: '2026-11-25T08:00:00.000Z',
+      lastHeartbeatAt: (await clusterRow(agent.clusterId)).lastHeartbeatAt!.toISOString(),
+    });
+
+    // Drained: the next heartbeat is alone in the queue. A replay of the old batch changes nothing.
+    await report(agent, [queued(1, { heartbeat: 41, 'inventory.delta': 3 })]);
+    await report(agent, backlog);
+    expect(await connectivity()).toMatchObject({
+      state: 'ONLINE',
+      backlogItems: 1,
+      oldestQueuedAt: null,
+      droppedByKind: [
+        { kind: 'heartbeat', count: 41 },
+        { kind: 'inventory.delta', count: 3 },
+      ],
+    });
+
+    // The site allows 180 s of silence.
+    await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { lastHeartbeatAt: new Date(Date.now() - 170_000) } });
+    expect((await connectivity()).state).toBe('ONLINE');
+    await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { lastHeartbeatAt: new Date(Date.now() - 181_000) } });
+    expect(await connectivity()).toMatchObject({ state: 'OFFLINE', backlogItems: 1 });
   });
 
   it('answers PROTOCOL_INVALID_BODY with the field paths, for schema errors and for bodies that are not JSON', async () => {

@@ -213,6 +213,8 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return 'Walked by the tenancy test';
         case 'kubeconfig':
           return KUBECONFIG;
+        case 'path':
+          return '/var/lib/farpoint-agent';
         default:
           throw new Error(`tenancy walk: no value for String ${where}; add one to scalarValue() in ${__filename}`);
       }

@@ -35,11 +35,14 @@ export class HeartbeatLoop {
   /** Queues one heartbeat (synchronously, so it precedes anything queued after the session started). */
   enqueue(): void {
     const { outbox } = this.deps;
+    const queue = outbox.queue;
     outbox.enqueue('heartbeat', {
       startedAt: this.deps.startedAt,
       queueDepth: outbox.depth + 1,
-      droppedItemCount: outbox.queue.droppedItemCount,
+      droppedItemCount: queue.droppedItemCount,
       inventorySynced: this.deps.inventorySynced(),
+      droppedByKind: queue.droppedByKind,
+      ...(queue.oldestObservedAt ? { oldestQueuedAt: queue.oldestObservedAt } : {}),
       ...this.deps.desiredState?.(),
     });
   }

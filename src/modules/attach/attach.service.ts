@@ -14,6 +14,7 @@ import { AGENT_REGISTERED_PHASES, AWAITING_AGENT_PHASES } from '../clusters/clus
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { ClusterService } from '../clusters/cluster.service';
 import { EventRecorder } from '../events/event.recorder';
+import { parseAgentStateVolume } from './agent-state-volume';
 import { AttachClusterInput, AttachClusterWithKubeconfigInput } from './attach.model';
 import { AttachJobQueue } from './attach-job.queue';
 import { ClusterOperationRepository } from './cluster-operation.repository';
@@ -51,8 +52,9 @@ export class AttachService {
   /** TMC-style attach: a PENDING cluster and a one-time link to `kubectl apply -f`. */
   attachByLink(principal: Principal, input: AttachClusterInput): Promise<IssuedLink> {
     const ttl = this.ttlHours(input.registrationTokenTtlHours);
+    const agentStateVolume = parseAgentStateVolume(input.agentStateVolume);
     return this.transactions.run(async (tx) => {
-      const cluster = await this.clusterService.createInTransaction(tx, principal, { ...input, phase: 'PENDING', attachMode: 'LINK' });
+      const cluster = await this.clusterService.createInTransaction(tx, principal, { ...input, phase: 'PENDING', attachMode: 'LINK', agentStateVolume });
       return this.issueLink(tx, principal, cluster, ttl);
     });
   }
@@ -95,11 +97,12 @@ export class AttachService {
     await this.checkKubeconfig(input.kubeconfig);
     const { kubeconfig, ...clusterInput } = input;
     const ttl = this.ttlHours(input.registrationTokenTtlHours);
+    const agentStateVolume = parseAgentStateVolume(input.agentStateVolume);
     // The operation id is chosen here so the payload can be sealed for it inside the same transaction:
     // the row is the outbox, and a job Redis lost is queued again from it (OperationsReconciler).
     const operationId = randomUUID();
     const { cluster, operation } = await this.transactions.run(async (tx) => {
-      const created = await this.clusterService.createInTransaction(tx, principal, { ...clusterInput, phase: 'ATTACHING', attachMode: 'QUEUE' });
+      const created = await this.clusterService.createInTransaction(tx, principal, { ...clusterInput, phase: 'ATTACHING', attachMode: 'QUEUE', agentStateVolume });
       const link = await this.issueLink(tx, principal, created, ttl);
       const sealedPayload = this.box.seal(JSON.stringify({ kubeconfig, registrationToken: link.registrationToken }), operationId);
       const op = await this.operations.create(tx, {

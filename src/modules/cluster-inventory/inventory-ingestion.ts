@@ -37,6 +37,22 @@ export interface IngestOutcome {
   policyItems: PolicyReportItem[];
 }
 
+/** The agent's report queue as a heartbeat saw it, as the cluster row stores it. */
+export interface AgentQueueReport {
+  depth: number;
+  /** Absent from heartbeats of agents before the segmented queue. */
+  droppedByKind: Record<string, number> | null;
+  oldestQueuedAt: Date | null;
+}
+
+export function agentQueueOf(heartbeat: HeartbeatPayload): AgentQueueReport {
+  return {
+    depth: heartbeat.queueDepth,
+    droppedByKind: heartbeat.droppedByKind ?? null,
+    oldestQueuedAt: heartbeat.oldestQueuedAt ? new Date(heartbeat.oldestQueuedAt) : null,
+  };
+}
+
 export type PolicyReportItem = Extract<ReportItem, { kind: 'audit.result' | 'admission.summary' }>;
 
 /** The items not stored yet: seq above ackedSeq, in seq order (the schema already enforces increasing seq). */

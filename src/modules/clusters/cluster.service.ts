@@ -67,7 +67,11 @@ export class ClusterService {
   }
 
   /** Creates a cluster record inside a caller's transaction (used by attach). */
-  async createInTransaction(tx: Tx, principal: Principal, input: CreateClusterInput & { phase: Cluster['phase']; attachMode?: Cluster['attachMode'] }): Promise<Cluster> {
+  async createInTransaction(
+    tx: Tx,
+    principal: Principal,
+    input: CreateClusterInput & { phase: Cluster['phase']; attachMode?: Cluster['attachMode']; agentStateVolume?: object | null },
+  ): Promise<Cluster> {
     assertName(input.name);
     assertText(input.description, 'description');
     await this.assertPlacement(tx, principal.organizationId, input.groupId, input.siteId);
@@ -82,6 +86,7 @@ export class ClusterService {
         labels: input.labels ?? {},
         phase: input.phase,
         attachMode: input.attachMode ?? null,
+        ...(input.agentStateVolume ? { agentStateVolume: input.agentStateVolume } : {}),
       });
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterCreated, `Cluster ${cluster.name} created`);
       return cluster;
