@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { createApiApp } from '../src/api.app';
@@ -16,7 +15,7 @@ import { loadConfig } from '../src/infra/config/app-config';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { findProjectRoot } from '../src/infra/database/migrator';
 import { freePort } from '../src/dev/free-port';
-import { createBenchDatabase, percentile } from './support';
+import { Child, createBenchDatabase, percentile, until } from './support';
 import { createRootLogger } from '../src/infra/logging/logger';
 import { OrganizationService } from '../src/modules/organizations/organization.service';
 
@@ -50,27 +49,6 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
 };
 
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 120_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    let read_ = false;
-    try {
-      last = await read();
-      read_ = true;
-    } catch {
-      // not there yet
-    }
-    if (read_ && done(last as T)) {
-      return last as T;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
-    }
-    await sleep(intervalMs);
-  }
-}
-
 const notFound = (error: unknown) => (error as { code?: number }).code === 404;
 async function gone(read: () => Promise<unknown>): Promise<boolean> {
   try {
@@ -81,28 +59,6 @@ async function gone(read: () => Promise<unknown>): Promise<boolean> {
       return true;
     }
     throw error;
-  }
-}
-
-class Child {
-  private out = '';
-  readonly exited: Promise<number | null>;
-  constructor(readonly child: ChildProcess) {
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out = (this.out + d).slice(-20_000)));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out = (this.out + d).slice(-20_000)));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-  get output() {
-    return this.out;
-  }
-  get running() {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-  async stop(signal: NodeJS.Signals = 'SIGTERM') {
-    if (this.running) {
-      this.child.kill(signal);
-    }
-    return this.exited;
   }
 }
 
@@ -153,6 +109,8 @@ async function main(): Promise<void> {
         env: {
           PATH: process.env.PATH,
           HOME: process.env.HOME,
+          // A worker without NODE_ENV runs as production (SECRETS_KEY, https PUBLIC_URL required).
+          NODE_ENV: process.env.NODE_ENV ?? 'development',
           DATABASE_URL: config.DATABASE_URL,
           REDIS_URL: config.REDIS_URL,
           QUEUE_PREFIX: prefix,

@@ -1,19 +1,15 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { load as loadYaml } from 'js-yaml';
 import { locateTools } from '../src/dev/kube-harness';
 import { findProjectRoot } from '../src/infra/database/migrator';
 import {
   bundleSha256,
   EvaluationPool,
-  matchesConstraint,
-  parseConstraint,
-  parseConstraintTemplate,
   PolicyEngine,
   reviewForObject,
   type AdmissionReviewRequest,
@@ -21,6 +17,7 @@ import {
   type ParsedConstraintTemplate,
 } from '../src/policy-engine';
 import { createOpaCompiler } from '../src/policy-engine/verify.cli';
+import { constraintFor, fiveContainerPod, readYaml, recipe, twentyConstraints } from './policy-fixtures';
 import { percentile } from './support';
 
 /**
@@ -58,7 +55,6 @@ interface Row {
 }
 
 const us = (ns: number) => ns / 1000;
-const readYaml = (path: string) => loadYaml(readFileSync(path, 'utf8')) as Record<string, unknown>;
 
 /** One timed loop: per-sample hrtime; decisions/s over the whole loop. */
 function measure(samples: number, once: () => unknown): Omit<Row, 'case'> {
@@ -92,60 +88,6 @@ async function measureAsync(samples: number, once: () => Promise<unknown>): Prom
   const total = Number(process.hrtime.bigint() - start);
   return { decisionsPerSecond: (samples / total) * 1e9, p50Us: us(percentile(list, 50)), p99Us: us(percentile(list, 99)), meanUs: us(total / samples) };
 }
-
-function fiveContainerPod(): Record<string, unknown> {
-  const hardened = (name: string) => ({
-    name,
-    image: `harbor.example.com/shop/${name}:1.4.2`,
-    securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
-    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
-  });
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'shop-7d9f', namespace: 'shop', labels: { app: 'shop', team: 'web', 'cost-center': '4711' } },
-    spec: {
-      securityContext: { runAsNonRoot: true },
-      initContainers: [hardened('migrate')],
-      containers: [
-        hardened('web'),
-        hardened('api'),
-        { ...hardened('metrics'), securityContext: { runAsNonRoot: true, capabilities: { add: ['SYS_NICE'], drop: ['ALL'] }, seccompProfile: { type: 'Unconfined' } } },
-        { name: 'debug', image: 'busybox:latest', securityContext: { privileged: false } },
-      ],
-    },
-  };
-}
-
-/** The recipe's template and its suite's constraint (policies/<dir>). */
-function recipe(dir: string): { template: ParsedConstraintTemplate; constraint: ReturnType<typeof parseConstraint>; suite: Record<string, unknown> } | undefined {
-  const base = join(ROOT, 'policies', dir);
-  if (!existsSync(join(base, 'template.yaml')) || !existsSync(join(base, 'suite.yaml'))) {
-    return undefined;
-  }
-  const suite = readYaml(join(base, 'suite.yaml'));
-  const test = (suite.tests as { constraint: string; cases?: { name: string; object: string }[] }[])[0];
-  return {
-    template: parseConstraintTemplate(readFileSync(join(base, 'template.yaml'), 'utf8')),
-    constraint: parseConstraint(readFileSync(join(base, test.constraint), 'utf8')),
-    suite,
-  };
-}
-
-const constraintFor = (
-  name: string,
-  sha256: string,
-  template: ParsedConstraintTemplate,
-  c: { parameters: Record<string, unknown>; match?: ConstraintForEvaluation['match'] },
-): ConstraintForEvaluation => ({
-  name,
-  kind: template.kind,
-  bundleSha256: sha256,
-  entrypoint: template.entrypoint,
-  parameters: c.parameters,
-  ...(c.match ? { match: c.match } : {}),
-  enforcementAction: 'deny',
-});
 
 async function opaBench(opa: string, dir: string, query: string, flags: string[]): Promise<Row & { nsPerOp: number }> {
   const { stdout } = await run(opa, ['bench', ...flags, '--format', 'json', '-d', join(dir, 'policy'), '-d', join(dir, 'data.json'), '-i', join(dir, 'input.json'), query], {
@@ -261,20 +203,7 @@ async function main(): Promise<void> {
     // constraints of the pod recipes with other parameters, all against the 5-container pod.
     // First without match, so that all 20 policies evaluate (the target's case), then with the recipes'
     // own match, as an admission would (some recipes are for Services, Ingresses, Namespaces).
-    const withMatch: ConstraintForEvaluation[] = [];
-    for (const dir of readdirSync(join(ROOT, 'policies')).sort()) {
-      const r = recipe(dir);
-      if (!r) {
-        continue;
-      }
-      const sha = await load(r.template);
-      withMatch.push(constraintFor(r.constraint.name, sha, r.template, r.constraint));
-    }
-    const podRecipes = withMatch.filter((c) => matchesConstraint(c.match, reviewForObject(fiveContainerPod())));
-    for (let i = 0; withMatch.length < 20; i++) {
-      const base = podRecipes[i % podRecipes.length];
-      withMatch.push({ ...base, name: `${base.name}-${i}`, parameters: structuredClone(base.parameters) });
-    }
+    const withMatch = await twentyConstraints(load);
     const allEvaluated = withMatch.map(({ match: _match, ...c }) => c);
     const pod = reviewForObject(fiveContainerPod());
     const bundleCount = new Set(withMatch.map((c) => c.bundleSha256)).size;

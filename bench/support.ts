@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { applyMigrations } from '../src/infra/database/migrator';
 
@@ -27,4 +29,49 @@ export async function createBenchDatabase(name: string): Promise<{ url: string; 
       await pg.end();
     },
   };
+}
+
+/** Polls `read` until `done` holds (a failed read counts as not yet), or throws after timeoutMs. */
+export async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 120_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    let read_ = false;
+    try {
+      last = await read();
+      read_ = true;
+    } catch {
+      // not there yet
+    }
+    if (read_ && done(last as T)) {
+      return last as T;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`gave up waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 500)}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** A child process of a benchmark: its last 20 kB of output, whether it runs, stop(). */
+export class Child {
+  private out = '';
+  readonly exited: Promise<number | null>;
+  constructor(readonly child: ChildProcess) {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out = (this.out + d).slice(-20_000)));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.out = (this.out + d).slice(-20_000)));
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+  get output() {
+    return this.out;
+  }
+  get running() {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+  async stop(signal: NodeJS.Signals = 'SIGTERM') {
+    if (this.running) {
+      this.child.kill(signal);
+    }
+    return this.exited;
+  }
 }

@@ -81,8 +81,11 @@ redis_up() {
   mkdir -p "$dir"
   if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
     log "starting Redis on 127.0.0.1:$redis_port"
+    # As BullMQ requires: queued jobs survive a restart (append-only file, fsync every second) and
+    # are never evicted for memory (noeviction: a full Redis refuses writes instead of losing jobs).
     redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir" --daemonize yes \
-      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' --appendonly no >/dev/null
+      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' \
+      --appendonly yes --appendfsync everysec --maxmemory-policy noeviction >/dev/null
     for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
   fi
 }

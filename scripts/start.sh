@@ -47,6 +47,11 @@ for _ in $(seq 120); do
 done
 [ "$count" = 2 ] || echo "warning: the demo clusters are not READY yet; see $logs/agent-*.log" >&2
 
+# Policies across the fleet: recipes assigned to the demo clusters (see src/dev/demo-policies.ts).
+policies=$(node dist/src/dev/demo-policies.js "$PUBLIC_URL" "$token" "$root/policies") || { echo "the demo policies could not be assigned; see $logs/worker.log" >&2; policies=""; }
+# The first demo cluster is in factory-lines, where "no latest tag" is DENY.
+factory=$(node -pe 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).clusters[0].kubeconfigPath' "$kube/clusters.json")
+
 cat <<TXT
 
   Farpoint is running.
@@ -57,10 +62,20 @@ cat <<TXT
     Logs:         $logs/{api,worker,clusters,agent-*}.log
     Clusters:     $kube/*.kubeconfig  (kubectl --kubeconfig … get nodes)
 
+  Policies:
+$(echo "$policies" | sed 's/^/    /')
+
   Try:
     curl -s $PUBLIC_URL/graphql -H 'content-type: application/json' \\
       -H 'authorization: Bearer $token' \\
       -d '{"query":"{ clusters(filter: {labelSelector: \"tier=edge,!canary\"}) { totalCount edges { node { name phase health distribution nodeCount site { name } } } } }"}'
+
+    # Refused at the edge by the agent's webhook (the policy's name and message), within seconds of start:
+    $FARPOINT_TOOLS_BIN/kubectl --kubeconfig $factory run web --image=nginx:latest
+
+    # What audits found, and what switching the DRYRUN policy to DENY would block now:
+    curl -s $PUBLIC_URL/graphql -H 'content-type: application/json' -H 'authorization: Bearer $token' \\
+      -d '{"query":"{ violations(first: 10) { totalCount edges { node { kind namespace name message clusterId } } } policyAssignments(first: 10) { edges { node { enforcementAction constraint { name } impact { objects namespaces clusters sites } } } } }"}'
 
   Ctrl-C stops the API, the worker, the demo clusters and their agents.
 TXT

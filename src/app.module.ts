@@ -23,6 +23,7 @@ import { ClusterGroupsModule } from './modules/cluster-groups/cluster-groups.mod
 import { ClusterInventoryModule } from './modules/cluster-inventory/cluster-inventory.module';
 import { ClustersModule } from './modules/clusters/clusters.module';
 import { ClusterStatusModule } from './modules/cluster-status/cluster-status.module';
+import { DesiredStateModule } from './modules/desired-state/desired-state.module';
 import { EventsModule } from './modules/events/events.module';
 import { ProbesController } from './modules/probes/probes.controller';
 import { NamespacesModule } from './modules/namespaces/namespaces.module';
@@ -63,6 +64,7 @@ const capabilities = [
   PolicyTemplatesModule,
   ConstraintsModule,
   AssignmentsModule,
+  DesiredStateModule,
   ViolationsModule,
 ];
 

@@ -6,6 +6,7 @@ import { NestPinoLogger, createRootLogger } from './infra/logging/logger';
 import { JobName } from './infra/queue/jobs';
 import { QueueGateway } from './infra/queue/queue.gateway';
 import { WorkerHost } from './infra/queue/worker.host';
+import { OperationsReconciler } from './modules/attach/operations-reconciler.job';
 import { PolicyRecipeSync } from './modules/policy-templates/policy-recipes.sync';
 
 /** Entry point of the worker process: BullMQ handlers and the repeating schedules. */
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
   await queues.schedule(JobName.PURGE_API_TOKENS, config.TOKEN_PURGE_EVERY_SECONDS * 1000, {});
   await queues.schedule(JobName.PURGE_RESOLVED_VIOLATIONS, config.VIOLATION_PURGE_EVERY_SECONDS * 1000, {});
   await queues.schedule(JobName.SWEEP_CLUSTER_HEALTH, config.HEALTH_SWEEP_EVERY_SECONDS * 1000, {});
+  await queues.schedule(JobName.RECONCILE_OPERATIONS, config.OPERATIONS_RECONCILE_EVERY_SECONDS * 1000, {});
+  // Open operations whose job a Redis restart lost, before the first scheduled pass.
+  await app.get(OperationsReconciler).reconcile();
   // Built-in recipes from policies/, and compiles an API queued but could not enqueue.
   await app.get(PolicyRecipeSync).atStartup();
   logger.info('Farpoint worker running');

@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1ClusterRole, V1ConfigMap, V1Deployment, V1PolicyRule, V1Role, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ClusterRole, V1ConfigMap, V1Deployment, V1PersistentVolumeClaim, V1PolicyRule, V1Role, V1Secret } from '@kubernetes/client-node';
 import { loadAll } from 'js-yaml';
 import { TEST_CLUSTER_ID, TEST_REGISTRATION_TOKEN } from '../protocol/testing/factories';
 import { AgentInstallError, type AgentManifestInput, renderAgentManifests, toYaml } from './manifests';
@@ -184,6 +184,63 @@ describe(renderAgentManifests.name, () => {
     expect(container.env?.find((e) => e.name === 'FARPOINT_AGENT_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
     expect(deployment.spec?.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'farpoint-agent' });
     expect(deployment.spec?.template.metadata?.labels).toMatchObject(deployment.spec!.selector.matchLabels!);
+  });
+
+  it('keeps the state on a hostPath by default, handed to the non-root agent by a root init container that may only chown', () => {
+    const pod = find<V1Deployment>(objects, 'Deployment').spec!.template.spec!;
+    expect(pod.volumes).toContainEqual({ name: 'state', hostPath: { path: '/var/lib/farpoint-agent', type: 'DirectoryOrCreate' } });
+    expect(objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
+    const [init] = pod.initContainers!;
+    expect(init.image).toBe(input.image);
+    expect(init.securityContext).toEqual({
+      runAsUser: 0,
+      runAsGroup: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'], add: ['CHOWN'] },
+    });
+    expect(init.command?.at(-1)).toBe('/var/lib/farpoint-agent');
+    expect(init.command?.join(' ')).toContain('65532,65532');
+    const custom = renderAgentManifests({ ...input, stateVolume: { type: 'hostPath', path: '/data/farpoint' } });
+    expect(find<V1Deployment>(custom, 'Deployment').spec!.template.spec!.volumes).toContainEqual({
+      name: 'state',
+      hostPath: { path: '/data/farpoint', type: 'DirectoryOrCreate' },
+    });
+  });
+
+  it('keeps the state on a PersistentVolumeClaim when chosen, with no root init container', () => {
+    const withClaim = renderAgentManifests({ ...input, stateVolume: { type: 'persistentVolumeClaim', storageClassName: 'local-path', size: '1Gi' } });
+    expect(withClaim.map((o) => o.kind).indexOf('PersistentVolumeClaim')).toBeLessThan(withClaim.map((o) => o.kind).indexOf('Deployment'));
+    expect(find<V1PersistentVolumeClaim>(withClaim, 'PersistentVolumeClaim')).toMatchObject({
+      metadata: { name: 'farpoint-agent-state', namespace: 'farpoint-system' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: 'local-path' },
+    });
+    const pod = find<V1Deployment>(withClaim, 'Deployment').spec!.template.spec!;
+    expect(pod.volumes).toContainEqual({ name: 'state', persistentVolumeClaim: { claimName: 'farpoint-agent-state' } });
+    expect(pod.initContainers).toBeUndefined();
+    expect(pod.securityContext?.fsGroup).toBe(65532);
+    const defaults = renderAgentManifests({ ...input, stateVolume: { type: 'persistentVolumeClaim' } });
+    expect(find<V1PersistentVolumeClaim>(defaults, 'PersistentVolumeClaim').spec).toEqual({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '256Mi' } } });
+  });
+
+  it('falls back to an emptyDir when chosen', () => {
+    const pod = find<V1Deployment>(renderAgentManifests({ ...input, stateVolume: { type: 'emptyDir' } }), 'Deployment').spec!.template.spec!;
+    expect(pod.volumes).toEqual([{ name: 'state', emptyDir: { sizeLimit: '64Mi' } }]);
+    expect(pod.initContainers).toBeUndefined();
+  });
+
+  it('refuses a state path that is relative or climbs, and a malformed claim', () => {
+    for (const stateVolume of [
+      { type: 'hostPath', path: 'var/lib/x' },
+      { type: 'hostPath', path: '/var/lib/../../etc' },
+      { type: 'hostPath', path: '/var/lib/x y' },
+      { type: 'persistentVolumeClaim', size: '10Ti' },
+      { type: 'persistentVolumeClaim', storageClassName: 'Not_A_Class' },
+      { type: 'nfs' },
+    ] as const) {
+      expect(() => renderAgentManifests({ ...input, stateVolume: stateVolume as never })).toThrow(expect.objectContaining({ code: 'AGENT_INSTALL_INVALID_INPUT' }));
+    }
   });
 
   it('mounts a private CA bundle and points Node at it when one is given', () => {

@@ -1,16 +1,19 @@
 import type {
   KubernetesObject,
+  V1Container,
   V1ClusterRole,
   V1ClusterRoleBinding,
   V1ConfigMap,
   V1Deployment,
   V1EnvVar,
   V1Namespace,
+  V1PersistentVolumeClaim,
   V1Role,
   V1RoleBinding,
   V1Secret,
   V1ServiceAccount,
   V1ValidatingWebhookConfiguration,
+  V1Volume,
 } from '@kubernetes/client-node';
 import { dump } from 'js-yaml';
 import { z } from 'zod';
@@ -18,6 +21,40 @@ import { AgentVersionSchema, ClusterIdSchema, RegistrationTokenSchema } from '..
 import { describeFieldIssues, toFieldIssues } from '../protocol/parse';
 import { AGENT_LABELS, AgentEnv, AgentObjectNames as N, AgentSecretKeys } from './names';
 import { AGENT_INSTALLED_CLUSTER_RULES, AGENT_NAMESPACE_RULES } from './rbac';
+
+/** Where the agent keeps its state (report queue, desired state, serving TLS), chosen at install. */
+export const AgentStateVolumeSchema = z.discriminatedUnion('type', [
+  /**
+   * A directory of the node (default, for single-node edge boxes): outlives the pod, but not a move
+   * to another node. Needs a namespace that allows hostPath and one root init container (CAP_CHOWN only).
+   */
+  z.object({
+    type: z.literal('hostPath'),
+    path: z
+      .string()
+      .max(256)
+      .regex(/^\/(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+$/, 'must be an absolute path of plain segments')
+      .refine((p) => !p.split('/').some((segment) => segment === '..' || segment === '.'), 'must not contain . or .. segments')
+      .default('/var/lib/farpoint-agent'),
+  }),
+  /** A PersistentVolumeClaim (multi-node clusters with a storage provisioner): follows the pod to any node. */
+  z.object({
+    type: z.literal('persistentVolumeClaim'),
+    storageClassName: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a StorageClass name')
+      .optional(),
+    size: z
+      .string()
+      .regex(/^[1-9][0-9]{0,5}(Mi|Gi)$/, 'must be a size such as 256Mi or 1Gi')
+      .default('256Mi'),
+  }),
+  /** The fallback where neither is allowed: lives and dies with the pod, so a replaced pod loses its backlog. */
+  z.object({ type: z.literal('emptyDir') }),
+]);
+export type AgentStateVolume = z.input<typeof AgentStateVolumeSchema>;
 
 export const AgentManifestInputSchema = z.object({
   clusterId: ClusterIdSchema,
@@ -40,6 +77,7 @@ export const AgentManifestInputSchema = z.object({
     .optional(),
   heartbeatIntervalSeconds: z.number().int().min(1).max(3600).default(20),
   reportIntervalSeconds: z.number().int().min(1).max(3600).default(10),
+  stateVolume: AgentStateVolumeSchema.default({ type: 'hostPath', path: '/var/lib/farpoint-agent' }),
 });
 export type AgentManifestInput = z.input<typeof AgentManifestInputSchema>;
 
@@ -54,6 +92,7 @@ export class AgentInstallError extends Error {
 }
 
 const STATE_DIR = '/var/lib/farpoint-agent';
+const AGENT_UID = 65532;
 const CA_DIR = '/etc/farpoint/ca';
 const CA_KEY = 'ca.crt';
 
@@ -159,6 +198,7 @@ export function renderAgentManifests(input: AgentManifestInput): KubernetesObjec
     ...(i.caBundlePem ? [{ name: 'NODE_EXTRA_CA_CERTS', value: `${CA_DIR}/${CA_KEY}` }] : []),
   ];
   const podLabels = { ...labels };
+  const state = stateVolume(i.stateVolume, i.image, meta(N.stateClaim));
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -176,11 +216,13 @@ export function renderAgentManifests(input: AgentManifestInput): KubernetesObjec
           enableServiceLinks: false,
           securityContext: {
             runAsNonRoot: true,
-            runAsUser: 65532,
-            runAsGroup: 65532,
-            fsGroup: 65532,
+            runAsUser: AGENT_UID,
+            runAsGroup: AGENT_UID,
+            // Makes emptyDir and most PVC volumes writable by the agent; hostPath ignores it (see stateVolume).
+            fsGroup: AGENT_UID,
             seccompProfile: { type: 'RuntimeDefault' },
           },
+          ...(state.initContainer ? { initContainers: [state.initContainer] } : {}),
           containers: [
             {
               name: N.container,
@@ -201,11 +243,7 @@ export function renderAgentManifests(input: AgentManifestInput): KubernetesObjec
               volumeMounts: [{ name: 'state', mountPath: STATE_DIR }, ...(i.caBundlePem ? [{ name: 'ca', mountPath: CA_DIR, readOnly: true }] : [])],
             },
           ],
-          volumes: [
-            // Survives container restarts; after a reschedule the agent renumbers its queue (see protocol).
-            { name: 'state', emptyDir: { sizeLimit: '64Mi' } },
-            ...(i.caBundlePem ? [{ name: 'ca', configMap: { name: N.configMap, items: [{ key: CA_KEY, path: CA_KEY }] } }] : []),
-          ],
+          volumes: [state.volume, ...(i.caBundlePem ? [{ name: 'ca', configMap: { name: N.configMap, items: [{ key: CA_KEY, path: CA_KEY }] } }] : [])],
           tolerations: [
             { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
             { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
@@ -215,7 +253,70 @@ export function renderAgentManifests(input: AgentManifestInput): KubernetesObjec
     },
   };
 
-  return [namespace, serviceAccount, clusterRole, clusterRoleBinding, role, roleBinding, secret, configMap, webhookConfiguration, deployment] as KubernetesObject[];
+  return [
+    namespace,
+    serviceAccount,
+    clusterRole,
+    clusterRoleBinding,
+    role,
+    roleBinding,
+    secret,
+    configMap,
+    ...(state.claim ? [state.claim] : []),
+    webhookConfiguration,
+    deployment,
+  ] as KubernetesObject[];
+}
+
+/**
+ * The state volume, and what it needs. emptyDir and a PVC are made writable by fsGroup. A hostPath
+ * directory is created by the kubelet as root:root 0755, which fsGroup does not change: an init
+ * container (the agent image's node, as root with only CAP_CHOWN, no privilege escalation, read-only
+ * root) hands it to the agent's user with mode 0700 before the non-root agent starts.
+ */
+function stateVolume(
+  choice: z.infer<typeof AgentStateVolumeSchema>,
+  image: string,
+  claimMeta: V1PersistentVolumeClaim['metadata'],
+): { volume: V1Volume; claim?: V1PersistentVolumeClaim; initContainer?: V1Container } {
+  switch (choice.type) {
+    case 'hostPath':
+      return {
+        volume: { name: 'state', hostPath: { path: choice.path, type: 'DirectoryOrCreate' } },
+        initContainer: {
+          name: 'state-owner',
+          image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['/nodejs/bin/node', '-e', `const fs=require('fs');fs.chownSync(process.argv[1],${AGENT_UID},${AGENT_UID});fs.chmodSync(process.argv[1],0o700)`, STATE_DIR],
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+          securityContext: {
+            runAsUser: 0,
+            runAsGroup: 0,
+            runAsNonRoot: false,
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'], add: ['CHOWN'] },
+          },
+          volumeMounts: [{ name: 'state', mountPath: STATE_DIR }],
+        },
+      };
+    case 'persistentVolumeClaim':
+      return {
+        volume: { name: 'state', persistentVolumeClaim: { claimName: N.stateClaim } },
+        claim: {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: claimMeta,
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: choice.size } },
+            ...(choice.storageClassName ? { storageClassName: choice.storageClassName } : {}),
+          },
+        },
+      };
+    case 'emptyDir':
+      return { volume: { name: 'state', emptyDir: { sizeLimit: '64Mi' } } };
+  }
 }
 
 /** Multi-document YAML for `kubectl apply -f`, in the given order. */

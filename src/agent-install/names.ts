@@ -14,6 +14,8 @@ export const AgentObjectNames = {
   validatingWebhookConfiguration: 'farpoint-agent',
   deployment: 'farpoint-agent',
   container: 'agent',
+  /** Only with the persistentVolumeClaim state volume. */
+  stateClaim: 'farpoint-agent-state',
 } as const;
 
 /** Keys of the agent Secret. Only the agent writes the credential keys. */

@@ -35,8 +35,8 @@ export const AGENT_CLUSTER_RULE_DOCS: readonly DocumentedRule[] = [
     rule: { apiGroups: [''], resources: ['services', 'replicationcontrollers'], verbs: ['list'] },
     usedBy: 'audit/audit-kube.ts (audit of existing objects)',
     why:
-      'The audit lists the existing objects of the kinds the constraints match (with pods, namespaces and the workloads above): ' +
-      'the recipes check Services (NodePort, external IPs). Kinds it may not list are reported incomplete, never guessed. No Secrets, no ConfigMaps.',
+      'The audit lists the existing objects of the kinds the constraints match (with pods, namespaces, the workloads above and the Ingresses below): ' +
+      'the recipes check Services (NodePort, external IPs) and Ingresses. Kinds it may not list are reported incomplete, never guessed. No Secrets, no ConfigMaps.',
   },
   {
     rule: { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['list'] },
@@ -49,9 +49,11 @@ export const AGENT_CLUSTER_RULE_DOCS: readonly DocumentedRule[] = [
     why: 'The audit: Jobs and CronJobs carry pod templates.',
   },
   {
-    rule: { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list'] },
-    usedBy: 'audit/audit-kube.ts (audit of existing objects)',
-    why: 'The audit: the recipes check Ingresses (HTTPS only, unique hosts).',
+    rule: { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: ['list', 'watch'] },
+    usedBy: 'admission/inventory-sync.ts (informers)',
+    why:
+      'data.inventory for referential policies, which decide from other objects (the unique-ingress-host recipe compares ' +
+      "an Ingress's hosts with every other Ingress's). A template may read only kinds listed here: the agent cannot grant itself more.",
   },
   {
     rule: { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { AgentApi } from './api-client';
 import type { AgentConfig } from './config';
+import { DesiredStateLoop } from './desired-state/desired-state-loop';
+import { DesiredStateStatus } from './desired-state-status';
 import { CredentialHolder } from './identity/credential-holder';
 import type { CredentialStore } from './identity/credential-store';
 import { type EstablishedIdentity, IdentityLoop } from './identity/identity-loop';
@@ -27,7 +29,7 @@ export interface AgentDeps {
   kube: AgentKube;
   watch: ClusterWatch;
   queue: ReportQueue;
-  /** Persists the queue (atomically, coalesced); rejections are logged. */
+  /** Persists the queue's changes (QueueLog.save: appended, coalesced); rejections are logged. */
   saveQueue: () => Promise<void>;
   now?: () => number;
   random?: () => number;
@@ -39,6 +41,8 @@ export interface AgentDeps {
   admission?: { run(signal: AbortSignal, reports: ReportOutbox): Promise<void> };
   /** The audit of existing objects (with admission): built with the outbox, runs beside admission, woken by the informers. */
   audit?: (reports: ReportOutbox) => { run(signal: AbortSignal): Promise<void>; clusterChanged(): void };
+  /** Shared with admission: what heartbeats say about the desired state (created here when not given). */
+  desiredStateStatus?: DesiredStateStatus;
 }
 
 /** How run() ended: DETACH handled (exit 0), or stopped by the signal. */
@@ -107,12 +111,14 @@ export class Agent {
       objects: () => source.objects(),
     };
     this.inventory = new InventoryLoop({ kube, watch, sink: this.outbox, log, backoff, now });
+    const desiredStateStatus = deps.desiredStateStatus ?? new DesiredStateStatus();
     const heartbeat = new HeartbeatLoop({
       outbox: this.outbox,
       log,
       backoff,
       startedAt: new Date(now()).toISOString(),
       inventorySynced: () => this.inventory.synced,
+      desiredState: () => desiredStateStatus.report(),
     });
     const sender = new SenderLoop({
       api,
@@ -125,7 +131,11 @@ export class Agent {
       onSnapshotRequested: () => this.inventory.requestSnapshot(),
     });
     const rotation = new RotationLoop({ api, store: credentials, clock, log, backoff, rotateAtFraction: config.rotateAtFraction });
-    this.sessionLoops = [heartbeat, this.inventory, sender, rotation, this.adoption];
+    // The desired state is pulled only for admission, which enforces it (FARPOINT_ADMISSION=on).
+    const desiredState = config.admission
+      ? [new DesiredStateLoop({ api, stateDir: config.stateDir, status: desiredStateStatus, log, backoff, intervalMs: config.admission.desiredStateIntervalMs })]
+      : [];
+    this.sessionLoops = [heartbeat, this.inventory, sender, rotation, this.adoption, ...desiredState];
   }
 
   async run(signal: AbortSignal): Promise<AgentOutcome> {

@@ -115,4 +115,43 @@ describe(HttpAgentApi.name, () => {
     const error = await failure(api(100).register(registerRequest));
     expect(error.kind).toBe('network');
   });
+  it('asks for the desired state with its generation and the credential, and reads unchanged and full answers', async () => {
+    const seen: { url?: string; authorization?: string }[] = [];
+    const full = {
+      generation: 4,
+      unchanged: false,
+      constraints: [],
+      bundles: [],
+      admission: { failurePolicy: 'Fail', timeoutSeconds: 5 },
+      inventoryKinds: [],
+    };
+    handler = (req, _body, res) => {
+      seen.push({ url: req.url, authorization: req.headers.authorization });
+      json(res, 200, req.url?.endsWith('generation=4') ? { generation: 4, unchanged: true } : full);
+    };
+    expect((await api().desiredState(TEST_CREDENTIAL, 4)).body).toEqual({ generation: 4, unchanged: true });
+    expect((await api().desiredState(TEST_CREDENTIAL, undefined)).body).toEqual(full);
+    expect(seen).toEqual([
+      { url: '/farpoint/agent/v1/desired-state?generation=4', authorization: `Bearer ${TEST_CREDENTIAL}` },
+      { url: '/farpoint/agent/v1/desired-state', authorization: `Bearer ${TEST_CREDENTIAL}` },
+    ]);
+
+    handler = (_req, _body, res) => json(res, 200, { generation: 'four' });
+    expect((await failure(api().desiredState(TEST_CREDENTIAL, 1))).kind).toBe('invalid-response');
+  });
+
+  it('downloads a bundle as bytes, and turns a protocol error body into its code', async () => {
+    const wasm = Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    handler = (req, _body, res) => {
+      if (req.url === '/farpoint/agent/v1/bundles/' + 'a'.repeat(64)) {
+        res.writeHead(200, { 'content-type': 'application/wasm' });
+        res.end(wasm);
+        return;
+      }
+      json(res, 404, { error: { code: 'BUNDLE_NOT_FOUND', message: "This bundle is not in the cluster's current desired state." } });
+    };
+    expect(Buffer.from((await api().bundle(TEST_CREDENTIAL, 'a'.repeat(64))).body)).toEqual(wasm);
+    const refused = await failure(api().bundle(TEST_CREDENTIAL, 'b'.repeat(64)));
+    expect([refused.kind, refused.status, refused.code]).toEqual(['http', 404, 'BUNDLE_NOT_FOUND']);
+  });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type DesiredStateResponse, DesiredStateResponseSchema } from '../protocol/desired-state';
 import { AgentErrorBodySchema, type AgentErrorCode, isCredentialErrorCode, isTokenErrorCode } from '../protocol/errors';
 import { parseJsonBody, parseOrThrow } from '../protocol/parse';
 import { AgentPaths } from '../protocol/paths';
@@ -66,7 +67,16 @@ export interface AgentApi {
   register(request: RegisterRequest): Promise<ApiResult<RegisterResponse>>;
   rotateCredential(credential: string, request: RotateCredentialRequest): Promise<ApiResult<RotateCredentialResponse>>;
   sendReports(credential: string, request: ReportsRequest): Promise<ApiResult<ReportsResponse>>;
+  /** GET /agent/v1/desired-state?generation=N (generation undefined: the agent runs none). */
+  desiredState(credential: string, generation: number | undefined): Promise<ApiResult<DesiredStateResponse>>;
+  /** GET /agent/v1/bundles/{sha256}: the bytes as sent; the caller verifies the hash. */
+  bundle(credential: string, sha256: string): Promise<ApiResult<Uint8Array>>;
 }
+
+/** Largest desired state the agent reads (2,000 constraints with their parameters and matches). */
+const MAX_STATE_BYTES = 8 * 1024 * 1024;
+/** Largest bundle the agent downloads (opa's wasm modules are a few hundred KiB). */
+const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
 
 export interface HttpAgentApiOptions {
   apiUrl: string;
@@ -86,6 +96,8 @@ function retryAfterMs(header: string | null, now: number): number | undefined {
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+const withServerTime = <T>(body: T, serverTime: number | undefined): ApiResult<T> => (serverTime === undefined ? { body } : { body, serverTime });
 
 /** The agent protocol over HTTP(S) with the global fetch. */
 export class HttpAgentApi implements AgentApi {
@@ -119,6 +131,84 @@ export class HttpAgentApi implements AgentApi {
       return raw;
     });
     return ignored.length ? { ...result, ignoredDirectives: ignored } : result;
+  }
+
+  async desiredState(credential: string, generation: number | undefined): Promise<ApiResult<DesiredStateResponse>> {
+    const query = generation === undefined ? '' : `?generation=${generation}`;
+    const { response, bytes, serverTime } = await this.request('GET', `${AgentPaths.desiredState}${query}`, credential, undefined, MAX_STATE_BYTES);
+    try {
+      const raw = parseJsonBody(z.unknown(), Buffer.from(bytes).toString('utf8'), 'response', MAX_STATE_BYTES);
+      return withServerTime(parseOrThrow(DesiredStateResponseSchema, raw, 'response'), serverTime);
+    } catch (error) {
+      throw new AgentApiError('invalid-response', `GET ${AgentPaths.desiredState} answered ${response.status}: ${(error as Error).message}`, response.status);
+    }
+  }
+
+  async bundle(credential: string, sha256: string): Promise<ApiResult<Uint8Array>> {
+    const { bytes, serverTime } = await this.request('GET', AgentPaths.bundle(sha256), credential, undefined, MAX_BUNDLE_BYTES);
+    return withServerTime(bytes, serverTime);
+  }
+
+  /** One call: network failures and error statuses as AgentApiError, the body as bytes. */
+  private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    credential: string | undefined,
+    body: unknown,
+    maxBytes: number,
+  ): Promise<{ response: Response; bytes: Uint8Array; serverTime?: number }> {
+    const headers: Record<string, string> = {
+      accept: method === 'GET' && path.includes('/bundles/') ? 'application/wasm' : 'application/json',
+      'user-agent': `farpoint-agent/${this.options.agentVersion}`,
+    };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+    }
+    if (credential) {
+      headers.authorization = `Bearer ${credential}`;
+    }
+    let response: Response;
+    let bytes: Uint8Array;
+    try {
+      response = await this.fetchFn(`${this.base}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        redirect: 'error',
+      });
+      bytes = new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new AgentApiError('network', `${method} ${path} failed: ${detail}`);
+    }
+    const dateHeader = response.headers.get('date');
+    const parsedTime = dateHeader ? Date.parse(dateHeader) : NaN;
+    const serverTime = Number.isNaN(parsedTime) ? undefined : parsedTime;
+    if (!response.ok) {
+      const text = Buffer.from(bytes.subarray(0, 64 * 1024)).toString('utf8');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      const errorBody = AgentErrorBodySchema.safeParse(parsed);
+      const code = errorBody.success ? errorBody.data.error.code : undefined;
+      const message = errorBody.success ? errorBody.data.error.message : text.slice(0, 200);
+      throw new AgentApiError(
+        'http',
+        `${method} ${path} answered ${response.status}${code ? ` ${code}` : ''}: ${message}`,
+        response.status,
+        code,
+        retryAfterMs(response.headers.get('retry-after'), Date.now()),
+      );
+    }
+    if (bytes.byteLength > maxBytes) {
+      throw new AgentApiError('invalid-response', `${method} ${path} answered ${bytes.byteLength} bytes, more than the ${maxBytes} the agent reads`, response.status);
+    }
+    return { response, bytes, serverTime };
   }
 
   private async post<S extends z.ZodType>(

@@ -69,6 +69,22 @@ describe(loadAgentConfig.name, () => {
         FARPOINT_ADMISSION_URL: 'https://10.0.0.5:9443/validate',
         FARPOINT_ADMISSION_PORT: '9443',
       }).admission,
-    ).toEqual({ url: 'https://10.0.0.5:9443/validate', listenHost: '0.0.0.0', port: 9443, intervalMs: 5000, auditIntervalMs: 60_000, summaryWindowMs: 60_000 });
+    ).toEqual({
+      url: 'https://10.0.0.5:9443/validate',
+      listenHost: '0.0.0.0',
+      port: 9443,
+      intervalMs: 5000,
+      desiredStateIntervalMs: 10_000,
+      auditIntervalMs: 60_000,
+      summaryWindowMs: 60_000,
+    });
+    expect(
+      loadAgentConfig({
+        FARPOINT_API_URL: 'https://farpoint.example.com',
+        FARPOINT_ADMISSION: 'on',
+        FARPOINT_ADMISSION_URL: 'https://10.0.0.5:9443/validate',
+        FARPOINT_DESIRED_STATE_INTERVAL_SECONDS: '0.5',
+      }).admission?.desiredStateIntervalMs,
+    ).toBe(500);
   });
 });

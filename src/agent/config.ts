@@ -26,8 +26,8 @@ export interface AgentConfig {
   /** Share of the credential lifetime after which the agent rotates it. */
   rotateAtFraction: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
-  /** Edge admission (FARPOINT_ADMISSION=on); undefined when off, the default. */
-  admission?: { url: string; listenHost: string; port: number; intervalMs: number; auditIntervalMs: number; summaryWindowMs: number };
+  /** Edge admission (FARPOINT_ADMISSION=on; undefined when off, the default); with it, the desired-state loop polls the API every desiredStateIntervalMs. */
+  admission?: { url: string; listenHost: string; port: number; intervalMs: number; desiredStateIntervalMs: number; auditIntervalMs: number; summaryWindowMs: number };
 }
 
 const seconds = (fallback: number) =>
@@ -62,6 +62,7 @@ const EnvSchema = z.object({
   FARPOINT_ADMISSION_LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
   FARPOINT_ADMISSION_PORT: z.coerce.number().int().min(1).max(65_535).default(9443),
   FARPOINT_ADMISSION_INTERVAL_SECONDS: seconds(5),
+  FARPOINT_DESIRED_STATE_INTERVAL_SECONDS: seconds(10),
   FARPOINT_AUDIT_INTERVAL_SECONDS: seconds(60),
   FARPOINT_ADMISSION_SUMMARY_SECONDS: seconds(60),
 });
@@ -110,6 +111,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
             listenHost: e.FARPOINT_ADMISSION_LISTEN_HOST,
             port: e.FARPOINT_ADMISSION_PORT,
             intervalMs: e.FARPOINT_ADMISSION_INTERVAL_SECONDS,
+            desiredStateIntervalMs: e.FARPOINT_DESIRED_STATE_INTERVAL_SECONDS,
             auditIntervalMs: e.FARPOINT_AUDIT_INTERVAL_SECONDS,
             summaryWindowMs: e.FARPOINT_ADMISSION_SUMMARY_SECONDS,
           }

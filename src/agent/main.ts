@@ -1,6 +1,6 @@
 /**
  * Entry point of the in-cluster agent (its own image, see Dockerfile.agent): configuration, the queue
- * file and the gateways (Kubernetes, API, Secret, informers) for the loops agent.ts wires. Outside a
+ * log and the gateways (Kubernetes, API, Secret, informers) for the loops agent.ts wires. Outside a
  * cluster it uses KUBECONFIG; inside, the pod's service account (KubeConfig.loadFromDefault does both).
  */
 import { KubeConfig } from '@kubernetes/client-node';
@@ -8,6 +8,8 @@ import { AgentObjectNames } from '../agent-install/names';
 import { EdgeAdmission } from './admission/edge-admission';
 import { KubernetesAuditKube } from './audit/audit-kube';
 import { AuditLoop } from './audit/audit-loop';
+import { secretTlsStore } from './admission/serving-tls';
+import { DesiredStateStatus } from './desired-state-status';
 import { Agent } from './agent';
 import { HttpAgentApi } from './api-client';
 import { createClusterWatch } from './inventory/cluster-watch';
@@ -15,8 +17,7 @@ import { AgentConfigError, loadAgentConfig } from './config';
 import { CredentialStore } from './identity/credential-store';
 import { ClientNodeAgentKube, secretGateway } from './kube-gateway';
 import { createJsonLogger } from './logger';
-import { QueueFile } from './reporting/queue-file';
-import { ReportQueue } from './reporting/report-queue';
+import { QueueLog } from './reporting/queue-log';
 
 async function main(): Promise<number> {
   let config;
@@ -38,15 +39,12 @@ async function main(): Promise<number> {
   kubeConfig.loadFromDefault();
   const kube = new ClientNodeAgentKube(kubeConfig);
 
-  const queueFile = new QueueFile(config.stateDir);
-  const loaded = await queueFile.load();
-  if (loaded.kind === 'corrupt') {
-    log.error('report queue file unreadable; moved aside', { movedTo: loaded.movedTo, reason: loaded.reason });
+  const { queue, log: queueLog, recovery } = await QueueLog.open(config.stateDir, { limits: { maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes } });
+  if (recovery.truncatedBytes || recovery.corruptSegments || recovery.invalidItems || recovery.checkpoint === 'corrupt' || recovery.legacyCorrupt) {
+    log.warn('report queue recovered with losses', { ...recovery });
+  } else {
+    log.info('report queue recovered', { ...recovery });
   }
-  if (loaded.kind === 'loaded' && loaded.invalidItems) {
-    log.warn('dropped invalid queued items', { count: loaded.invalidItems });
-  }
-  const queue = new ReportQueue({ maxItems: config.queueMaxItems, maxBytes: config.queueMaxBytes }, loaded.kind === 'loaded' ? loaded.state : undefined);
   log.info('agent starting', {
     version: config.agentVersion,
     apiUrl: config.apiUrl,
@@ -55,6 +53,8 @@ async function main(): Promise<number> {
     queuedItems: queue.depth,
   });
 
+  // What admission runs, told to the API in heartbeats by way of the agent's loops.
+  const desiredStateStatus = new DesiredStateStatus();
   const backoff = { initialMs: config.backoffInitialMs, maxMs: config.backoffMaxMs };
   const admission =
     config.admission &&
@@ -65,9 +65,13 @@ async function main(): Promise<number> {
       configurationName: AgentObjectNames.validatingWebhookConfiguration,
       log,
       backoff,
+      status: desiredStateStatus,
+      // The CA and serving certificate live in the agent's Secret, beside its credential.
+      tlsStore: secretTlsStore(secretGateway(kube, config.namespace, config.secretName)),
     });
   const auditIntervalMs = config.admission?.auditIntervalMs ?? 60_000;
   const agent = new Agent({
+    desiredStateStatus,
     config,
     log,
     api: new HttpAgentApi({ apiUrl: config.apiUrl, agentVersion: config.agentVersion, timeoutMs: config.httpTimeoutMs }),
@@ -75,7 +79,7 @@ async function main(): Promise<number> {
     kube,
     watch: createClusterWatch(kubeConfig, log),
     queue,
-    saveQueue: () => queueFile.save(() => queue.toState()),
+    saveQueue: () => queueLog.save(),
     admission,
     audit: admission
       ? (reports) =>
@@ -101,8 +105,8 @@ async function main(): Promise<number> {
     });
   }
   const outcome = await agent.run(controller.signal);
-  await queueFile.save(() => queue.toState()).catch((error: unknown) => log.warn('cannot save the report queue', { error }));
-  await queueFile.flush().catch(() => undefined);
+  await queueLog.save().catch((error: unknown) => log.warn('cannot save the report queue', { error }));
+  await queueLog.close().catch(() => undefined);
   log.info('agent exiting', { outcome });
   return 0;
 }

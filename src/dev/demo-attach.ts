@@ -14,6 +14,9 @@ import { prepareLocalAgent } from './local-agent';
  *
  *   node dist/src/dev/demo-attach.js <api url> <admin token> <clusters.json> <kubectl> <agents dir>
  */
+/** The demo agents' admission webhooks listen on 127.0.0.1 from this port up, one per cluster. */
+const ADMISSION_BASE_PORT = Number(process.env.DEMO_ADMISSION_BASE_PORT ?? 9443);
+
 interface HarnessCluster {
   name: string;
   profile: string;
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
         { in: input },
       );
       execFileSync(kubectl, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '-f', attachCluster.manifestUrl], { stdio: ['ignore', 'ignore', 'inherit'] });
-      console.log(`${attachCluster.cluster.id} ${await standIn(cluster, attachCluster.cluster.id, agentsDir)}`);
+      console.log(`${attachCluster.cluster.id} ${await standIn(cluster, attachCluster.cluster.id, agentsDir, index)}`);
     } else {
       // By queue: Farpoint reaches the cluster and a worker installs the agent.
       const kubeconfig = readFileSync(cluster.kubeconfigPath, 'utf8');
@@ -75,13 +78,13 @@ async function main(): Promise<void> {
         'mutation($in: AttachClusterWithKubeconfigInput!) { attachClusterWithKubeconfig(input: $in) { cluster { id } } }',
         { in: { ...input, kubeconfig } },
       );
-      console.log(`${attachClusterWithKubeconfig.cluster.id} ${await standIn(cluster, attachClusterWithKubeconfig.cluster.id, agentsDir)}`);
+      console.log(`${attachClusterWithKubeconfig.cluster.id} ${await standIn(cluster, attachClusterWithKubeconfig.cluster.id, agentsDir, index)}`);
     }
   }
 }
 
 /** Waits for the installed agent Deployment (the queue worker applies it asynchronously), then writes the stand-in's env file. */
-async function standIn(cluster: HarnessCluster, clusterId: string, agentsDir: string): Promise<string> {
+async function standIn(cluster: HarnessCluster, clusterId: string, agentsDir: string, index: number): Promise<string> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(cluster.kubeconfigPath);
   const server = kubeConfig.getCurrentCluster()!;
@@ -91,9 +94,19 @@ async function standIn(cluster: HarnessCluster, clusterId: string, agentsDir: st
     try {
       const agent = await prepareLocalAgent({ name: cluster.name, server: server.server, caPem: Buffer.from(server.caData!, 'base64').toString(), kubeConfig }, stateDir);
       const envFile = join(stateDir, 'agent.env');
+      // Policies at the edge: the agent serves its admission webhook on loopback, where this machine's
+      // kube-apiserver calls it (no Service: no kubelet runs here), and audits every 15 s.
+      const port = ADMISSION_BASE_PORT + index;
+      const admission = {
+        FARPOINT_ADMISSION: 'on',
+        FARPOINT_ADMISSION_URL: `https://127.0.0.1:${port}/validate`,
+        FARPOINT_ADMISSION_LISTEN_HOST: '127.0.0.1',
+        FARPOINT_ADMISSION_PORT: String(port),
+        FARPOINT_AUDIT_INTERVAL_SECONDS: '15',
+      };
       writeFileSync(
         envFile,
-        Object.entries(agent.env)
+        Object.entries({ ...agent.env, ...admission })
           .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
           .join('\n') + '\n',
         { mode: 0o600 },

@@ -9,7 +9,7 @@ import { AgentEnv, AgentObjectNames } from '../agent-install/names';
  * stand-in is configured the way that pod would be — its environment resolved from the installed
  * Deployment (ConfigMap keys, the downward-API namespace, literal values) and its Kubernetes identity
  * the agent's ServiceAccount (a TokenRequest token, as a projected service-account token would be),
- * so the installed RBAC is what it runs with. Only the state directory (an emptyDir in the pod) is
+ * so the installed RBAC is what it runs with. Only the state directory (the pod's state volume) is
  * the caller's. Used by the attach integration tests and bench/attach.bench.ts.
  *
  *   const agent = await prepareLocalAgent(cluster, stateDir);

@@ -7,6 +7,7 @@ export { parseConstraint, parseConstraintMatch } from './constraint';
 export { matchesConstraint, globMatches, selectorMatches } from './match';
 export { assertKubernetesObject, reviewForObject, groupVersionKind } from './kubernetes';
 export { parseYamlObject } from './yaml-document';
+export { parseSyncRequirements, REQUIRES_SYNC_DATA_ANNOTATION, MAX_SYNC_KINDS, type SyncKind } from './sync-requirements';
 export { PolicyEngine, bundleSha256, inspectBundle, type PolicyEngineOptions, type EvaluateOptions } from './engine';
 export type { BundleInfo } from './wasm-host';
 export { SUPPORTED_HOST_BUILTINS } from './builtins/host-builtins';

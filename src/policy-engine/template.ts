@@ -1,4 +1,5 @@
 import { PolicyEngineError, PolicyEngineErrorCode } from './errors';
+import { parseSyncRequirements, REQUIRES_SYNC_DATA_ANNOTATION } from './sync-requirements';
 import type { ParsedConstraintTemplate, RegoVersion } from './types';
 import { FieldReader, isPlainObject, parseYamlObject } from './yaml-document';
 
@@ -131,6 +132,7 @@ export function parseConstraintTemplate(yamlOrObject: string | Record<string, un
   const annotations = isPlainObject(metadata.annotations) ? metadata.annotations : {};
   const title = typeof annotations[TITLE_ANNOTATION] === 'string' ? annotations[TITLE_ANNOTATION] : undefined;
   const description = typeof annotations[DESCRIPTION_ANNOTATION] === 'string' ? annotations[DESCRIPTION_ANNOTATION] : undefined;
+  const syncKinds = parseSyncRequirements(annotations[REQUIRES_SYNC_DATA_ANNOTATION]);
 
   return {
     name,
@@ -145,6 +147,7 @@ export function parseConstraintTemplate(yamlOrObject: string | Record<string, un
     regoVersion,
     hasCelEngine,
     targets: targetName,
+    syncKinds,
     ...(title !== undefined ? { title } : {}),
     ...(description !== undefined ? { description } : {}),
     metadata,

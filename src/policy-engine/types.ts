@@ -1,3 +1,5 @@
+import type { SyncKind } from './sync-requirements';
+
 /**
  * Gatekeeper's data model as the engine sees it: the AdmissionReview request a policy reads as
  * input.review, a Constraint's match and action, and the results of `violation[{"msg", "details"}]`.
@@ -118,6 +120,8 @@ export interface ParsedConstraintTemplate {
   hasCelEngine: boolean;
   /** spec.targets[0].target, "admission.k8s.gatekeeper.sh". */
   targets: string;
+  /** What a referential template reads from data.inventory (annotation metadata.gatekeeper.sh/requires-sync-data). */
+  syncKinds: SyncKind[];
   /** metadata.annotations "metadata.gatekeeper.sh/title" and "description" (Gatekeeper library convention). */
   title?: string;
   description?: string;

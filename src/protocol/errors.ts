@@ -10,6 +10,10 @@ export const AgentErrorCode = {
   PROTOCOL_INVALID_BODY: 'PROTOCOL_INVALID_BODY',
   /** The body is larger than AgentProtocolLimits.maxBodyBytes. */
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A query or path parameter is malformed (a generation that is not a number, a sha256 that is not one). */
+  PROTOCOL_INVALID_PARAMETER: 'PROTOCOL_INVALID_PARAMETER',
+  /** The bundle is not in the requesting cluster's current desired state (or does not exist). */
+  BUNDLE_NOT_FOUND: 'BUNDLE_NOT_FOUND',
   TOKEN_UNKNOWN: 'TOKEN_UNKNOWN',
   TOKEN_USED: 'TOKEN_USED',
   TOKEN_EXPIRED: 'TOKEN_EXPIRED',
@@ -39,6 +43,8 @@ export const AGENT_ERROR_CODES = Object.values(AgentErrorCode) as [AgentErrorCod
 export const AGENT_ERROR_HTTP_STATUS: Readonly<Record<AgentErrorCode, number>> = {
   PROTOCOL_INVALID_BODY: 400,
   PAYLOAD_TOO_LARGE: 413,
+  PROTOCOL_INVALID_PARAMETER: 400,
+  BUNDLE_NOT_FOUND: 404,
   TOKEN_UNKNOWN: 404,
   TOKEN_USED: 409,
   TOKEN_EXPIRED: 410,

@@ -4,6 +4,7 @@
  */
 export * from './canonical-json';
 export * from './common';
+export * from './desired-state';
 export * from './errors';
 export * from './inventory';
 export * from './limits';

@@ -15,9 +15,13 @@ export const AgentProtocolLimits = {
   maxItemsPerBatch: 500,
   /** Most directives in one reports response. */
   maxDirectives: 16,
+  /** Kinds named in a heartbeat's droppedByKind. */
+  maxDroppedKinds: 32,
   /** Largest seq (and ackedSeq): a signed 32-bit integer, so the API can store it as a Postgres integer. */
   maxSeq: 2_147_483_647,
 
+  /** Most constraints (and bundles) in one desired state. */
+  maxDesiredConstraints: 2_000,
   /** Violations listed in one audit.result; `totalViolations` still counts every one. */
   maxAuditViolationsPerItem: 100,
   /** (constraint, action, namespace, kind) entries in one admission.summary; the rest are counted in droppedEntries. */

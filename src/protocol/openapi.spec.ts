@@ -33,9 +33,11 @@ describe(buildAgentOpenApiDocument.name, () => {
     expect(committed).toBe(serializeAgentOpenApiDocument());
   });
 
-  it('is OpenAPI 3.1 with the four v1 endpoints', () => {
+  it('is OpenAPI 3.1 with the six v1 endpoints', () => {
     expect(document.openapi).toBe('3.1.0');
-    expect(Object.keys(document.paths).sort()).toEqual([AgentPaths.manifestsTemplate, AgentPaths.register, AgentPaths.rotateCredential, AgentPaths.reports].sort());
+    expect(Object.keys(document.paths).sort()).toEqual(
+      [AgentPaths.manifestsTemplate, AgentPaths.register, AgentPaths.rotateCredential, AgentPaths.reports, AgentPaths.desiredState, AgentPaths.bundleTemplate].sort(),
+    );
   });
 
   it('resolves every $ref to a component', () => {

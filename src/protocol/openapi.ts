@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { canonicalJson } from './canonical-json';
 import { AgentVersionSchema, LabelsSchema, PROTOCOL_FIELD_DOCS, RegistrationTokenSchema, TimestampSchema } from './common';
+import {
+  AdmissionSettingsSchema,
+  BUNDLE_CACHE_CONTROL,
+  BUNDLE_MEDIA_TYPE,
+  BundleSha256Schema,
+  DesiredConstraintMatchSchema,
+  DesiredConstraintSchema,
+  DesiredLabelSelectorSchema,
+  DesiredStateErrorSchema,
+  DesiredStateFullSchema,
+  DesiredStateResponseSchema,
+  DesiredStateUnchangedSchema,
+  InventoryKindSchema,
+} from './desired-state';
 import { AGENT_ERROR_HTTP_STATUS, AgentErrorBodySchema, type AgentErrorCode, AgentErrorCodeSchema } from './errors';
 import {
   DistributionSchema,
@@ -76,6 +90,16 @@ const COMPONENTS: Array<[string, z.ZodType, string]> = [
   ['PodCountsByPhase', PodCountsByPhaseSchema, 'Number of pods in each phase.'],
   ['Distribution', DistributionSchema, 'Kubernetes distribution detected from node labels, annotations and kubelet version.'],
   ['Directive', DirectiveSchema, 'An instruction from the API; agents ignore unknown types.'],
+  ['DesiredStateResponse', DesiredStateResponseSchema, 'The desired state of the cluster, or unchanged when the agent runs the current generation.'],
+  ['DesiredStateUnchanged', DesiredStateUnchangedSchema, 'The agent runs the current generation.'],
+  ['DesiredStateFull', DesiredStateFullSchema, 'Everything the agent enforces: constraints, the bundles they use, admission settings.'],
+  ['DesiredConstraint', DesiredConstraintSchema, 'A constraint as the policy engine evaluates it, with the assignment it is enforced for.'],
+  ['DesiredConstraintMatch', DesiredConstraintMatchSchema, "Gatekeeper's spec.match, with the assignment's excluded namespaces and namespace selector merged in."],
+  ['LabelSelector', DesiredLabelSelectorSchema, 'Kubernetes metav1.LabelSelector.'],
+  ['AdmissionSettings', AdmissionSettingsSchema, "The webhook's failure policy and timeout (per cluster group)."],
+  ['BundleSha256', BundleSha256Schema, 'Lowercase hex SHA-256 of the wasm bytes.'],
+  ['InventoryKind', InventoryKindSchema, 'A group/version/kind the agent keeps in data.inventory.'],
+  ['DesiredStateError', DesiredStateErrorSchema, 'Why the agent does not run the newest desired state.'],
 ];
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
@@ -150,6 +174,11 @@ const DESCRIPTION = [
   'ackedSeq and sends them again.',
   'Inventory: an inventory.delta applies to the inventory as of the preceding inventory item. When the API has no',
   'base for a delta it answers the directive SEND_SNAPSHOT and the agent sends a full snapshot.',
+  '',
+  'Desired state: the agent polls GET /agent/v1/desired-state with the generation it runs, fetches the bundles it',
+  'lacks by sha256, verifies every hash (one wrong hash refuses the whole state; the previous one keeps running),',
+  'writes the state to disk atomically and enforces it; its heartbeats carry the generation it runs and, when the',
+  'newest one failed, why (desiredStateGeneration, desiredStateError).',
 ].join('\n');
 
 /** The OpenAPI 3.1 document of agent protocol v1, generated from the zod schemas. */
@@ -203,6 +232,33 @@ export function buildAgentOpenApiDocument(): JsonObject {
           responses: {
             '200': { description: 'The new credential.', content: json('RotateCredentialResponse') },
             ...errorResponses([...BODY_ERRORS, ...CREDENTIAL_ERRORS, ...ALWAYS]),
+          },
+        },
+      },
+      [AgentPaths.desiredState]: {
+        get: {
+          operationId: 'getDesiredState',
+          summary: "The cluster's desired state, or unchanged when the agent already runs the current generation",
+          description:
+            'Answered from one indexed read when the generation is the current one. The constraints are those of the assignments in effect on the cluster; a constraint assigned several times appears once, with the strongest action (deny > warn > dryrun; a tie goes to the most specific scope) and that assignment id.',
+          security: bearer,
+          parameters: [{ name: 'generation', in: 'query', required: false, schema: { type: 'integer', minimum: 0, maximum: AgentProtocolLimits.maxSeq } }],
+          responses: {
+            '200': { description: 'The state, or unchanged.', content: json('DesiredStateResponse') },
+            ...errorResponses(['PROTOCOL_INVALID_PARAMETER', ...CREDENTIAL_ERRORS, ...ALWAYS]),
+          },
+        },
+      },
+      [AgentPaths.bundleTemplate]: {
+        get: {
+          operationId: 'getBundle',
+          summary: "The wasm bytes of a bundle in the cluster's current desired state",
+          description: `Immutable: Cache-Control "${BUNDLE_CACHE_CONTROL}", ETag the sha256. A bundle not in the requesting cluster's current desired state is BUNDLE_NOT_FOUND, whoever else uses it.`,
+          security: bearer,
+          parameters: [{ name: 'sha256', in: 'path', required: true, schema: ref('BundleSha256') }],
+          responses: {
+            '200': { description: 'The policy.wasm bytes opa built.', content: { [BUNDLE_MEDIA_TYPE]: { schema: { type: 'string', contentMediaType: BUNDLE_MEDIA_TYPE } } } },
+            ...errorResponses(['PROTOCOL_INVALID_PARAMETER', 'BUNDLE_NOT_FOUND', ...CREDENTIAL_ERRORS, ...ALWAYS]),
           },
         },
       },

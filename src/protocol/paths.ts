@@ -9,6 +9,11 @@ export const AgentPaths = {
   register: `${AGENT_API_BASE_PATH}/register`,
   rotateCredential: `${AGENT_API_BASE_PATH}/credentials/rotate`,
   reports: `${AGENT_API_BASE_PATH}/reports`,
+  /** GET, with ?generation=N. */
+  desiredState: `${AGENT_API_BASE_PATH}/desired-state`,
+  /** GET, path template as in the OpenAPI document. */
+  bundleTemplate: `${AGENT_API_BASE_PATH}/bundles/{sha256}`,
+  bundle: (sha256: string): string => `${AGENT_API_BASE_PATH}/bundles/${encodeURIComponent(sha256)}`,
 } as const;
 
 /** Media type of the install manifests (multi-document YAML). */

@@ -26,6 +26,16 @@ describe('ReportsRequestSchema', () => {
     expect(ReportsRequestSchema.safeParse(makeReportsRequest(tooMany)).success).toBe(false);
   });
 
+  it('accepts per-kind drop counts and the oldest queued time in a heartbeat, and refuses bad ones', () => {
+    const heartbeat = (payload: Record<string, unknown>) => makeReportsRequest([{ ...makeHeartbeatItem(1), payload: { ...makeHeartbeatItem(1).payload, ...payload } } as never]);
+    expect(ReportsRequestSchema.safeParse(heartbeat({ droppedByKind: { heartbeat: 3, 'audit.result': 1 }, oldestQueuedAt: '2026-11-26T09:00:00Z' })).success).toBe(true);
+    expect(ReportsRequestSchema.safeParse(heartbeat({ droppedByKind: { 'Not A Kind': 1 } })).success).toBe(false);
+    expect(ReportsRequestSchema.safeParse(heartbeat({ droppedByKind: { heartbeat: -1 } })).success).toBe(false);
+    const tooManyKinds = Object.fromEntries(Array.from({ length: AgentProtocolLimits.maxDroppedKinds + 1 }, (_, i) => [`kind-${i}`, 1]));
+    expect(ReportsRequestSchema.safeParse(heartbeat({ droppedByKind: tooManyKinds })).success).toBe(false);
+    expect(ReportsRequestSchema.safeParse(heartbeat({ oldestQueuedAt: 'yesterday' })).success).toBe(false);
+  });
+
   it('rejects seq 0 and fractional seq', () => {
     expect(ReportsRequestSchema.safeParse(makeReportsRequest([makeHeartbeatItem(0)])).success).toBe(false);
     expect(ReportsRequestSchema.safeParse(makeReportsRequest([makeHeartbeatItem(1.5)])).success).toBe(false);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AgentVersionSchema, ClusterIdSchema, count, documented, TimestampSchema } from './common';
+import { AgentVersionSchema, ClusterIdSchema, count, CountSchema, documented, TimestampSchema } from './common';
+import { DesiredStateErrorSchema } from './desired-state';
 import { InventoryDeltaSchema, InventorySchema } from './inventory';
 import { AgentProtocolLimits as L } from './limits';
 
@@ -8,8 +9,27 @@ export const SeqSchema = documented(z.number().int().min(1).max(L.maxSeq), 'Sequ
 export const HeartbeatPayloadSchema = z.object({
   startedAt: documented(z.iso.datetime({ offset: true }), 'When the agent process started; a new value means a restart.'),
   queueDepth: count('Items in the agent queue when this heartbeat was queued, including it.'),
-  droppedItemCount: count('Items the bounded queue dropped since its state file was created (oldest heartbeats first).'),
+  droppedItemCount: count('Items the bounded queue dropped since its directory was created (all kinds, see droppedByKind).'),
   inventorySynced: documented(z.boolean(), 'True once every informer has listed the cluster at least once.'),
+  droppedByKind: documented(
+    z
+      .record(z.string().regex(/^[a-z][a-z0-9.-]{0,62}$/, 'must be a report item kind'), CountSchema)
+      .refine((counts) => Object.keys(counts).length <= L.maxDroppedKinds, { message: `must name at most ${L.maxDroppedKinds} kinds` })
+      .optional(),
+    'Exact count per item kind of the items the bounded queue dropped since its directory was created (over its bounds, or refused ' +
+      'by the API); kinds never dropped are absent. When full it drops: heartbeats but the newest, then every inventory delta (the ' +
+      'next inventory item is a snapshot), then admission summaries, then audit results, then anything else oldest first; never ' +
+      'the newest inventory snapshot. Sent by agents with the durable segmented queue.',
+  ),
+  oldestQueuedAt: documented(
+    z.iso.datetime({ offset: true }).optional(),
+    'observedAt (agent clock) of the oldest undelivered item when this heartbeat was queued; absent when the queue held nothing else.',
+  ),
+  desiredStateGeneration: documented(z.number().int().min(0).max(L.maxSeq).optional(), 'The desired-state generation the agent enforces (absent: admission off, or no state yet).'),
+  desiredStateError: documented(
+    DesiredStateErrorSchema.nullable().optional(),
+    'Why the agent does not run the newest desired state it fetched (a bundle with a wrong hash, say); null once it runs it.',
+  ),
 });
 export type HeartbeatPayload = z.infer<typeof HeartbeatPayloadSchema>;
 

@@ -12,6 +12,7 @@ import {
   type AgentErrorCode,
   AgentPaths,
   AgentProtocolLimits,
+  DesiredStateResponseSchema,
   type Inventory,
   REGISTRATION_REPEAT_WINDOW_SECONDS,
   type RegisterResponse,
@@ -21,7 +22,7 @@ import {
   ReportsResponseSchema,
   RotateCredentialResponseSchema,
 } from '../../src/protocol';
-import { makeHeartbeatItem, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
+import { makeHeartbeatItem, makeHeartbeatPayload, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
 import { ApiFactory, type SiteRecord } from '../support/factories';
 import { startApi, type TestApi } from '../support/api';
 
@@ -95,11 +96,14 @@ interface Attached {
 }
 
 /** attachCluster through GraphQL: a PENDING cluster and its one-time registration token. */
-async function attach(opts: { site?: SiteRecord | null } = {}): Promise<Attached> {
+async function attach(opts: { site?: SiteRecord | null; agentStateVolume?: Record<string, unknown> } = {}): Promise<Attached> {
   const group = await make.group().create();
   const input: Record<string, unknown> = { name: make.nextName('cluster'), groupId: group.id };
   if (opts.site) {
     input.siteId = opts.site.id;
+  }
+  if (opts.agentStateVolume) {
+    input.agentStateVolume = opts.agentStateVolume;
   }
   const data = await api.gqlOk<{ attachCluster: { cluster: { id: string; phase: string }; registrationToken: string } }>(
     admin,
@@ -220,6 +224,55 @@ describe('GET /agent/v1/manifests/{token}.yaml', () => {
     const served = loadAll((await getManifests(a.token)).text);
     expect(JSON.parse(JSON.stringify(await service.manifestsFor(a.clusterId, a.token)))).toEqual(served);
     await expect(service.manifestsFor(b.clusterId, a.token)).rejects.toMatchObject({ code: 'TOKEN_UNKNOWN' });
+  });
+});
+
+describe('the state volume chosen at attach', () => {
+  type Manifest = { kind: string; metadata: { name: string }; spec?: any };
+  const manifestsOf = async (token: string) => loadAll((await getManifests(token)).text) as Manifest[];
+  const podOf = (objects: Manifest[]) => objects.find((o) => o.kind === 'Deployment')!.spec.template.spec;
+
+  it('defaults to a hostPath handed to the agent by an init container, and renders a chosen path, claim or emptyDir', async () => {
+    const byDefault = podOf(await manifestsOf((await attach()).token));
+    expect(byDefault.volumes).toContainEqual({ name: 'state', hostPath: { path: '/var/lib/farpoint-agent', type: 'DirectoryOrCreate' } });
+    expect(byDefault.initContainers.map((c: { name: string }) => c.name)).toEqual(['state-owner']);
+
+    const custom = podOf(await manifestsOf((await attach({ agentStateVolume: { hostPath: { path: '/data/farpoint' } } })).token));
+    expect(custom.volumes).toContainEqual({ name: 'state', hostPath: { path: '/data/farpoint', type: 'DirectoryOrCreate' } });
+
+    const claimed = await manifestsOf((await attach({ agentStateVolume: { persistentVolumeClaim: { storageClassName: 'local-path', size: '1Gi' } } })).token);
+    expect(claimed.find((o) => o.kind === 'PersistentVolumeClaim')).toMatchObject({
+      metadata: { name: 'farpoint-agent-state' },
+      spec: { storageClassName: 'local-path', resources: { requests: { storage: '1Gi' } } },
+    });
+    expect(podOf(claimed).volumes).toContainEqual({ name: 'state', persistentVolumeClaim: { claimName: 'farpoint-agent-state' } });
+    expect(podOf(claimed).initContainers).toBeUndefined();
+
+    expect(podOf(await manifestsOf((await attach({ agentStateVolume: { emptyDir: true } })).token)).volumes).toContainEqual({ name: 'state', emptyDir: { sizeLimit: '64Mi' } });
+  });
+
+  it.each([
+    ['a relative path', { hostPath: { path: 'var/lib/x' } }, 'agentStateVolume.hostPath.path'],
+    ['a path that climbs', { hostPath: { path: '/var/../etc' } }, 'agentStateVolume.hostPath.path'],
+    ['a size that is no size', { persistentVolumeClaim: { size: 'lots' } }, 'agentStateVolume.persistentVolumeClaim.size'],
+    ['a StorageClass that is no name', { persistentVolumeClaim: { storageClassName: 'Fast Disks' } }, 'agentStateVolume.persistentVolumeClaim.storageClassName'],
+    ['emptyDir: false', { emptyDir: false }, 'agentStateVolume.emptyDir'],
+  ])('refuses %s with BAD_USER_INPUT naming the field, and creates no cluster', async (_what, agentStateVolume, path) => {
+    const group = await make.group().create();
+    const name = make.nextName('cluster');
+    const { errors } = await api.gql(admin, 'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id } } }', {
+      input: { name, groupId: group.id, agentStateVolume },
+    });
+    expect(errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'agentStateVolume', path });
+    expect(await api.prisma.cluster.count({ where: { name } })).toBe(0);
+  });
+
+  it('refuses two choices at once (the input is @oneOf)', async () => {
+    const group = await make.group().create();
+    const { errors } = await api.gql(admin, 'mutation($input: AttachClusterInput!) { attachCluster(input: $input) { cluster { id } } }', {
+      input: { name: make.nextName('cluster'), groupId: group.id, agentStateVolume: { hostPath: {}, emptyDir: true } },
+    });
+    expect(errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -697,6 +750,63 @@ describe('POST /agent/v1/reports', () => {
     expect(await inventoryRow(agent.clusterId)).toBeNull();
   });
 
+  it("shows the agent's connectivity by the site's grace, its backlog, drops per kind and oldest queued item over GraphQL, from the last heartbeat", async () => {
+    const agent = await registeredAgent({ site });
+    const connectivity = async () =>
+      (
+        await api.gqlOk<{ cluster: { connectivity: Record<string, unknown> } }>(
+          admin,
+          'query($id: ID!) { cluster(id: $id) { connectivity { state backlogItems droppedByKind { kind count } oldestQueuedAt lastHeartbeatAt } } }',
+          { id: agent.clusterId },
+        )
+      ).cluster.connectivity;
+    expect(await connectivity()).toEqual({ state: 'NEVER_CONNECTED', backlogItems: null, droppedByKind: [], oldestQueuedAt: null, lastHeartbeatAt: null });
+
+    const queued = (depth: number, droppedByKind: Record<string, number>, oldestQueuedAt?: string): ReportItem => ({
+      seq: ++agent.seq,
+      observedAt: '2026-11-26T10:00:20.000Z',
+      kind: 'heartbeat',
+      payload: makeHeartbeatPayload({
+        queueDepth: depth,
+        droppedItemCount: Object.values(droppedByKind).reduce((a, b) => a + b, 0),
+        droppedByKind,
+        ...(oldestQueuedAt ? { oldestQueuedAt } : {}),
+      }),
+    });
+    const backlog = [queued(900, { heartbeat: 40 }, '2026-11-25T08:00:00.000Z'), queued(901, { heartbeat: 41, 'inventory.delta': 3 }, '2026-11-25T08:00:00.000Z')];
+    await report(agent, backlog);
+    const online = await connectivity();
+    expect(online).toEqual({
+      state: 'ONLINE',
+      backlogItems: 901,
+      droppedByKind: [
+        { kind: 'heartbeat', count: 41 },
+        { kind: 'inventory.delta', count: 3 },
+      ],
+      oldestQueuedAt: '2026-11-25T08:00:00.000Z',
+      lastHeartbeatAt: (await clusterRow(agent.clusterId)).lastHeartbeatAt!.toISOString(),
+    });
+
+    // Drained: the next heartbeat is alone in the queue. A replay of the old batch changes nothing.
+    await report(agent, [queued(1, { heartbeat: 41, 'inventory.delta': 3 })]);
+    await report(agent, backlog);
+    expect(await connectivity()).toMatchObject({
+      state: 'ONLINE',
+      backlogItems: 1,
+      oldestQueuedAt: null,
+      droppedByKind: [
+        { kind: 'heartbeat', count: 41 },
+        { kind: 'inventory.delta', count: 3 },
+      ],
+    });
+
+    // The site allows 180 s of silence.
+    await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { lastHeartbeatAt: new Date(Date.now() - 170_000) } });
+    expect((await connectivity()).state).toBe('ONLINE');
+    await api.prisma.cluster.update({ where: { id: agent.clusterId }, data: { lastHeartbeatAt: new Date(Date.now() - 181_000) } });
+    expect(await connectivity()).toMatchObject({ state: 'OFFLINE', backlogItems: 1 });
+  });
+
   it('answers PROTOCOL_INVALID_BODY with the field paths, for schema errors and for bodies that are not JSON', async () => {
     const agent = await registeredAgent();
     const bad = batch(agent, [{ ...makeHeartbeatItem(0), payload: { queueDepth: -1 } } as unknown as ReportItem]);
@@ -763,12 +873,122 @@ describe('detach through the report channel', () => {
   });
 });
 
+describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
+  const getDesired = (credential: string | undefined, query = '') => call('GET', `${AgentPaths.desiredState}${query}`, AgentPaths.desiredState, { credential });
+  const getBundle = (credential: string | undefined, sha256: string) => call('GET', AgentPaths.bundle(sha256), AgentPaths.bundleTemplate, { credential });
+  let n = 0;
+
+  /** A compiled constraint (bundle bytes of its own) assigned through GraphQL to the agent's cluster. */
+  async function assignedTo(agent: Agent): Promise<{ sha256: string; wasm: Buffer; assignmentId: string; name: string }> {
+    const { organizationId } = await clusterRow(agent.clusterId);
+    const kind = `K8sE2eDesired${++n}${randomBytes(3).toString('hex')}`;
+    const wasm = Buffer.concat([Buffer.from('\0asm'), randomBytes(64)]);
+    const sha256 = createHash('sha256').update(wasm).digest('hex');
+    await api.prisma.policyBundle.create({ data: { sha256, wasm, size: wasm.byteLength } });
+    const template = await api.prisma.policyTemplate.create({ data: { organizationId, name: kind.toLowerCase(), kind, createdBy: 'test' } });
+    const version = await api.prisma.policyTemplateVersion.create({
+      data: {
+        templateId: template.id,
+        version: 1,
+        kind,
+        title: kind,
+        rego: 'package x',
+        sourceHash: kind,
+        lifecycle: 'PUBLISHED',
+        compileStatus: 'COMPILED',
+        entrypoint: `${kind.toLowerCase()}/violation`,
+        bundleSha256: sha256,
+        createdBy: 'test',
+      },
+    });
+    const constraint = await api.prisma.constraint.create({ data: { organizationId, name: kind.toLowerCase(), kind, templateVersionId: version.id, createdBy: 'test' } });
+    const data = await api.gqlOk<{ assignPolicy: { id: string } }>(admin, 'mutation($input: AssignPolicyInput!) { assignPolicy(input: $input) { id } }', {
+      input: { constraintId: constraint.id, scope: 'CLUSTER', scopeId: agent.clusterId },
+    });
+    return { sha256, wasm, assignmentId: data.assignPolicy.id, name: constraint.name };
+  }
+
+  it('answers the full state for another generation and unchanged for the current one, and serves its bundles as immutable wasm', async () => {
+    const agent = await registeredAgent();
+    const k = await assignedTo(agent);
+    const { desiredStateGeneration: generation } = await clusterRow(agent.clusterId);
+
+    const full = await getDesired(agent.credential, '?generation=0');
+    expect(full.status).toBe(200);
+    expect(full.headers.get('cache-control')).toBe('no-store');
+    expect(DesiredStateResponseSchema.parse(full.json)).toEqual(full.json);
+    expect(full.json).toMatchObject({ generation, unchanged: false, bundles: [k.sha256], admission: { failurePolicy: 'Ignore', timeoutSeconds: 3 } });
+    expect(full.json.constraints.map((c: { assignmentId: string; name: string; enforcementAction: string }) => [c.assignmentId, c.name, c.enforcementAction])).toEqual([
+      [k.assignmentId, k.name, 'deny'],
+    ]);
+    expect((await getDesired(agent.credential)).json.unchanged).toBe(false);
+    const same = await getDesired(agent.credential, `?generation=${generation}`);
+    expect([same.status, same.json]).toEqual([200, { generation, unchanged: true }]);
+
+    const bundle = await getBundle(agent.credential, k.sha256);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get('content-type')).toBe('application/wasm');
+    expect(bundle.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(bundle.headers.get('etag')).toBe(`"${k.sha256}"`);
+    const bytes = Buffer.from(await (await fetch(`${api.url}${AgentPaths.bundle(k.sha256)}`, { headers: { authorization: `Bearer ${agent.credential}` } })).arrayBuffer());
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(k.sha256);
+  });
+
+  it("refuses another cluster's bundle, a bundle no state uses, a malformed sha256 or generation, and missing, forged and revoked credentials", async () => {
+    const agent = await registeredAgent();
+    const neighbour = await registeredAgent();
+    const k = await assignedTo(agent);
+
+    expectError(await getBundle(neighbour.credential, k.sha256), 'BUNDLE_NOT_FOUND');
+    expect((await getDesired(neighbour.credential)).json).toMatchObject({ unchanged: false, bundles: [], constraints: [] });
+    expectError(await getBundle(agent.credential, createHash('sha256').update('no such bundle').digest('hex')), 'BUNDLE_NOT_FOUND');
+    expectError(await getBundle(agent.credential, k.sha256.toUpperCase()), 'PROTOCOL_INVALID_PARAMETER');
+    expectError(await getBundle(agent.credential, 'not-a-sha'), 'PROTOCOL_INVALID_PARAMETER');
+    for (const query of ['?generation=abc', '?generation=-1', '?generation=1.5', '?generation=99999999999', '?generation=1&generation=2']) {
+      expectError(await getDesired(agent.credential, query), 'PROTOCOL_INVALID_PARAMETER');
+    }
+    expectError(await getDesired(undefined), 'CREDENTIAL_INVALID');
+    expectError(await getDesired(forgedCredential()), 'CREDENTIAL_INVALID');
+    expectError(await getBundle(forgedCredential(), k.sha256), 'CREDENTIAL_INVALID');
+
+    // Detached: every credential of the cluster is revoked, for these routes as for the others.
+    await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: agent.clusterId });
+    expect((await report(agent, [heartbeat(agent)])).directives).toEqual([{ type: 'DETACH' }]);
+    expectError(await getDesired(agent.credential, '?generation=0'), 'CREDENTIAL_REVOKED');
+    expectError(await getBundle(agent.credential, k.sha256), 'CREDENTIAL_REVOKED');
+  });
+
+  it('stores the generation the agent acknowledges in its heartbeats, with the reason a newer one failed', async () => {
+    const agent = await registeredAgent();
+    expect((await clusterRow(agent.clusterId)).appliedDesiredStateGeneration).toBeNull();
+    const failed = {
+      ...heartbeat(agent),
+      payload: { ...makeHeartbeatItem(1).payload, desiredStateGeneration: 3, desiredStateError: { code: 'BUNDLE_HASH_MISMATCH', message: 'bundle abc has SHA-256 def' } },
+    };
+    await report(agent, [failed as ReportItem]);
+    expect(await clusterRow(agent.clusterId)).toMatchObject({
+      appliedDesiredStateGeneration: 3,
+      desiredStateError: { code: 'BUNDLE_HASH_MISMATCH', message: 'bundle abc has SHA-256 def' },
+    });
+    const ok = { ...heartbeat(agent), payload: { ...makeHeartbeatItem(1).payload, desiredStateGeneration: 4 } };
+    await report(agent, [ok as ReportItem]);
+    expect(await clusterRow(agent.clusterId)).toMatchObject({ appliedDesiredStateGeneration: 4, desiredStateError: null });
+    // A heartbeat without the fields (admission off) leaves them as they are.
+    await report(agent, [heartbeat(agent)]);
+    expect((await clusterRow(agent.clusterId)).appliedDesiredStateGeneration).toBe(4);
+    const bad = { ...heartbeat(agent), payload: { ...makeHeartbeatItem(1).payload, desiredStateError: { code: 'lower case', message: 'x' } } };
+    expectError(await postReports(agent.credential, batch(agent, [bad as ReportItem])), 'PROTOCOL_INVALID_BODY');
+  });
+});
+
 describe('the agent protocol document (docs/agent-protocol.openapi.json)', () => {
   const operations = Object.entries(OPENAPI.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ path, method })));
   const fastifyUrl = (template: string) => template.replace(/\{(\w+)\}/g, ':$1');
 
-  it('documents the four operations of protocol v1', () => {
+  it('documents the six operations of protocol v1', () => {
     expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual([
+      `GET ${AgentPaths.bundleTemplate}`,
+      `GET ${AgentPaths.desiredState}`,
       `GET ${AgentPaths.manifestsTemplate}`,
       `POST ${AgentPaths.rotateCredential}`,
       `POST ${AgentPaths.register}`,
@@ -816,6 +1036,10 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
       'post /agent/v1/credentials/rotate 200',
       'post /agent/v1/reports 200',
       'post /agent/v1/reports 413',
+      'get /agent/v1/desired-state 200',
+      'get /agent/v1/desired-state 400',
+      'get /agent/v1/bundles/{sha256} 200',
+      'get /agent/v1/bundles/{sha256} 404',
     ]) {
       expect(seen).toContain(expected);
     }

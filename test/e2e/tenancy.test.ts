@@ -160,6 +160,7 @@ const CASES: Record<string, Case> = {
   'Mutation.assignPolicy': { role: 'EDITOR', ids: { 'input.constraintId': 'Constraint', 'input.scopeId': ['Cluster', 'Organization', 'Site', 'ClusterGroup', 'Workspace'] } },
   'Mutation.updatePolicyAssignment': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
   'Mutation.unassignPolicy': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
+  'Query.policyAssignmentRollout': { role: 'VIEWER', ids: { assignmentId: 'PolicyAssignment' } },
   'Subscription.policyTemplateVersionCompiled': { role: 'VIEWER', ids: { templateId: 'PolicyTemplate' } },
   'Query.violations': {
     role: 'VIEWER',
@@ -217,6 +218,10 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return operation === 'importConstraint' ? WALK_CONSTRAINT(uniqueName()) : WALK_TEMPLATE(`K8sWalk${++nameCounter}`);
         case 'region':
           return 'eu-central';
+        case 'group':
+          return 'networking.k8s.io';
+        case 'version':
+          return 'v1';
         case 'labelSelector':
           return 'tier=edge,env in (prod,stage),!canary';
         case 'namespaceSelector':
@@ -235,6 +240,8 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return KUBECONFIG;
         case 'namespace':
           return 'shop';
+        case 'path':
+          return '/var/lib/farpoint-agent';
         default:
           throw new Error(`tenancy walk: no value for String ${where}; add one to scalarValue() in ${__filename}`);
       }
@@ -251,6 +258,8 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return 2;
         case 'apiTokenMaxLifetimeDays':
           return 3650;
+        case 'admissionTimeoutSeconds':
+          return 5;
         default:
           throw new Error(`tenancy walk: no value for Int ${where}; add one to scalarValue() in ${__filename}`);
       }
@@ -521,7 +530,8 @@ beforeAll(async () => {
 
   // Cursors as org A sees its own lists (before the baseline snapshots: using A's token touches it).
   for (const [key, field] of operations()) {
-    if (!key.startsWith('Query.') || !field.args.some((arg) => arg.name === 'after')) {
+    // A list of one object's parts (a required id, e.g. an assignment's rollout) is walked through that id instead.
+    if (!key.startsWith('Query.') || !field.args.some((arg) => arg.name === 'after') || field.args.some((arg) => isNonNullType(arg.type))) {
       continue;
     }
     const res = await api.gqlOk(a.token, `query { ${field.name}(first: 1) { pageInfo { endCursor } } }`);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleSha256, PolicyEngine } from '../../policy-engine/engine';
 import { createJsonLogger } from '../logger';
-import { AdmissionLoop } from './admission-loop';
-import { writeDesiredState } from './desired-state';
+import { AdmissionLoop, withNamespacesWhenSelected } from './admission-loop';
+import { writeDesiredState } from '../desired-state-store';
 
 /** The agent's webhook configuration as the apiserver keeps it: replace bumps the resourceVersion. */
 class FakeAdmissionApi {
@@ -71,5 +71,23 @@ describe('AdmissionLoop', () => {
     await writeFile(join(dir, 'desired-state', 'state.json'), '{');
     await loop.step();
     expect(logs.filter((l) => l.msg === 'desired state refused; the running state keeps deciding')).toHaveLength(2);
+  });
+});
+
+describe('withNamespacesWhenSelected', () => {
+  const base = { name: 'c', kind: 'K', bundleSha256: 'a'.repeat(64), entrypoint: 'k/violation', parameters: {}, enforcementAction: 'deny' as const };
+  const ingress = { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' };
+
+  it('adds the Namespace watch only when a constraint matches by namespaceSelector (its decision needs the Namespace)', () => {
+    expect(withNamespacesWhenSelected([ingress], [base])).toEqual([ingress]);
+    expect(withNamespacesWhenSelected([ingress], [{ ...base, match: { namespaceSelector: { matchLabels: { team: 'shop' } } } }])).toEqual([
+      ingress,
+      { group: '', version: 'v1', kind: 'Namespace' },
+    ]);
+  });
+
+  it('does not watch Namespaces twice when a referential template already reads them', () => {
+    const ns = { group: '', version: 'v1', kind: 'Namespace' };
+    expect(withNamespacesWhenSelected([ns], [{ ...base, match: { namespaceSelector: {} } }])).toEqual([ns]);
   });
 });

@@ -1,11 +1,26 @@
 import type { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import type { EvaluateOptions, PolicyEngine } from '../../policy-engine/engine';
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
+import type { DesiredStateStatus } from '../desired-state-status';
 import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
-import { type DesiredConstraint, DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from './desired-state';
+import { type DesiredStateConstraint, DesiredStateError, DesiredStateErrorCode, loadDesiredState, type DesiredState } from '../desired-state-store';
 import { desiredWebhooks, syncWebhookConfiguration, type WebhookSettings } from './webhook-configuration';
+import type { SyncKind } from '../../policy-engine/sync-requirements';
+import type { InventorySync } from './inventory-sync';
 import type { WebhookPolicies } from './webhook-server';
+
+const NAMESPACE_KIND: SyncKind = { group: '', version: 'v1', kind: 'Namespace' };
+
+/**
+ * The kinds to watch: what the referential templates read, and Namespaces when a constraint matches by
+ * namespaceSelector (the engine then needs the object's Namespace; without it the decision fails).
+ */
+export function withNamespacesWhenSelected(kinds: readonly SyncKind[], constraints: readonly ConstraintForEvaluation[]): SyncKind[] {
+  const needsNamespaces = constraints.some((c) => c.match?.namespaceSelector);
+  const has = kinds.some((k) => k.group === '' && k.kind === 'Namespace');
+  return needsNamespaces && !has ? [...kinds, NAMESPACE_KIND] : [...kinds];
+}
 
 export interface AdmissionLoopDeps {
   stateDir: string;
@@ -18,18 +33,23 @@ export interface AdmissionLoopDeps {
   backoff: BackoffSettings;
   /** How often the state on disk and the configuration in the cluster are checked. */
   intervalMs: number;
+  /** Told the generation it runs and why a state was refused (for the heartbeats). */
+  status?: DesiredStateStatus;
+  /** data.inventory for referential templates; told the kinds of each state applied. */
+  inventory?: Pick<InventorySync, 'setKinds' | 'current'>;
 }
 
 /** The running state and the engine with its bundles loaded, for the audit loop (agent.ts wires them). */
 export interface RunningPolicies {
   generation: number;
-  constraints: readonly DesiredConstraint[];
+  constraints: readonly DesiredStateConstraint[];
   evaluate(request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[], options?: EvaluateOptions): ConstraintResult[];
 }
 
 interface Running {
   generation: number;
-  constraints: readonly DesiredConstraint[];
+  constraints: readonly DesiredStateConstraint[];
+  admission?: DesiredState['admission'];
 }
 
 /**
@@ -48,7 +68,15 @@ export class AdmissionLoop {
   /** What the webhook server evaluates with, read per request. */
   readonly policies = (): WebhookPolicies => ({
     constraints: this.running.constraints,
-    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] => this.deps.engine.evaluate(request, constraints),
+    evaluate: (request: AdmissionReviewRequest, constraints: readonly ConstraintForEvaluation[]): ConstraintResult[] => {
+      if (!this.deps.inventory) {
+        return this.deps.engine.evaluate(request, constraints);
+      }
+      const inventory = this.deps.inventory.current();
+      // A namespaceSelector matches on the labels of the object's Namespace, from the same watch.
+      const namespaceObject = request.namespace ? (inventory.cluster?.v1?.Namespace?.[request.namespace] as Record<string, unknown> | undefined) : undefined;
+      return this.deps.engine.evaluate(request, constraints, { inventory, ...(namespaceObject ? { namespaceObject } : {}) });
+    },
   });
 
   get generation(): number {
@@ -62,7 +90,9 @@ export class AdmissionLoop {
       : {
           generation: this.running.generation,
           constraints: this.running.constraints,
-          evaluate: (request, constraints, options) => this.deps.engine.evaluate(request, constraints, options),
+          // The same data.inventory as admission, for referential templates.
+          evaluate: (request, constraints, options) =>
+            this.deps.engine.evaluate(request, constraints, { ...(this.deps.inventory ? { inventory: this.deps.inventory.current() } : {}), ...options }),
         };
 
   run(signal: AbortSignal): Promise<void> {
@@ -82,7 +112,9 @@ export class AdmissionLoop {
   async step(): Promise<void> {
     await this.applyDesiredState();
     const { admissionApi, configurationName, webhook, log } = this.deps;
-    if (await syncWebhookConfiguration(admissionApi, configurationName, desiredWebhooks(this.running.constraints, webhook))) {
+    // The state's failure policy and timeout (its cluster group's) win over the defaults.
+    const settings = { ...webhook, ...(this.running.admission ?? {}) };
+    if (await syncWebhookConfiguration(admissionApi, configurationName, desiredWebhooks(this.running.constraints, settings))) {
       log.info('admission webhook configuration written', { generation: this.running.generation, constraints: this.running.constraints.length });
     }
   }
@@ -100,6 +132,7 @@ export class AdmissionLoop {
       return;
     }
     if (state.generation === this.running.generation) {
+      this.deps.status?.applied(state.generation);
       return;
     }
     try {
@@ -111,8 +144,10 @@ export class AdmissionLoop {
       return;
     }
     const previous = this.running;
-    this.running = { generation: state.generation, constraints: state.constraints };
+    this.running = { generation: state.generation, constraints: state.constraints, admission: state.admission };
     this.lastRefused = undefined;
+    this.deps.inventory?.setKinds(withNamespacesWhenSelected(state.inventoryKinds, state.constraints));
+    this.deps.status?.applied(state.generation);
     const inUse = new Set(state.constraints.map((c) => c.bundleSha256));
     for (const c of previous.constraints) {
       if (!inUse.has(c.bundleSha256)) {
@@ -124,6 +159,7 @@ export class AdmissionLoop {
 
   /** Logs a refused state once (the loop re-reads it every interval), keeping the running one. */
   private refused(key: string, error: unknown): void {
+    this.deps.status?.applyFailed({ code: error instanceof DesiredStateError ? error.code : 'DESIRED_STATE_NOT_APPLIED', message: key });
     if (this.lastRefused !== key) {
       this.lastRefused = key;
       this.deps.log.warn('desired state refused; the running state keeps deciding', { error, runningGeneration: this.running.generation });

@@ -2,7 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOrCreateServingTls } from './serving-tls';
+import { FakeSecret } from '../testing/fakes';
+import { ADMISSION_TLS_SECRET_KEY, loadOrCreateServingTls, secretTlsStore } from './serving-tls';
 
 describe('loadOrCreateServingTls', () => {
   let dir: string;
@@ -39,5 +40,33 @@ describe('loadOrCreateServingTls', () => {
     await writeFile(join(dir, 'admission-tls.json'), content);
     const tls = await loadOrCreateServingTls(dir, ['127.0.0.1'], now);
     expect(new X509Certificate(tls.certPem).verify(new X509Certificate(tls.caPem).publicKey)).toBe(true);
+  });
+
+  describe('kept in the agent Secret', () => {
+    it('stores them under one key beside the credential, leaving the other keys as they are, and reuses them', async () => {
+      const secret = new FakeSecret({ credential: 'fpc_keep_me', 'installation-secret': 'x' });
+      const first = await loadOrCreateServingTls(secretTlsStore(secret), ['127.0.0.1'], now);
+      expect(Object.keys(secret.data!).sort()).toEqual([ADMISSION_TLS_SECRET_KEY, 'credential', 'installation-secret']);
+      expect(secret.data!.credential).toBe('fpc_keep_me');
+      expect(JSON.parse(secret.data![ADMISSION_TLS_SECRET_KEY])).toMatchObject({ caPem: first.caPem, certPem: first.certPem });
+      expect(await loadOrCreateServingTls(secretTlsStore(secret), ['127.0.0.1'], days(10))).toEqual(first);
+      expect(secret.writes).toBe(1);
+    });
+
+    it('retries a write that raced another writer of the Secret (rotation) and keeps what that one wrote', async () => {
+      const secret = new FakeSecret({ credential: 'fpc_old' });
+      secret.conflictsToInject = 2;
+      await loadOrCreateServingTls(secretTlsStore(secret), ['127.0.0.1'], now);
+      expect(secret.writes).toBe(1);
+      expect(secret.data![ADMISSION_TLS_SECRET_KEY]).toBeDefined();
+    });
+
+    it('renews from the CA in the Secret, so the caBundle the apiserver holds stays valid', async () => {
+      const secret = new FakeSecret({ credential: 'fpc' });
+      const first = await loadOrCreateServingTls(secretTlsStore(secret), ['127.0.0.1'], now);
+      const renewed = await loadOrCreateServingTls(secretTlsStore(secret), ['127.0.0.1'], days(61));
+      expect(renewed.caPem).toBe(first.caPem);
+      expect(renewed.certPem).not.toBe(first.certPem);
+    });
   });
 });

@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { createJsonLogger } from '../logger';
 import { WebhookServer, type WebhookPolicies } from './webhook-server';
 import { createCa, issueServingCert } from './x509';
@@ -50,6 +52,25 @@ describe('WebhookServer', () => {
       },
     });
     expect((await post(port, '/validate', review('kube-system'))).json).toMatchObject({ response: { uid: 'u1', allowed: true } });
+  });
+
+  it('serves a renewed certificate from the same CA to new connections, without a restart', async () => {
+    const serialOf = () =>
+      new Promise<string>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/validate', method: 'POST', ca: ca.certPem, agent: false }, (res) => {
+          resolve((res.socket as TLSSocket).getPeerCertificate().serialNumber);
+          res.resume();
+        });
+        req.on('error', reject);
+        req.end(review());
+      });
+    const before = await serialOf();
+    expect(before).toBe(new X509Certificate(serving.certPem).serialNumber);
+    const renewed = issueServingCert({ ...ca, commonName: 'test-ca' }, 'agent', ['127.0.0.1'], new Date(), 1);
+    server.updateCertificate(renewed.certPem, renewed.keyPem);
+    expect(await serialOf()).toBe(new X509Certificate(renewed.certPem).serialNumber);
+    // Still verified by the CA the apiserver holds.
+    expect(await post(port, '/validate', review())).toMatchObject({ status: 200 });
   });
 
   it('refuses what is not an AdmissionReview with 400 ADMISSION_REVIEW_INVALID, and other paths with 404', async () => {

@@ -56,6 +56,11 @@ export class WebhookServer {
     });
   }
 
+  /** A renewed serving certificate for the connections from now on (no restart, no dropped request). */
+  updateCertificate(certPem: string, keyPem: string): void {
+    this.server.setSecureContext({ cert: certPem, key: keyPem });
+  }
+
   private handle(body: Buffer, res: ServerResponse): void {
     let request: ReturnType<typeof parseAdmissionReview>;
     try {

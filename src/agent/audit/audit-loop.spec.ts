@@ -3,7 +3,7 @@ import { eventually } from '../../dev/eventually';
 import { matchesConstraint } from '../../policy-engine/match';
 import type { AdmissionReviewRequest, ConstraintForEvaluation, ConstraintResult } from '../../policy-engine/types';
 import type { AuditResultPayload } from '../../protocol/reports';
-import type { DesiredConstraint } from '../admission/desired-state';
+import type { DesiredStateConstraint as DesiredConstraint } from '../desired-state-store';
 import { capturedLog, FAST_BACKOFF } from '../testing/loops';
 import type { AuditKube, AuditTarget, GroupKind, ObjectPage } from './audit-kube';
 import { AuditLoop, type AuditLoopDeps, type AuditPolicies, kindsOf } from './audit-loop';

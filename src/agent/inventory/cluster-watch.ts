@@ -1,9 +1,11 @@
-import { AppsV1Api, CoreV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject, makeInformer, type Informer, type ObjectCache } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject, makeInformer } from '@kubernetes/client-node';
 import { Backoff } from '../backoff';
 import type { ClusterObjects } from './inventory-builder';
 import type { Logger } from '../logger';
 
-export type InformerLike<T extends KubernetesObject> = Informer<T> & ObjectCache<T> & { latestResourceVersion?: () => string };
+import type { InformerLike } from '../informer';
+
+export type { InformerLike };
 
 export type InformerFactory = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>) => InformerLike<T>;
 

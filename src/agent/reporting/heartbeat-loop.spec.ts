@@ -1,4 +1,5 @@
 import { eventually } from '../../dev/eventually';
+import { ReportItemSchema } from '../../protocol/reports';
 import { capturedLog, FAST_BACKOFF, testSession } from '../testing/loops';
 import { HeartbeatLoop } from './heartbeat-loop';
 import { ReportOutbox } from './outbox';
@@ -25,8 +26,16 @@ describe(HeartbeatLoop.name, () => {
     await running;
     const items = queue.peekBatch(100, 1e9);
     expect(items.map((i) => i.kind).slice(0, 3)).toEqual(['heartbeat', 'inventory.delta', 'heartbeat']);
-    expect(items[0].payload).toEqual({ startedAt: '2026-11-26T09:59:00.000Z', queueDepth: 1, droppedItemCount: 0, inventorySynced: false });
-    expect(items[2].payload).toEqual({ startedAt: '2026-11-26T09:59:00.000Z', queueDepth: 3, droppedItemCount: 0, inventorySynced: true });
+    expect(items[0].payload).toEqual({ startedAt: '2026-11-26T09:59:00.000Z', queueDepth: 1, droppedItemCount: 0, inventorySynced: false, droppedByKind: {} });
+    expect(items[2].payload).toEqual({
+      startedAt: '2026-11-26T09:59:00.000Z',
+      queueDepth: 3,
+      droppedItemCount: 0,
+      inventorySynced: true,
+      droppedByKind: {},
+      oldestQueuedAt: items[0].observedAt,
+    });
+    expect(items.every((i) => ReportItemSchema.safeParse(i).success)).toBe(true);
   });
 
   it('counts items the queue dropped', () => {
@@ -37,6 +46,6 @@ describe(HeartbeatLoop.name, () => {
     for (let i = 0; i < 4; i++) {
       loop.enqueue();
     }
-    expect(queue.peekBatch(10, 1e9).at(-1)?.payload).toMatchObject({ droppedItemCount: 1 });
+    expect(queue.peekBatch(10, 1e9).at(-1)?.payload).toMatchObject({ droppedItemCount: 1, droppedByKind: { heartbeat: 1 } });
   });
 });

@@ -1,3 +1,4 @@
+import type { HeartbeatPayload } from '../../protocol/reports';
 import type { Logger } from '../logger';
 import { type BackoffSettings, runLoop } from '../loop';
 import type { Session } from '../session';
@@ -11,6 +12,8 @@ export interface HeartbeatLoopDeps {
   startedAt: string;
   /** Whether every informer has listed once. */
   inventorySynced: () => boolean;
+  /** The desired-state generation admission runs and why a newer one failed (absent: admission off). */
+  desiredState?: () => Pick<HeartbeatPayload, 'desiredStateGeneration' | 'desiredStateError'>;
 }
 
 /** Queues a heartbeat at the start of a session and every heartbeat interval after it. */
@@ -32,11 +35,15 @@ export class HeartbeatLoop {
   /** Queues one heartbeat (synchronously, so it precedes anything queued after the session started). */
   enqueue(): void {
     const { outbox } = this.deps;
+    const queue = outbox.queue;
     outbox.enqueue('heartbeat', {
       startedAt: this.deps.startedAt,
       queueDepth: outbox.depth + 1,
-      droppedItemCount: outbox.queue.droppedItemCount,
+      droppedItemCount: queue.droppedItemCount,
       inventorySynced: this.deps.inventorySynced(),
+      droppedByKind: queue.droppedByKind,
+      ...(queue.oldestObservedAt ? { oldestQueuedAt: queue.oldestObservedAt } : {}),
+      ...this.deps.desiredState?.(),
     });
   }
 }

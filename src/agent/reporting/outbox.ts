@@ -7,14 +7,14 @@ import type { ReportQueue } from './report-queue';
 const SEQ_RESERVE_BLOCK = 1000;
 const SEQ_RESERVE_MARGIN = 500;
 
-/** Where seq reservations are kept (the agent Secret, which outlives the queue file). */
+/** Where seq reservations are kept (the agent Secret, which outlives the queue directory). */
 export interface SeqReservationStore {
   saveSeqReservation(until: number): Promise<void>;
 }
 
 export interface ReportOutboxDeps {
   queue: ReportQueue;
-  /** Persists the queue (atomically, coalesced); rejections are logged. */
+  /** Persists the queue's changes (appended, coalesced); rejections are logged. */
   saveQueue: () => Promise<void>;
   reservations: SeqReservationStore;
   log: Logger;
@@ -55,8 +55,8 @@ export class ReportOutbox {
   }
 
   /**
-   * The reservation found in the Secret. The queue file may be gone (new pod) or lag behind (a write
-   * lost in a crash): continuing at the reservation never reuses a seq. A restart skips the rest of
+   * The reservation found in the Secret. The queue directory may be gone (an emptyDir, another node) or
+   * lag behind (a write lost in a crash): continuing at the reservation never reuses a seq. A restart skips the rest of
    * the block, which gaps allow.
    */
   continueAbove(reservedUntil: number): void {
@@ -76,7 +76,7 @@ export class ReportOutbox {
 
   /**
    * Keeps a block of seqs reserved in the Secret ahead of the queue (hi/lo), so an agent whose
-   * queue file is lost (the state emptyDir goes with the pod) continues above every seq it used.
+   * queue directory is lost (an emptyDir goes with the pod) continues above every seq it used.
    */
   private reserveSeqs(): void {
     const upcoming = this.queue.upcomingSeq;

@@ -1,4 +1,5 @@
 /** In-memory fakes of the agent's side-effect interfaces, for unit tests. */
+import { type DesiredStateFull, type DesiredStateResponse, DesiredStateResponseSchema } from '../../protocol/desired-state';
 import { AGENT_ERROR_HTTP_STATUS, type AgentErrorCode } from '../../protocol/errors';
 import { RegisterRequestSchema, type RegisterRequest } from '../../protocol/register';
 import { type Directive, type ReportItem, ReportsRequestSchema } from '../../protocol/reports';
@@ -173,6 +174,52 @@ export class FakeAgentApi implements AgentApi {
 
   storedKinds(): string[] {
     return this.stored.map((i) => i.kind);
+  }
+
+  /** The cluster's desired state as the API would compute it (null: none assigned, generation 0). */
+  desired: DesiredStateFull | null = null;
+  /** Bundle bytes by sha256; `tamperedBundles` answers other bytes than their name says. */
+  readonly bundleBytes = new Map<string, Uint8Array>();
+  readonly tamperedBundles = new Map<string, Uint8Array>();
+  readonly bundleRequests: string[] = [];
+
+  /** Sets the state the API serves: its bundles' bytes and the constraints that use them. */
+  publish(
+    generation: number,
+    bundles: Record<string, Uint8Array>,
+    constraints: DesiredStateFull['constraints'],
+    admission: DesiredStateFull['admission'] = { failurePolicy: 'Ignore', timeoutSeconds: 3 },
+  ): void {
+    for (const [sha256, bytes] of Object.entries(bundles)) {
+      this.bundleBytes.set(sha256, bytes);
+    }
+    this.desired = { generation, unchanged: false, constraints, bundles: Object.keys(bundles).sort(), admission, inventoryKinds: [] };
+  }
+
+  async desiredState(credential: string, generation: number | undefined): Promise<ApiResult<DesiredStateResponse>> {
+    this.reachable('desired-state');
+    this.authenticate(credential);
+    const state = this.desired ?? {
+      generation: 0,
+      unchanged: false as const,
+      constraints: [],
+      bundles: [],
+      admission: { failurePolicy: 'Ignore' as const, timeoutSeconds: 3 },
+      inventoryKinds: [],
+    };
+    const body: DesiredStateResponse = generation === state.generation ? { generation, unchanged: true } : state;
+    return { body: DesiredStateResponseSchema.parse(body), serverTime: Date.now() };
+  }
+
+  async bundle(credential: string, sha256: string): Promise<ApiResult<Uint8Array>> {
+    this.reachable('bundle');
+    this.authenticate(credential);
+    this.bundleRequests.push(sha256);
+    const bytes = this.desired?.bundles.includes(sha256) ? (this.tamperedBundles.get(sha256) ?? this.bundleBytes.get(sha256)) : undefined;
+    if (!bytes) {
+      throw apiError('BUNDLE_NOT_FOUND');
+    }
+    return { body: bytes, serverTime: Date.now() };
   }
 }
 

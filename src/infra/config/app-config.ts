@@ -122,6 +122,8 @@ const schema = z.object({
   // Agent image the install manifests reference (default farpoint/agent:<package version>).
   AGENT_IMAGE: z.string().regex(/^\S+$/).optional(),
   HEALTH_SWEEP_EVERY_SECONDS: z.coerce.number().int().min(1).default(10),
+  // How often the worker queues again the open operations whose job Redis no longer has (the outbox).
+  OPERATIONS_RECONCILE_EVERY_SECONDS: z.coerce.number().int().min(1).default(30),
   // Policies (src/modules/policy-templates). The opa binary the worker compiles with (and the API, for
   // evaluatePolicy on unsaved Rego); default: opa in FARPOINT_TOOLS_BIN when set, else opa on PATH.
   OPA_PATH: z.string().min(1).optional(),

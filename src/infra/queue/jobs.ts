@@ -15,6 +15,7 @@ export const JobName = {
   ATTACH_CLUSTER: 'clusters.attach',
   SWEEP_CLUSTER_HEALTH: 'clusters.health-sweep',
   COMPILE_POLICY_VERSION: 'policies.compile',
+  RECONCILE_OPERATIONS: 'operations.reconcile',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -24,6 +25,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.ATTACH_CLUSTER]: QueueName.ATTACH,
   [JobName.SWEEP_CLUSTER_HEALTH]: QueueName.MAINTENANCE,
   [JobName.COMPILE_POLICY_VERSION]: QueueName.POLICY,
+  [JobName.RECONCILE_OPERATIONS]: QueueName.MAINTENANCE,
 };
 
 export interface JobPayloads {
@@ -34,4 +36,5 @@ export interface JobPayloads {
   [JobName.SWEEP_CLUSTER_HEALTH]: Record<string, never>;
   /** jobId is the version id: a version is queued once, however often it is asked for. */
   [JobName.COMPILE_POLICY_VERSION]: { versionId: string };
+  [JobName.RECONCILE_OPERATIONS]: Record<string, never>;
 }

@@ -13,6 +13,16 @@ export interface QueueDepth {
   failed: number;
 }
 
+/** How long an enqueue may wait for Redis: BullMQ's add waits for a connection forever. */
+const ENQUEUE_TIMEOUT_MS = 3000;
+
+export class QueueUnavailableError extends Error {
+  constructor(name: string, cause: string) {
+    super(`job ${name} could not be queued: ${cause}`);
+    this.name = 'QueueUnavailableError';
+  }
+}
+
 /** The only place that enqueues BullMQ jobs. Queues are opened lazily, one per name. */
 @Injectable()
 export class QueueGateway implements OnModuleDestroy {
@@ -21,18 +31,42 @@ export class QueueGateway implements OnModuleDestroy {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
+  /**
+   * Queues a job, or throws QueueUnavailableError within ENQUEUE_TIMEOUT_MS when Redis does not answer
+   * (BullMQ itself would wait for the connection forever, and a request with it). Callers keep what must
+   * not be lost in Postgres (the operations outbox, a version's compile status) and queue it again later;
+   * an add still pending when Redis returns is harmless, because these jobs have fixed ids.
+   */
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: JobsOptions = {}): Promise<string> {
-    const job = await this.queue(JOB_QUEUE[name]).add(name, payload, {
+    if (this.redis().status === 'end') {
+      throw new QueueUnavailableError(name, 'the Redis connection is closed');
+    }
+    const adding = this.queue(JOB_QUEUE[name]).add(name, payload, {
       removeOnComplete: { age: 24 * 3600, count: 1000 },
       removeOnFail: { age: 7 * 24 * 3600 },
       ...options,
     });
-    return job.id!;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new QueueUnavailableError(name, `Redis did not answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+    });
+    adding.catch(() => undefined);
+    try {
+      const job = await Promise.race([adding, timeout]);
+      return job.id!;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Schedules a job to repeat; the scheduler id makes this idempotent across restarts and replicas. */
   async schedule<N extends JobName>(name: N, everyMs: number, payload: JobPayloads[N]): Promise<void> {
     await this.queue(JOB_QUEUE[name]).upsertJobScheduler(name, { every: everyMs }, { name, data: payload });
+  }
+
+  /** Whether Redis holds a job of that name and id in any state (waiting, delayed, active, retained). */
+  async hasJob(name: JobName, jobId: string): Promise<boolean> {
+    return (await this.queue(JOB_QUEUE[name]).getJob(jobId)) !== undefined;
   }
 
   async depths(): Promise<QueueDepth[]> {

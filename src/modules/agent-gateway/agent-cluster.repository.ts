@@ -7,6 +7,9 @@ export type ClusterWithSite = Cluster & { site: { heartbeatIntervalSeconds: numb
 
 const WITH_SITE = { site: { select: { heartbeatIntervalSeconds: true } } } as const;
 
+/** A JSON column value for "no error": SQL NULL (Prisma's DbNull), not the JSON null. */
+export const jsonOrDbNull = (value: Prisma.InputJsonValue | null | undefined): Prisma.InputJsonValue | typeof Prisma.DbNull => value ?? Prisma.DbNull;
+
 /** The cluster reads the gateway needs beyond ClusterRepository: with the site's intervals, and under a row lock. */
 @Injectable()
 export class AgentClusterRepository {

@@ -1,7 +1,18 @@
-import { Body, Controller, Get, Header, HttpCode, Param, Post, UseFilters, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query, Res, UseFilters, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { toYaml } from '../../agent-install';
 import type { AgentCredential } from '../../generated/prisma/client';
-import { AGENT_API_BASE_PATH, AGENT_MANIFESTS_MEDIA_TYPE, RegisterResponse, ReportsResponse, RotateCredentialResponse } from '../../protocol';
+import {
+  AGENT_API_BASE_PATH,
+  AGENT_MANIFESTS_MEDIA_TYPE,
+  BUNDLE_CACHE_CONTROL,
+  BUNDLE_MEDIA_TYPE,
+  DesiredStateResponse,
+  RegisterResponse,
+  ReportsResponse,
+  RotateCredentialResponse,
+} from '../../protocol';
+import { DesiredStateService } from '../desired-state/desired-state.service';
 import { AgentCredentialGuard, CurrentAgentCredential } from './agent-credential.guard';
 import { AgentCredentialService } from './agent-credential.service';
 import { AgentProtocolExceptionFilter } from './agent-protocol.filter';
@@ -23,6 +34,7 @@ export class AgentGatewayController {
     private readonly registration: AgentRegistrationService,
     private readonly credentials: AgentCredentialService,
     private readonly reports: AgentReportsService,
+    private readonly desiredState: DesiredStateService,
   ) {}
 
   @Get('manifests/:token.yaml')
@@ -52,5 +64,21 @@ export class AgentGatewayController {
   @UseGuards(AgentCredentialGuard, AgentRateLimitGuard)
   report(@CurrentAgentCredential() credential: AgentCredential, @Body() body: unknown): Promise<ReportsResponse> {
     return this.reports.ingest(credential, body);
+  }
+
+  @Get('desired-state')
+  @Header('Cache-Control', 'no-store')
+  @UseGuards(AgentCredentialGuard, AgentRateLimitGuard)
+  desired(@CurrentAgentCredential() credential: AgentCredential, @Query() query: Record<string, unknown>): Promise<DesiredStateResponse> {
+    return this.desiredState.forAgent(credential.clusterId, query);
+  }
+
+  @Get('bundles/:sha256')
+  @UseGuards(AgentCredentialGuard, AgentRateLimitGuard)
+  async bundle(@CurrentAgentCredential() credential: AgentCredential, @Param('sha256') sha256: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+    const wasm = await this.desiredState.bundleForAgent(credential.clusterId, sha256);
+    // Immutable and named by its hash: caches may keep it forever.
+    void reply.header('Content-Type', BUNDLE_MEDIA_TYPE).header('Cache-Control', BUNDLE_CACHE_CONTROL).header('ETag', `"${sha256}"`);
+    return Buffer.from(wasm);
   }
 }

@@ -49,6 +49,12 @@ export const AgentGatewayErrors = {
       AgentErrorCode.CREDENTIAL_WRONG_CLUSTER,
       'This agent credential belongs to another cluster than the clusterId in the request. A credential is valid for its own cluster only.',
     ),
+  invalidParameter: (name: string, problem: string) => new AgentProtocolError(AgentErrorCode.PROTOCOL_INVALID_PARAMETER, `The ${name} parameter ${problem}.`, { parameter: name }),
+  bundleNotFound: () =>
+    new AgentProtocolError(
+      AgentErrorCode.BUNDLE_NOT_FOUND,
+      "This bundle is not in the cluster's current desired state. Fetch the desired state again and download the bundles it lists.",
+    ),
   serviceUnavailable: () =>
     new AgentProtocolError(
       AgentErrorCode.SERVICE_UNAVAILABLE,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AttachModule } from '../attach/attach.module';
 import { ClusterInventoryModule } from '../cluster-inventory/cluster-inventory.module';
 import { ClustersModule } from '../clusters/clusters.module';
+import { DesiredStateModule } from '../desired-state/desired-state.module';
 import { ViolationsModule } from '../violations/violations.module';
 import { AgentClusterRepository } from './agent-cluster.repository';
 import { AgentCredentialGuard } from './agent-credential.guard';
@@ -18,7 +19,7 @@ import { AgentReportsService } from './agent-reports.service';
  * on its Fastify instance.
  */
 @Module({
-  imports: [AttachModule, ClustersModule, ClusterInventoryModule, ViolationsModule],
+  imports: [AttachModule, ClustersModule, ClusterInventoryModule, DesiredStateModule, ViolationsModule],
   controllers: [AgentGatewayController],
   providers: [AgentCredentialRepository, AgentClusterRepository, AgentCredentialService, AgentRegistrationService, AgentReportsService, AgentCredentialGuard, AgentRateLimitGuard],
   exports: [AgentRegistrationService, AgentCredentialService],

@@ -4,11 +4,11 @@ import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { Directive, parseOrThrow, ReportsRequest, ReportsRequestSchema, ReportsResponse, summarizeInventory } from '../../protocol';
 import { ClusterOperationRepository } from '../attach/cluster-operation.repository';
 import { ClusterInventoryService } from '../cluster-inventory/cluster-inventory.service';
-import { IngestOutcome, nextHealth } from '../cluster-inventory/inventory-ingestion';
+import { agentQueueOf, IngestOutcome, nextHealth } from '../cluster-inventory/inventory-ingestion';
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { EventRecorder } from '../events/event.recorder';
-import { AgentClusterRepository, ClusterWithSite } from './agent-cluster.repository';
+import { AgentClusterRepository, ClusterWithSite, jsonOrDbNull } from './agent-cluster.repository';
 import { agentActor, AgentCredentialService } from './agent-credential.service';
 import { AgentGatewayErrors as E } from './agent-gateway.errors';
 import { EventObjectKind, EventType } from '../events/event-types';
@@ -86,11 +86,26 @@ export class AgentReportsService {
     return { response: { ackedSeq: outcome.ackedSeq, directives }, change, violations };
   }
 
-  /** Heartbeat time (server clock: the agent's may be wrong), inventory summary and agent version. */
+  /** Heartbeat time (server clock: the agent's may be wrong), the agent's queue, inventory summary and agent version. */
   private async updateCluster(tx: Tx, cluster: ClusterWithSite, request: ReportsRequest, outcome: IngestOutcome, now: Date): Promise<void> {
     const data: Prisma.ClusterUncheckedUpdateInput = {};
     if (outcome.heartbeat) {
       data.lastHeartbeatAt = now;
+    }
+    if (outcome.lastHeartbeat) {
+      // In the same UPDATE as lastHeartbeatAt: Cluster.connectivity reads them together.
+      const queue = agentQueueOf(outcome.lastHeartbeat);
+      data.agentQueueDepth = queue.depth;
+      data.agentDroppedByKind = jsonOrDbNull(queue.droppedByKind);
+      data.agentOldestQueuedAt = queue.oldestQueuedAt;
+    }
+    // The agent acknowledges the desired state it runs (and why a newer one failed) in its heartbeats; agents without admission send neither.
+    const beat = outcome.lastHeartbeat;
+    if (beat && (beat.desiredStateGeneration !== undefined || beat.desiredStateError !== undefined)) {
+      if (beat.desiredStateGeneration !== undefined) {
+        data.appliedDesiredStateGeneration = beat.desiredStateGeneration;
+      }
+      data.desiredStateError = jsonOrDbNull(beat.desiredStateError);
     }
     if (request.agentVersion !== cluster.agentVersion) {
       data.agentVersion = request.agentVersion;

@@ -6,6 +6,7 @@ import { Constraint, PolicyAssignment, PolicyScope, Prisma } from '../../generat
 import { labelSelectorSql, pagedRows, SortColumn } from '../../infra/database/list-query';
 import { PrismaService } from '../../infra/database/prisma.service';
 import { Tx } from '../../infra/database/transaction';
+import { AssignmentReach, reachSql } from '../desired-state/generation.repository';
 import { PolicyAssignmentSortField } from './assignment.model';
 
 export interface AssignmentQuery {
@@ -15,8 +16,7 @@ export interface AssignmentQuery {
   scopeId?: string;
 }
 
-/** What decides which clusters an assignment reaches. */
-export type AssignmentReach = Pick<PolicyAssignment, 'scope' | 'siteId' | 'groupId' | 'clusterId' | 'workspaceId' | 'labelSelector'>;
+export type { AssignmentReach };
 
 export type AssignmentWithSource = PolicyAssignment & {
   constraint: Constraint;
@@ -49,29 +49,6 @@ export const SCOPE_COLUMN: Record<PolicyScope, 'siteId' | 'groupId' | 'clusterId
   CLUSTER: 'clusterId',
   WORKSPACE: 'workspaceId',
 };
-
-/** The clusters (alias c) an assignment reaches: its scope, narrowed by its cluster label selector. */
-function reachSql(a: AssignmentReach): Prisma.Sql {
-  let scope: Prisma.Sql;
-  switch (a.scope) {
-    case 'ORGANIZATION':
-      scope = Prisma.sql`TRUE`;
-      break;
-    case 'SITE':
-      scope = Prisma.sql`c."siteId" = ${a.siteId}::uuid`;
-      break;
-    case 'CLUSTER_GROUP':
-      scope = Prisma.sql`c."groupId" = ${a.groupId}::uuid`;
-      break;
-    case 'CLUSTER':
-      scope = Prisma.sql`c."id" = ${a.clusterId}::uuid`;
-      break;
-    case 'WORKSPACE':
-      scope = Prisma.sql`EXISTS (SELECT 1 FROM "Namespace" n WHERE n."clusterId" = c."id" AND n."workspaceId" = ${a.workspaceId}::uuid)`;
-      break;
-  }
-  return Prisma.join([scope, ...labelSelectorSql(parseLabelSelector(a.labelSelector), Prisma.raw('c."labels"'))], ' AND ');
-}
 
 @Injectable()
 export class AssignmentRepository {
@@ -135,21 +112,6 @@ export class AssignmentRepository {
 
   delete(tx: Tx, id: string): Promise<PolicyAssignment> {
     return tx.policyAssignment.delete({ where: { id } });
-  }
-
-  /**
-   * Bumps the desired-state generation of every cluster any of the assignments reaches, in one UPDATE
-   * (an update passes its old and new reach). Returns the ids of the clusters bumped.
-   */
-  async bumpGenerations(tx: Tx, organizationId: string, reaches: AssignmentReach[]): Promise<string[]> {
-    const rows = await tx.$queryRaw<{ id: string }[]>(Prisma.sql`
-      UPDATE "Cluster" c SET "desiredStateGeneration" = c."desiredStateGeneration" + 1
-      WHERE c."organizationId" = ${organizationId}::uuid AND (${Prisma.join(
-        reaches.map((r) => Prisma.sql`(${reachSql(r)})`),
-        ' OR ',
-      )})
-      RETURNING c."id"`);
-    return rows.map((r) => r.id);
   }
 
   /** Whether the assignment reaches at least one cluster that the selector also selects. */

@@ -11,6 +11,7 @@ import { EventObjectKind, EventType } from '../events/event-types';
 import { EventRecorder } from '../events/event.recorder';
 import { PolicyTemplateRepository } from '../policy-templates/policy-template.repository';
 import { PolicyErrors } from '../policy-templates/policy.errors';
+import { GenerationRepository } from '../desired-state/generation.repository';
 import { AssignmentErrors } from './assignment.errors';
 import { AssignPolicyInput, EffectivePolicy, PolicyAssignmentSortField, PolicyAssignmentsArgs, UpdatePolicyAssignmentInput } from './assignment.model';
 import { AssignmentReach, AssignmentRepository, AssignmentWithSource, SCOPE_COLUMN } from './assignment.repository';
@@ -19,7 +20,7 @@ export const DEFAULT_EXCLUDED_NAMESPACES = ['farpoint-system', 'kube-system'];
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const SORT_KEY: Record<PolicyAssignmentSortField, keyof PolicyAssignment> = { CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt' };
 
-type ClusterPlace = { id: string; siteId: string | null; groupId: string; labels: Prisma.JsonValue };
+export type ClusterPlace = { id: string; siteId: string | null; groupId: string; labels: Prisma.JsonValue };
 
 /** The scope id of an assignment: the organization's for ORGANIZATION, else its site, group, cluster or workspace. */
 export function scopeIdOf(a: PolicyAssignment): string {
@@ -88,6 +89,7 @@ export class AssignmentService {
     private readonly templates: PolicyTemplateRepository,
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
+    private readonly generations: GenerationRepository,
   ) {}
 
   async list(principal: Principal, args: PolicyAssignmentsArgs): Promise<Connection<PolicyAssignment>> {
@@ -150,7 +152,7 @@ export class AssignmentService {
         enforcementAction: input.enforcementAction ?? null,
         createdBy: actorOf(principal),
       });
-      const bumped = await this.assignments.bumpGenerations(tx, org, [assignment]);
+      const bumped = await this.generations.bumpReaches(tx, org, [assignment]);
       await this.record(tx, principal, assignment, EventType.PolicyAssigned, `Constraint ${constraint.name} assigned to ${assignment.scope} ${input.scopeId} (${action})`, {
         constraintId: constraint.id,
         scope: assignment.scope,
@@ -185,7 +187,7 @@ export class AssignmentService {
       const action = next.enforcementAction ?? constraint.enforcementAction;
       await this.assertNotWeakening(tx, org, constraint.id, { ...current, labelSelector: next.labelSelector }, action, current.id, 'input.enforcementAction');
       const assignment = await this.assignments.update(tx, id, next);
-      const bumped = await this.assignments.bumpGenerations(tx, org, [current, assignment]);
+      const bumped = await this.generations.bumpReaches(tx, org, [current, assignment]);
       await this.record(
         tx,
         principal,
@@ -209,7 +211,7 @@ export class AssignmentService {
       if (!current) {
         throw FarpointError.notFound('PolicyAssignment', id);
       }
-      const bumped = await this.assignments.bumpGenerations(tx, org, [current]);
+      const bumped = await this.generations.bumpReaches(tx, org, [current]);
       await this.assignments.delete(tx, id);
       await this.record(tx, principal, current, EventType.PolicyUnassigned, `Constraint ${current.constraintId} unassigned from ${current.scope} ${scopeIdOf(current)}`, {
         constraintId: current.constraintId,
@@ -225,11 +227,21 @@ export class AssignmentService {
     if (!cluster) {
       throw FarpointError.notFound('Cluster', clusterId);
     }
-    const rows = await this.assignments.atScopes(principal.organizationId, [
+    return this.effective(await this.assignmentsInEffect(principal.organizationId, cluster), cluster);
+  }
+
+  /**
+   * The assignments in effect on a cluster: those of the organization, its site, its group, itself and
+   * the workspaces of its namespaces, narrowed by their cluster label selectors. effectivePolicies and
+   * the desired state both start here.
+   */
+  async assignmentsInEffect(organizationId: string, cluster: ClusterPlace): Promise<AssignmentWithSource[]> {
+    const rows = await this.assignments.atScopes(organizationId, [
       ...this.clusterScopes(cluster),
       { scope: 'WORKSPACE', workspace: { namespaces: { some: { clusterId: cluster.id } } } },
     ]);
-    return this.effective(rows, cluster);
+    const labels = cluster.labels as Record<string, string>;
+    return rows.filter((a) => matchesLabels(parseLabelSelector(a.labelSelector), labels));
   }
 
   /** What applies in the namespace: its cluster's chain and its workspace, narrowed by namespace selectors and exclusions. */

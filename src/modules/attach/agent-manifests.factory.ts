@@ -4,6 +4,7 @@ import { Cluster } from '../../generated/prisma/client';
 import { renderAgentManifests } from '../../agent-install';
 import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
 import { SiteRepository } from '../sites/site.repository';
+import { storedAgentStateVolume } from './agent-state-volume';
 import { AGENT_VERSION } from './agent-version';
 
 /**
@@ -27,6 +28,7 @@ export class AgentManifestsFactory {
       image: this.config.AGENT_IMAGE ?? `farpoint/agent:${AGENT_VERSION}`,
       agentVersion: AGENT_VERSION,
       heartbeatIntervalSeconds: Math.min(site?.heartbeatIntervalSeconds ?? 20, 3600),
+      stateVolume: storedAgentStateVolume(cluster.agentStateVolume),
     });
   }
 }

@@ -22,6 +22,28 @@ export class ClusterOperationModel {
   clusterId: string;
 }
 
+@InputType({ description: 'A directory of the node: outlives the pod, not a move to another node. Needs a namespace that allows hostPath.' })
+export class AgentHostPathInput {
+  @Field({ nullable: true, description: 'Absolute path on the node (default /var/lib/farpoint-agent).' }) path?: string;
+}
+
+@InputType({ description: 'A PersistentVolumeClaim (multi-node clusters with a storage provisioner): follows the pod to any node.' })
+export class AgentPersistentVolumeClaimInput {
+  @Field({ nullable: true, description: "The StorageClass (default: the cluster's default)." }) storageClassName?: string;
+  @Field({ nullable: true, description: 'The size, e.g. 256Mi (default) or 1Gi.' }) size?: string;
+}
+
+@InputType({
+  isOneOf: true,
+  description:
+    'Exactly one: where the installed agent keeps its report queue. Default hostPath (single-node edge boxes); emptyDir is the fallback where neither is allowed (a replaced pod loses its backlog).',
+})
+export class AgentStateVolumeInput {
+  @Field(() => AgentHostPathInput, { nullable: true }) hostPath?: AgentHostPathInput;
+  @Field(() => AgentPersistentVolumeClaimInput, { nullable: true }) persistentVolumeClaim?: AgentPersistentVolumeClaimInput;
+  @Field(() => Boolean, { nullable: true, description: 'true: an emptyDir.' }) emptyDir?: boolean;
+}
+
 @InputType()
 export class AttachClusterInput {
   @Field() name: string;
@@ -30,6 +52,8 @@ export class AttachClusterInput {
   @Field({ nullable: true }) description?: string;
   @Field(() => LabelsScalar, { nullable: true }) labels?: Labels;
   @Field(() => Int, { nullable: true, description: 'How long the registration link works, in hours (1-168, default 24).' }) registrationTokenTtlHours?: number;
+  @Field(() => AgentStateVolumeInput, { nullable: true, description: 'Where the agent keeps its report queue (default: hostPath /var/lib/farpoint-agent).' })
+  agentStateVolume?: AgentStateVolumeInput;
 }
 
 @InputType()

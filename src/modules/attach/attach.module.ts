@@ -5,11 +5,13 @@ import { KubeGateway } from '../../infra/kubernetes/kube.gateway';
 import { ClustersModule } from '../clusters/clusters.module';
 import { SitesModule } from '../sites/sites.module';
 import { AgentManifestsFactory } from './agent-manifests.factory';
+import { AttachJobQueue } from './attach-job.queue';
 import { AttachClusterJob } from './attach-cluster.job';
 import { AttachResolver } from './attach.resolver';
 import { AttachService } from './attach.service';
 import { ClusterOperationRepository } from './cluster-operation.repository';
 import { ClusterAttachResolver } from './cluster-attach.resolver';
+import { OperationsReconciler } from './operations-reconciler.job';
 import { RegistrationTokenRepository } from './registration-token.repository';
 
 @Module({
@@ -21,10 +23,12 @@ import { RegistrationTokenRepository } from './registration-token.repository';
     RegistrationTokenRepository,
     ClusterOperationRepository,
     AgentManifestsFactory,
+    AttachJobQueue,
     AttachService,
     AttachResolver,
     ClusterAttachResolver,
     AttachClusterJob,
+    OperationsReconciler,
   ],
   exports: [RegistrationTokenRepository, ClusterOperationRepository, AgentManifestsFactory, KubeGateway],
 })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SealedBox } from '../../common/crypto/sealed-box';
 import { newSecret } from '../../common/crypto/secrets';
@@ -7,15 +8,15 @@ import { Cluster, ClusterOperation } from '../../generated/prisma/client';
 import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { describeKubeError, EgressRefusedError, KubeconfigError, KubeGateway, ValidatedKubeconfig } from '../../infra/kubernetes/kube.gateway';
-import { JobName } from '../../infra/queue/jobs';
-import { QueueGateway } from '../../infra/queue/queue.gateway';
 import { AgentPaths } from '../../protocol';
 import { ClusterStatusService } from '../cluster-status/cluster-status.service';
 import { AGENT_REGISTERED_PHASES, AWAITING_AGENT_PHASES } from '../clusters/cluster-phases';
 import { ClusterRepository } from '../clusters/cluster.repository';
 import { ClusterService } from '../clusters/cluster.service';
 import { EventRecorder } from '../events/event.recorder';
+import { parseAgentStateVolume } from './agent-state-volume';
 import { AttachClusterInput, AttachClusterWithKubeconfigInput } from './attach.model';
+import { AttachJobQueue } from './attach-job.queue';
 import { ClusterOperationRepository } from './cluster-operation.repository';
 import { RegistrationTokenRepository } from './registration-token.repository';
 import { EventObjectKind, EventType } from '../events/event-types';
@@ -43,7 +44,7 @@ export class AttachService {
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
     private readonly status: ClusterStatusService,
-    private readonly queues: QueueGateway,
+    private readonly attachJobs: AttachJobQueue,
     private readonly kube: KubeGateway,
     private readonly box: SealedBox,
   ) {}
@@ -51,8 +52,9 @@ export class AttachService {
   /** TMC-style attach: a PENDING cluster and a one-time link to `kubectl apply -f`. */
   attachByLink(principal: Principal, input: AttachClusterInput): Promise<IssuedLink> {
     const ttl = this.ttlHours(input.registrationTokenTtlHours);
+    const agentStateVolume = parseAgentStateVolume(input.agentStateVolume);
     return this.transactions.run(async (tx) => {
-      const cluster = await this.clusterService.createInTransaction(tx, principal, { ...input, phase: 'PENDING', attachMode: 'LINK' });
+      const cluster = await this.clusterService.createInTransaction(tx, principal, { ...input, phase: 'PENDING', attachMode: 'LINK', agentStateVolume });
       return this.issueLink(tx, principal, cluster, ttl);
     });
   }
@@ -95,31 +97,29 @@ export class AttachService {
     await this.checkKubeconfig(input.kubeconfig);
     const { kubeconfig, ...clusterInput } = input;
     const ttl = this.ttlHours(input.registrationTokenTtlHours);
-    const { cluster, operation, registrationToken } = await this.transactions.run(async (tx) => {
-      const created = await this.clusterService.createInTransaction(tx, principal, { ...clusterInput, phase: 'ATTACHING', attachMode: 'QUEUE' });
+    const agentStateVolume = parseAgentStateVolume(input.agentStateVolume);
+    // The operation id is chosen here so the payload can be sealed for it inside the same transaction:
+    // the row is the outbox, and a job Redis lost is queued again from it (OperationsReconciler).
+    const operationId = randomUUID();
+    const { cluster, operation } = await this.transactions.run(async (tx) => {
+      const created = await this.clusterService.createInTransaction(tx, principal, { ...clusterInput, phase: 'ATTACHING', attachMode: 'QUEUE', agentStateVolume });
       const link = await this.issueLink(tx, principal, created, ttl);
-      const op = await this.operations.create(tx, { organizationId: created.organizationId, clusterId: created.id, kind: 'ATTACH', createdBy: actorOf(principal) });
-      return { cluster: created, operation: op, registrationToken: link.registrationToken };
+      const sealedPayload = this.box.seal(JSON.stringify({ kubeconfig, registrationToken: link.registrationToken }), operationId);
+      const op = await this.operations.create(tx, {
+        id: operationId,
+        organizationId: created.organizationId,
+        clusterId: created.id,
+        kind: 'ATTACH',
+        createdBy: actorOf(principal),
+        sealedPayload,
+      });
+      return { cluster: created, operation: op };
     });
     try {
-      await this.queues.enqueue(
-        JobName.ATTACH_CLUSTER,
-        // Sealed for this operation: the worker opens it only as this operation's job.
-        { operationId: operation.id, sealed: this.box.seal(JSON.stringify({ kubeconfig, registrationToken }), operation.id) },
-        // jobId = operation id: enqueueing twice is a no-op. Finished jobs are removed so even the
-        // sealed kubeconfig does not linger in Redis; the operation row keeps the outcome.
-        {
-          jobId: operation.id,
-          attempts: this.config.ATTACH_MAX_ATTEMPTS,
-          backoff: { type: 'exponential', delay: this.config.ATTACH_BACKOFF_MS },
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      );
+      await this.attachJobs.enqueue(operation.id, operation.sealedPayload!);
     } catch (error) {
-      this.logger.error(`could not queue attach of ${cluster.id}: ${(error as Error).message}`);
-      await this.fail(operation, cluster, 'The attach could not be queued (Redis unavailable); try again.');
-      throw new FarpointError('INTERNAL_SERVER_ERROR', 'The attach could not be queued; the cluster is marked ERROR. Try again shortly.');
+      // Recorded in Postgres all the same: the reconciler queues it once Redis is back.
+      this.logger.warn(`attach ${operation.id} of ${cluster.id} not queued yet (${(error as Error).message}); the operations reconciler queues it when Redis answers`);
     }
     return { cluster, operation };
   }

@@ -1,6 +1,6 @@
 import { type ReportItem } from '../../protocol';
-import { makeHeartbeatItem, makeInventory, makeNode } from '../../protocol/testing/factories';
-import { foldReportItems, healthFromInventory, needsStoredInventory, newItems, nextHealth } from './inventory-ingestion';
+import { makeHeartbeatItem, makeHeartbeatPayload, makeInventory, makeNode } from '../../protocol/testing/factories';
+import { agentQueueOf, foldReportItems, healthFromInventory, needsStoredInventory, newItems, nextHealth } from './inventory-ingestion';
 
 const notReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'False' }] });
 const unknownReady = (name: string) => makeNode({ name, conditions: [{ type: 'Ready', status: 'Unknown' }] });
@@ -42,7 +42,18 @@ describe(foldReportItems.name, () => {
       snapshotReceived: false,
       ignoredDeltas: 0,
       needsSnapshot: false,
+      policyItems: [],
     });
+  });
+
+  it("reads the agent queue's figures from a heartbeat, older agents' included", () => {
+    expect(agentQueueOf(makeHeartbeatPayload({ queueDepth: 5, droppedByKind: { heartbeat: 3 }, oldestQueuedAt: '2026-11-26T09:30:00+01:00' }))).toEqual({
+      depth: 5,
+      droppedByKind: { heartbeat: 3 },
+      oldestQueuedAt: new Date('2026-11-26T08:30:00.000Z'),
+    });
+    // An agent before the segmented queue sends neither field.
+    expect(agentQueueOf(makeHeartbeatPayload({ queueDepth: 1 }))).toEqual({ depth: 1, droppedByKind: null, oldestQueuedAt: null });
   });
 
   it('applies snapshot and deltas in seq order', () => {

@@ -1,5 +1,5 @@
 import type { ClusterHealth } from '../../generated/prisma/enums';
-import { applyInventoryDelta, type Inventory, type InventorySummary, type ReportItem, summarizeInventory } from '../../protocol';
+import { applyInventoryDelta, type HeartbeatPayload, type Inventory, type InventorySummary, type ReportItem, summarizeInventory } from '../../protocol';
 
 /**
  * The pure part of report ingestion: which items are new, and what they add up to. The service
@@ -21,6 +21,8 @@ export interface IngestOutcome {
   skipped: number;
   /** At least one new heartbeat: the agent is alive now. */
   heartbeat: boolean;
+  /** The payload of the newest new heartbeat (what the agent says about itself: the desired-state generation it runs, say). */
+  lastHeartbeat?: HeartbeatPayload;
   /** The inventory after the batch (null while no snapshot has arrived). */
   inventory: Inventory | null;
   /** A snapshot or an applied delta changed the stored inventory. */
@@ -33,6 +35,22 @@ export interface IngestOutcome {
   needsSnapshot: boolean;
   /** New audit.result and admission.summary items, in seq order, for the violations ingestion. */
   policyItems: PolicyReportItem[];
+}
+
+/** The agent's report queue as a heartbeat saw it, as the cluster row stores it. */
+export interface AgentQueueReport {
+  depth: number;
+  /** Absent from heartbeats of agents before the segmented queue. */
+  droppedByKind: Record<string, number> | null;
+  oldestQueuedAt: Date | null;
+}
+
+export function agentQueueOf(heartbeat: HeartbeatPayload): AgentQueueReport {
+  return {
+    depth: heartbeat.queueDepth,
+    droppedByKind: heartbeat.droppedByKind ?? null,
+    oldestQueuedAt: heartbeat.oldestQueuedAt ? new Date(heartbeat.oldestQueuedAt) : null,
+  };
 }
 
 export type PolicyReportItem = Extract<ReportItem, { kind: 'audit.result' | 'admission.summary' }>;
@@ -53,6 +71,7 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
   let inventory = state.inventory;
   let ackedSeq = state.ackedSeq;
   let heartbeat = false;
+  let lastHeartbeat: HeartbeatPayload | undefined;
   let inventoryChanged = false;
   let snapshotReceived = false;
   let ignoredDeltas = 0;
@@ -63,6 +82,7 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
     switch (item.kind) {
       case 'heartbeat':
         heartbeat = true;
+        lastHeartbeat = item.payload;
         break;
       case 'inventory.snapshot':
         inventory = item.payload;
@@ -94,6 +114,7 @@ export function foldReportItems(state: IngestState, items: readonly ReportItem[]
     processed: fresh.length,
     skipped: items.length - fresh.length,
     heartbeat,
+    ...(lastHeartbeat ? { lastHeartbeat } : {}),
     inventory,
     inventoryChanged,
     snapshotReceived,

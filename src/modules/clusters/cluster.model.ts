@@ -28,7 +28,13 @@ export class ClusterModel {
   @Field(() => ClusterHealth) health: ClusterHealth;
   @Field(() => Int) nodeCount: number;
   @Field(() => Date, { nullable: true }) lastHeartbeatAt: Date | null;
-  @Field(() => Int, { description: 'Bumped by every change to what the cluster should enforce (policy assignments so far).' }) desiredStateGeneration: number;
+  @Field(() => Int, {
+    description:
+      'Bumped by every change to what the cluster should enforce: assignments, their constraints and template versions, its site, group, labels and workspaces, its group admission settings.',
+  })
+  desiredStateGeneration: number;
+  @Field(() => Int, { nullable: true, description: 'The desired-state generation its agent last said it enforces (null: admission off or not reported yet).' })
+  appliedDesiredStateGeneration: number | null;
   @Field() createdAt: Date;
   @Field() updatedAt: Date;
   siteId: string | null;

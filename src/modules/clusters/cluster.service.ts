@@ -1,3 +1,4 @@
+import { GenerationRepository } from '../desired-state/generation.repository';
 import { Injectable } from '@nestjs/common';
 import { assertIdFilters } from '../../common/validation/ids';
 import { FarpointError } from '../../common/errors/farpoint-error';
@@ -18,6 +19,8 @@ import { agentMayRun } from './cluster-phases';
 
 const SORT_KEY: Record<ClusterSortField, keyof Cluster> = { NAME: 'name', CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt', NODE_COUNT: 'nodeCount' };
 
+const sortedLabels = (labels: unknown): [string, unknown][] => Object.entries((labels ?? {}) as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
+
 @Injectable()
 export class ClusterService {
   constructor(
@@ -26,6 +29,7 @@ export class ClusterService {
     private readonly sites: SiteRepository,
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
+    private readonly generations: GenerationRepository,
   ) {}
 
   async list(principal: Principal, args: ClustersArgs): Promise<Connection<Cluster>> {
@@ -63,7 +67,11 @@ export class ClusterService {
   }
 
   /** Creates a cluster record inside a caller's transaction (used by attach). */
-  async createInTransaction(tx: Tx, principal: Principal, input: CreateClusterInput & { phase: Cluster['phase']; attachMode?: Cluster['attachMode'] }): Promise<Cluster> {
+  async createInTransaction(
+    tx: Tx,
+    principal: Principal,
+    input: CreateClusterInput & { phase: Cluster['phase']; attachMode?: Cluster['attachMode']; agentStateVolume?: object | null },
+  ): Promise<Cluster> {
     assertName(input.name);
     assertText(input.description, 'description');
     await this.assertPlacement(tx, principal.organizationId, input.groupId, input.siteId);
@@ -78,6 +86,7 @@ export class ClusterService {
         labels: input.labels ?? {},
         phase: input.phase,
         attachMode: input.attachMode ?? null,
+        ...(input.agentStateVolume ? { agentStateVolume: input.agentStateVolume } : {}),
       });
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterCreated, `Cluster ${cluster.name} created`);
       return cluster;
@@ -98,6 +107,10 @@ export class ClusterService {
     return this.transactions.runOrConflict(
       async (tx) => {
         const cluster = await this.clusters.update(tx, id, { name: input.name, description: input.description, labels: input.labels });
+        // Cluster label selectors of assignments may now select it or not.
+        if (input.labels !== undefined && JSON.stringify(sortedLabels(input.labels)) !== JSON.stringify(sortedLabels(current.labels))) {
+          await this.generations.bumpClusters(tx, principal.organizationId, [cluster.id]);
+        }
         await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterUpdated, `Cluster ${cluster.name} updated`, {
           changed: Object.keys(input),
         });
@@ -117,6 +130,10 @@ export class ClusterService {
     return this.transactions.run(async (tx) => {
       await this.assertPlacement(tx, principal.organizationId, groupId, siteId);
       const cluster = await this.clusters.update(tx, id, { groupId, siteId });
+      // Site and group assignments, and the group's admission settings, follow the cluster.
+      if (groupId !== current.groupId || siteId !== current.siteId) {
+        await this.generations.bumpClusters(tx, principal.organizationId, [cluster.id]);
+      }
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.Cluster, id: cluster.id }, EventType.ClusterMoved, `Cluster ${cluster.name} moved`, {
         from: { groupId: current.groupId, siteId: current.siteId },
         to: { groupId, siteId },

@@ -1,3 +1,4 @@
+import { GenerationRepository } from '../desired-state/generation.repository';
 import { Injectable } from '@nestjs/common';
 import { dump } from 'js-yaml';
 import { FarpointError } from '../../common/errors/farpoint-error';
@@ -40,6 +41,7 @@ export class ConstraintService {
     private readonly templates: PolicyTemplateRepository,
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
+    private readonly generations: GenerationRepository,
   ) {}
 
   async list(principal: Principal, args: ConstraintsArgs): Promise<Connection<Constraint>> {
@@ -114,6 +116,8 @@ export class ConstraintService {
       if (!constraint) {
         throw FarpointError.notFound('Constraint', id);
       }
+      // Before the delete: its assignments go with it (cascade), and with them the reach to bump.
+      await this.generations.bumpForConstraints(tx, principal.organizationId, [constraint.id]);
       await this.constraints.delete(tx, id);
       await this.events.record(tx, {
         organizationId: principal.organizationId,
@@ -243,6 +247,8 @@ export class ConstraintService {
       match: f.match as object,
       enforcementAction: f.enforcementAction,
     });
+    // Parameters, match, action or version: every cluster its assignments reach enforces something else now.
+    await this.generations.bumpForConstraints(tx, principal.organizationId, [current.id]);
     await this.events.record(tx, {
       organizationId: principal.organizationId,
       objectKind: EventObjectKind.Constraint,

@@ -1,3 +1,4 @@
+import { GenerationRepository } from '../desired-state/generation.repository';
 import { Injectable } from '@nestjs/common';
 import { assertIdFilters } from '../../common/validation/ids';
 import { FarpointError } from '../../common/errors/farpoint-error';
@@ -22,6 +23,7 @@ export class NamespaceService {
     private readonly workspaces: WorkspaceRepository,
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
+    private readonly generations: GenerationRepository,
   ) {}
 
   async list(principal: Principal, args: NamespacesArgs): Promise<Connection<Namespace>> {
@@ -62,6 +64,8 @@ export class NamespaceService {
         name: input.name,
         labels: input.labels ?? {},
       });
+      // A workspace assignment now covers this namespace too.
+      await this.generations.bumpForWorkspaces(tx, principal.organizationId, cluster.id, [workspace.id]);
       await this.events.recordChange(
         tx,
         principal,
@@ -81,6 +85,10 @@ export class NamespaceService {
     return this.transactions.run(async (tx) => {
       const namespace = await this.namespaces.update(tx, id, { labels: input.labels, workspaceId: input.workspaceId });
       const moved = input.workspaceId && input.workspaceId !== current.workspaceId;
+      if (moved) {
+        // It leaves what the old workspace's assignments cover and joins the new one's.
+        await this.generations.bumpForWorkspaces(tx, principal.organizationId, namespace.clusterId, [current.workspaceId, namespace.workspaceId]);
+      }
       await this.events.recordChange(
         tx,
         principal,
@@ -96,6 +104,7 @@ export class NamespaceService {
   async delete(principal: Principal, id: string): Promise<Namespace> {
     const namespace = await this.get(principal, id);
     return this.transactions.run(async (tx) => {
+      await this.generations.bumpForWorkspaces(tx, principal.organizationId, namespace.clusterId, [namespace.workspaceId]);
       await this.namespaces.delete(tx, id);
       await this.events.recordChange(tx, principal, { kind: EventObjectKind.Namespace, id: namespace.id }, EventType.NamespaceDeleted, `Namespace ${namespace.name} deleted`);
       return namespace;

@@ -14,6 +14,7 @@ const version = (over: Partial<PolicyTemplateVersion>) =>
     libs: ['package lib.demo\n\nx := 1\n'],
     parametersSchema: { type: 'object', properties: { labels: { type: 'array', items: { type: 'string' } } } },
     regoVersion: 'V0',
+    syncKinds: [],
     ...over,
   }) as PolicyTemplateVersion;
 
@@ -35,6 +36,17 @@ describe('ConstraintTemplate export', () => {
       tests: [],
       regoVersion,
     });
+  });
+
+  it('round-trips the kinds a referential version reads as requires-sync-data, and hashes them', () => {
+    const ingress = { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' };
+    const exported = exportConstraintTemplate(template, version({ syncKinds: [ingress] }));
+    expect(exported).toContain('metadata.gatekeeper.sh/requires-sync-data');
+    const { source } = versionSourceOf(parseConstraintTemplate(exported), []);
+    expect(source.syncKinds).toEqual([ingress]);
+    const { source: without } = versionSourceOf(parseConstraintTemplate(exportConstraintTemplate(template, version({}))), []);
+    expect(without).not.toHaveProperty('syncKinds');
+    expect(sourceHash(source)).not.toBe(sourceHash(without));
   });
 
   it('hashes the source independently of key order, and differently when anything changes', () => {

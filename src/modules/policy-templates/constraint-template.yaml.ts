@@ -1,7 +1,7 @@
 import { dump } from 'js-yaml';
 import type { PolicyTemplate, PolicyTemplateVersion } from '../../generated/prisma/client';
 import { PolicySeverity } from '../../generated/prisma/enums';
-import type { ParsedConstraintTemplate } from '../../policy-engine';
+import { REQUIRES_SYNC_DATA_ANNOTATION, type ParsedConstraintTemplate, type SyncKind } from '../../policy-engine';
 import { sha256Hex } from './policy-compiler';
 
 /** Annotations Farpoint reads and writes beside Gatekeeper's own (metadata.gatekeeper.sh/title, description). */
@@ -30,6 +30,8 @@ export interface VersionSource {
   parametersSchema: Record<string, unknown> | null;
   tests: { name: string; source: string }[];
   regoVersion: 'V0' | 'V1';
+  /** What a referential template reads from data.inventory; absent when nothing (so older hashes stay equal). */
+  syncKinds?: SyncKind[];
 }
 
 function canonical(value: unknown): unknown {
@@ -78,6 +80,7 @@ export function versionSourceOf(parsed: ParsedConstraintTemplate, tests: { name:
       parametersSchema: parsed.parametersSchema,
       tests,
       regoVersion: parsed.regoVersion === 'v1' ? 'V1' : 'V0',
+      ...(parsed.syncKinds.length ? { syncKinds: parsed.syncKinds } : {}),
     },
     warnings,
   };
@@ -97,6 +100,11 @@ export function exportConstraintTemplate(template: PolicyTemplate, version: Poli
     annotations[ANNOTATION.category] = version.category;
   }
   annotations[ANNOTATION.severity] = version.severity.toLowerCase();
+  const syncKinds = version.syncKinds as unknown as SyncKind[];
+  if (syncKinds.length) {
+    // Gatekeeper's own form: one requirement per kind, as a JSON string.
+    annotations[REQUIRES_SYNC_DATA_ANNOTATION] = JSON.stringify(syncKinds.map((k) => [{ groups: [k.group], versions: [k.version], kinds: [k.kind] }]));
+  }
   const schema = version.parametersSchema as Record<string, unknown> | null;
   const libs = version.libs as string[];
   const target =

@@ -55,8 +55,8 @@ export class EvaluatePolicyInput {
   @Field(() => JSONObjectScalar, { nullable: true, description: "The object's Namespace, for a match with namespaceSelector." }) namespaceObject?: Record<string, unknown>;
 }
 
-@ObjectType()
-export class PolicyViolation {
+@ObjectType('EvaluationViolation', { description: 'A violation found by evaluatePolicy (audit violations are PolicyViolation).' })
+export class EvaluationViolation {
   @Field() message: string;
   @Field(() => GraphQLJSON, { nullable: true }) details: unknown;
 }
@@ -73,7 +73,7 @@ export class EnforcementOutcome {
 @ObjectType()
 export class EvaluatePolicyResult {
   @Field({ description: 'Whether the object matched (match, then the policy ran); no match means no violations.' }) matched: boolean;
-  @Field(() => [PolicyViolation]) violations: PolicyViolation[];
+  @Field(() => [EvaluationViolation]) violations: EvaluationViolation[];
   @Field(() => [EnforcementOutcome], { description: 'DENY, WARN and DRYRUN, in that order.' }) outcomes: EnforcementOutcome[];
   @Field() entrypoint: string;
   @Field() bundleSha256: string;

@@ -99,6 +99,7 @@ export class PolicyRecipeSync {
             version: (latest?.version ?? 0) + 1,
             ...source,
             parametersSchema: (source.parametersSchema ?? undefined) as Prisma.InputJsonValue | undefined,
+            syncKinds: (source.syncKinds ?? []) as unknown as Prisma.InputJsonValue,
             sourceHash: hash,
             createdBy: ACTOR,
           });

@@ -4,6 +4,20 @@ import type { PolicyTemplate, PolicyTemplateVersion } from '../../generated/pris
 import { PolicyCompileStatus, PolicyLifecycle, PolicySeverity, RegoVersion } from '../../generated/prisma/enums';
 import { JSONObjectScalar } from './json-object.scalar';
 
+@ObjectType({ description: 'A kind a referential template reads from data.inventory; "" is the core group.' })
+export class SyncKind {
+  @Field() group: string;
+  @Field() version: string;
+  @Field() kind: string;
+}
+
+@InputType()
+export class SyncKindInput {
+  @Field({ description: '"" for the core group, e.g. networking.k8s.io.' }) group: string;
+  @Field({ description: 'e.g. v1.' }) version: string;
+  @Field({ description: 'e.g. Ingress.' }) kind: string;
+}
+
 registerEnumType(PolicyCompileStatus, { name: 'PolicyCompileStatus', description: 'QUEUED → COMPILING → COMPILED (opa built the WebAssembly) or FAILED (see diagnostics).' });
 registerEnumType(PolicyLifecycle, { name: 'PolicyLifecycle', description: 'DRAFT → PUBLISHED (compiled, tests passing) → DEPRECATED (no new constraints may use it).' });
 registerEnumType(RegoVersion, { name: 'RegoVersion', description: "V0: Gatekeeper's Rego (compiled with --v0-compatible); V1: OPA 1.x Rego." });
@@ -72,6 +86,8 @@ export class PolicyTemplateVersionModel {
     unknown
   > | null;
   @Field(() => RegoVersion) regoVersion: RegoVersion;
+  @Field(() => [SyncKind], { description: 'What the template reads from data.inventory; the agents of the clusters it is assigned to watch these kinds.' })
+  syncKinds: SyncKind[];
   @Field(() => PolicyCompileStatus) compileStatus: PolicyCompileStatus;
   @Field(() => Int, { description: 'Compile runs started (a run whose worker died counts).' }) compileAttempts: number;
   @Field(() => PolicyLifecycle) lifecycle: PolicyLifecycle;
@@ -133,6 +149,11 @@ export class CreatePolicyTemplateVersionInput {
   @Field(() => JSONObjectScalar, { nullable: true, description: 'JSON schema the constraint parameters must satisfy.' }) parametersSchema?: Record<string, unknown>;
   @Field(() => [RegoTestInput], { nullable: true, description: 'Rego tests run by opa test at compile time; all must pass to publish.' }) tests?: RegoTestInput[];
   @Field(() => RegoVersion, { nullable: true, description: "Default V0 (Gatekeeper's)." }) regoVersion?: RegoVersion;
+  @Field(() => [SyncKindInput], {
+    nullable: true,
+    description: 'What a referential template reads from data.inventory (as metadata.gatekeeper.sh/requires-sync-data); agents watch these kinds. At most 16.',
+  })
+  syncKinds?: SyncKindInput[];
 }
 
 @ObjectType({ description: 'The template and version a Gatekeeper ConstraintTemplate was imported as.' })

@@ -1,3 +1,4 @@
+import { GenerationRepository } from '../desired-state/generation.repository';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { FarpointError } from '../../common/errors/farpoint-error';
 import { Connection, SortDirection, toConnection, toPageRequest } from '../../common/graphql/pagination';
@@ -8,7 +9,7 @@ import { PolicyTemplate, PolicyTemplateVersion, Prisma } from '../../generated/p
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { JobName } from '../../infra/queue/jobs';
 import { QueueGateway } from '../../infra/queue/queue.gateway';
-import { isPolicyEngineError, parseConstraintTemplate } from '../../policy-engine';
+import { isPolicyEngineError, parseConstraintTemplate, parseSyncRequirements, type SyncKind } from '../../policy-engine';
 import { EventRecorder } from '../events/event.recorder';
 import { exportConstraintTemplate, sourceHash, VersionSource, versionSourceOf } from './constraint-template.yaml';
 import { assertParametersSchema } from './parameters-schema';
@@ -28,6 +29,18 @@ import { EventObjectKind, EventType } from '../events/event-types';
 const SORT_KEY: Record<PolicyTemplateSortField, keyof PolicyTemplate> = { NAME: 'name', CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt' };
 const KIND = /^[A-Z][A-Za-z0-9]{0,62}$/;
 
+/** The kinds a version reads from data.inventory, checked as the template annotation is (names, at most 16). */
+function syncKindsOf(kinds: SyncKind[]): SyncKind[] {
+  try {
+    return parseSyncRequirements(JSON.stringify(kinds.map((k) => [{ groups: [k.group], versions: [k.version], kinds: [k.kind] }])));
+  } catch (error) {
+    if (isPolicyEngineError(error)) {
+      throw FarpointError.badInput(error.message.replace(/^ConstraintTemplate: metadata.annotations\["[^"]+"\]/, 'syncKinds'), 'input.syncKinds');
+    }
+    throw error;
+  }
+}
+
 /** Templates and their immutable versions: create, import, export, publish, deprecate. */
 @Injectable()
 export class PolicyTemplateService {
@@ -39,6 +52,7 @@ export class PolicyTemplateService {
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
     private readonly queue: QueueGateway,
+    private readonly generations: GenerationRepository,
   ) {}
 
   async list(principal: Principal, args: PolicyTemplatesArgs): Promise<Connection<PolicyTemplate>> {
@@ -90,6 +104,7 @@ export class PolicyTemplateService {
         parametersSchema: input.parametersSchema ?? null,
         tests: (input.tests ?? []).map((t) => ({ name: t.name, source: t.source })),
         regoVersion: input.regoVersion ?? 'V0',
+        ...(input.syncKinds?.length ? { syncKinds: syncKindsOf(input.syncKinds) } : {}),
       },
       'input',
     );
@@ -177,6 +192,7 @@ export class PolicyTemplateService {
         );
       }
       const published = await this.templates.updateVersion(tx, id, { lifecycle: 'PUBLISHED', publishedAt: new Date() });
+      await this.generations.bumpForTemplateVersion(tx, principal.organizationId, id);
       await this.events.record(tx, {
         organizationId: principal.organizationId,
         objectKind: EventObjectKind.PolicyTemplateVersion,
@@ -198,6 +214,8 @@ export class PolicyTemplateService {
         return version;
       }
       const deprecated = await this.templates.updateVersion(tx, id, { lifecycle: 'DEPRECATED', deprecatedAt: new Date() });
+      // What is assigned keeps being enforced (the bundle does not change); the bump makes agents re-fetch, so a rollout shows who has seen it.
+      await this.generations.bumpForTemplateVersion(tx, principal.organizationId, id);
       await this.events.record(tx, {
         organizationId: principal.organizationId,
         objectKind: EventObjectKind.PolicyTemplateVersion,
@@ -257,6 +275,7 @@ export class PolicyTemplateService {
       version: number,
       ...source,
       parametersSchema: (source.parametersSchema ?? undefined) as Prisma.InputJsonValue | undefined,
+      syncKinds: (source.syncKinds ?? []) as unknown as Prisma.InputJsonValue,
       sourceHash: sourceHash(source),
       createdBy: actorOf(principal),
     });

@@ -1,3 +1,4 @@
+import { GenerationsModule } from '../desired-state/generations.module';
 import { Module } from '@nestjs/common';
 import { join } from 'node:path';
 import { APP_CONFIG, AppConfig } from '../../infra/config/app-config';
@@ -15,6 +16,7 @@ export const opaPathOf = (config: Pick<AppConfig, 'OPA_PATH' | 'FARPOINT_TOOLS_B
   config.OPA_PATH ?? (config.FARPOINT_TOOLS_BIN ? join(config.FARPOINT_TOOLS_BIN, 'opa') : 'opa');
 
 @Module({
+  imports: [GenerationsModule],
   providers: [
     { provide: OpaCliGateway, useFactory: (config: AppConfig) => new OpaCliGateway({ opaPath: opaPathOf(config) }), inject: [APP_CONFIG] },
     { provide: PolicyCompiler, useFactory: (opa: OpaCliGateway) => new PolicyCompiler(opa), inject: [OpaCliGateway] },

@@ -4,8 +4,8 @@ import { EnforcementAction, ViolationState } from '../../generated/prisma/enums'
 
 registerEnumType(ViolationState, { name: 'ViolationState', description: 'OPEN while audits find the object violating; RESOLVED once a complete audit no longer does.' });
 
-@ObjectType('Violation', {
-  description: 'An existing object that violates a policy assignment on a cluster, from the agent audits (evaluatePolicy answers PolicyViolation: a message of one evaluation).',
+@ObjectType('PolicyViolation', {
+  description: 'An existing object that violates a policy assignment on a cluster, from the agent audits.',
 })
 export class PolicyViolationModel {
   @Field(() => ID) id: string;
@@ -25,17 +25,17 @@ export class PolicyViolationModel {
   @Field(() => Date, { nullable: true }) resolvedAt: Date | null;
 }
 
-export const PolicyViolationConnection = ConnectionType(PolicyViolationModel, 'Violation');
+export const PolicyViolationConnection = ConnectionType(PolicyViolationModel, 'PolicyViolation');
 
 export enum PolicyViolationSortField {
   FIRST_SEEN_AT = 'FIRST_SEEN_AT',
   LAST_SEEN_AT = 'LAST_SEEN_AT',
 }
-registerEnumType(PolicyViolationSortField, { name: 'ViolationSortField' });
-export const PolicyViolationOrderBy = OrderByInput('ViolationOrderBy', PolicyViolationSortField, PolicyViolationSortField.FIRST_SEEN_AT);
+registerEnumType(PolicyViolationSortField, { name: 'PolicyViolationSortField' });
+export const PolicyViolationOrderBy = OrderByInput('PolicyViolationOrderBy', PolicyViolationSortField, PolicyViolationSortField.FIRST_SEEN_AT);
 export type PolicyViolationOrderBy = InstanceType<typeof PolicyViolationOrderBy>;
 
-@InputType('ViolationFilter')
+@InputType()
 export class PolicyViolationFilter {
   @Field(() => ID, { nullable: true, description: 'Violations of constraints of any version of this template.' }) templateId?: string;
   @Field(() => ID, { nullable: true }) assignmentId?: string;
@@ -108,7 +108,7 @@ export class AssignmentImpact {
   @Field(() => Int, { description: 'Violations the last audits reported in total, also beyond the rows kept (agent and per-cluster caps).' }) reportedViolations: number;
 }
 
-@ObjectType('ViolationsChanged', { description: 'One audit of an assignment on a cluster changed its violations.' })
+@ObjectType({ description: 'One audit of an assignment on a cluster changed its violations.' })
 export class ViolationsChangedModel {
   @Field(() => ID) clusterId: string;
   @Field(() => ID) assignmentId: string;

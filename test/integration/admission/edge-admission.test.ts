@@ -2,7 +2,18 @@
 // kube-apiserver from the kube harness and Rego compiled by the real opa: the agent's webhook server
 // (its own CA and serving certificate, made without openssl) and its admission loop, which writes the
 // agent's ValidatingWebhookConfiguration with the agent ServiceAccount's own token (install RBAC).
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+  type V1Ingress,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +21,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { AdmissionLoop } from '../../../src/agent/admission/admission-loop';
 import type { AdmissionDecision } from '../../../src/agent/admission/admission-review';
-import { writeDesiredState } from '../../../src/agent/admission/desired-state';
+import { writeDesiredState } from '../../../src/agent/desired-state-store';
+import { createInventorySync, type InventorySync } from '../../../src/agent/admission/inventory-sync';
 import { loadOrCreateServingTls } from '../../../src/agent/admission/serving-tls';
 import { CONFIG_HASH_ANNOTATION, WEBHOOK_NAME } from '../../../src/agent/admission/webhook-configuration';
 import { WebhookServer } from '../../../src/agent/admission/webhook-server';
@@ -45,12 +57,28 @@ violation contains {"msg": msg} if {
 }
 `;
 
+// Referential: reads the other Ingresses from data.inventory, which the agent's informers fill in.
+const UNIQUE_HOST = `package k8suniquehost
+
+violation contains {"msg": msg} if {
+	input.review.object.kind == "Ingress"
+	some rule in input.review.object.spec.rules
+	some ns, name
+	other := data.inventory.namespace[ns]["networking.k8s.io/v1"].Ingress[name]
+	[ns, name] != [input.review.object.metadata.namespace, input.review.object.metadata.name]
+	some used in other.spec.rules
+	used.host == rule.host
+	msg := sprintf("host %s is taken by Ingress %s/%s", [rule.host, ns, name])
+}
+`;
+
 let tools: ToolPaths;
 let kubeHarness: KubeHarness;
 let cluster: HarnessCluster;
 let scratch: string;
 let server: WebhookServer;
 let loop: AdmissionLoop;
+let inventory: InventorySync;
 let stateDir: string;
 let bundle: { sha: string; wasm: Uint8Array };
 let constraints: ConstraintForEvaluation[];
@@ -124,6 +152,8 @@ beforeAll(async () => {
   await writeAgentKubeconfig(cluster, agentKubeconfig);
   const asAgent = new KubeConfig();
   asAgent.loadFromFile(agentKubeconfig);
+  // As the agent: its RBAC must allow the watches referential policies need.
+  inventory = createInventorySync(asAgent, log);
   loop = new AdmissionLoop({
     stateDir,
     engine,
@@ -135,12 +165,14 @@ beforeAll(async () => {
     log,
     backoff: { initialMs: 100, maxMs: 1000 },
     intervalMs: 1000,
+    inventory,
   });
   policies = loop.policies;
   await loop.step();
 }, SETUP_MS);
 
 afterAll(async () => {
+  await inventory?.stop();
   await server?.close();
   await kubeHarness?.stop();
   if (scratch) {
@@ -237,6 +269,66 @@ describe('admission at the edge', () => {
       const admitted = await core.createNamespacedPod({ namespace: 'shop', body: pod('latest-3', 'shop', 'nginx:latest') });
       expect(admitted.metadata?.name).toBe('latest-3');
       expect(decisions.find((d) => d.name === 'latest-3')).toMatchObject({ allowed: true, dryrun: ['[no-latest] container web uses the latest tag: nginx:latest'] });
+    },
+    TEST_MS,
+  );
+
+  it(
+    'decides a referential policy from the inventory it watches: a second Ingress with a taken host is refused',
+    async () => {
+      const opa = new OpaCliGateway({ opaPath: tools.opa });
+      const { wasm } = await opa.buildWasm([{ path: 'unique_host.rego', source: UNIQUE_HOST }], ['k8suniquehost/violation']);
+      const sha = bundleSha256(wasm);
+      const unique: ConstraintForEvaluation = {
+        name: 'unique-host',
+        kind: 'K8sUniqueHost',
+        bundleSha256: sha,
+        entrypoint: 'k8suniquehost/violation',
+        parameters: {},
+        match: { kinds: [{ apiGroups: ['networking.k8s.io'], kinds: ['Ingress'] }] },
+        enforcementAction: 'deny',
+      };
+      const ingressKind = { group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' };
+      await writeDesiredState(stateDir, { generation: 4, constraints: [unique], bundles: [sha], inventoryKinds: [ingressKind] }, new Map([[sha, wasm]]));
+      await loop.step();
+      expect(loop.generation).toBe(4);
+      expect(inventory.kinds()).toEqual([ingressKind]);
+
+      const networking = cluster.kubeConfig.makeApiClient(NetworkingV1Api);
+      const ingress = (name: string, host: string): V1Ingress => ({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name, namespace: 'shop' },
+        spec: { rules: [{ host, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }] } }] },
+      });
+      const first = await networking.createNamespacedIngress({ namespace: 'shop', body: ingress('storefront', 'shop.example.com') });
+      expect(first.metadata?.name).toBe('storefront');
+      // The first Ingress reaches the inventory through the agent's watch.
+      await eventually(() => Object.keys(inventory.current().namespace?.shop?.['networking.k8s.io/v1']?.Ingress ?? {}).includes('storefront'), {
+        what: 'storefront in data.inventory',
+      });
+
+      // The apiserver's informer picks up the webhook's new rule for Ingresses shortly after it is written.
+      await eventually(async () => {
+        const probe = await networking.createNamespacedIngress({ namespace: 'shop', body: ingress('impostor-probe', 'shop.example.com'), dryRun: 'All' }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(errorText(probe)).toContain('[unique-host]');
+      });
+      const taken = await networking.createNamespacedIngress({ namespace: 'shop', body: ingress('impostor', 'shop.example.com') }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(errorText(taken)).toBe(`admission webhook "${WEBHOOK_NAME}" denied the request: [unique-host] host shop.example.com is taken by Ingress shop/storefront`);
+      // Another host is free, and the first Ingress may still be updated (it does not conflict with itself).
+      const other = await networking.createNamespacedIngress({ namespace: 'shop', body: ingress('blog', 'blog.example.com') });
+      expect(other.metadata?.name).toBe('blog');
+      const relabelled = await networking.patchNamespacedIngress(
+        { name: 'storefront', namespace: 'shop', body: [{ op: 'add', path: '/metadata/labels', value: { team: 'shop' } }] },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
+      expect(relabelled.metadata?.labels).toEqual({ team: 'shop' });
     },
     TEST_MS,
   );

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdmissionLoop } from '../../../src/agent/admission/admission-loop';
 import { AdmissionSummaryAggregator } from '../../../src/agent/admission/admission-summary';
-import { writeDesiredState } from '../../../src/agent/admission/desired-state';
+import { writeDesiredState } from '../../../src/agent/desired-state-store';
 import { loadOrCreateServingTls } from '../../../src/agent/admission/serving-tls';
 import { WebhookServer } from '../../../src/agent/admission/webhook-server';
 import { HttpAgentApi } from '../../../src/agent/api-client';

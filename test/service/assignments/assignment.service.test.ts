@@ -9,6 +9,7 @@ import { ConstraintRepository } from '../../../src/modules/constraints/constrain
 import { PolicyTemplateRepository } from '../../../src/modules/policy-templates/policy-template.repository';
 import { TestData, type TestOrganization } from '../support/factories';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
+import { GenerationRepository } from '../../../src/modules/desired-state/generation.repository';
 
 let svc: ServiceModule;
 let service: AssignmentService;
@@ -16,7 +17,7 @@ let data: TestData;
 let counter = 0;
 
 beforeAll(async () => {
-  svc = await createServiceModule({ providers: [AssignmentService, AssignmentRepository, ConstraintRepository, PolicyTemplateRepository] });
+  svc = await createServiceModule({ providers: [AssignmentService, GenerationRepository, AssignmentRepository, ConstraintRepository, PolicyTemplateRepository] });
   service = svc.get(AssignmentService);
   data = new TestData(svc.prisma);
 }, 30_000);

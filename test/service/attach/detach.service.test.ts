@@ -13,6 +13,8 @@ import { AgentClusterRepository } from '../../../src/modules/agent-gateway/agent
 import { AgentCredentialRepository } from '../../../src/modules/agent-gateway/agent-credential.repository';
 import { AgentCredentialService } from '../../../src/modules/agent-gateway/agent-credential.service';
 import { AgentReportsService } from '../../../src/modules/agent-gateway/agent-reports.service';
+import { AssignmentRepository } from '../../../src/modules/assignments/assignment.repository';
+import { AttachJobQueue } from '../../../src/modules/attach/attach-job.queue';
 import { AttachService } from '../../../src/modules/attach/attach.service';
 import { ClusterOperationRepository } from '../../../src/modules/attach/cluster-operation.repository';
 import { RegistrationTokenRepository } from '../../../src/modules/attach/registration-token.repository';
@@ -23,11 +25,14 @@ import { ClusterStatusService } from '../../../src/modules/cluster-status/cluste
 import { ClusterRepository } from '../../../src/modules/clusters/cluster.repository';
 import { ClusterService } from '../../../src/modules/clusters/cluster.service';
 import { SiteRepository } from '../../../src/modules/sites/site.repository';
+import { ViolationIngestionService } from '../../../src/modules/violations/violation-ingestion.service';
+import { ViolationRepository } from '../../../src/modules/violations/violation.repository';
 import { AgentProtocolError } from '../../../src/protocol';
 import { AgentSession } from '../support/agent-session';
 import { TestData, type TestOrganization } from '../support/factories';
 import { RecordingPubSub, RecordingQueue, unused } from '../support/fakes';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
+import { GenerationRepository } from '../../../src/modules/desired-state/generation.repository';
 
 let svc: ServiceModule;
 let attach: AttachService;
@@ -41,7 +46,9 @@ beforeAll(async () => {
   svc = await createServiceModule({
     providers: [
       AttachService,
+      AttachJobQueue,
       ClusterService,
+      GenerationRepository,
       ClusterRepository,
       ClusterGroupRepository,
       SiteRepository,
@@ -55,6 +62,9 @@ beforeAll(async () => {
       ClusterInventoryRepository,
       AgentCredentialService,
       AgentCredentialRepository,
+      ViolationIngestionService,
+      ViolationRepository,
+      AssignmentRepository,
     ],
     fakes: [
       { provide: PubSubGateway, useValue: pubsub },

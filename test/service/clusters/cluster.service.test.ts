@@ -15,6 +15,7 @@ import { SiteService } from '../../../src/modules/sites/site.service';
 import { CompetingWriter } from '../support/competing-writer';
 import { TestData, type TestOrganization } from '../support/factories';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
+import { GenerationRepository } from '../../../src/modules/desired-state/generation.repository';
 
 let svc: ServiceModule;
 let clusters: ClusterService;
@@ -23,7 +24,9 @@ let org: TestOrganization;
 let other: TestOrganization;
 
 beforeAll(async () => {
-  svc = await createServiceModule({ providers: [ClusterService, ClusterRepository, ClusterGroupRepository, SiteRepository, SiteService, ClusterGroupService] });
+  svc = await createServiceModule({
+    providers: [ClusterService, GenerationRepository, ClusterRepository, ClusterGroupRepository, SiteRepository, SiteService, ClusterGroupService],
+  });
   clusters = svc.get(ClusterService);
   data = new TestData(svc.prisma);
   org = await data.organization();

@@ -4,7 +4,7 @@
 // The agent: the install manifests put a Deployment into the cluster, but the harness clusters run no
 // kubelet, so no pod ever starts. A local process stands in for that pod, configured from the installed
 // Deployment and authenticated as the agent's ServiceAccount (src/dev/local-agent.ts), so the installed
-// RBAC is the one in force. Only the state directory (an emptyDir in the pod) is a local temp dir.
+// RBAC is the one in force. Only the state directory (the pod's state volume, a hostPath by default) is a local temp dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -131,7 +131,7 @@ export async function startWorker(build: CompiledSources, env: WorkerEnv, name =
 
 export interface AgentHandle {
   proc: Proc;
-  /** The state directory (the pod's emptyDir); kept across restarts of the same agent. */
+  /** The state directory (the pod's state volume); kept across restarts of the same agent. */
   stateDir: string;
   /** The pod's environment (from the installed Deployment), the state dir and the ServiceAccount kubeconfig. */
   env: Record<string, string>;

@@ -2,23 +2,28 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { ENFORCEMENT_ACTIONS, type ConstraintForEvaluation } from '../../policy-engine/types';
+import type { SyncKind } from '../policy-engine/sync-requirements';
+import { ENFORCEMENT_ACTIONS, type ConstraintForEvaluation } from '../policy-engine/types';
 
 /**
  * The desired state the agent enforces, on disk under `<stateDir>/desired-state/`: `state.json`
  * (generation, constraints as the engine evaluates them, the bundles they use by sha256) and
- * `bundles/<sha256>.wasm` beside it. Every bundle's hash is verified when the state is loaded, so a
+ * `bundles/<sha256>.wasm` beside it. The desired-state loop writes it from the API; the admission loop reads it. Every bundle's hash is verified when the state is loaded, so a
  * tampered or truncated file is refused as a whole and the state running before keeps running.
  */
 export interface DesiredState {
   generation: number;
-  constraints: DesiredConstraint[];
+  constraints: DesiredStateConstraint[];
+  /** The webhook's failure policy and timeout (the cluster group's); absent in files written before they existed. */
+  admission?: { failurePolicy: 'Ignore' | 'Fail'; timeoutSeconds: number };
   /** sha256 → wasm bytes, verified. */
   bundles: Map<string, Uint8Array>;
+  /** What the referential templates among the constraints read from data.inventory (the agent watches these). */
+  inventoryKinds: SyncKind[];
 }
 
-/** A constraint of the desired state: what the engine evaluates, and the PolicyAssignment it comes from (reports name it). */
-export type DesiredConstraint = ConstraintForEvaluation & { assignmentId?: string };
+/** A constraint as the engine evaluates it, and the assignment it is enforced for. */
+export type DesiredStateConstraint = ConstraintForEvaluation & { assignmentId?: string };
 
 export const DesiredStateErrorCode = {
   DESIRED_STATE_MISSING: 'DESIRED_STATE_MISSING',
@@ -41,7 +46,7 @@ export class DesiredStateError extends Error {
 const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex SHA-256');
 const selector = z.object({ matchLabels: z.record(z.string(), z.string()).optional(), matchExpressions: z.array(z.any()).optional() });
 const constraintSchema = z.object({
-  /** The PolicyAssignment (uuid) the constraint comes from; audit and admission reports name it. */
+  /** The policy assignment the constraint is enforced for (audit and decisions name it). */
   assignmentId: z.uuid().optional(),
   name: z.string().min(1),
   kind: z.string().min(1),
@@ -61,10 +66,17 @@ const constraintSchema = z.object({
     })
     .optional(),
 });
+const syncKindSchema = z.object({
+  group: z.string().regex(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)?$/),
+  version: z.string().regex(/^v[0-9a-z]{1,30}$/),
+  kind: z.string().regex(/^[A-Z][A-Za-z0-9]{0,62}$/),
+});
 const fileSchema = z.object({
   generation: z.number().int().nonnegative(),
   constraints: z.array(constraintSchema),
   bundles: z.array(SHA256),
+  admission: z.object({ failurePolicy: z.enum(['Ignore', 'Fail']), timeoutSeconds: z.number().int().min(1).max(30) }).optional(),
+  inventoryKinds: z.array(syncKindSchema).max(64).optional(),
 });
 export type DesiredStateFile = z.infer<typeof fileSchema>;
 
@@ -118,7 +130,34 @@ export async function loadDesiredState(stateDir: string): Promise<DesiredState> 
     }
     bundles.set(sha256, new Uint8Array(wasm));
   }
-  return { generation: file.generation, constraints: file.constraints as DesiredConstraint[], bundles };
+  return {
+    generation: file.generation,
+    constraints: file.constraints as DesiredStateConstraint[],
+    bundles,
+    inventoryKinds: file.inventoryKinds ?? [],
+    ...(file.admission ? { admission: file.admission } : {}),
+  };
+}
+
+/** A bundle already on disk, verified; undefined when it is not there or its bytes do not match (it is then fetched again). */
+export async function readStoredBundle(stateDir: string, sha256: string): Promise<Uint8Array | undefined> {
+  let wasm: Buffer;
+  try {
+    wasm = await readFile(bundlePath(stateDir, sha256));
+  } catch {
+    return undefined;
+  }
+  return createHash('sha256').update(wasm).digest('hex') === sha256 ? new Uint8Array(wasm) : undefined;
+}
+
+/** The generation in state.json, without verifying bundles (what the agent asks the API with); undefined when there is no readable state. */
+export async function storedGeneration(stateDir: string): Promise<number | undefined> {
+  try {
+    const parsed = fileSchema.safeParse(JSON.parse(await readFile(statePath(stateDir), 'utf8')));
+    return parsed.success ? parsed.data.generation : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function writeAtomically(path: string, data: string | Uint8Array): Promise<void> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDesiredState, writeDesiredState, type DesiredStateFile } from './desired-state';
+import { loadDesiredState, writeDesiredState, type DesiredStateFile } from './desired-state-store';
 
 const wasm = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
 const sha = createHash('sha256').update(wasm).digest('hex');
