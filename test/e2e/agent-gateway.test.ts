@@ -13,6 +13,7 @@ import {
   AgentPaths,
   AgentProtocolLimits,
   DesiredStateResponseSchema,
+  DetachAckResponseSchema,
   type Inventory,
   REGISTRATION_REPEAT_WINDOW_SECONDS,
   type RegisterResponse,
@@ -23,6 +24,7 @@ import {
   RotateCredentialResponseSchema,
 } from '../../src/protocol';
 import { makeHeartbeatItem, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
+import { newRenewalPrivateKey, renewalPublicKeyOf, signedRenewal } from '../../src/agent/identity/renewal-key';
 import { ApiFactory, type SiteRecord } from '../support/factories';
 import { startApi, type TestApi } from '../support/api';
 
@@ -82,6 +84,8 @@ const postRegister = (body: unknown) => call('POST', AgentPaths.register, AgentP
 const postReports = (credential: string | undefined, body: unknown, raw?: string) => call('POST', AgentPaths.reports, AgentPaths.reports, { body, raw, credential });
 const postRotate = (credential: string | undefined, clusterId: string) =>
   call('POST', AgentPaths.rotateCredential, AgentPaths.rotateCredential, { body: { clusterId }, credential });
+const postRenew = (credential: string | undefined, body: unknown) => call('POST', AgentPaths.renewCredential, AgentPaths.renewCredential, { body, credential });
+const postDetachAck = (credential: string | undefined, clusterId: string) => call('POST', AgentPaths.detachAck, AgentPaths.detachAck, { body: { clusterId }, credential });
 
 /** Asserts the protocol error body and the status the protocol assigns to its code. */
 function expectError(response: AgentResponse, code: AgentErrorCode): void {
@@ -727,25 +731,115 @@ describe('POST /agent/v1/reports', () => {
   });
 });
 
-describe('detach through the report channel', () => {
-  it('answers DETACH to a DETACHING cluster, completes the detach and refuses the agent afterwards', async () => {
+describe('detach: DETACH through the report channel until the agent acknowledges it', () => {
+  it('answers DETACH again after a lost answer, keeps the credential for reports and the acknowledgement only, and refuses everything after it', async () => {
     const agent = await registeredAgent();
     await report(agent, [heartbeat(agent), snapshot(agent)]);
     const rotated = (await postRotate(agent.credential, agent.clusterId)).json.credential as string;
     await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: agent.clusterId });
     expect((await clusterRow(agent.clusterId)).phase).toBe('DETACHING');
 
-    const res = await report(agent, [heartbeat(agent)]);
-    expect(res).toEqual({ ackedSeq: 3, directives: [{ type: 'DETACH' }] });
+    // The answer carrying DETACH is lost on the way back: the agent never reads it.
+    const lost = await postReports(agent.credential, batch(agent, [heartbeat(agent)]));
+    expect(lost.status).toBe(200);
+    expect((await clusterRow(agent.clusterId)).phase).toBe('DETACHING');
+    // Its next report hears it again.
+    expect(await report(agent, [heartbeat(agent)])).toEqual({ ackedSeq: 4, directives: [{ type: 'DETACH' }] });
+    // Detaching: no new credential.
+    expectError(await postRotate(agent.credential, agent.clusterId), 'CLUSTER_DETACHING');
+
+    const ack = await postDetachAck(agent.credential, agent.clusterId);
+    expect(ack.status).toBe(200);
+    expect(DetachAckResponseSchema.parse(ack.json)).toEqual({ clusterId: agent.clusterId, detachedAt: expect.any(String) });
+
     expect(await clusterRow(agent.clusterId)).toMatchObject({ phase: 'DETACHED', health: 'UNKNOWN' });
     const operations = await api.prisma.clusterOperation.findMany({ where: { clusterId: agent.clusterId, kind: 'DETACH' } });
     expect(operations.map((o) => o.state)).toEqual(['SUCCEEDED']);
     expect(await eventsOf(agent.clusterId, 'ClusterDetached')).toHaveLength(1);
     expect(await api.prisma.agentCredential.count({ where: { clusterId: agent.clusterId, revokedAt: null } })).toBe(0);
 
-    expectError(await postReports(agent.credential, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_REVOKED');
-    expectError(await postReports(rotated, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_REVOKED');
-    expectError(await postRotate(agent.credential, agent.clusterId), 'CREDENTIAL_REVOKED');
+    // A DETACHED cluster's credentials can do nothing.
+    for (const credential of [agent.credential, rotated]) {
+      expectError(await postReports(credential, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_REVOKED');
+      expectError(await postRotate(credential, agent.clusterId), 'CREDENTIAL_REVOKED');
+      expectError(await postDetachAck(credential, agent.clusterId), 'CREDENTIAL_REVOKED');
+      expectError(await call('GET', `${AgentPaths.desiredState}?generation=0`, AgentPaths.desiredState, { credential }), 'CREDENTIAL_REVOKED');
+    }
+  });
+
+  it('refuses an acknowledgement from a cluster that is not detaching (DETACH_NOT_REQUESTED) and from another cluster (CREDENTIAL_WRONG_CLUSTER)', async () => {
+    const agent = await registeredAgent();
+    const other = await registeredAgent();
+    await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: other.clusterId });
+
+    expectError(await postDetachAck(agent.credential, agent.clusterId), 'DETACH_NOT_REQUESTED');
+    expectError(await postDetachAck(agent.credential, other.clusterId), 'CREDENTIAL_WRONG_CLUSTER');
+    expectError(await postDetachAck(forgedCredential(), other.clusterId), 'CREDENTIAL_INVALID');
+
+    expect((await clusterRow(agent.clusterId)).phase).toBe('ATTACHED');
+    expect((await clusterRow(other.clusterId)).phase).toBe('DETACHING');
+  });
+});
+
+describe('POST /agent/v1/credentials/renew', () => {
+  /** A registered agent that enrolled a renewal key, whose credential has expired since. */
+  async function expiredAgent(): Promise<Agent & { privateKey: string }> {
+    const { clusterId, token } = await attach();
+    const privateKey = newRenewalPrivateKey();
+    const res = await postRegister({ ...registerBody(token), renewalPublicKey: renewalPublicKeyOf(privateKey) });
+    expect(res.status).toBe(200);
+    const agent = { clusterId, clusterUid: '', credential: res.json.credential as string, response: res.json, seq: 0, privateKey };
+    await report(agent, [heartbeat(agent)]);
+    await api.prisma.agentCredential.update({ where: { secretHash: createHash('sha256').update(agent.credential).digest('hex') }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expectError(await postReports(agent.credential, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_EXPIRED');
+    return agent;
+  }
+  const signed = (agent: { clusterId: string; credential: string; privateKey: string }, clusterId = agent.clusterId) =>
+    signedRenewal(agent.privateKey, clusterId, agent.credential, randomBytes(16).toString('base64url'), new Date().toISOString());
+
+  it('gives an agent back a credential after it was offline longer than the lifetime; the renewal works once', async () => {
+    const agent = await expiredAgent();
+    const body = signed(agent);
+
+    const res = await postRenew(agent.credential, body);
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const renewed = RotateCredentialResponseSchema.parse(res.json).credential;
+    expect(await report({ ...agent, credential: renewed }, [heartbeat(agent)])).toMatchObject({ directives: [] });
+    expect(await eventsOf(agent.clusterId, 'AgentCredentialRenewed')).toHaveLength(1);
+    // The same request again, and a fresh one with the expired credential (revoked by the successor's first use).
+    expectError(await postRenew(agent.credential, body), 'CREDENTIAL_REVOKED');
+    expectError(await postRenew(agent.credential, signed(agent)), 'CREDENTIAL_REVOKED');
+  });
+
+  it('refuses a replay before the successor was used (RENEWAL_REPLAYED), a valid credential (CREDENTIAL_NOT_EXPIRED), another cluster (CREDENTIAL_WRONG_CLUSTER) and its key (RENEWAL_SIGNATURE_INVALID)', async () => {
+    const agent = await expiredAgent();
+    const other = await expiredAgent();
+    const body = signed(agent);
+    expect((await postRenew(agent.credential, body)).status).toBe(200);
+    expectError(await postRenew(agent.credential, body), 'RENEWAL_REPLAYED');
+
+    const valid = await registeredAgent();
+    expectError(await postRenew(valid.credential, signed({ ...valid, privateKey: newRenewalPrivateKey() })), 'CREDENTIAL_NOT_EXPIRED');
+    expectError(await postRenew(other.credential, signed(other, agent.clusterId)), 'CREDENTIAL_WRONG_CLUSTER');
+    expectError(await postRenew(other.credential, signed({ ...other, privateKey: agent.privateKey })), 'RENEWAL_SIGNATURE_INVALID');
+    expectError(await postRenew(forgedCredential(), signed(other)), 'CREDENTIAL_INVALID');
+    expect(await api.prisma.agentCredential.count({ where: { clusterId: other.clusterId } })).toBe(1);
+  });
+
+  it('refuses a detached cluster: its credentials are revoked (CREDENTIAL_REVOKED)', async () => {
+    const agent = await expiredAgent();
+    await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: agent.clusterId });
+    const fresh = await postRenew(agent.credential, signed(agent));
+    // Still DETACHING: it may renew to hear DETACH and acknowledge.
+    expect(fresh.status).toBe(200);
+    const renewed = fresh.json.credential as string;
+    expect((await report({ ...agent, credential: renewed }, [heartbeat(agent)])).directives).toEqual([{ type: 'DETACH' }]);
+    expect((await postDetachAck(renewed, agent.clusterId)).status).toBe(200);
+
+    expectError(await postRenew(agent.credential, signed(agent)), 'CREDENTIAL_REVOKED');
+    expectError(await postRenew(renewed, signed({ ...agent, credential: renewed })), 'CREDENTIAL_REVOKED');
   });
 });
 
@@ -830,6 +924,7 @@ describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
     // Detached: every credential of the cluster is revoked, for these routes as for the others.
     await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: agent.clusterId });
     expect((await report(agent, [heartbeat(agent)])).directives).toEqual([{ type: 'DETACH' }]);
+    expect((await postDetachAck(agent.credential, agent.clusterId)).status).toBe(200);
     expectError(await getDesired(agent.credential, '?generation=0'), 'CREDENTIAL_REVOKED');
     expectError(await getBundle(agent.credential, k.sha256), 'CREDENTIAL_REVOKED');
   });
@@ -861,15 +956,19 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
   const operations = Object.entries(OPENAPI.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ path, method })));
   const fastifyUrl = (template: string) => template.replace(/\{(\w+)\}/g, ':$1');
 
-  it('documents the six operations of protocol v1', () => {
-    expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual([
-      `GET ${AgentPaths.bundleTemplate}`,
-      `GET ${AgentPaths.desiredState}`,
-      `GET ${AgentPaths.manifestsTemplate}`,
-      `POST ${AgentPaths.rotateCredential}`,
-      `POST ${AgentPaths.register}`,
-      `POST ${AgentPaths.reports}`,
-    ]);
+  it('documents the eight operations of protocol v1', () => {
+    expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual(
+      [
+        `GET ${AgentPaths.bundleTemplate}`,
+        `GET ${AgentPaths.desiredState}`,
+        `GET ${AgentPaths.manifestsTemplate}`,
+        `POST ${AgentPaths.renewCredential}`,
+        `POST ${AgentPaths.rotateCredential}`,
+        `POST ${AgentPaths.detachAck}`,
+        `POST ${AgentPaths.register}`,
+        `POST ${AgentPaths.reports}`,
+      ].sort(),
+    );
   });
 
   it.each(operations)('routes $method $path', ({ path, method }) => {
@@ -910,6 +1009,8 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
       'get /agent/v1/manifests/{token}.yaml 200',
       'post /agent/v1/register 200',
       'post /agent/v1/credentials/rotate 200',
+      'post /agent/v1/credentials/renew 200',
+      'post /agent/v1/detach/ack 200',
       'post /agent/v1/reports 200',
       'post /agent/v1/reports 413',
       'get /agent/v1/desired-state 200',
