@@ -849,7 +849,7 @@ describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
   let n = 0;
 
   /** A compiled constraint (bundle bytes of its own) assigned through GraphQL to the agent's cluster. */
-  async function assignedTo(agent: Agent): Promise<{ sha256: string; wasm: Buffer; assignmentId: string; name: string }> {
+  async function assignedTo(agent: Agent, options: { urgent?: boolean } = {}): Promise<{ sha256: string; wasm: Buffer; assignmentId: string; name: string }> {
     const { organizationId } = await clusterRow(agent.clusterId);
     const kind = `K8sE2eDesired${++n}${randomBytes(3).toString('hex')}`;
     const wasm = Buffer.concat([Buffer.from('\0asm'), randomBytes(64)]);
@@ -873,10 +873,80 @@ describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
     });
     const constraint = await api.prisma.constraint.create({ data: { organizationId, name: kind.toLowerCase(), kind, templateVersionId: version.id, createdBy: 'test' } });
     const data = await api.gqlOk<{ assignPolicy: { id: string } }>(admin, 'mutation($input: AssignPolicyInput!) { assignPolicy(input: $input) { id } }', {
-      input: { constraintId: constraint.id, scope: 'CLUSTER', scopeId: agent.clusterId },
+      input: { constraintId: constraint.id, scope: 'CLUSTER', scopeId: agent.clusterId, ...(options.urgent ? { urgent: true } : {}) },
     });
     return { sha256, wasm, assignmentId: data.assignPolicy.id, name: constraint.name };
   }
+
+  describe("a site's maintenance windows", () => {
+    // Real time, no timed assertion: a UTC window around now (open for hours either side) or half a day away (closed).
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    const ALL_DAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
+    const openNow = () => [{ days: ALL_DAYS, start: hhmm(new Date(Date.now() - 3 * 3600_000)), durationMinutes: 6 * 60, timeZone: 'UTC' }];
+    const closedNow = () => [{ days: ALL_DAYS, start: hhmm(new Date(Date.now() + 12 * 3600_000)), durationMinutes: 60, timeZone: 'UTC' }];
+    const setWindows = (siteId: string, windows: object[]) =>
+      api.gqlOk<{ updateSite: { maintenanceWindows: object[] } }>(
+        admin,
+        'mutation($id: ID!, $input: UpdateSiteInput!) { updateSite(id: $id, input: $input) { maintenanceWindows { days start durationMinutes timeZone } } }',
+        { id: siteId, input: { maintenanceWindows: windows } },
+      );
+    const rolloutOf = (assignmentId: string) =>
+      api.gqlOk<{ policyAssignmentRollout: { counts: { waitingForWindow: number }; edges: { node: { state: string; pendingUntil: string | null } }[] } }>(
+        admin,
+        'query($id: ID!) { policyAssignmentRollout(assignmentId: $id) { counts { waitingForWindow } edges { node { state pendingUntil } } } }',
+        { id: assignmentId },
+      );
+
+    it('holds a non-urgent change back outside the windows (unchanged at the generation the agent runs), serves it inside one, and serves an urgent one at once', async () => {
+      const windowed = await make.site().create();
+      const closed = closedNow();
+      expect((await setWindows(windowed.id, closed)).updateSite.maintenanceWindows).toEqual(closed);
+      const agent = await registeredAgent({ site: windowed });
+      await assignedTo(agent);
+      // An agent that runs nothing gets the current state whatever the windows.
+      const first = await getDesired(agent.credential);
+      expect(first.status).toBe(200);
+      const running = DesiredStateResponseSchema.parse(first.json).generation;
+      const beat = heartbeat(agent) as Extract<ReportItem, { kind: 'heartbeat' }>;
+      await report(agent, [{ ...beat, payload: { ...beat.payload, desiredStateGeneration: running } }]);
+
+      const second = await assignedTo(agent);
+      expect(second.assignmentId).toBeDefined();
+      expect((await getDesired(agent.credential, `?generation=${running}`)).json).toEqual({ generation: running, unchanged: true });
+      const waiting = await rolloutOf(second.assignmentId);
+      expect(waiting.policyAssignmentRollout.counts.waitingForWindow).toBe(1);
+      expect(waiting.policyAssignmentRollout.edges[0].node.state).toBe('WAITING_FOR_WINDOW');
+      expect(Date.parse(waiting.policyAssignmentRollout.edges[0].node.pendingUntil!)).toBeGreaterThan(Date.now());
+
+      await setWindows(windowed.id, openNow());
+      const inside = await getDesired(agent.credential, `?generation=${running}`);
+      expect(inside.json).toMatchObject({ generation: running + 1, unchanged: false, bundles: expect.arrayContaining([second.sha256]) });
+
+      await setWindows(windowed.id, closed);
+      const urgent = await assignedTo(agent, { urgent: true });
+      const served = await getDesired(agent.credential, `?generation=${running}`);
+      expect(served.json).toMatchObject({ generation: running + 2, unchanged: false, bundles: expect.arrayContaining([second.sha256, urgent.sha256]) });
+    });
+
+    it('refuses invalid windows with BAD_USER_INPUT and a stable reason, and changes nothing', async () => {
+      const windowed = await make.site().create();
+      const [closed] = closedNow();
+      await setWindows(windowed.id, [closed]);
+      for (const [window, reason] of [
+        [{ ...closed, timeZone: 'Mars/Olympus_Mons' }, 'MAINTENANCE_WINDOW_TIME_ZONE_INVALID'],
+        [{ ...closed, start: '25:00' }, 'MAINTENANCE_WINDOW_START_INVALID'],
+        [{ ...closed, durationMinutes: 0 }, 'MAINTENANCE_WINDOW_DURATION_INVALID'],
+        [{ ...closed, days: [] }, 'MAINTENANCE_WINDOW_DAYS_INVALID'],
+      ] as const) {
+        const res = await api.gql(admin, 'mutation($id: ID!, $input: UpdateSiteInput!) { updateSite(id: $id, input: $input) { id } }', {
+          id: windowed.id,
+          input: { maintenanceWindows: [window] },
+        });
+        expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'maintenanceWindows', reason, path: expect.stringMatching(/^maintenanceWindows\[0\]\./) });
+      }
+      expect((await api.prisma.site.findUniqueOrThrow({ where: { id: windowed.id } })).maintenanceWindows).toEqual([closed]);
+    });
+  });
 
   it('answers the full state for another generation and unchanged for the current one, and serves its bundles as immutable wasm', async () => {
     const agent = await registeredAgent();
