@@ -128,7 +128,13 @@ describe(Agent.name, () => {
     const installationSecret = secret.data!['installation-secret'];
     expect(installationSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(api.registerRequests).toEqual([
-      { registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '0.1.0', installationSecret, renewalPublicKey: expect.stringMatching(/^[A-Za-z0-9_-]{59}$/) },
+      {
+        registrationToken: TEST_REGISTRATION_TOKEN,
+        clusterUid: TEST_KUBE_SYSTEM_UID,
+        agentVersion: '0.1.0',
+        installationSecret,
+        renewalPublicKey: expect.stringMatching(/^[A-Za-z0-9_-]{59}$/),
+      },
     ]);
     expect(kube.nonAdoptionCalls).toEqual(['get namespace kube-system']);
     expect(secret.data).toMatchObject({ 'cluster-id': TEST_CLUSTER_ID, credential: 'fpc_fake_credential_0001' });

@@ -790,7 +790,10 @@ describe('POST /agent/v1/credentials/renew', () => {
     expect(res.status).toBe(200);
     const agent = { clusterId, clusterUid: '', credential: res.json.credential as string, response: res.json, seq: 0, privateKey };
     await report(agent, [heartbeat(agent)]);
-    await api.prisma.agentCredential.update({ where: { secretHash: createHash('sha256').update(agent.credential).digest('hex') }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await api.prisma.agentCredential.update({
+      where: { secretHash: createHash('sha256').update(agent.credential).digest('hex') },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     expectError(await postReports(agent.credential, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_EXPIRED');
     return agent;
   }
@@ -942,7 +945,12 @@ describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
           id: windowed.id,
           input: { maintenanceWindows: [window] },
         });
-        expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'maintenanceWindows', reason, path: expect.stringMatching(/^maintenanceWindows\[0\]\./) });
+        expect(res.errors?.[0]?.extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          field: 'maintenanceWindows',
+          reason,
+          path: expect.stringMatching(/^maintenanceWindows\[0\]\./),
+        });
       }
       expect((await api.prisma.site.findUniqueOrThrow({ where: { id: windowed.id } })).maintenanceWindows).toEqual([closed]);
     });

@@ -142,7 +142,13 @@ export class IdentityLoop {
     }
     let response;
     try {
-      const request = signedRenewal(identity.renewalPrivateKey, expired.clusterId, expired.credential, randomBytes(16).toString('base64url'), new Date(clock.serverNow()).toISOString());
+      const request = signedRenewal(
+        identity.renewalPrivateKey,
+        expired.clusterId,
+        expired.credential,
+        randomBytes(16).toString('base64url'),
+        new Date(clock.serverNow()).toISOString(),
+      );
       response = await api.renewCredential(expired.credential, request);
     } catch (error) {
       if (error instanceof AgentApiError && error.code === 'CREDENTIAL_NOT_EXPIRED') {

@@ -22,13 +22,7 @@ export type AcknowledgeDetach = () => Promise<void>;
  * 4. its namespace (authorised by the namespaced Role, which the namespace deletion removes last).
  * Every step tolerates objects that are already gone, so a retry after a partial run completes it.
  */
-export async function detachFromCluster(
-  kube: AgentKube,
-  agentNamespace: string,
-  log: Logger,
-  acknowledge: AcknowledgeDetach,
-  progress: DetachProgress = new Set(),
-): Promise<void> {
+export async function detachFromCluster(kube: AgentKube, agentNamespace: string, log: Logger, acknowledge: AcknowledgeDetach, progress: DetachProgress = new Set()): Promise<void> {
   if (!progress.has('webhook')) {
     log.info('detach: webhook configuration', { result: await kube.deleteValidatingWebhookConfiguration(N.validatingWebhookConfiguration) });
     progress.add('webhook');

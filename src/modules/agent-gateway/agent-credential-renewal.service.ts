@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createPublicKey, verify } from 'node:crypto';
-import { AgentCredential } from '../../generated/prisma/client';
-import { Prisma } from '../../generated/prisma/client';
+import type { AgentCredential } from '../../generated/prisma/client';
+import { isUniqueViolation } from '../../infra/database/prisma-errors';
 import { TransactionRunner } from '../../infra/database/transaction';
 import { parseOrThrow, RENEWAL_MAX_SKEW_SECONDS, renewalSignedMessage, RenewCredentialRequestSchema, RotateCredentialResponse } from '../../protocol';
 import { EventRecorder } from '../events/event.recorder';
@@ -46,44 +46,46 @@ export class AgentCredentialRenewalService {
     const request = parseOrThrow(RenewCredentialRequestSchema, body);
     await this.credentials.assertOwnCluster(credential, request.clusterId, 'renew');
     const skewMs = Math.abs(Date.parse(request.signedAt) - now.getTime());
-    const issued = await this.transactions.run(async (tx) => {
-      const cluster = await this.clusters.lock(tx, credential.clusterId);
-      if (!cluster) {
-        throw E.credentialInvalid();
-      }
-      if (cluster.phase === 'DETACHED') {
-        throw E.clusterDetached();
-      }
-      if (!cluster.agentRenewalPublicKey) {
-        throw E.renewalNotEnrolled();
-      }
-      if (!verifyRenewalSignature(cluster.agentRenewalPublicKey, renewalSignedMessage(request, credential.secretHash), request.signature)) {
-        return { refused: true as const };
-      }
-      // After the signature: only the key's holder learns whether a nonce or time was the problem.
-      if (skewMs > RENEWAL_MAX_SKEW_SECONDS * 1000 || (await this.credentialRows.findByRenewalNonce(tx, request.nonce))) {
-        throw E.renewalReplayed();
-      }
-      // A renewal answer the agent lost: its never-used successor goes, as with rotation.
-      const abandoned = await this.credentialRows.revokeUnusedSuccessors(tx, credential.id, now);
-      const next = await this.credentials.issue(tx, cluster, credential.id, now, { renewalNonce: request.nonce });
-      await this.events.record(tx, {
-        organizationId: cluster.organizationId,
-        objectKind: EventObjectKind.Cluster,
-        objectId: cluster.id,
-        type: EventType.AgentCredentialRenewed,
-        message: `The agent of cluster ${cluster.name} renewed its expired credential; the new one expires at ${next.credential.expiresAt.toISOString()}`,
-        actor: agentActor(cluster),
-        data: { credentialId: next.credential.id, previousId: credential.id, abandonedSuccessorsRevoked: abandoned, expiredAt: credential.expiresAt.toISOString() },
+    const issued = await this.transactions
+      .run(async (tx) => {
+        const cluster = await this.clusters.lock(tx, credential.clusterId);
+        if (!cluster) {
+          throw E.credentialInvalid();
+        }
+        if (cluster.phase === 'DETACHED') {
+          throw E.clusterDetached();
+        }
+        if (!cluster.agentRenewalPublicKey) {
+          throw E.renewalNotEnrolled();
+        }
+        if (!verifyRenewalSignature(cluster.agentRenewalPublicKey, renewalSignedMessage(request, credential.secretHash), request.signature)) {
+          return { refused: true as const };
+        }
+        // After the signature: only the key's holder learns whether a nonce or time was the problem.
+        if (skewMs > RENEWAL_MAX_SKEW_SECONDS * 1000 || (await this.credentialRows.findByRenewalNonce(tx, request.nonce))) {
+          throw E.renewalReplayed();
+        }
+        // A renewal answer the agent lost: its never-used successor goes, as with rotation.
+        const abandoned = await this.credentialRows.revokeUnusedSuccessors(tx, credential.id, now);
+        const next = await this.credentials.issue(tx, cluster, credential.id, now, { renewalNonce: request.nonce });
+        await this.events.record(tx, {
+          organizationId: cluster.organizationId,
+          objectKind: EventObjectKind.Cluster,
+          objectId: cluster.id,
+          type: EventType.AgentCredentialRenewed,
+          message: `The agent of cluster ${cluster.name} renewed its expired credential; the new one expires at ${next.credential.expiresAt.toISOString()}`,
+          actor: agentActor(cluster),
+          data: { credentialId: next.credential.id, previousId: credential.id, abandonedSuccessorsRevoked: abandoned, expiredAt: credential.expiresAt.toISOString() },
+        });
+        return { refused: false as const, next };
+      })
+      .catch((error: unknown) => {
+        // Two requests with one nonce at once: the unique index lets one through.
+        if (isUniqueViolation(error)) {
+          throw E.renewalReplayed();
+        }
+        throw error;
       });
-      return { refused: false as const, next };
-    }).catch((error: unknown) => {
-      // Two requests with one nonce at once: the unique index lets one through.
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        throw E.renewalReplayed();
-      }
-      throw error;
-    });
     if (issued.refused) {
       await this.recordRefusal(credential);
       throw E.renewalSignatureInvalid();

@@ -51,7 +51,12 @@ export class AgentDetachService {
         actor: agentActor(cluster),
         data: { revokedCredentials: revoked, completedOperations: operations },
       });
-      return this.status.transition(tx, cluster, { phase: 'DETACHED', health: 'UNKNOWN', reason: 'The agent acknowledged DETACH; its credentials are revoked' }, agentActor(cluster));
+      return this.status.transition(
+        tx,
+        cluster,
+        { phase: 'DETACHED', health: 'UNKNOWN', reason: 'The agent acknowledged DETACH; its credentials are revoked' },
+        agentActor(cluster),
+      );
     });
     await this.status.publish([change]);
     return { clusterId: credential.clusterId, detachedAt: now.toISOString() };

@@ -23,7 +23,18 @@ import { AgentReportsService } from './agent-reports.service';
 @Module({
   imports: [AttachModule, ClustersModule, ClusterInventoryModule, DesiredStateModule, ViolationsModule],
   controllers: [AgentGatewayController],
-  providers: [AgentCredentialRepository, AgentClusterRepository, AgentCredentialService, AgentRegistrationService, AgentReportsService, AgentDetachService, AgentCredentialRenewalService, AgentCredentialGuard, ExpiredAgentCredentialGuard, AgentRateLimitGuard],
+  providers: [
+    AgentCredentialRepository,
+    AgentClusterRepository,
+    AgentCredentialService,
+    AgentRegistrationService,
+    AgentReportsService,
+    AgentDetachService,
+    AgentCredentialRenewalService,
+    AgentCredentialGuard,
+    ExpiredAgentCredentialGuard,
+    AgentRateLimitGuard,
+  ],
   exports: [AgentRegistrationService, AgentCredentialService],
 })
 export class AgentGatewayModule {}

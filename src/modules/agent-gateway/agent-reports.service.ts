@@ -64,7 +64,7 @@ export class AgentReportsService {
     }
 
     let phase: ClusterPhase = cluster.phase;
-    let health: ClusterHealth = nextHealth(cluster.health, outcome);
+    const health: ClusterHealth = nextHealth(cluster.health, outcome);
     let reason: string | undefined;
     if (cluster.phase === 'ATTACHED' && outcome.inventoryChanged && outcome.inventory) {
       phase = 'READY';

@@ -49,7 +49,11 @@ export class AssignmentResolver {
 
   @Mutation(() => PolicyAssignmentModel)
   @RequireRole(Role.EDITOR)
-  unassignPolicy(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string, @Args('urgent', { type: () => Boolean, nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows." }) urgent?: boolean) {
+  unassignPolicy(
+    @CurrentPrincipal() principal: Principal,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('urgent', { type: () => Boolean, nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows." }) urgent?: boolean,
+  ) {
     return this.service.unassign(principal, id, urgent ?? false);
   }
 

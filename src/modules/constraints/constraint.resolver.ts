@@ -43,7 +43,11 @@ export class ConstraintResolver {
 
   @Mutation(() => ConstraintModel)
   @RequireRole(Role.EDITOR)
-  deleteConstraint(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string, @Args('urgent', { type: () => Boolean, nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows." }) urgent?: boolean) {
+  deleteConstraint(
+    @CurrentPrincipal() principal: Principal,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('urgent', { type: () => Boolean, nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows." }) urgent?: boolean,
+  ) {
     return this.service.delete(principal, id, urgent ?? false);
   }
 

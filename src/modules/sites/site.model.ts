@@ -112,7 +112,8 @@ export class UpdateSiteInput {
   @Field(() => String, { nullable: true }) hardwareModel?: string | null;
   @Field(() => ConnectivityInput, { nullable: true }) connectivity?: ConnectivityInput;
   @Field(() => LabelsScalar, { nullable: true, description: 'Replaces all labels.' }) labels?: Labels;
-  @Field(() => [MaintenanceWindowInput], { nullable: true, description: 'Replaces all windows; [] lets clusters take every change at once.' }) maintenanceWindows?: MaintenanceWindowInput[];
+  @Field(() => [MaintenanceWindowInput], { nullable: true, description: 'Replaces all windows; [] lets clusters take every change at once.' })
+  maintenanceWindows?: MaintenanceWindowInput[];
 }
 
 @ObjectType({ description: "Counts of a site's clusters by health." })

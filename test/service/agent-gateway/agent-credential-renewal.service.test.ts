@@ -11,7 +11,7 @@ import { AgentClusterRepository } from '../../../src/modules/agent-gateway/agent
 import { AgentCredentialRenewalService } from '../../../src/modules/agent-gateway/agent-credential-renewal.service';
 import { AgentCredentialRepository } from '../../../src/modules/agent-gateway/agent-credential.repository';
 import { AgentCredentialService } from '../../../src/modules/agent-gateway/agent-credential.service';
-import { AgentProtocolError, RenewCredentialRequest } from '../../../src/protocol';
+import { type AgentProtocolError, type RenewCredentialRequest } from '../../../src/protocol';
 import { TestData, type TestOrganization } from '../support/factories';
 import { RecordingPubSub } from '../support/fakes';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
@@ -63,7 +63,13 @@ async function enrolledCluster(options: { enrolled?: boolean; expired?: boolean 
 
 const nonce = () => randomBytes(16).toString('base64url');
 const sign = (e: Enrolled, fields: { clusterId?: string; signedAt?: Date; privateKey?: string; secret?: string; nonce?: string } = {}): RenewCredentialRequest =>
-  signedRenewal(fields.privateKey ?? e.privateKey, fields.clusterId ?? e.cluster.id, fields.secret ?? e.secret, fields.nonce ?? nonce(), (fields.signedAt ?? new Date()).toISOString());
+  signedRenewal(
+    fields.privateKey ?? e.privateKey,
+    fields.clusterId ?? e.cluster.id,
+    fields.secret ?? e.secret,
+    fields.nonce ?? nonce(),
+    (fields.signedAt ?? new Date()).toISOString(),
+  );
 
 /** What the controller does: the guard's authentication of the expired bearer, then the service. */
 async function renew(bearer: string, body: unknown, now = new Date()) {
@@ -128,7 +134,10 @@ describe(AgentCredentialRenewalService.name, () => {
     expect(await codeOf(renew(e.secret, sign(e, { privateKey: other.privateKey })))).toBe('RENEWAL_SIGNATURE_INVALID');
 
     expect(await credentialsOf(e.cluster)).toHaveLength(1);
-    expect((await data.eventsOf(e.cluster.id)).find((ev) => ev.type === 'AgentCredentialRenewalRefused')).toMatchObject({ severity: 'SECURITY', data: { credentialId: e.credential.id } });
+    expect((await data.eventsOf(e.cluster.id)).find((ev) => ev.type === 'AgentCredentialRenewalRefused')).toMatchObject({
+      severity: 'SECURITY',
+      data: { credentialId: e.credential.id },
+    });
   });
 
   it("refuses another cluster's signed renewal presented with this cluster's credential (the signature binds the credential): RENEWAL_SIGNATURE_INVALID", async () => {

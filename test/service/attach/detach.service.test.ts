@@ -26,7 +26,7 @@ import { ClusterStatusService } from '../../../src/modules/cluster-status/cluste
 import { ClusterRepository } from '../../../src/modules/clusters/cluster.repository';
 import { ClusterService } from '../../../src/modules/clusters/cluster.service';
 import { SiteRepository } from '../../../src/modules/sites/site.repository';
-import { AgentProtocolError } from '../../../src/protocol';
+import { type AgentProtocolError } from '../../../src/protocol';
 import { AgentSession } from '../support/agent-session';
 import { TestData, type TestOrganization } from '../support/factories';
 import { RecordingPubSub, RecordingQueue, unused } from '../support/fakes';
@@ -301,7 +301,7 @@ describe(`${AttachService.name}.detach`, () => {
       expect((await credentialsOf(cluster)).map((c) => c.revokedAt)).toEqual([null]);
     });
 
-    it("refuses an acknowledgement naming another cluster (CREDENTIAL_WRONG_CLUSTER) and leaves both as they are", async () => {
+    it('refuses an acknowledgement naming another cluster (CREDENTIAL_WRONG_CLUSTER) and leaves both as they are', async () => {
       const { cluster, agent } = await reportingCluster();
       const other = await reportingCluster();
       await attach.detach(org.principal, other.cluster.id, false);

@@ -439,7 +439,7 @@ describe('update windows', () => {
   /** A READY cluster at a site with these windows, running generation g of a first assignment; then a second, non-urgent change bumps it to g + 1. */
   async function heldBack(windows: MaintenanceWindow[]) {
     const f = await fleet();
-    await svc.prisma.site.update({ where: { id: f.site1.id }, data: { maintenanceWindows: windows as object[] } });
+    await svc.prisma.site.update({ where: { id: f.site1.id }, data: { maintenanceWindows: windows } });
     const first = await compiledConstraint(f.org);
     const second = await compiledConstraint(f.org);
     clock.at = CLOSED;
