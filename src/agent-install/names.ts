@@ -26,6 +26,11 @@ export const AgentSecretKeys = {
    * registration must present it, so a leaked token and cluster UID cannot take the agent's place.
    */
   installationSecret: 'installation-secret',
+  /**
+   * Ed25519 private key (base64url PKCS#8 DER) the agent creates before its first registration; the
+   * API holds the public key and accepts a renewal of an expired credential signed with it.
+   */
+  renewalPrivateKey: 'renewal-private-key',
   clusterId: 'cluster-id',
   credential: 'credential',
   credentialExpiresAt: 'credential-expires-at',

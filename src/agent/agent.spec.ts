@@ -130,7 +130,15 @@ describe(Agent.name, () => {
     await stop();
     const installationSecret = secret.data!['installation-secret'];
     expect(installationSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(api.registerRequests).toEqual([{ registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '0.1.0', installationSecret }]);
+    expect(api.registerRequests).toEqual([
+      {
+        registrationToken: TEST_REGISTRATION_TOKEN,
+        clusterUid: TEST_KUBE_SYSTEM_UID,
+        agentVersion: '0.1.0',
+        installationSecret,
+        renewalPublicKey: expect.stringMatching(/^[A-Za-z0-9_-]{59}$/),
+      },
+    ]);
     expect(kube.nonAdoptionCalls).toEqual(['get namespace kube-system']);
     expect(secret.data).toMatchObject({ 'cluster-id': TEST_CLUSTER_ID, credential: 'fpc_fake_credential_0001' });
     expect(secret.data).not.toHaveProperty('registration-token');
@@ -193,6 +201,66 @@ describe(Agent.name, () => {
     ]);
     expect(kube.binding).toBeNull();
     expect(kube.role).toBeNull();
+  });
+
+  it('acknowledges DETACH after the cluster-wide objects are gone and before the namespace, retrying until the API has it', async () => {
+    const { api, kube, start, outcome } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
+    api.failDetachAcks = 2;
+    api.sendDirective({ type: 'DETACH' });
+    await eventually(() => outcome() !== undefined, { what: 'the agent to end' });
+    await stop();
+    expect(outcome()).toBe('detached');
+    expect(api.detachAcks).toEqual(['fpc_preexisting_credential_0001']);
+    expect(api.calls.filter((c) => c === 'detach-ack')).toHaveLength(3);
+    expect(kube.nonAdoptionCalls.at(-1)).toBe('delete namespace farpoint-system');
+    expect([...api.credentials.values()].every((c) => c.revoked)).toBe(true);
+  });
+
+  it('completes the detach when the API refuses the credential at the acknowledgement (an earlier one whose answer was lost)', async () => {
+    const { api, kube, start, outcome } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
+    api.sendDirective({ type: 'DETACH' });
+    // The detach completed on the API before this agent heard of it.
+    kube.onDeleteClusterRoleBinding = () => api.revokeAll();
+    await eventually(() => outcome() !== undefined, { what: 'the agent to end' });
+    await stop();
+    expect(outcome()).toBe('detached');
+    expect(api.detachAcks).toEqual([]);
+    expect(kube.nonAdoptionCalls).toEqual(['delete validatingwebhookconfiguration farpoint-agent', 'delete clusterrolebinding farpoint-agent', 'delete namespace farpoint-system']);
+  });
+
+  it('renews a credential that expired while it was offline with its renewal key, stores the new one and reports with it', async () => {
+    const { api, secret, start } = setup();
+    const stop = start();
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
+    const enrolled = api.registerRequests[0].renewalPublicKey;
+    expect(enrolled).toMatch(/^[A-Za-z0-9_-]{59}$/);
+    const first = secret.data!['credential'];
+    api.expireAll();
+    await eventually(() => api.renewals.length === 1 && secret.data!['credential'] !== first, { what: 'a renewal' });
+    const renewed = secret.data!['credential'];
+    const storedBefore = api.stored.length;
+    await eventually(() => api.stored.length > storedBefore, { what: 'reports with the renewed credential' });
+    await stop();
+    expect(api.renewals).toEqual([first]);
+    expect(api.credentials.get(renewed)).toEqual({ revoked: false });
+    // Neither a new registration nor a second key: the one the API holds signed it.
+    expect(api.registerRequests).toHaveLength(1);
+    expect(secret.data!['renewal-private-key']).toBeDefined();
+  });
+
+  it('waits for new install manifests when the renewal is refused (no renewal key enrolled)', async () => {
+    const { api, logs, start } = setupRegistered();
+    const stop = start();
+    await eventually(() => api.stored.length > 0, { what: 'a first report' });
+    api.expireAll();
+    await eventually(() => logs.some((l) => l.msg === 'reporting stopped: apply new install manifests to attach this cluster again'), { what: 'the agent to wait' });
+    await stop();
+    expect(api.renewals).toEqual([]);
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'the credential expired and the agent has no renewal key; apply new install manifests to attach again' }));
   });
 
   it('runs admission beside the sessions and stops it before detach deletes the webhook configuration', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AgentApi } from './api-client';
+import { AgentApiError, type AgentApi } from './api-client';
 import type { AgentConfig } from './config';
 import { DesiredStateLoop } from './desired-state/desired-state-loop';
 import { DesiredStateStatus } from './desired-state-status';
@@ -167,12 +167,12 @@ export class Agent {
       const { end, credential } = await this.runSession(identity, signal);
       if (end.kind === 'detach') {
         await beforeDetach();
-        return (await this.detach(signal)) ? 'detached' : 'stopped';
+        return (await this.detach(signal, { clusterId: identity.credential.clusterId, credential })) ? 'detached' : 'stopped';
       }
       if (end.kind === 'stopped') {
         break;
       }
-      this.identity.rejectCredential(credential);
+      this.identity.rejectCredential(credential, end.code);
     }
     return 'stopped';
   }
@@ -192,9 +192,21 @@ export class Agent {
     return { end: session.outcome, credential: session.credential.current.credential };
   }
 
-  private async detach(signal: AbortSignal): Promise<boolean> {
-    const { kube, config, log } = this.deps;
-    if (!(await detachUntilDone(kube, config.namespace, log, this.backoff, signal))) {
+  private async detach(signal: AbortSignal, held: { clusterId: string; credential: string }): Promise<boolean> {
+    const { kube, config, log, api } = this.deps;
+    const acknowledge = async () => {
+      try {
+        await api.acknowledgeDetach(held.credential, { clusterId: held.clusterId });
+      } catch (error) {
+        // Refused credential: an earlier acknowledgement whose answer was lost (or a force detach) already ended it.
+        if (error instanceof AgentApiError && error.isCredentialRejected) {
+          log.info('detach: the API no longer accepts the credential; the detach is complete there', { code: error.code });
+          return;
+        }
+        throw error;
+      }
+    };
+    if (!(await detachUntilDone(kube, config.namespace, log, this.backoff, signal, acknowledge))) {
       return false;
     }
     this.outbox.clear();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type DesiredStateResponse, DesiredStateResponseSchema } from '../protocol/desired-state';
+import { type DetachAckRequest, type DetachAckResponse, DetachAckResponseSchema } from '../protocol/detach';
 import { AgentErrorBodySchema, type AgentErrorCode, isCredentialErrorCode, isTokenErrorCode } from '../protocol/errors';
 import { parseJsonBody, parseOrThrow } from '../protocol/parse';
 import { AgentPaths } from '../protocol/paths';
@@ -11,6 +12,7 @@ import {
   type RotateCredentialResponse,
   RotateCredentialResponseSchema,
 } from '../protocol/register';
+import type { RenewCredentialRequest } from '../protocol/renewal';
 import { DIRECTIVE_TYPES, type ReportsRequest, type ReportsResponse, ReportsResponseSchema } from '../protocol/reports';
 
 /** Largest response the agent reads; protocol responses are small. */
@@ -66,7 +68,11 @@ export class AgentApiError extends Error {
 export interface AgentApi {
   register(request: RegisterRequest): Promise<ApiResult<RegisterResponse>>;
   rotateCredential(credential: string, request: RotateCredentialRequest): Promise<ApiResult<RotateCredentialResponse>>;
+  /** POST /agent/v1/credentials/renew with the expired credential as the bearer. */
+  renewCredential(expiredCredential: string, request: RenewCredentialRequest): Promise<ApiResult<RotateCredentialResponse>>;
   sendReports(credential: string, request: ReportsRequest): Promise<ApiResult<ReportsResponse>>;
+  /** POST /agent/v1/detach/ack: the cluster becomes DETACHED and the credential stops working. */
+  acknowledgeDetach(credential: string, request: DetachAckRequest): Promise<ApiResult<DetachAckResponse>>;
   /** GET /agent/v1/desired-state?generation=N (generation undefined: the agent runs none). */
   desiredState(credential: string, generation: number | undefined): Promise<ApiResult<DesiredStateResponse>>;
   /** GET /agent/v1/bundles/{sha256}: the bytes as sent; the caller verifies the hash. */
@@ -116,6 +122,14 @@ export class HttpAgentApi implements AgentApi {
 
   rotateCredential(credential: string, request: RotateCredentialRequest): Promise<ApiResult<RotateCredentialResponse>> {
     return this.post(AgentPaths.rotateCredential, credential, request, RotateCredentialResponseSchema);
+  }
+
+  renewCredential(expiredCredential: string, request: RenewCredentialRequest): Promise<ApiResult<RotateCredentialResponse>> {
+    return this.post(AgentPaths.renewCredential, expiredCredential, request, RotateCredentialResponseSchema);
+  }
+
+  acknowledgeDetach(credential: string, request: DetachAckRequest): Promise<ApiResult<DetachAckResponse>> {
+    return this.post(AgentPaths.detachAck, credential, request, DetachAckResponseSchema);
   }
 
   async sendReports(credential: string, request: ReportsRequest): Promise<ApiResult<ReportsResponse>> {

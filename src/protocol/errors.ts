@@ -29,6 +29,18 @@ export const AgentErrorCode = {
   REPORT_ASSIGNMENT_REFUSED: 'REPORT_ASSIGNMENT_REFUSED',
   /** A policy report item names an object (by uid) that the API knows on another cluster; the batch is refused. */
   REPORT_OBJECT_OF_ANOTHER_CLUSTER: 'REPORT_OBJECT_OF_ANOTHER_CLUSTER',
+  /** POST /detach/ack for a cluster that is not being detached (no DETACH was answered). */
+  DETACH_NOT_REQUESTED: 'DETACH_NOT_REQUESTED',
+  /** The cluster is being detached: its credential may only send reports (answered DETACH) and acknowledge. */
+  CLUSTER_DETACHING: 'CLUSTER_DETACHING',
+  /** Renewal is for expired credentials only; a valid credential rotates (POST /credentials/rotate). */
+  CREDENTIAL_NOT_EXPIRED: 'CREDENTIAL_NOT_EXPIRED',
+  /** The agent gave no renewal public key at registration: an expired credential can only be replaced by attaching again. */
+  RENEWAL_NOT_ENROLLED: 'RENEWAL_NOT_ENROLLED',
+  /** The renewal signature does not verify with the cluster's renewal public key. */
+  RENEWAL_SIGNATURE_INVALID: 'RENEWAL_SIGNATURE_INVALID',
+  /** The renewal's nonce was used before, or its signedAt is outside the accepted window: sign a fresh one. */
+  RENEWAL_REPLAYED: 'RENEWAL_REPLAYED',
   /** Too many requests; the response carries Retry-After (seconds). */
   RATE_LIMITED: 'RATE_LIMITED',
   /** The API cannot serve right now (its database is saturated or unreachable); the response carries Retry-After (seconds). */
@@ -56,6 +68,12 @@ export const AGENT_ERROR_HTTP_STATUS: Readonly<Record<AgentErrorCode, number>> =
   CREDENTIAL_WRONG_CLUSTER: 403,
   REPORT_ASSIGNMENT_REFUSED: 422,
   REPORT_OBJECT_OF_ANOTHER_CLUSTER: 422,
+  DETACH_NOT_REQUESTED: 409,
+  CLUSTER_DETACHING: 409,
+  CREDENTIAL_NOT_EXPIRED: 409,
+  RENEWAL_NOT_ENROLLED: 409,
+  RENEWAL_SIGNATURE_INVALID: 401,
+  RENEWAL_REPLAYED: 409,
   RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,

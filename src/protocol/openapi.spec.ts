@@ -33,10 +33,19 @@ describe(buildAgentOpenApiDocument.name, () => {
     expect(committed).toBe(serializeAgentOpenApiDocument());
   });
 
-  it('is OpenAPI 3.1 with the six v1 endpoints', () => {
+  it('is OpenAPI 3.1 with the eight v1 endpoints', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual(
-      [AgentPaths.manifestsTemplate, AgentPaths.register, AgentPaths.rotateCredential, AgentPaths.reports, AgentPaths.desiredState, AgentPaths.bundleTemplate].sort(),
+      [
+        AgentPaths.manifestsTemplate,
+        AgentPaths.register,
+        AgentPaths.rotateCredential,
+        AgentPaths.renewCredential,
+        AgentPaths.reports,
+        AgentPaths.detachAck,
+        AgentPaths.desiredState,
+        AgentPaths.bundleTemplate,
+      ].sort(),
     );
   });
 

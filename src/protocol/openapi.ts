@@ -31,6 +31,8 @@ import {
 } from './inventory';
 import { AgentProtocolLimits } from './limits';
 import { AGENT_MANIFESTS_MEDIA_TYPE, AGENT_PROTOCOL_VERSION, AgentPaths } from './paths';
+import { DetachAckRequestSchema, DetachAckResponseSchema } from './detach';
+import { RENEWAL_MAX_SKEW_SECONDS, RENEWAL_SIGNED_PREFIX, RenewCredentialRequestSchema } from './renewal';
 import { REGISTRATION_REPEAT_WINDOW_SECONDS, RegisterRequestSchema, RegisterResponseSchema, RotateCredentialRequestSchema, RotateCredentialResponseSchema } from './register';
 import {
   AdmissionSummaryEntrySchema,
@@ -65,6 +67,9 @@ const COMPONENTS: Array<[string, z.ZodType, string]> = [
   ['RegisterResponse', RegisterResponseSchema, 'The per-cluster credential and the reporting intervals.'],
   ['RotateCredentialRequest', RotateCredentialRequestSchema, 'Request for a new credential.'],
   ['RotateCredentialResponse', RotateCredentialResponseSchema, 'The new credential.'],
+  ['RenewCredentialRequest', RenewCredentialRequestSchema, 'Renewal of an expired credential, signed with the renewal key.'],
+  ['DetachAckRequest', DetachAckRequestSchema, 'The agent acknowledges DETACH.'],
+  ['DetachAckResponse', DetachAckResponseSchema, 'The cluster is DETACHED.'],
   ['ReportsRequest', ReportsRequestSchema, 'A batch of sequenced report items, ordered by seq.'],
   ['ReportsResponse', ReportsResponseSchema, 'Acknowledgement and directives.'],
   ['ReportItem', ReportItemSchema, 'One report item, discriminated by kind.'],
@@ -231,7 +236,56 @@ export function buildAgentOpenApiDocument(): JsonObject {
           requestBody: { required: true, content: json('RotateCredentialRequest') },
           responses: {
             '200': { description: 'The new credential.', content: json('RotateCredentialResponse') },
-            ...errorResponses([...BODY_ERRORS, ...CREDENTIAL_ERRORS, ...ALWAYS]),
+            ...errorResponses([...BODY_ERRORS, ...CREDENTIAL_ERRORS, 'CLUSTER_DETACHING', ...ALWAYS]),
+          },
+        },
+      },
+      [AgentPaths.renewCredential]: {
+        post: {
+          operationId: 'renewAgentCredential',
+          summary: 'Replace an expired credential (the agent was offline longer than its lifetime) without attaching again',
+          description: [
+            'The bearer is the expired, unrevoked credential; a valid one is CREDENTIAL_NOT_EXPIRED (rotate instead).',
+            'signature is the Ed25519 signature, with the private key whose public key the agent sent at registration',
+            `(renewalPublicKey), of the UTF-8 lines "${RENEWAL_SIGNED_PREFIX}", clusterId, the hex SHA-256 of the bearer credential,`,
+            `nonce and signedAt, joined by "\\n". signedAt must be within ${RENEWAL_MAX_SKEW_SECONDS} s of the API clock and each nonce is`,
+            'answered once (RENEWAL_REPLAYED). The new credential works like a rotated one: the expired one is revoked at its',
+            'first use, and until then a renewal with a fresh nonce replaces an answer that was lost. DETACHED clusters and',
+            'revoked credentials cannot renew.',
+          ].join(' '),
+          security: bearer,
+          requestBody: { required: true, content: json('RenewCredentialRequest') },
+          responses: {
+            '200': { description: 'The new credential.', content: json('RotateCredentialResponse') },
+            ...errorResponses([
+              ...BODY_ERRORS,
+              'CREDENTIAL_INVALID',
+              'CREDENTIAL_REVOKED',
+              'CREDENTIAL_WRONG_CLUSTER',
+              'CREDENTIAL_NOT_EXPIRED',
+              'RENEWAL_NOT_ENROLLED',
+              'RENEWAL_SIGNATURE_INVALID',
+              'RENEWAL_REPLAYED',
+              ...ALWAYS,
+            ]),
+          },
+        },
+      },
+      [AgentPaths.detachAck]: {
+        post: {
+          operationId: 'acknowledgeDetach',
+          summary: 'Acknowledge DETACH: the cluster becomes DETACHED and all its credentials are revoked',
+          description: [
+            'Reports of a DETACHING cluster are answered DETACH until this call, so a lost answer is heard again.',
+            'The agent calls it after removing its webhook configuration and cluster role binding, before deleting its',
+            'namespace. While DETACHING, rotation is refused (CLUSTER_DETACHING). A repeated acknowledgement whose first',
+            'answer was lost gets CREDENTIAL_REVOKED: the detach is complete either way.',
+          ].join(' '),
+          security: bearer,
+          requestBody: { required: true, content: json('DetachAckRequest') },
+          responses: {
+            '200': { description: 'Detached.', content: json('DetachAckResponse') },
+            ...errorResponses([...BODY_ERRORS, ...CREDENTIAL_ERRORS, 'DETACH_NOT_REQUESTED', ...ALWAYS]),
           },
         },
       },

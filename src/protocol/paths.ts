@@ -8,7 +8,11 @@ export const AgentPaths = {
   manifests: (token: string): string => `${AGENT_API_BASE_PATH}/manifests/${encodeURIComponent(token)}.yaml`,
   register: `${AGENT_API_BASE_PATH}/register`,
   rotateCredential: `${AGENT_API_BASE_PATH}/credentials/rotate`,
+  /** POST with an expired credential and a signature of the renewal key (renewal.ts). */
+  renewCredential: `${AGENT_API_BASE_PATH}/credentials/renew`,
   reports: `${AGENT_API_BASE_PATH}/reports`,
+  /** POST: the agent heard DETACH and removed what needs cluster-wide permissions. */
+  detachAck: `${AGENT_API_BASE_PATH}/detach/ack`,
   /** GET, with ?generation=N. */
   desiredState: `${AGENT_API_BASE_PATH}/desired-state`,
   /** GET, path template as in the OpenAPI document. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentVersionSchema, ClusterIdSchema, CredentialSchema, documented, RegistrationTokenSchema, TimestampSchema } from './common';
 import { AgentProtocolLimits as L } from './limits';
+import { RenewalPublicKeySchema } from './renewal';
 
 const intervalSeconds = (description: string) => documented(z.number().int().min(1).max(3_600), description);
 
@@ -27,6 +28,11 @@ export const RegisterRequestSchema = z.object({
       'register call, sent unchanged on every attempt. The API keeps its SHA-256 from the first registration; a ' +
       'repeated registration with the same token must present it. Agents must send it: without it a registration ' +
       'can never be repeated.',
+  ),
+  renewalPublicKey: documented(
+    RenewalPublicKeySchema.optional(),
+    'Ed25519 public key (base64url SPKI DER) whose private key the agent keeps in its Secret. With it an expired ' +
+      'credential can be renewed (POST /credentials/renew) without attaching again; without it, it cannot.',
   ),
 });
 export type RegisterRequest = z.infer<typeof RegisterRequestSchema>;

@@ -13,6 +13,7 @@ import {
   AgentPaths,
   AgentProtocolLimits,
   DesiredStateResponseSchema,
+  DetachAckResponseSchema,
   type Inventory,
   REGISTRATION_REPEAT_WINDOW_SECONDS,
   type RegisterResponse,
@@ -23,6 +24,7 @@ import {
   RotateCredentialResponseSchema,
 } from '../../src/protocol';
 import { makeHeartbeatItem, makeHeartbeatPayload, makeInventory, makeNamespace, makeNode, makeReportsRequest } from '../../src/protocol/testing/factories';
+import { newRenewalPrivateKey, renewalPublicKeyOf, signedRenewal } from '../../src/agent/identity/renewal-key';
 import { ApiFactory, type SiteRecord } from '../support/factories';
 import { startApi, type TestApi } from '../support/api';
 
@@ -82,6 +84,8 @@ const postRegister = (body: unknown) => call('POST', AgentPaths.register, AgentP
 const postReports = (credential: string | undefined, body: unknown, raw?: string) => call('POST', AgentPaths.reports, AgentPaths.reports, { body, raw, credential });
 const postRotate = (credential: string | undefined, clusterId: string) =>
   call('POST', AgentPaths.rotateCredential, AgentPaths.rotateCredential, { body: { clusterId }, credential });
+const postRenew = (credential: string | undefined, body: unknown) => call('POST', AgentPaths.renewCredential, AgentPaths.renewCredential, { body, credential });
+const postDetachAck = (credential: string | undefined, clusterId: string) => call('POST', AgentPaths.detachAck, AgentPaths.detachAck, { body: { clusterId }, credential });
 
 /** Asserts the protocol error body and the status the protocol assigns to its code. */
 function expectError(response: AgentResponse, code: AgentErrorCode): void {
@@ -851,25 +855,118 @@ describe('POST /agent/v1/reports', () => {
   });
 });
 
-describe('detach through the report channel', () => {
-  it('answers DETACH to a DETACHING cluster, completes the detach and refuses the agent afterwards', async () => {
+describe('detach: DETACH through the report channel until the agent acknowledges it', () => {
+  it('answers DETACH again after a lost answer, keeps the credential for reports and the acknowledgement only, and refuses everything after it', async () => {
     const agent = await registeredAgent();
     await report(agent, [heartbeat(agent), snapshot(agent)]);
     const rotated = (await postRotate(agent.credential, agent.clusterId)).json.credential as string;
     await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: agent.clusterId });
     expect((await clusterRow(agent.clusterId)).phase).toBe('DETACHING');
 
-    const res = await report(agent, [heartbeat(agent)]);
-    expect(res).toEqual({ ackedSeq: 3, directives: [{ type: 'DETACH' }] });
+    // The answer carrying DETACH is lost on the way back: the agent never reads it.
+    const lost = await postReports(agent.credential, batch(agent, [heartbeat(agent)]));
+    expect(lost.status).toBe(200);
+    expect((await clusterRow(agent.clusterId)).phase).toBe('DETACHING');
+    // Its next report hears it again.
+    expect(await report(agent, [heartbeat(agent)])).toEqual({ ackedSeq: 4, directives: [{ type: 'DETACH' }] });
+    // Detaching: no new credential.
+    expectError(await postRotate(agent.credential, agent.clusterId), 'CLUSTER_DETACHING');
+
+    const ack = await postDetachAck(agent.credential, agent.clusterId);
+    expect(ack.status).toBe(200);
+    expect(DetachAckResponseSchema.parse(ack.json)).toEqual({ clusterId: agent.clusterId, detachedAt: expect.any(String) });
+
     expect(await clusterRow(agent.clusterId)).toMatchObject({ phase: 'DETACHED', health: 'UNKNOWN' });
     const operations = await api.prisma.clusterOperation.findMany({ where: { clusterId: agent.clusterId, kind: 'DETACH' } });
     expect(operations.map((o) => o.state)).toEqual(['SUCCEEDED']);
     expect(await eventsOf(agent.clusterId, 'ClusterDetached')).toHaveLength(1);
     expect(await api.prisma.agentCredential.count({ where: { clusterId: agent.clusterId, revokedAt: null } })).toBe(0);
 
-    expectError(await postReports(agent.credential, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_REVOKED');
-    expectError(await postReports(rotated, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_REVOKED');
-    expectError(await postRotate(agent.credential, agent.clusterId), 'CREDENTIAL_REVOKED');
+    // A DETACHED cluster's credentials can do nothing.
+    for (const credential of [agent.credential, rotated]) {
+      expectError(await postReports(credential, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_REVOKED');
+      expectError(await postRotate(credential, agent.clusterId), 'CREDENTIAL_REVOKED');
+      expectError(await postDetachAck(credential, agent.clusterId), 'CREDENTIAL_REVOKED');
+      expectError(await call('GET', `${AgentPaths.desiredState}?generation=0`, AgentPaths.desiredState, { credential }), 'CREDENTIAL_REVOKED');
+    }
+  });
+
+  it('refuses an acknowledgement from a cluster that is not detaching (DETACH_NOT_REQUESTED) and from another cluster (CREDENTIAL_WRONG_CLUSTER)', async () => {
+    const agent = await registeredAgent();
+    const other = await registeredAgent();
+    await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: other.clusterId });
+
+    expectError(await postDetachAck(agent.credential, agent.clusterId), 'DETACH_NOT_REQUESTED');
+    expectError(await postDetachAck(agent.credential, other.clusterId), 'CREDENTIAL_WRONG_CLUSTER');
+    expectError(await postDetachAck(forgedCredential(), other.clusterId), 'CREDENTIAL_INVALID');
+
+    expect((await clusterRow(agent.clusterId)).phase).toBe('ATTACHED');
+    expect((await clusterRow(other.clusterId)).phase).toBe('DETACHING');
+  });
+});
+
+describe('POST /agent/v1/credentials/renew', () => {
+  /** A registered agent that enrolled a renewal key, whose credential has expired since. */
+  async function expiredAgent(): Promise<Agent & { privateKey: string }> {
+    const { clusterId, token } = await attach();
+    const privateKey = newRenewalPrivateKey();
+    const res = await postRegister({ ...registerBody(token), renewalPublicKey: renewalPublicKeyOf(privateKey) });
+    expect(res.status).toBe(200);
+    const agent = { clusterId, clusterUid: '', credential: res.json.credential as string, response: res.json, seq: 0, privateKey };
+    await report(agent, [heartbeat(agent)]);
+    await api.prisma.agentCredential.update({
+      where: { secretHash: createHash('sha256').update(agent.credential).digest('hex') },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    expectError(await postReports(agent.credential, batch(agent, [heartbeat(agent)])), 'CREDENTIAL_EXPIRED');
+    return agent;
+  }
+  const signed = (agent: { clusterId: string; credential: string; privateKey: string }, clusterId = agent.clusterId) =>
+    signedRenewal(agent.privateKey, clusterId, agent.credential, randomBytes(16).toString('base64url'), new Date().toISOString());
+
+  it('gives an agent back a credential after it was offline longer than the lifetime; the renewal works once', async () => {
+    const agent = await expiredAgent();
+    const body = signed(agent);
+
+    const res = await postRenew(agent.credential, body);
+
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const renewed = RotateCredentialResponseSchema.parse(res.json).credential;
+    expect(await report({ ...agent, credential: renewed }, [heartbeat(agent)])).toMatchObject({ directives: [] });
+    expect(await eventsOf(agent.clusterId, 'AgentCredentialRenewed')).toHaveLength(1);
+    // The same request again, and a fresh one with the expired credential (revoked by the successor's first use).
+    expectError(await postRenew(agent.credential, body), 'CREDENTIAL_REVOKED');
+    expectError(await postRenew(agent.credential, signed(agent)), 'CREDENTIAL_REVOKED');
+  });
+
+  it('refuses a replay before the successor was used (RENEWAL_REPLAYED), a valid credential (CREDENTIAL_NOT_EXPIRED), another cluster (CREDENTIAL_WRONG_CLUSTER) and its key (RENEWAL_SIGNATURE_INVALID)', async () => {
+    const agent = await expiredAgent();
+    const other = await expiredAgent();
+    const body = signed(agent);
+    expect((await postRenew(agent.credential, body)).status).toBe(200);
+    expectError(await postRenew(agent.credential, body), 'RENEWAL_REPLAYED');
+
+    const valid = await registeredAgent();
+    expectError(await postRenew(valid.credential, signed({ ...valid, privateKey: newRenewalPrivateKey() })), 'CREDENTIAL_NOT_EXPIRED');
+    expectError(await postRenew(other.credential, signed(other, agent.clusterId)), 'CREDENTIAL_WRONG_CLUSTER');
+    expectError(await postRenew(other.credential, signed({ ...other, privateKey: agent.privateKey })), 'RENEWAL_SIGNATURE_INVALID');
+    expectError(await postRenew(forgedCredential(), signed(other)), 'CREDENTIAL_INVALID');
+    expect(await api.prisma.agentCredential.count({ where: { clusterId: other.clusterId } })).toBe(1);
+  });
+
+  it('refuses a detached cluster: its credentials are revoked (CREDENTIAL_REVOKED)', async () => {
+    const agent = await expiredAgent();
+    await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: agent.clusterId });
+    const fresh = await postRenew(agent.credential, signed(agent));
+    // Still DETACHING: it may renew to hear DETACH and acknowledge.
+    expect(fresh.status).toBe(200);
+    const renewed = fresh.json.credential as string;
+    expect((await report({ ...agent, credential: renewed }, [heartbeat(agent)])).directives).toEqual([{ type: 'DETACH' }]);
+    expect((await postDetachAck(renewed, agent.clusterId)).status).toBe(200);
+
+    expectError(await postRenew(agent.credential, signed(agent)), 'CREDENTIAL_REVOKED');
+    expectError(await postRenew(renewed, signed({ ...agent, credential: renewed })), 'CREDENTIAL_REVOKED');
   });
 });
 
@@ -879,7 +976,7 @@ describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
   let n = 0;
 
   /** A compiled constraint (bundle bytes of its own) assigned through GraphQL to the agent's cluster. */
-  async function assignedTo(agent: Agent): Promise<{ sha256: string; wasm: Buffer; assignmentId: string; name: string }> {
+  async function assignedTo(agent: Agent, options: { urgent?: boolean } = {}): Promise<{ sha256: string; wasm: Buffer; assignmentId: string; name: string }> {
     const { organizationId } = await clusterRow(agent.clusterId);
     const kind = `K8sE2eDesired${++n}${randomBytes(3).toString('hex')}`;
     const wasm = Buffer.concat([Buffer.from('\0asm'), randomBytes(64)]);
@@ -903,10 +1000,85 @@ describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
     });
     const constraint = await api.prisma.constraint.create({ data: { organizationId, name: kind.toLowerCase(), kind, templateVersionId: version.id, createdBy: 'test' } });
     const data = await api.gqlOk<{ assignPolicy: { id: string } }>(admin, 'mutation($input: AssignPolicyInput!) { assignPolicy(input: $input) { id } }', {
-      input: { constraintId: constraint.id, scope: 'CLUSTER', scopeId: agent.clusterId },
+      input: { constraintId: constraint.id, scope: 'CLUSTER', scopeId: agent.clusterId, ...(options.urgent ? { urgent: true } : {}) },
     });
     return { sha256, wasm, assignmentId: data.assignPolicy.id, name: constraint.name };
   }
+
+  describe("a site's maintenance windows", () => {
+    // Real time, no timed assertion: a UTC window around now (open for hours either side) or half a day away (closed).
+    const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+    const ALL_DAYS = ['MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY', 'SUNDAY'];
+    const openNow = () => [{ days: ALL_DAYS, start: hhmm(new Date(Date.now() - 3 * 3600_000)), durationMinutes: 6 * 60, timeZone: 'UTC' }];
+    const closedNow = () => [{ days: ALL_DAYS, start: hhmm(new Date(Date.now() + 12 * 3600_000)), durationMinutes: 60, timeZone: 'UTC' }];
+    const setWindows = (siteId: string, windows: object[]) =>
+      api.gqlOk<{ updateSite: { maintenanceWindows: object[] } }>(
+        admin,
+        'mutation($id: ID!, $input: UpdateSiteInput!) { updateSite(id: $id, input: $input) { maintenanceWindows { days start durationMinutes timeZone } } }',
+        { id: siteId, input: { maintenanceWindows: windows } },
+      );
+    const rolloutOf = (assignmentId: string) =>
+      api.gqlOk<{ policyAssignmentRollout: { counts: { waitingForWindow: number }; edges: { node: { state: string; pendingUntil: string | null } }[] } }>(
+        admin,
+        'query($id: ID!) { policyAssignmentRollout(assignmentId: $id) { counts { waitingForWindow } edges { node { state pendingUntil } } } }',
+        { id: assignmentId },
+      );
+
+    it('holds a non-urgent change back outside the windows (unchanged at the generation the agent runs), serves it inside one, and serves an urgent one at once', async () => {
+      const windowed = await make.site().create();
+      const closed = closedNow();
+      expect((await setWindows(windowed.id, closed)).updateSite.maintenanceWindows).toEqual(closed);
+      const agent = await registeredAgent({ site: windowed });
+      await assignedTo(agent);
+      // An agent that runs nothing gets the current state whatever the windows.
+      const first = await getDesired(agent.credential);
+      expect(first.status).toBe(200);
+      const running = DesiredStateResponseSchema.parse(first.json).generation;
+      const beat = heartbeat(agent) as Extract<ReportItem, { kind: 'heartbeat' }>;
+      await report(agent, [{ ...beat, payload: { ...beat.payload, desiredStateGeneration: running } }]);
+
+      const second = await assignedTo(agent);
+      expect(second.assignmentId).toBeDefined();
+      expect((await getDesired(agent.credential, `?generation=${running}`)).json).toEqual({ generation: running, unchanged: true });
+      const waiting = await rolloutOf(second.assignmentId);
+      expect(waiting.policyAssignmentRollout.counts.waitingForWindow).toBe(1);
+      expect(waiting.policyAssignmentRollout.edges[0].node.state).toBe('WAITING_FOR_WINDOW');
+      expect(Date.parse(waiting.policyAssignmentRollout.edges[0].node.pendingUntil!)).toBeGreaterThan(Date.now());
+
+      await setWindows(windowed.id, openNow());
+      const inside = await getDesired(agent.credential, `?generation=${running}`);
+      expect(inside.json).toMatchObject({ generation: running + 1, unchanged: false, bundles: expect.arrayContaining([second.sha256]) });
+
+      await setWindows(windowed.id, closed);
+      const urgent = await assignedTo(agent, { urgent: true });
+      const served = await getDesired(agent.credential, `?generation=${running}`);
+      expect(served.json).toMatchObject({ generation: running + 2, unchanged: false, bundles: expect.arrayContaining([second.sha256, urgent.sha256]) });
+    });
+
+    it('refuses invalid windows with BAD_USER_INPUT and a stable reason, and changes nothing', async () => {
+      const windowed = await make.site().create();
+      const [closed] = closedNow();
+      await setWindows(windowed.id, [closed]);
+      for (const [window, reason] of [
+        [{ ...closed, timeZone: 'Mars/Olympus_Mons' }, 'MAINTENANCE_WINDOW_TIME_ZONE_INVALID'],
+        [{ ...closed, start: '25:00' }, 'MAINTENANCE_WINDOW_START_INVALID'],
+        [{ ...closed, durationMinutes: 0 }, 'MAINTENANCE_WINDOW_DURATION_INVALID'],
+        [{ ...closed, days: [] }, 'MAINTENANCE_WINDOW_DAYS_INVALID'],
+      ] as const) {
+        const res = await api.gql(admin, 'mutation($id: ID!, $input: UpdateSiteInput!) { updateSite(id: $id, input: $input) { id } }', {
+          id: windowed.id,
+          input: { maintenanceWindows: [window] },
+        });
+        expect(res.errors?.[0]?.extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          field: 'maintenanceWindows',
+          reason,
+          path: expect.stringMatching(/^maintenanceWindows\[0\]\./),
+        });
+      }
+      expect((await api.prisma.site.findUniqueOrThrow({ where: { id: windowed.id } })).maintenanceWindows).toEqual([closed]);
+    });
+  });
 
   it('answers the full state for another generation and unchanged for the current one, and serves its bundles as immutable wasm', async () => {
     const agent = await registeredAgent();
@@ -954,6 +1126,7 @@ describe('GET /agent/v1/desired-state and /agent/v1/bundles/{sha256}', () => {
     // Detached: every credential of the cluster is revoked, for these routes as for the others.
     await api.gqlOk(admin, 'mutation($id: ID!) { detachCluster(id: $id) { phase } }', { id: agent.clusterId });
     expect((await report(agent, [heartbeat(agent)])).directives).toEqual([{ type: 'DETACH' }]);
+    expect((await postDetachAck(agent.credential, agent.clusterId)).status).toBe(200);
     expectError(await getDesired(agent.credential, '?generation=0'), 'CREDENTIAL_REVOKED');
     expectError(await getBundle(agent.credential, k.sha256), 'CREDENTIAL_REVOKED');
   });
@@ -985,15 +1158,19 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
   const operations = Object.entries(OPENAPI.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ path, method })));
   const fastifyUrl = (template: string) => template.replace(/\{(\w+)\}/g, ':$1');
 
-  it('documents the six operations of protocol v1', () => {
-    expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual([
-      `GET ${AgentPaths.bundleTemplate}`,
-      `GET ${AgentPaths.desiredState}`,
-      `GET ${AgentPaths.manifestsTemplate}`,
-      `POST ${AgentPaths.rotateCredential}`,
-      `POST ${AgentPaths.register}`,
-      `POST ${AgentPaths.reports}`,
-    ]);
+  it('documents the eight operations of protocol v1', () => {
+    expect(operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort()).toEqual(
+      [
+        `GET ${AgentPaths.bundleTemplate}`,
+        `GET ${AgentPaths.desiredState}`,
+        `GET ${AgentPaths.manifestsTemplate}`,
+        `POST ${AgentPaths.renewCredential}`,
+        `POST ${AgentPaths.rotateCredential}`,
+        `POST ${AgentPaths.detachAck}`,
+        `POST ${AgentPaths.register}`,
+        `POST ${AgentPaths.reports}`,
+      ].sort(),
+    );
   });
 
   it.each(operations)('routes $method $path', ({ path, method }) => {
@@ -1034,6 +1211,8 @@ describe('the agent protocol document (docs/agent-protocol.openapi.json)', () =>
       'get /agent/v1/manifests/{token}.yaml 200',
       'post /agent/v1/register 200',
       'post /agent/v1/credentials/rotate 200',
+      'post /agent/v1/credentials/renew 200',
+      'post /agent/v1/detach/ack 200',
       'post /agent/v1/reports 200',
       'post /agent/v1/reports 413',
       'get /agent/v1/desired-state 200',

@@ -1,6 +1,6 @@
 // The health sweep against changes committed between its read and its write, on the real API and
 // Postgres. The sweep decides from an unlocked snapshot (findSilent); its `beforeWrite` seam commits a
-// heartbeat, a completed detach or the first inventory through the agent protocol right there, then the
+// heartbeat, a completed detach (DETACH heard and acknowledged) or the first inventory through the agent protocol right there, then the
 // sweep's write runs. Every status write is a compare-and-set on the state it was decided from, so the
 // later state stands and the sweep records and publishes nothing for that cluster. A last case holds a
 // competing writer's row lock while the sweep's UPDATE waits for it, then commits.
@@ -142,6 +142,8 @@ describe('ClusterHealthSweepJob with a change committed between its read and its
     const { snapshot: read } = await sweepWith(agent.clusterId, async () => {
       const answer = await report(agent, [heartbeat(agent)]);
       expect(answer.directives).toEqual([{ type: 'DETACH' }]);
+      // The agent acknowledges: that completes the detach.
+      expect((await post(AgentPaths.detachAck, { clusterId: agent.clusterId }, agent.credential)).status).toBe(200);
     });
     expect(read.phase).toBe('DETACHING');
     expect(await statusOf(agent.clusterId)).toMatchObject({ phase: 'DETACHED', health: 'UNKNOWN' });

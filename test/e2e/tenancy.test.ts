@@ -242,6 +242,10 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return 'shop';
         case 'path':
           return '/var/lib/farpoint-agent';
+        case 'start':
+          return '02:30';
+        case 'timeZone':
+          return 'Europe/Berlin';
         default:
           throw new Error(`tenancy walk: no value for String ${where}; add one to scalarValue() in ${__filename}`);
       }
@@ -260,6 +264,8 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return 3650;
         case 'admissionTimeoutSeconds':
           return 5;
+        case 'durationMinutes':
+          return 90;
         default:
           throw new Error(`tenancy walk: no value for Int ${where}; add one to scalarValue() in ${__filename}`);
       }

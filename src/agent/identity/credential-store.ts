@@ -36,6 +36,8 @@ export interface StoredIdentity {
   registrationToken?: string;
   /** Created before the first registration and sent with every registration attempt. */
   installationSecret?: string;
+  /** Created before the first registration with a renewal key; base64url PKCS#8 DER of an Ed25519 key. */
+  renewalPrivateKey?: string;
   credential?: StoredCredential;
   heartbeatIntervalSeconds?: number;
   reportIntervalSeconds?: number;
@@ -80,6 +82,9 @@ export class CredentialStore {
     if (d[K.installationSecret]) {
       identity.installationSecret = d[K.installationSecret];
     }
+    if (d[K.renewalPrivateKey]) {
+      identity.renewalPrivateKey = d[K.renewalPrivateKey];
+    }
     const expiresAt = time(d[K.credentialExpiresAt]);
     if (d[K.credential] && d[K.clusterId] && expiresAt !== undefined) {
       identity.credential = {
@@ -111,6 +116,23 @@ export class CredentialStore {
       secret = data[K.installationSecret];
     });
     return secret;
+  }
+
+  /**
+   * The renewal private key in the Secret, created with `generate` and stored first if there is none:
+   * the API must only ever learn a public key whose private half the agent has kept.
+   */
+  async ensureRenewalPrivateKey(generate: () => string): Promise<string> {
+    const existing = (await this.secret.read())?.data[K.renewalPrivateKey];
+    if (existing) {
+      return existing;
+    }
+    let key = '';
+    await this.update((data) => {
+      data[K.renewalPrivateKey] ||= generate();
+      key = data[K.renewalPrivateKey];
+    });
+    return key;
   }
 
   /** Stores a new registration and removes the registration token, in one update. */

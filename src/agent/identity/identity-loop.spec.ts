@@ -84,7 +84,13 @@ describe(IdentityLoop.name, () => {
     expect(identity?.credential).toMatchObject({ clusterId: TEST_CLUSTER_ID, credential: 'fpc_fake_credential_0001' });
     expect(identity).toMatchObject({ heartbeatIntervalMs: 1000, reportIntervalMs: 1000 });
     expect(api.registerRequests).toEqual([
-      { registrationToken: TEST_REGISTRATION_TOKEN, clusterUid: TEST_KUBE_SYSTEM_UID, agentVersion: '0.1.0', installationSecret: 'installation-secret-of-this-test-0123456789a' },
+      {
+        registrationToken: TEST_REGISTRATION_TOKEN,
+        clusterUid: TEST_KUBE_SYSTEM_UID,
+        agentVersion: '0.1.0',
+        installationSecret: 'installation-secret-of-this-test-0123456789a',
+        renewalPublicKey: expect.stringMatching(/^[A-Za-z0-9_-]{59}$/),
+      },
     ]);
     expect(kube.calls).toEqual(['get namespace kube-system']);
     expect(events).toEqual(['before registration', 'registered; secret holds fpc_fake_credential_0001']);
@@ -125,8 +131,8 @@ describe(IdentityLoop.name, () => {
     expect(api.registerRequests.map((r) => r.registrationToken)).toEqual(['fpr_unknown_token_00000000', 'fpr_second_attach_token_000000']);
     expect(logs).toContainEqual(expect.objectContaining({ msg: 'registration refused', code: 'TOKEN_UNKNOWN' }));
     expect(logs.filter((l) => l.msg === 'reporting stopped: apply new install manifests to attach this cluster again')).toHaveLength(1);
-    // Only the installation secret, written before the first attempt: the refused token was not tried again.
-    expect(writesWhileIdle).toBe(1);
+    // Only the installation secret and the renewal key, written before the first attempt: the refused token was not tried again.
+    expect(writesWhileIdle).toBe(2);
   });
 
   it('never uses a rejected credential again and waits for new install manifests', async () => {

@@ -1,7 +1,9 @@
 /** In-memory fakes of the agent's side-effect interfaces, for unit tests. */
 import { type DesiredStateFull, type DesiredStateResponse, DesiredStateResponseSchema } from '../../protocol/desired-state';
 import { AGENT_ERROR_HTTP_STATUS, type AgentErrorCode } from '../../protocol/errors';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { RegisterRequestSchema, type RegisterRequest } from '../../protocol/register';
+import { renewalSignedMessage, RenewCredentialRequestSchema } from '../../protocol/renewal';
 import { type Directive, type ReportItem, ReportsRequestSchema } from '../../protocol/reports';
 import { TEST_CLUSTER_ID, TEST_KUBE_SYSTEM_UID } from '../../protocol/testing/factories';
 import { AgentApiError, type AgentApi, type ApiResult } from '../api-client';
@@ -61,7 +63,9 @@ export class FakeAgentApi implements AgentApi {
   loseRegisterAnswers = 0;
   /** Called with each register request before it is handled. */
   onRegister: ((request: RegisterRequest) => void) | undefined;
-  readonly credentials = new Map<string, { revoked: boolean }>();
+  readonly credentials = new Map<string, { revoked: boolean; expired?: boolean }>();
+  /** Renewals answered, by the expired credential they renewed. */
+  readonly renewals: string[] = [];
   readonly calls: string[] = [];
   readonly registerRequests: RegisterRequest[] = [];
   readonly stored: ReportItem[] = [];
@@ -94,7 +98,14 @@ export class FakeAgentApi implements AgentApi {
     return { credential, credentialExpiresAt: new Date(Date.now() + this.credentialLifetimeMs).toISOString() };
   }
 
-  private authenticate(credential: string): void {
+  /** Every credential issued so far expires (the agent was offline longer than their lifetime). */
+  expireAll(): void {
+    for (const c of this.credentials.values()) {
+      c.expired = true;
+    }
+  }
+
+  private authenticate(credential: string, { expired = false } = {}): void {
     const c = this.credentials.get(credential);
     if (!c) {
       throw apiError('CREDENTIAL_INVALID');
@@ -102,6 +113,31 @@ export class FakeAgentApi implements AgentApi {
     if (c.revoked) {
       throw apiError('CREDENTIAL_REVOKED');
     }
+    if (!expired && c.expired) {
+      throw apiError('CREDENTIAL_EXPIRED');
+    }
+    if (expired && !c.expired) {
+      throw apiError('CREDENTIAL_NOT_EXPIRED');
+    }
+  }
+
+  /** Verifies the signature with the renewal public key of the last registration, as the API does. */
+  async renewCredential(expiredCredential: string, request: unknown) {
+    this.reachable('renew');
+    this.authenticate(expiredCredential, { expired: true });
+    const body = RenewCredentialRequestSchema.parse(request);
+    const publicKey = this.registerRequests.at(-1)?.renewalPublicKey;
+    if (!publicKey) {
+      throw apiError('RENEWAL_NOT_ENROLLED');
+    }
+    const key = createPublicKey({ key: Buffer.from(publicKey, 'base64url'), format: 'der', type: 'spki' });
+    const message = renewalSignedMessage(body, createHash('sha256').update(expiredCredential).digest('hex'));
+    if (!verify(null, Buffer.from(message), key, Buffer.from(body.signature, 'base64url'))) {
+      throw apiError('RENEWAL_SIGNATURE_INVALID');
+    }
+    this.renewals.push(expiredCredential);
+    this.credentials.get(expiredCredential)!.revoked = true;
+    return { body: this.issue(), serverTime: Date.now() };
   }
 
   private reachable(call: string): void {
@@ -149,6 +185,26 @@ export class FakeAgentApi implements AgentApi {
       throw apiError('CREDENTIAL_WRONG_CLUSTER');
     }
     return { body: this.issue(), serverTime: Date.now() };
+  }
+
+  /** Acknowledgements of DETACH received; the fake then revokes every credential, as the API does. */
+  readonly detachAcks: string[] = [];
+  /** Answer INTERNAL_ERROR to the next N acknowledgements. */
+  failDetachAcks = 0;
+
+  async acknowledgeDetach(credential: string, request: { clusterId: string }) {
+    this.reachable('detach-ack');
+    this.authenticate(credential);
+    if (this.failDetachAcks > 0) {
+      this.failDetachAcks -= 1;
+      throw apiError('INTERNAL_ERROR');
+    }
+    if (request.clusterId !== this.clusterId) {
+      throw apiError('CREDENTIAL_WRONG_CLUSTER');
+    }
+    this.detachAcks.push(credential);
+    this.revokeAll();
+    return { body: { clusterId: this.clusterId, detachedAt: new Date().toISOString() }, serverTime: Date.now() };
   }
 
   async sendReports(credential: string, request: unknown): Promise<ApiResult<{ ackedSeq: number; directives: Directive[] }>> {
@@ -309,8 +365,12 @@ export class FakeAgentKube implements AgentKube {
     };
     return 'patched';
   }
+  /** Called after the binding is deleted (a test's hook for what happens meanwhile elsewhere). */
+  onDeleteClusterRoleBinding: (() => void) | undefined;
+
   async deleteClusterRoleBinding(name: string): Promise<DeleteResult> {
     this.step(`delete clusterrolebinding ${name}`);
+    this.onDeleteClusterRoleBinding?.();
     if (!this.binding) {
       return 'absent';
     }

@@ -20,6 +20,18 @@ export class AgentCredentialGuard implements CanActivate {
   }
 }
 
+/** POST /credentials/renew only: like AgentCredentialGuard, but the credential must have expired. */
+@Injectable()
+export class ExpiredAgentCredentialGuard implements CanActivate {
+  constructor(private readonly credentials: AgentCredentialService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AgentRequest>();
+    request.agentCredential = await this.credentials.authenticateExpired(request.headers.authorization);
+    return true;
+  }
+}
+
 export const CurrentAgentCredential = createParamDecorator((_: unknown, context: ExecutionContext): AgentCredential => {
   const credential = context.switchToHttp().getRequest<AgentRequest>().agentCredential;
   if (!credential) {

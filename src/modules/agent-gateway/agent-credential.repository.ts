@@ -12,7 +12,14 @@ export class AgentCredentialRepository {
     return this.prisma.agentCredential.findUnique({ where: { secretHash } });
   }
 
-  create(tx: Tx, data: { organizationId: string; clusterId: string; secretHash: string; previousId: string | null; expiresAt: Date }): Promise<AgentCredential> {
+  findByRenewalNonce(tx: Tx, renewalNonce: string): Promise<AgentCredential | null> {
+    return tx.agentCredential.findUnique({ where: { renewalNonce } });
+  }
+
+  create(
+    tx: Tx,
+    data: { organizationId: string; clusterId: string; secretHash: string; previousId: string | null; expiresAt: Date; renewalNonce?: string },
+  ): Promise<AgentCredential> {
     return tx.agentCredential.create({ data });
   }
 

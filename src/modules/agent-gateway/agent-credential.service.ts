@@ -42,6 +42,26 @@ export class AgentCredentialService {
    * request's own transaction records the use (recordUse).
    */
   async authenticate(authorization: string | undefined, now = new Date()): Promise<AgentCredential> {
+    const credential = await this.authenticateUnrevoked(authorization);
+    if (credential.expiresAt <= now) {
+      throw E.credentialExpired(credential.expiresAt);
+    }
+    return credential;
+  }
+
+  /**
+   * For renewal only: the presented credential must be known, unrevoked and expired
+   * (CREDENTIAL_NOT_EXPIRED otherwise: a valid one rotates).
+   */
+  async authenticateExpired(authorization: string | undefined, now = new Date()): Promise<AgentCredential> {
+    const credential = await this.authenticateUnrevoked(authorization);
+    if (credential.expiresAt > now) {
+      throw E.credentialNotExpired(credential.expiresAt);
+    }
+    return credential;
+  }
+
+  private async authenticateUnrevoked(authorization: string | undefined): Promise<AgentCredential> {
     if (!authorization) {
       throw E.credentialMissing();
     }
@@ -58,9 +78,6 @@ export class AgentCredentialService {
     }
     if (credential.revokedAt) {
       throw E.credentialRevoked();
-    }
-    if (credential.expiresAt <= now) {
-      throw E.credentialExpired(credential.expiresAt);
     }
     return credential;
   }
@@ -130,10 +147,10 @@ export class AgentCredentialService {
   }
 
   /** Creates a credential for the cluster; the secret exists only in the return value. */
-  async issue(tx: Tx, cluster: Cluster, previousId: string | null, now: Date): Promise<IssuedCredential> {
+  async issue(tx: Tx, cluster: Cluster, previousId: string | null, now: Date, extra: { renewalNonce?: string } = {}): Promise<IssuedCredential> {
     const { secret, hash } = newSecret('fpc_');
     const expiresAt = new Date(now.getTime() + this.config.AGENT_CREDENTIAL_TTL_SECONDS * 1000);
-    const credential = await this.credentials.create(tx, { organizationId: cluster.organizationId, clusterId: cluster.id, secretHash: hash, previousId, expiresAt });
+    const credential = await this.credentials.create(tx, { organizationId: cluster.organizationId, clusterId: cluster.id, secretHash: hash, previousId, expiresAt, ...extra });
     return { credential, secret };
   }
 
@@ -151,6 +168,10 @@ export class AgentCredentialService {
       }
       if (cluster.phase === 'DETACHED') {
         throw E.clusterDetached();
+      }
+      // A detaching agent's credential is only good for hearing DETACH and acknowledging it.
+      if (cluster.phase === 'DETACHING') {
+        throw E.clusterDetaching();
       }
       await this.recordUse(tx, credential, cluster, now);
       const abandoned = await this.credentials.revokeUnusedSuccessors(tx, credential.id, now);

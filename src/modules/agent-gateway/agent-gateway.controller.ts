@@ -8,13 +8,16 @@ import {
   BUNDLE_CACHE_CONTROL,
   BUNDLE_MEDIA_TYPE,
   DesiredStateResponse,
+  DetachAckResponse,
   RegisterResponse,
   ReportsResponse,
   RotateCredentialResponse,
 } from '../../protocol';
 import { DesiredStateService } from '../desired-state/desired-state.service';
-import { AgentCredentialGuard, CurrentAgentCredential } from './agent-credential.guard';
+import { AgentCredentialGuard, CurrentAgentCredential, ExpiredAgentCredentialGuard } from './agent-credential.guard';
+import { AgentCredentialRenewalService } from './agent-credential-renewal.service';
 import { AgentCredentialService } from './agent-credential.service';
+import { AgentDetachService } from './agent-detach.service';
 import { AgentProtocolExceptionFilter } from './agent-protocol.filter';
 import { AgentRateLimitGuard } from './agent-rate-limit.guard';
 import { AgentRegistrationService } from './agent-registration.service';
@@ -34,6 +37,8 @@ export class AgentGatewayController {
     private readonly registration: AgentRegistrationService,
     private readonly credentials: AgentCredentialService,
     private readonly reports: AgentReportsService,
+    private readonly detach: AgentDetachService,
+    private readonly renewal: AgentCredentialRenewalService,
     private readonly desiredState: DesiredStateService,
   ) {}
 
@@ -59,11 +64,26 @@ export class AgentGatewayController {
     return this.credentials.rotate(credential, body);
   }
 
+  @Post('credentials/renew')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @UseGuards(ExpiredAgentCredentialGuard, AgentRateLimitGuard)
+  renew(@CurrentAgentCredential() credential: AgentCredential, @Body() body: unknown): Promise<RotateCredentialResponse> {
+    return this.renewal.renew(credential, body);
+  }
+
   @Post('reports')
   @HttpCode(200)
   @UseGuards(AgentCredentialGuard, AgentRateLimitGuard)
   report(@CurrentAgentCredential() credential: AgentCredential, @Body() body: unknown): Promise<ReportsResponse> {
     return this.reports.ingest(credential, body);
+  }
+
+  @Post('detach/ack')
+  @HttpCode(200)
+  @UseGuards(AgentCredentialGuard, AgentRateLimitGuard)
+  acknowledgeDetach(@CurrentAgentCredential() credential: AgentCredential, @Body() body: unknown): Promise<DetachAckResponse> {
+    return this.detach.acknowledge(credential, body);
   }
 
   @Get('desired-state')

@@ -44,6 +44,30 @@ export const AgentGatewayErrors = {
   credentialRevoked: () =>
     new AgentProtocolError(AgentErrorCode.CREDENTIAL_REVOKED, 'This agent credential was revoked (it was replaced by a rotated credential, or the cluster was detached).'),
   clusterDetached: () => new AgentProtocolError(AgentErrorCode.CREDENTIAL_REVOKED, 'The cluster has been detached from Farpoint; its agent credentials are revoked.'),
+  clusterDetaching: () =>
+    new AgentProtocolError(
+      AgentErrorCode.CLUSTER_DETACHING,
+      'The cluster is being detached: its agent may only send reports (answered DETACH) and acknowledge the detach (POST /agent/v1/detach/ack).',
+    ),
+  detachNotRequested: (phase: string) =>
+    new AgentProtocolError(AgentErrorCode.DETACH_NOT_REQUESTED, `The cluster is ${phase}, not being detached: there is no DETACH to acknowledge.`),
+  credentialNotExpired: (expiresAt: Date) =>
+    new AgentProtocolError(
+      AgentErrorCode.CREDENTIAL_NOT_EXPIRED,
+      `This agent credential is valid until ${expiresAt.toISOString()}: renewal is for expired credentials only; rotate it (POST /agent/v1/credentials/rotate).`,
+    ),
+  renewalNotEnrolled: () =>
+    new AgentProtocolError(
+      AgentErrorCode.RENEWAL_NOT_ENROLLED,
+      'The agent of this cluster registered without a renewal public key, so its expired credential cannot be renewed. Attach the cluster again.',
+    ),
+  renewalSignatureInvalid: () =>
+    new AgentProtocolError(AgentErrorCode.RENEWAL_SIGNATURE_INVALID, "The renewal signature does not verify with this cluster's renewal public key; the attempt was recorded."),
+  renewalReplayed: () =>
+    new AgentProtocolError(
+      AgentErrorCode.RENEWAL_REPLAYED,
+      'This renewal was answered before (its nonce is used) or was signed too long ago; sign a new one with a fresh nonce and the current time.',
+    ),
   wrongCluster: () =>
     new AgentProtocolError(
       AgentErrorCode.CREDENTIAL_WRONG_CLUSTER,

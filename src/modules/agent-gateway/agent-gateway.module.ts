@@ -5,9 +5,11 @@ import { ClustersModule } from '../clusters/clusters.module';
 import { DesiredStateModule } from '../desired-state/desired-state.module';
 import { ViolationsModule } from '../violations/violations.module';
 import { AgentClusterRepository } from './agent-cluster.repository';
-import { AgentCredentialGuard } from './agent-credential.guard';
+import { AgentCredentialGuard, ExpiredAgentCredentialGuard } from './agent-credential.guard';
+import { AgentCredentialRenewalService } from './agent-credential-renewal.service';
 import { AgentCredentialRepository } from './agent-credential.repository';
 import { AgentCredentialService } from './agent-credential.service';
+import { AgentDetachService } from './agent-detach.service';
 import { AgentGatewayController } from './agent-gateway.controller';
 import { AgentRateLimitGuard } from './agent-rate-limit.guard';
 import { AgentRegistrationService } from './agent-registration.service';
@@ -21,7 +23,18 @@ import { AgentReportsService } from './agent-reports.service';
 @Module({
   imports: [AttachModule, ClustersModule, ClusterInventoryModule, DesiredStateModule, ViolationsModule],
   controllers: [AgentGatewayController],
-  providers: [AgentCredentialRepository, AgentClusterRepository, AgentCredentialService, AgentRegistrationService, AgentReportsService, AgentCredentialGuard, AgentRateLimitGuard],
+  providers: [
+    AgentCredentialRepository,
+    AgentClusterRepository,
+    AgentCredentialService,
+    AgentRegistrationService,
+    AgentReportsService,
+    AgentDetachService,
+    AgentCredentialRenewalService,
+    AgentCredentialGuard,
+    ExpiredAgentCredentialGuard,
+    AgentRateLimitGuard,
+  ],
   exports: [AgentRegistrationService, AgentCredentialService],
 })
 export class AgentGatewayModule {}

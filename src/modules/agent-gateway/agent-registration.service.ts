@@ -140,7 +140,13 @@ export class AgentRegistrationService {
       // One agent per cluster: whatever an earlier agent of this cluster held stops working.
       const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
       // A registration is not a heartbeat: the health sweep counts the grace period from now.
-      await this.clusterRows.update(tx, cluster.id, { kubeSystemUid: request.clusterUid, agentVersion: request.agentVersion, lastHeartbeatAt: null });
+      // The new agent's renewal key replaces the old one's (or none: then expiry means attaching again).
+      await this.clusterRows.update(tx, cluster.id, {
+        kubeSystemUid: request.clusterUid,
+        agentVersion: request.agentVersion,
+        agentRenewalPublicKey: request.renewalPublicKey ?? null,
+        lastHeartbeatAt: null,
+      });
       const issued = await this.credentials.issue(tx, cluster, null, now);
       const change = await this.status.transition(tx, cluster, { phase: 'ATTACHED', health: 'UNKNOWN', reason: 'The agent registered' }, agentActor(cluster));
       await this.recordRegistered(tx, cluster, request, issued.credential.id, { repeated: false, revokedCredentials: revoked });
@@ -169,7 +175,7 @@ export class AgentRegistrationService {
         return { refused: E.tokenUsed() };
       }
       const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
-      await this.clusterRows.update(tx, cluster.id, { agentVersion: request.agentVersion });
+      await this.clusterRows.update(tx, cluster.id, { agentVersion: request.agentVersion, agentRenewalPublicKey: request.renewalPublicKey ?? null });
       const issued = await this.credentials.issue(tx, cluster, null, now);
       await this.recordRegistered(tx, cluster, request, issued.credential.id, { repeated: true, revokedCredentials: revoked });
       return { change: null, response: this.response(cluster, issued.secret, issued.credential.expiresAt) };

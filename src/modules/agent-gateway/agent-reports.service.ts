@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { AgentCredential, ClusterHealth, ClusterPhase, Prisma } from '../../generated/prisma/client';
 import { TransactionRunner, Tx } from '../../infra/database/transaction';
 import { Directive, parseOrThrow, ReportsRequest, ReportsRequestSchema, ReportsResponse, summarizeInventory } from '../../protocol';
-import { ClusterOperationRepository } from '../attach/cluster-operation.repository';
 import { ClusterInventoryService } from '../cluster-inventory/cluster-inventory.service';
 import { agentQueueOf, IngestOutcome, nextHealth } from '../cluster-inventory/inventory-ingestion';
 import { ClusterStatusChange, ClusterStatusService } from '../cluster-status/cluster-status.service';
@@ -25,7 +24,6 @@ export class AgentReportsService {
     private readonly clusters: AgentClusterRepository,
     private readonly clusterRows: ClusterRepository,
     private readonly inventory: ClusterInventoryService,
-    private readonly operations: ClusterOperationRepository,
     private readonly credentials: AgentCredentialService,
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
@@ -66,7 +64,7 @@ export class AgentReportsService {
     }
 
     let phase: ClusterPhase = cluster.phase;
-    let health: ClusterHealth = nextHealth(cluster.health, outcome);
+    const health: ClusterHealth = nextHealth(cluster.health, outcome);
     let reason: string | undefined;
     if (cluster.phase === 'ATTACHED' && outcome.inventoryChanged && outcome.inventory) {
       phase = 'READY';
@@ -74,11 +72,8 @@ export class AgentReportsService {
     }
     const directives: Directive[] = [];
     if (cluster.phase === 'DETACHING') {
+      // Answered until the agent acknowledges (POST /detach/ack, AgentDetachService): this answer may be lost.
       directives.push({ type: 'DETACH' });
-      await this.completeDetach(tx, cluster, now);
-      phase = 'DETACHED';
-      health = 'UNKNOWN';
-      reason = 'The agent was told to remove itself; its credentials are revoked';
     } else if (outcome.needsSnapshot) {
       directives.push({ type: 'SEND_SNAPSHOT' });
     }
@@ -148,20 +143,5 @@ export class AgentReportsService {
         data: { from, to },
       });
     }
-  }
-
-  /** The agent gets DETACH in this answer; from now on nothing it holds authenticates. */
-  private async completeDetach(tx: Tx, cluster: ClusterWithSite, now: Date): Promise<void> {
-    const revoked = await this.credentials.revokeAllOf(tx, cluster.id, now);
-    const operations = await this.operations.finishOpen(tx, cluster.id, 'DETACH', 'SUCCEEDED');
-    await this.events.record(tx, {
-      organizationId: cluster.organizationId,
-      objectKind: EventObjectKind.Cluster,
-      objectId: cluster.id,
-      type: EventType.ClusterDetached,
-      message: `Cluster ${cluster.name} detached: its agent was told to remove itself and ${revoked} agent credential(s) were revoked`,
-      actor: agentActor(cluster),
-      data: { revokedCredentials: revoked, completedOperations: operations },
-    });
   }
 }

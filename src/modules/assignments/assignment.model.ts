@@ -55,6 +55,7 @@ export class AssignPolicyInput {
   @Field({ nullable: true, description: 'Namespace label selector. Default: every namespace.' }) namespaceSelector?: string;
   @Field(() => [String], { nullable: true, description: 'Default: farpoint-system and kube-system.' }) excludedNamespaces?: string[];
   @Field(() => EnforcementAction, { nullable: true, description: "Default: the constraint's." }) enforcementAction?: EnforcementAction;
+  @Field({ nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows (default false: at the next window)." }) urgent?: boolean;
 }
 
 @InputType()
@@ -63,6 +64,7 @@ export class UpdatePolicyAssignmentInput {
   @Field({ nullable: true }) namespaceSelector?: string;
   @Field(() => [String], { nullable: true, description: 'Replaces the excluded namespaces.' }) excludedNamespaces?: string[];
   @Field(() => EnforcementAction, { nullable: true, description: "null: the constraint's own action." }) enforcementAction?: EnforcementAction | null;
+  @Field({ nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows (default false: at the next window)." }) urgent?: boolean;
 }
 
 @ObjectType({ description: 'A policy in force at a cluster or namespace, and where it came from.' })

@@ -49,8 +49,12 @@ export class AssignmentResolver {
 
   @Mutation(() => PolicyAssignmentModel)
   @RequireRole(Role.EDITOR)
-  unassignPolicy(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string) {
-    return this.service.unassign(principal, id);
+  unassignPolicy(
+    @CurrentPrincipal() principal: Principal,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('urgent', { type: () => Boolean, nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows." }) urgent?: boolean,
+  ) {
+    return this.service.unassign(principal, id, urgent ?? false);
   }
 
   @ResolveField(() => ID, { description: "The organization's, site's, cluster group's, cluster's or workspace's id." })

@@ -152,13 +152,15 @@ export class AssignmentService {
         enforcementAction: input.enforcementAction ?? null,
         createdBy: actorOf(principal),
       });
-      const bumped = await this.generations.bumpReaches(tx, org, [assignment]);
+      const urgent = input.urgent ?? false;
+      const bumped = await this.generations.bumpReaches(tx, org, [assignment], { urgent });
       await this.record(tx, principal, assignment, EventType.PolicyAssigned, `Constraint ${constraint.name} assigned to ${assignment.scope} ${input.scopeId} (${action})`, {
         constraintId: constraint.id,
         scope: assignment.scope,
         scopeId: input.scopeId,
         enforcementAction: action,
         clustersAffected: bumped.length,
+        urgent,
       });
       return assignment;
     });
@@ -187,7 +189,8 @@ export class AssignmentService {
       const action = next.enforcementAction ?? constraint.enforcementAction;
       await this.assertNotWeakening(tx, org, constraint.id, { ...current, labelSelector: next.labelSelector }, action, current.id, 'input.enforcementAction');
       const assignment = await this.assignments.update(tx, id, next);
-      const bumped = await this.generations.bumpReaches(tx, org, [current, assignment]);
+      const urgent = input.urgent ?? false;
+      const bumped = await this.generations.bumpReaches(tx, org, [current, assignment], { urgent });
       await this.record(
         tx,
         principal,
@@ -195,27 +198,31 @@ export class AssignmentService {
         EventType.PolicyAssignmentUpdated,
         `Assignment of constraint ${constraint.name} to ${current.scope} ${scopeIdOf(current)} updated`,
         {
-          changed: Object.keys(input).sort(),
+          changed: Object.keys(input)
+            .filter((k) => k !== 'urgent')
+            .sort(),
           enforcementAction: action,
           clustersAffected: bumped.length,
+          urgent,
         },
       );
       return assignment;
     });
   }
 
-  async unassign(principal: Principal, id: string): Promise<PolicyAssignment> {
+  async unassign(principal: Principal, id: string, urgent = false): Promise<PolicyAssignment> {
     const org = principal.organizationId;
     return this.transactions.run(async (tx) => {
       const current = await this.assignments.findIn(tx, org, id);
       if (!current) {
         throw FarpointError.notFound('PolicyAssignment', id);
       }
-      const bumped = await this.generations.bumpReaches(tx, org, [current]);
+      const bumped = await this.generations.bumpReaches(tx, org, [current], { urgent });
       await this.assignments.delete(tx, id);
       await this.record(tx, principal, current, EventType.PolicyUnassigned, `Constraint ${current.constraintId} unassigned from ${current.scope} ${scopeIdOf(current)}`, {
         constraintId: current.constraintId,
         clustersAffected: bumped.length,
+        urgent,
       });
       return current;
     });

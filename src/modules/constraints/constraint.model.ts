@@ -57,6 +57,7 @@ export class UpdateConstraintInput {
   @Field(() => JSONObjectScalar, { nullable: true, description: 'Replaces the parameters.' }) parameters?: Record<string, unknown>;
   @Field(() => JSONObjectScalar, { nullable: true, description: 'Replaces the match.' }) match?: Record<string, unknown>;
   @Field(() => EnforcementAction, { nullable: true }) enforcementAction?: EnforcementAction;
+  @Field({ nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows (default false: at the next window)." }) urgent?: boolean;
 }
 
 @ObjectType()

@@ -43,8 +43,12 @@ export class ConstraintResolver {
 
   @Mutation(() => ConstraintModel)
   @RequireRole(Role.EDITOR)
-  deleteConstraint(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string) {
-    return this.service.delete(principal, id);
+  deleteConstraint(
+    @CurrentPrincipal() principal: Principal,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('urgent', { type: () => Boolean, nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows." }) urgent?: boolean,
+  ) {
+    return this.service.delete(principal, id, urgent ?? false);
   }
 
   @Mutation(() => ImportConstraintPayload, {

@@ -105,19 +105,20 @@ export class ConstraintService {
         principal,
         current,
         { version, parameters, match: match ?? (current.match as Record<string, unknown>), enforcementAction: input.enforcementAction ?? current.enforcementAction },
-        Object.keys(input),
+        Object.keys(input).filter((k) => k !== 'urgent'),
+        input.urgent ?? false,
       );
     });
   }
 
-  async delete(principal: Principal, id: string): Promise<Constraint> {
+  async delete(principal: Principal, id: string, urgent = false): Promise<Constraint> {
     return this.transactions.run(async (tx) => {
       const constraint = await this.constraints.findIn(tx, principal.organizationId, id);
       if (!constraint) {
         throw FarpointError.notFound('Constraint', id);
       }
       // Before the delete: its assignments go with it (cascade), and with them the reach to bump.
-      await this.generations.bumpForConstraints(tx, principal.organizationId, [constraint.id]);
+      await this.generations.bumpForConstraints(tx, principal.organizationId, [constraint.id], { urgent });
       await this.constraints.delete(tx, id);
       await this.events.record(tx, {
         organizationId: principal.organizationId,
@@ -240,6 +241,7 @@ export class ConstraintService {
     current: Constraint,
     f: { version: VersionWithTemplate; parameters: Record<string, unknown>; match: Record<string, unknown>; enforcementAction: EnforcementAction },
     changed: string[],
+    urgent = false,
   ): Promise<Constraint> {
     const constraint = await this.constraints.update(tx, current.id, {
       templateVersionId: f.version.id,
@@ -248,7 +250,7 @@ export class ConstraintService {
       enforcementAction: f.enforcementAction,
     });
     // Parameters, match, action or version: every cluster its assignments reach enforces something else now.
-    await this.generations.bumpForConstraints(tx, principal.organizationId, [current.id]);
+    await this.generations.bumpForConstraints(tx, principal.organizationId, [current.id], { urgent });
     await this.events.record(tx, {
       organizationId: principal.organizationId,
       objectKind: EventObjectKind.Constraint,

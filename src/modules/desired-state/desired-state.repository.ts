@@ -9,9 +9,12 @@ export type VersionForState = Pick<PolicyTemplateVersion, 'id' | 'bundleSha256' 
 export class DesiredStateRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** The cheap read of an unchanged poll: one row by primary key. */
-  generation(clusterId: string): Promise<{ desiredStateGeneration: number } | null> {
-    return this.prisma.cluster.findUnique({ where: { id: clusterId }, select: { desiredStateGeneration: true } });
+  /** The cheap read of a poll: one row by primary key, with its site's maintenance windows. */
+  generation(clusterId: string): Promise<{ desiredStateGeneration: number; urgentDesiredStateGeneration: number | null; site: { maintenanceWindows: unknown } | null } | null> {
+    return this.prisma.cluster.findUnique({
+      where: { id: clusterId },
+      select: { desiredStateGeneration: true, urgentDesiredStateGeneration: true, site: { select: { maintenanceWindows: true } } },
+    });
   }
 
   cluster(clusterId: string) {

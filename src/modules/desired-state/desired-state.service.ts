@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '../../common/time/clock';
 import { BundleSha256Schema, DesiredStateFull, DesiredStateQuerySchema, DesiredStateResponse, InventoryKind } from '../../protocol';
 import { AgentGatewayErrors as E } from '../agent-gateway/agent-gateway.errors';
 import { AssignmentService } from '../assignments/assignment.service';
 import { CompiledVersion, desiredConstraints } from './desired-constraints';
 import { DesiredStateRepository } from './desired-state.repository';
+import type { MaintenanceWindow } from '../sites/maintenance-windows';
+import { generationToServe } from './update-window-gate';
 
 /**
  * The desired state of a cluster, as its agent pulls it: the assignments in effect (AssignmentService,
@@ -15,9 +18,14 @@ export class DesiredStateService {
   constructor(
     private readonly repository: DesiredStateRepository,
     private readonly assignments: AssignmentService,
+    private readonly clock: Clock,
   ) {}
 
-  /** GET /agent/v1/desired-state: unchanged from one primary-key read when the agent runs the current generation. */
+  /**
+   * GET /agent/v1/desired-state: unchanged from one primary-key read when the agent runs the current
+   * generation, or when it may not take the newer one yet (outside its site's maintenance windows,
+   * nothing urgent pending: generationToServe).
+   */
   async forAgent(clusterId: string, query: unknown): Promise<DesiredStateResponse> {
     const parsed = DesiredStateQuerySchema.safeParse(query ?? {});
     if (!parsed.success) {
@@ -30,6 +38,11 @@ export class DesiredStateService {
         throw E.credentialInvalid();
       }
       if (row.desiredStateGeneration === running) {
+        return { generation: running, unchanged: true };
+      }
+      const windows = (row.site?.maintenanceWindows ?? []) as MaintenanceWindow[];
+      const decision = generationToServe({ running, desired: row.desiredStateGeneration, urgent: row.urgentDesiredStateGeneration, windows, now: this.clock.now() });
+      if (decision.serve === 'running') {
         return { generation: running, unchanged: true };
       }
     }

@@ -32,6 +32,16 @@ export function reachSql(a: AssignmentReach): Prisma.Sql {
   return Prisma.join([scope, ...labelSelectorSql(parseLabelSelector(a.labelSelector), Prisma.raw('c."labels"'))], ' AND ');
 }
 
+export interface BumpOptions {
+  /** The change must not wait for the site's maintenance window. */
+  urgent?: boolean;
+}
+
+const bumpSet = ({ urgent }: BumpOptions): Prisma.Sql =>
+  urgent
+    ? Prisma.sql`"desiredStateGeneration" = c."desiredStateGeneration" + 1, "urgentDesiredStateGeneration" = c."desiredStateGeneration" + 1`
+    : Prisma.sql`"desiredStateGeneration" = c."desiredStateGeneration" + 1`;
+
 /**
  * Desired-state generations: every change to what a cluster should enforce bumps its
  * `desiredStateGeneration`, in the transaction of the change and as one set-based UPDATE (never a
@@ -39,13 +49,16 @@ export function reachSql(a: AssignmentReach): Prisma.Sql {
  */
 @Injectable()
 export class GenerationRepository {
-  /** Every cluster any of the assignments reaches (an update passes its old and new reach), each once. */
-  async bumpReaches(tx: Tx, organizationId: string, reaches: AssignmentReach[]): Promise<string[]> {
+  /**
+   * Every cluster any of the assignments reaches (an update passes its old and new reach), each once.
+   * An urgent change also records its generation as urgent: it is served outside maintenance windows.
+   */
+  async bumpReaches(tx: Tx, organizationId: string, reaches: AssignmentReach[], options: BumpOptions = {}): Promise<string[]> {
     if (reaches.length === 0) {
       return [];
     }
     const rows = await tx.$queryRaw<{ id: string }[]>(Prisma.sql`
-      UPDATE "Cluster" c SET "desiredStateGeneration" = c."desiredStateGeneration" + 1
+      UPDATE "Cluster" c SET ${bumpSet(options)}
       WHERE c."organizationId" = ${organizationId}::uuid AND (${Prisma.join(
         reaches.map((r) => Prisma.sql`(${reachSql(r)})`),
         ' OR ',
@@ -90,12 +103,12 @@ export class GenerationRepository {
   }
 
   /** Every cluster the assignments of these constraints reach (a constraint changed or is about to be deleted). */
-  async bumpForConstraints(tx: Tx, organizationId: string, constraintIds: string[]): Promise<string[]> {
+  async bumpForConstraints(tx: Tx, organizationId: string, constraintIds: string[], options: BumpOptions = {}): Promise<string[]> {
     if (constraintIds.length === 0) {
       return [];
     }
     const reaches = await tx.policyAssignment.findMany({ where: { organizationId, constraintId: { in: constraintIds } }, select: REACH_COLUMNS });
-    return this.bumpReaches(tx, organizationId, reaches);
+    return this.bumpReaches(tx, organizationId, reaches, options);
   }
 
   /** Every cluster the organization's assignments of constraints on this template version reach (its lifecycle moved). */

@@ -3,11 +3,17 @@ import { Connection, PageArgs, PageInfo } from '../../common/graphql/pagination'
 import { ClusterHealth, ClusterPhase } from '../../generated/prisma/enums';
 import type { RolloutState } from './rollout.repository';
 
-export const RolloutStateEnum = { IN_SYNC: 'IN_SYNC', PENDING: 'PENDING', FAILED: 'FAILED', OFFLINE: 'OFFLINE' } as const satisfies Record<RolloutState, RolloutState>;
+export const RolloutStateEnum = {
+  IN_SYNC: 'IN_SYNC',
+  PENDING: 'PENDING',
+  WAITING_FOR_WINDOW: 'WAITING_FOR_WINDOW',
+  FAILED: 'FAILED',
+  OFFLINE: 'OFFLINE',
+} as const satisfies Record<RolloutState, RolloutState>;
 registerEnumType(RolloutStateEnum, {
   name: 'RolloutState',
   description:
-    'Where a cluster stands with its desired state: IN_SYNC (its agent runs the current generation), PENDING (the agent reports but has not applied it yet), FAILED (the agent reported why it cannot), OFFLINE (no agent reporting: not registered, detached or DISCONNECTED).',
+    'Where a cluster stands with its desired state: IN_SYNC (its agent runs the current generation), PENDING (the agent reports but has not applied it yet), WAITING_FOR_WINDOW (its site is outside its maintenance windows and the change is not urgent: it applies at pendingUntil; the current generation stays enforced meanwhile), FAILED (the agent reported why it cannot), OFFLINE (no agent reporting: not registered, detached or DISCONNECTED).',
 });
 
 @ObjectType({ description: 'Why the agent does not run the newest desired state, as it reported it.' })
@@ -24,6 +30,8 @@ export class PolicyRolloutClusterModel {
   @Field(() => Int, { description: 'The generation the cluster should run.' }) desiredStateGeneration: number;
   @Field(() => Int, { nullable: true, description: 'The generation its agent last said it runs.' }) appliedDesiredStateGeneration: number | null;
   @Field(() => DesiredStateErrorModel, { nullable: true, description: 'Set while FAILED.' }) error: DesiredStateErrorModel | null;
+  @Field(() => Date, { nullable: true, description: "Set while WAITING_FOR_WINDOW: the next opening of its site's maintenance windows, when it takes the change." })
+  pendingUntil: Date | null;
   @Field(() => ClusterPhase) phase: ClusterPhase;
   @Field(() => ClusterHealth) health: ClusterHealth;
   @Field(() => Date, { nullable: true }) lastHeartbeatAt: Date | null;
@@ -33,6 +41,7 @@ export class PolicyRolloutClusterModel {
 export class RolloutCounts {
   @Field(() => Int) inSync: number;
   @Field(() => Int) pending: number;
+  @Field(() => Int) waitingForWindow: number;
   @Field(() => Int) failed: number;
   @Field(() => Int) offline: number;
   @Field(() => Int) total: number;

@@ -35,6 +35,10 @@ export const EventType = {
   AgentIdentityMismatch: 'AgentIdentityMismatch',
   AgentCredentialRotated: 'AgentCredentialRotated',
   AgentCredentialPredecessorRevoked: 'AgentCredentialPredecessorRevoked',
+  /** An expired credential replaced through the renewal key (POST /agent/v1/credentials/renew). */
+  AgentCredentialRenewed: 'AgentCredentialRenewed',
+  /** A renewal whose signature did not verify with the cluster's renewal key (SECURITY). */
+  AgentCredentialRenewalRefused: 'AgentCredentialRenewalRefused',
   AgentVersionChanged: 'AgentVersionChanged',
   CrossClusterReportRefused: 'CrossClusterReportRefused',
   ClusterPhaseChanged: 'ClusterPhaseChanged',

@@ -2,6 +2,10 @@ import { ArgsType, Field, Float, ID, InputType, Int, ObjectType, registerEnumTyp
 import { ConnectionType, OrderByInput, PageArgs } from '../../common/graphql/pagination';
 import { Labels, LabelsScalar } from '../../common/labels/labels.scalar';
 import { ConnectivityMode, SiteTier } from '../../generated/prisma/enums';
+import { WEEKDAYS, type Weekday } from './maintenance-windows';
+
+export const WeekdayEnum = Object.fromEntries(WEEKDAYS.map((d) => [d, d])) as { [D in Weekday]: D };
+registerEnumType(WeekdayEnum, { name: 'Weekday' });
 
 registerEnumType(SiteTier, { name: 'SiteTier', description: 'FAR_EDGE: shops, factories, cell sites; NEAR_EDGE: regional points of presence; CORE: data centres.' });
 registerEnumType(ConnectivityMode, { name: 'ConnectivityMode', description: 'How the site reaches Farpoint; sets how long silence is tolerated before DISCONNECTED.' });
@@ -11,6 +15,25 @@ export class Connectivity {
   @Field(() => ConnectivityMode) mode: ConnectivityMode;
   @Field(() => Int, { description: 'Seconds between agent heartbeats.' }) heartbeatIntervalSeconds: number;
   @Field(() => Int, { description: 'Seconds without a heartbeat before a cluster is DISCONNECTED.' }) disconnectGraceSeconds: number;
+}
+
+@ObjectType({
+  description:
+    'A weekly window in which the clusters of a site take a new desired state (changes not marked urgent wait for one). It opens at start (local time in timeZone) on each of its days and lasts durationMinutes, possibly past midnight.',
+})
+export class MaintenanceWindowModel {
+  @Field(() => [WeekdayEnum], { description: 'The days it opens on.' }) days: Weekday[];
+  @Field({ description: '24-hour local time HH:MM. A time the clocks skip is moved forward by the gap; one that happens twice opens at its first occurrence.' }) start: string;
+  @Field(() => Int, { description: '1 to 1440 minutes of elapsed time.' }) durationMinutes: number;
+  @Field({ description: 'IANA time zone, e.g. Europe/Berlin.' }) timeZone: string;
+}
+
+@InputType()
+export class MaintenanceWindowInput {
+  @Field(() => [WeekdayEnum]) days: Weekday[];
+  @Field({ description: 'HH:MM, 24-hour, local time in timeZone.' }) start: string;
+  @Field(() => Int) durationMinutes: number;
+  @Field() timeZone: string;
 }
 
 @ObjectType('Site', { description: 'An edge location: a shop, factory, cell site or data centre that runs clusters.' })
@@ -28,6 +51,8 @@ export class SiteModel {
   @Field() updatedAt: Date;
   // Resolved from the row's connectivity columns.
   connectivity?: Connectivity;
+  // Resolved from the row's JSON column.
+  maintenanceWindows?: MaintenanceWindowModel[];
 }
 
 export const SiteConnection = ConnectionType(SiteModel, 'Site');
@@ -73,6 +98,7 @@ export class CreateSiteInput {
   @Field({ nullable: true }) hardwareModel?: string;
   @Field(() => ConnectivityInput, { nullable: true }) connectivity?: ConnectivityInput;
   @Field(() => LabelsScalar, { nullable: true }) labels?: Labels;
+  @Field(() => [MaintenanceWindowInput], { nullable: true, description: 'Default: none (clusters take every change at once).' }) maintenanceWindows?: MaintenanceWindowInput[];
 }
 
 @InputType()
@@ -86,6 +112,8 @@ export class UpdateSiteInput {
   @Field(() => String, { nullable: true }) hardwareModel?: string | null;
   @Field(() => ConnectivityInput, { nullable: true }) connectivity?: ConnectivityInput;
   @Field(() => LabelsScalar, { nullable: true, description: 'Replaces all labels.' }) labels?: Labels;
+  @Field(() => [MaintenanceWindowInput], { nullable: true, description: 'Replaces all windows; [] lets clusters take every change at once.' })
+  maintenanceWindows?: MaintenanceWindowInput[];
 }
 
 @ObjectType({ description: "Counts of a site's clusters by health." })

@@ -3,7 +3,7 @@ import { Ctx, CurrentPrincipal } from '../../common/graphql/current-principal.de
 import { Principal, RequestContext } from '../../common/graphql/request-context';
 import type { Site } from '../../generated/prisma/client';
 import { RequireRole, Role } from '../auth/roles';
-import { ClusterHealthSummary, Connectivity, CreateSiteInput, SiteConnection, SiteModel, SitesArgs, UpdateSiteInput } from './site.model';
+import { ClusterHealthSummary, Connectivity, CreateSiteInput, MaintenanceWindowModel, SiteConnection, SiteModel, SitesArgs, UpdateSiteInput } from './site.model';
 import { SiteService } from './site.service';
 
 @Resolver(() => SiteModel)
@@ -38,6 +38,11 @@ export class SiteResolver {
   @RequireRole(Role.EDITOR)
   deleteSite(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string) {
     return this.service.delete(principal, id);
+  }
+
+  @ResolveField(() => [MaintenanceWindowModel])
+  maintenanceWindows(@Parent() site: Site): MaintenanceWindowModel[] {
+    return site.maintenanceWindows as unknown as MaintenanceWindowModel[];
   }
 
   @ResolveField(() => Connectivity)

@@ -8,6 +8,7 @@ import { Site } from '../../generated/prisma/client';
 import { TransactionRunner } from '../../infra/database/transaction';
 import { EventRecorder } from '../events/event.recorder';
 import { resolveConnectivity } from './connectivity';
+import { validateMaintenanceWindows } from './maintenance-windows';
 import { CreateSiteInput, SiteSortField, SitesArgs, UpdateSiteInput } from './site.model';
 import { SiteRepository } from './site.repository';
 import { EventObjectKind, EventType } from '../events/event-types';
@@ -67,6 +68,7 @@ export class SiteService {
     assertText(input.hardwareModel, 'hardwareModel', 128);
     assertCoordinates(input.latitude, input.longitude);
     const connectivity = resolveConnectivity(input.connectivity ?? { mode: 'ALWAYS_ON' });
+    const maintenanceWindows = validateMaintenanceWindows(input.maintenanceWindows ?? []);
     return this.transactions.runOrConflict(async (tx) => {
       const site = await this.sites.create(tx, {
         organizationId: principal.organizationId,
@@ -78,6 +80,7 @@ export class SiteService {
         longitude: input.longitude,
         hardwareModel: input.hardwareModel,
         labels: input.labels ?? {},
+        maintenanceWindows: maintenanceWindows as object[],
         ...connectivity,
       });
       await this.events.record(tx, {
@@ -106,6 +109,7 @@ export class SiteService {
     const longitude = input.longitude !== undefined ? input.longitude : current.longitude;
     assertCoordinates(latitude, longitude);
     const connectivity = input.connectivity ? resolveConnectivity(input.connectivity) : {};
+    const maintenanceWindows = input.maintenanceWindows ? (validateMaintenanceWindows(input.maintenanceWindows) as object[]) : undefined;
     return this.transactions.runOrConflict(
       async (tx) => {
         const site = await this.sites.update(tx, id, {
@@ -117,6 +121,7 @@ export class SiteService {
           longitude,
           hardwareModel: input.hardwareModel,
           labels: input.labels,
+          maintenanceWindows,
           ...connectivity,
         });
         await this.events.record(tx, {

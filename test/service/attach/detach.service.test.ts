@@ -1,6 +1,7 @@
-// Detach through AttachService on the real Postgres, and its completion through AgentReportsService:
-// a cluster whose agent reports goes DETACHING with a DETACH operation and is DETACHED on the agent's
-// next report (DETACH directive, every credential revoked); one without a registered agent is DETACHED
+// Detach through AttachService on the real Postgres, and its completion by the agent: a cluster whose
+// agent reports goes DETACHING with a DETACH operation, every report is answered DETACH (an answer may
+// be lost), and the agent's acknowledgement (AgentDetachService) revokes every credential and makes it
+// DETACHED; one without a registered agent is DETACHED
 // at once; force removes the record and everything hanging off it; detaching again changes nothing.
 // Pub/sub and the queue are recording fakes; Kubernetes and the sealed box must not be touched at all.
 import { SealedBox } from '../../../src/common/crypto/sealed-box';
@@ -12,6 +13,7 @@ import { PubSubGateway } from '../../../src/infra/redis/pubsub.gateway';
 import { AgentClusterRepository } from '../../../src/modules/agent-gateway/agent-cluster.repository';
 import { AgentCredentialRepository } from '../../../src/modules/agent-gateway/agent-credential.repository';
 import { AgentCredentialService } from '../../../src/modules/agent-gateway/agent-credential.service';
+import { AgentDetachService } from '../../../src/modules/agent-gateway/agent-detach.service';
 import { AgentReportsService } from '../../../src/modules/agent-gateway/agent-reports.service';
 import { AssignmentRepository } from '../../../src/modules/assignments/assignment.repository';
 import { AttachJobQueue } from '../../../src/modules/attach/attach-job.queue';
@@ -27,7 +29,7 @@ import { ClusterService } from '../../../src/modules/clusters/cluster.service';
 import { SiteRepository } from '../../../src/modules/sites/site.repository';
 import { ViolationIngestionService } from '../../../src/modules/violations/violation-ingestion.service';
 import { ViolationRepository } from '../../../src/modules/violations/violation.repository';
-import { AgentProtocolError } from '../../../src/protocol';
+import { type AgentProtocolError } from '../../../src/protocol';
 import { AgentSession } from '../support/agent-session';
 import { TestData, type TestOrganization } from '../support/factories';
 import { RecordingPubSub, RecordingQueue, unused } from '../support/fakes';
@@ -37,6 +39,8 @@ import { GenerationRepository } from '../../../src/modules/desired-state/generat
 let svc: ServiceModule;
 let attach: AttachService;
 let reports: AgentReportsService;
+let detach: AgentDetachService;
+let credentials: AgentCredentialService;
 let data: TestData;
 let org: TestOrganization;
 const pubsub = new RecordingPubSub();
@@ -57,6 +61,7 @@ beforeAll(async () => {
       ClusterStatusService,
       // Completing the detach: the agent's next report.
       AgentReportsService,
+      AgentDetachService,
       AgentClusterRepository,
       ClusterInventoryService,
       ClusterInventoryRepository,
@@ -75,6 +80,8 @@ beforeAll(async () => {
   });
   attach = svc.get(AttachService);
   reports = svc.get(AgentReportsService);
+  detach = svc.get(AgentDetachService);
+  credentials = svc.get(AgentCredentialService);
   data = new TestData(svc.prisma);
   org = await data.organization();
 }, 30_000);
@@ -222,18 +229,42 @@ describe(`${AttachService.name}.detach`, () => {
     });
   });
 
-  describe('completed by the agent’s next report', () => {
-    it('answers DETACH, revokes every credential of the cluster, finishes the operation and leaves the cluster DETACHED', async () => {
+  describe('DETACH until the agent acknowledges it', () => {
+    it('answers DETACH to every report while the cluster is DETACHING, revoking nothing: a lost answer is heard again', async () => {
+      const { cluster, agent } = await reportingCluster();
+      await attach.detach(org.principal, cluster.id, false);
+      pubsub.clear();
+
+      // The batch is still acknowledged, so the agent can drop it before removing itself.
+      expect(await agent.send([agent.heartbeat()])).toEqual({ ackedSeq: 3, directives: [{ type: 'DETACH' }] });
+      // That answer never reached the agent: it reports again with the same credential.
+      expect(await agent.send([agent.heartbeat()])).toEqual({ ackedSeq: 4, directives: [{ type: 'DETACH' }] });
+
+      expect(await data.reload(cluster)).toMatchObject({ phase: 'DETACHING' });
+      expect((await credentialsOf(cluster)).map((c) => c.revokedAt)).toEqual([null]);
+      expect((await operationsOf(cluster)).map((o) => [o.kind, o.state])).toEqual([['DETACH', 'WAITING_FOR_AGENT']]);
+      expect(pubsub.published).toEqual([]);
+    });
+
+    it('answers DETACH rather than SEND_SNAPSHOT when the last batch also carries a delta without a base', async () => {
+      const cluster = await data.cluster(org).registered().create();
+      const agent = new AgentSession(reports, cluster, await data.agentCredential(cluster));
+      await attach.detach(org.principal, cluster.id, false);
+
+      expect(await agent.send([agent.delta({ nodes: { upserts: [], deletions: ['node-1'] } })])).toEqual({ ackedSeq: 1, directives: [{ type: 'DETACH' }] });
+    });
+
+    it('the acknowledgement revokes every credential of the cluster, finishes the operation and leaves the cluster DETACHED', async () => {
       const { cluster, agent } = await reportingCluster();
       const pendingSuccessor = await data.agentCredential(cluster, { previousId: agent.credential.id });
       await attach.detach(org.principal, cluster.id, false);
+      await agent.send([agent.heartbeat()]);
       pubsub.clear();
       const now = new Date();
 
-      // The batch is still acknowledged, so the agent can drop it before removing itself.
-      expect(await agent.send([agent.heartbeat()], now)).toEqual({ ackedSeq: 3, directives: [{ type: 'DETACH' }] });
+      expect(await detach.acknowledge(agent.credential, { clusterId: cluster.id }, now)).toEqual({ clusterId: cluster.id, detachedAt: now.toISOString() });
 
-      expect(await data.reload(cluster)).toMatchObject({ phase: 'DETACHED', health: 'UNKNOWN', phaseReason: 'The agent was told to remove itself; its credentials are revoked' });
+      expect(await data.reload(cluster)).toMatchObject({ phase: 'DETACHED', health: 'UNKNOWN', phaseReason: 'The agent acknowledged DETACH; its credentials are revoked' });
       expect((await credentialsOf(cluster)).map((c) => [c.id, c.revokedAt])).toEqual(
         expect.arrayContaining([
           [agent.credential.id, now],
@@ -248,24 +279,54 @@ describe(`${AttachService.name}.detach`, () => {
       expect(pubsub.published.map((p) => p.message)).toEqual([expect.objectContaining({ phase: 'DETACHED', previousPhase: 'DETACHING', health: 'UNKNOWN' })]);
     });
 
-    it('answers DETACH rather than SEND_SNAPSHOT when the last batch also carries a delta without a base', async () => {
-      const cluster = await data.cluster(org).registered().create();
-      const agent = new AgentSession(reports, cluster, await data.agentCredential(cluster));
-      await attach.detach(org.principal, cluster.id, false);
-
-      expect(await agent.send([agent.delta({ nodes: { upserts: [], deletions: ['node-1'] } })])).toEqual({ ackedSeq: 1, directives: [{ type: 'DETACH' }] });
-    });
-
-    it('refuses any later report from the detached cluster (CREDENTIAL_REVOKED) and stores nothing of it', async () => {
+    it('refuses rotation while DETACHING (CLUSTER_DETACHING) and issues nothing', async () => {
       const { cluster, agent } = await reportingCluster();
       await attach.detach(org.principal, cluster.id, false);
-      await agent.send([agent.heartbeat()]);
+
+      const error = await credentials.rotate(agent.credential, { clusterId: cluster.id }).catch((e: unknown) => e);
+
+      expect((error as AgentProtocolError).code).toBe('CLUSTER_DETACHING');
+      expect(await credentialsOf(cluster)).toHaveLength(1);
+    });
+
+    it.each(['READY', 'ATTACHED'] as const)('refuses an acknowledgement from a %s cluster (DETACH_NOT_REQUESTED) and changes nothing', async (phase) => {
+      const { cluster, agent } = await reportingCluster();
+      await svc.prisma.cluster.update({ where: { id: cluster.id }, data: { phase } });
+      const row = await data.reload(cluster);
+
+      const error = await detach.acknowledge(agent.credential, { clusterId: cluster.id }).catch((e: unknown) => e);
+
+      expect((error as AgentProtocolError).code).toBe('DETACH_NOT_REQUESTED');
+      expect(await data.reload(cluster)).toEqual(row);
+      expect((await credentialsOf(cluster)).map((c) => c.revokedAt)).toEqual([null]);
+    });
+
+    it('refuses an acknowledgement naming another cluster (CREDENTIAL_WRONG_CLUSTER) and leaves both as they are', async () => {
+      const { cluster, agent } = await reportingCluster();
+      const other = await reportingCluster();
+      await attach.detach(org.principal, other.cluster.id, false);
+
+      const error = await detach.acknowledge(agent.credential, { clusterId: other.cluster.id }).catch((e: unknown) => e);
+
+      expect((error as AgentProtocolError).code).toBe('CREDENTIAL_WRONG_CLUSTER');
+      expect(await data.reload(other.cluster)).toMatchObject({ phase: 'DETACHING' });
+      expect(await data.reload(cluster)).toMatchObject({ phase: 'READY' });
+    });
+
+    it('refuses any later report from the detached cluster (CREDENTIAL_REVOKED at authentication) and stores nothing of it', async () => {
+      const { cluster, agent } = await reportingCluster();
+      await attach.detach(org.principal, cluster.id, false);
+      await detach.acknowledge(agent.credential, { clusterId: cluster.id });
       const [row, stored] = [await data.reload(cluster), await svc.prisma.clusterInventory.findUnique({ where: { clusterId: cluster.id } })];
+      const fresh = await svc.prisma.agentCredential.findUniqueOrThrow({ where: { id: agent.credential.id } });
 
-      const error = await agent.send([agent.heartbeat()]).catch((e: unknown) => e);
+      // The guard refuses the credential from now on; the services refuse even a row read before the ack.
+      expect(fresh.revokedAt).not.toBeNull();
+      const late = await agent.send([agent.heartbeat()]).catch((e: unknown) => e);
+      const again = await detach.acknowledge(agent.credential, { clusterId: cluster.id }).catch((e: unknown) => e);
+      const rotation = await credentials.rotate(agent.credential, { clusterId: cluster.id }).catch((e: unknown) => e);
 
-      expect(error).toBeInstanceOf(AgentProtocolError);
-      expect((error as AgentProtocolError).code).toBe('CREDENTIAL_REVOKED');
+      expect([late, again, rotation].map((e) => (e as AgentProtocolError).code)).toEqual(['CREDENTIAL_REVOKED', 'CREDENTIAL_REVOKED', 'CREDENTIAL_REVOKED']);
       expect(await data.reload(cluster)).toEqual(row);
       expect(await svc.prisma.clusterInventory.findUnique({ where: { clusterId: cluster.id } })).toEqual(stored);
     });

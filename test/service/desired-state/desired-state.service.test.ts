@@ -3,8 +3,10 @@
 // pulls is computed from the assignments in effect, one constraint per constraint with the strongest action.
 import { createHash } from 'node:crypto';
 import { AgentProtocolError } from '../../../src/protocol';
-import type { Cluster, ClusterGroup, Constraint, EnforcementAction, Namespace, PolicyTemplateVersion, Site, Workspace } from '../../../src/generated/prisma/client';
+import type { Cluster, ClusterGroup, Constraint, EnforcementAction, Namespace, Prisma, PolicyTemplateVersion, Site, Workspace } from '../../../src/generated/prisma/client';
 import { QueueGateway } from '../../../src/infra/queue/queue.gateway';
+import { Clock } from '../../../src/common/time/clock';
+import type { MaintenanceWindow } from '../../../src/modules/sites/maintenance-windows';
 import { AssignmentRepository } from '../../../src/modules/assignments/assignment.repository';
 import { AssignmentService } from '../../../src/modules/assignments/assignment.service';
 import { ClusterGroupRepository } from '../../../src/modules/cluster-groups/cluster-group.repository';
@@ -33,6 +35,8 @@ let data: TestData;
 let assignments: AssignmentService;
 let desired: DesiredStateService;
 let counter = 0;
+/** The clock DesiredStateService and RolloutService decide maintenance windows by; tests set it. */
+const clock = { at: new Date('2026-12-02T12:00:00Z'), now: () => clock.at };
 
 beforeAll(async () => {
   svc = await createServiceModule({
@@ -57,7 +61,10 @@ beforeAll(async () => {
       NamespaceRepository,
       WorkspaceRepository,
     ],
-    fakes: [{ provide: QueueGateway, useValue: new RecordingQueue() }],
+    fakes: [
+      { provide: QueueGateway, useValue: new RecordingQueue() },
+      { provide: Clock, useValue: clock },
+    ],
   });
   data = new TestData(svc.prisma);
   assignments = svc.get(AssignmentService);
@@ -393,7 +400,7 @@ describe(RolloutService.name, () => {
 
     const rollouts = svc.get(RolloutService);
     const all = await rollouts.rollout(p, { assignmentId: a.id, first: 10 });
-    expect(all.counts).toEqual({ inSync: 1, pending: 1, failed: 1, offline: 0, total: 3 });
+    expect(all.counts).toEqual({ inSync: 1, pending: 1, waitingForWindow: 0, failed: 1, offline: 0, total: 3 });
     const byId = new Map(all.edges.map((e) => [e.node.id, e.node]));
     expect([...byId.keys()].sort()).toEqual([f.c1.id, f.c2.id, extra.id].sort());
     expect(byId.get(f.c1.id)).toMatchObject({ state: 'IN_SYNC', error: null });
@@ -405,7 +412,7 @@ describe(RolloutService.name, () => {
     await setCluster(extra, { health: 'DISCONNECTED' });
     await setCluster(f.c1, { phase: 'PENDING' });
     const after = await rollouts.rollout(p, { assignmentId: a.id, first: 2 });
-    expect(after.counts).toEqual({ inSync: 0, pending: 0, failed: 1, offline: 2, total: 3 });
+    expect(after.counts).toEqual({ inSync: 0, pending: 0, waitingForWindow: 0, failed: 1, offline: 2, total: 3 });
     expect(after.edges).toHaveLength(2);
     const rest = await rollouts.rollout(p, { assignmentId: a.id, first: 2, after: after.pageInfo.endCursor! });
     expect([...after.edges, ...rest.edges].map((e) => e.node.id).sort()).toEqual([f.c1.id, f.c2.id, extra.id].sort());
@@ -415,5 +422,109 @@ describe(RolloutService.name, () => {
 
     // Another organization's assignment is not found.
     await expect(rollouts.rollout(other.org.principal, { assignmentId: a.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('update windows', () => {
+  // Sundays 02:30 for an hour, Berlin time: 2026-12-06T01:30Z–02:30Z (winter); on 2026-03-29 (spring forward) 03:30 CEST = 01:30Z.
+  const sundayNight: MaintenanceWindow = { days: ['SUNDAY'], start: '02:30', durationMinutes: 60, timeZone: 'Europe/Berlin' };
+  // Fridays 23:00 for three hours, New York time: across midnight, 2026-12-05T04:00Z–07:00Z.
+  const fridayLate: MaintenanceWindow = { days: ['FRIDAY'], start: '23:00', durationMinutes: 180, timeZone: 'America/New_York' };
+  const CLOSED = new Date('2026-12-02T12:00:00Z');
+
+  afterEach(() => {
+    clock.at = CLOSED;
+  });
+
+  /** A READY cluster at a site with these windows, running generation g of a first assignment; then a second, non-urgent change bumps it to g + 1. */
+  async function heldBack(windows: MaintenanceWindow[]) {
+    const f = await fleet();
+    await svc.prisma.site.update({ where: { id: f.site1.id }, data: { maintenanceWindows: windows as unknown as Prisma.InputJsonValue } });
+    const first = await compiledConstraint(f.org);
+    const second = await compiledConstraint(f.org);
+    clock.at = CLOSED;
+    await assignments.assign(f.org.principal, { constraintId: first.constraint.id, scope: 'CLUSTER', scopeId: f.c1.id });
+    const running = (await data.reload(f.c1)).desiredStateGeneration;
+    await svc.prisma.cluster.update({ where: { id: f.c1.id }, data: { phase: 'READY', health: 'HEALTHY', appliedDesiredStateGeneration: running } });
+    const assignment = await assignments.assign(f.org.principal, { constraintId: second.constraint.id, scope: 'CLUSTER', scopeId: f.c1.id });
+    return { f, running, first, second, assignment, poll: () => desired.forAgent(f.c1.id, { generation: String(running) }) };
+  }
+
+  it('outside every window keeps answering the generation the agent runs (unchanged), and the new one inside a window', async () => {
+    const { f, running, first, second, poll } = await heldBack([sundayNight]);
+    expect((await data.reload(f.c1)).desiredStateGeneration).toBe(running + 1);
+
+    expect(await poll()).toEqual({ generation: running, unchanged: true });
+    clock.at = new Date('2026-12-06T01:29:59Z');
+    expect(await poll()).toEqual({ generation: running, unchanged: true });
+    clock.at = new Date('2026-12-06T01:30:00Z');
+    expect(await poll()).toMatchObject({ generation: running + 1, unchanged: false, bundles: [first.sha256, second.sha256].sort() });
+    clock.at = new Date('2026-12-06T02:30:00Z');
+    expect(await poll()).toEqual({ generation: running, unchanged: true });
+  });
+
+  it('opens on the day the clocks spring forward at the first time after the gap (03:30 CEST), for the full hour', async () => {
+    const { running, poll } = await heldBack([sundayNight]);
+    clock.at = new Date('2026-03-29T01:15:00Z');
+    expect(await poll()).toEqual({ generation: running, unchanged: true });
+    clock.at = new Date('2026-03-29T02:15:00Z');
+    expect(await poll()).toMatchObject({ generation: running + 1, unchanged: false });
+  });
+
+  it('opens once when the clocks fall back (the first 02:30 CEST), not again at the repeated hour', async () => {
+    const { running, poll } = await heldBack([sundayNight]);
+    clock.at = new Date('2026-10-25T00:45:00Z');
+    expect(await poll()).toMatchObject({ generation: running + 1, unchanged: false });
+    clock.at = new Date('2026-10-25T01:45:00Z');
+    expect(await poll()).toEqual({ generation: running, unchanged: true });
+  });
+
+  it('serves inside a window that crossed midnight, on the morning after the day it opened', async () => {
+    const { running, poll } = await heldBack([sundayNight, fridayLate]);
+    clock.at = new Date('2026-12-05T06:59:00Z');
+    expect(await poll()).toMatchObject({ generation: running + 1, unchanged: false });
+    clock.at = new Date('2026-12-05T07:00:00Z');
+    expect(await poll()).toEqual({ generation: running, unchanged: true });
+  });
+
+  it('serves an urgent change at once outside the windows (with the waiting change before it), and only that', async () => {
+    const { f, running, first, second, poll } = await heldBack([sundayNight]);
+    const third = await compiledConstraint(f.org);
+    await assignments.assign(f.org.principal, { constraintId: third.constraint.id, scope: 'CLUSTER', scopeId: f.c1.id, urgent: true });
+    const urgent = await data.reload(f.c1);
+    expect([urgent.desiredStateGeneration, urgent.urgentDesiredStateGeneration]).toEqual([running + 2, running + 2]);
+
+    expect(await poll()).toMatchObject({ generation: running + 2, unchanged: false, bundles: [first.sha256, second.sha256, third.sha256].sort() });
+    // Once the agent runs it, a later non-urgent change waits again.
+    await assignments.unassign(f.org.principal, (await svc.prisma.policyAssignment.findFirstOrThrow({ where: { constraintId: third.constraint.id } })).id);
+    expect(await desired.forAgent(f.c1.id, { generation: String(running + 2) })).toEqual({ generation: running + 2, unchanged: true });
+  });
+
+  it('gives an agent that runs nothing the current state at once, and a cluster of a site without windows every change at once', async () => {
+    const { f, running } = await heldBack([sundayNight]);
+    expect(await desired.forAgent(f.c1.id, {})).toMatchObject({ generation: running + 1, unchanged: false });
+    // c2 is at site1 too; c3's site2 has no windows.
+    const k = await compiledConstraint(f.org);
+    await assignments.assign(f.org.principal, { constraintId: k.constraint.id, scope: 'CLUSTER', scopeId: f.c3.id });
+    const g3 = (await data.reload(f.c3)).desiredStateGeneration;
+    expect(await desired.forAgent(f.c3.id, { generation: String(g3 - 1) })).toMatchObject({ generation: g3, unchanged: false });
+  });
+
+  it('shows the rollout WAITING_FOR_WINDOW with pendingUntil the next opening, PENDING inside the window or once an urgent change is pending', async () => {
+    const { f, assignment } = await heldBack([sundayNight]);
+    const rollouts = svc.get(RolloutService);
+
+    const waiting = await rollouts.rollout(f.org.principal, { assignmentId: assignment.id });
+    expect(waiting.counts).toMatchObject({ pending: 0, waitingForWindow: 1, total: 1 });
+    expect(waiting.edges[0].node).toMatchObject({ id: f.c1.id, state: 'WAITING_FOR_WINDOW', pendingUntil: new Date('2026-12-06T01:30:00Z') });
+    const filtered = await rollouts.rollout(f.org.principal, { assignmentId: assignment.id, state: 'WAITING_FOR_WINDOW' });
+    expect(filtered.totalCount).toBe(1);
+
+    clock.at = new Date('2026-12-06T01:45:00Z');
+    expect((await rollouts.rollout(f.org.principal, { assignmentId: assignment.id })).edges[0].node).toMatchObject({ state: 'PENDING', pendingUntil: null });
+
+    clock.at = CLOSED;
+    await assignments.update(f.org.principal, assignment.id, { enforcementAction: 'WARN', urgent: true });
+    expect((await rollouts.rollout(f.org.principal, { assignmentId: assignment.id })).edges[0].node).toMatchObject({ state: 'PENDING', pendingUntil: null });
   });
 });
