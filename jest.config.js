@@ -14,6 +14,8 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };
 const withServices = {
+  // Real services on a 2-core CI machine: a budget per test (jest's 5 s default flaked), not a timed assertion.
+  testTimeout: 30_000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 };
