@@ -30,3 +30,15 @@ describe('x509', () => {
     expect(() => issueServingCert({ ...ca, commonName: 'farpoint-agent-ca' }, 'x', ['::1'], now, 1)).toThrow('IPv6 subject alternative names are not supported: ::1');
   });
 });
+
+describe('x509 serial numbers', () => {
+  it('are positive 16-byte integers in minimal DER with no leading zero byte (each certificate verifies)', () => {
+    const ca = createCa('serial-ca', new Date(), 1);
+    const caCert = new X509Certificate(ca.certPem);
+    for (let i = 0; i < 300; i++) {
+      const cert = new X509Certificate(issueServingCert({ ...ca, commonName: 'serial-ca' }, 'agent', ['127.0.0.1'], new Date(), 1).certPem);
+      expect(cert.serialNumber).toMatch(/^[4-7][0-9A-F]{31}$/);
+      expect(cert.verify(caCert.publicKey)).toBe(true);
+    }
+  });
+});

@@ -88,7 +88,9 @@ interface CertificateSpec {
 
 function certificate(spec: CertificateSpec): string {
   const serial = randomBytes(16);
-  serial[0] &= 0x7f; // positive, at most 20 bytes (RFC 5280)
+  // Positive and minimal DER (a first byte 0x00 followed by one below 0x80 is a non-minimal encoding that
+  // verifiers refuse: about 1 certificate in 256 before), at most 20 bytes (RFC 5280).
+  serial[0] = (serial[0] & 0x3f) | 0x40;
   const extensions = spec.ca
     ? [extension('2.5.29.19', true, seq(bool(true))), extension('2.5.29.15', true, bits(Buffer.from([0x86]), 1))]
     : [
