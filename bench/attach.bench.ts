@@ -15,7 +15,7 @@ import { loadConfig } from '../src/infra/config/app-config';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { findProjectRoot } from '../src/infra/database/migrator';
 import { freePort } from '../src/dev/free-port';
-import { Child, createBenchDatabase, percentile, until } from './support';
+import { Child, createBenchDatabase, graphqlClient, percentile, until } from './support';
 import { createRootLogger } from '../src/infra/logging/logger';
 import { OrganizationService } from '../src/modules/organizations/organization.service';
 
@@ -91,18 +91,7 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     const prisma = app.get(PrismaService);
     const { adminToken } = await app.get(OrganizationService).bootstrap(`bench-attach-${stamp}`, 'Bench', 'system:bench');
-    const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-      const response = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as { data?: T; errors?: unknown };
-      if (body.errors) {
-        throw new Error(JSON.stringify(body.errors));
-      }
-      return body.data!;
-    };
+    const gql = graphqlClient(base, adminToken);
 
     const worker = new Child(
       spawn(process.execPath, [join(dist, 'worker.js')], {

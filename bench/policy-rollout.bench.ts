@@ -15,7 +15,7 @@ import { findProjectRoot } from '../src/infra/database/migrator';
 import { PrismaService } from '../src/infra/database/prisma.service';
 import { createRootLogger } from '../src/infra/logging/logger';
 import { OrganizationService } from '../src/modules/organizations/organization.service';
-import { Child, createBenchDatabase, percentile, until } from './support';
+import { Child, createBenchDatabase, graphqlClient, percentile, until } from './support';
 
 /**
  * Publish-to-enforced at the edge, end to end: the built-in "no latest tag" recipe (compiled by the
@@ -59,18 +59,7 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     const prisma = app.get(PrismaService);
     const { adminToken } = await app.get(OrganizationService).bootstrap(`bench-rollout-${stamp}`, 'Bench', 'system:bench');
-    const gql = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-      const response = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as { data?: T; errors?: unknown };
-      if (body.errors) {
-        throw new Error(JSON.stringify(body.errors));
-      }
-      return body.data!;
-    };
+    const gql = graphqlClient(base, adminToken);
     const worker = new Child(
       spawn(process.execPath, [join(dist, 'worker.js')], {
         env: {

@@ -75,3 +75,19 @@ export class Child {
     return this.exited;
   }
 }
+
+/** A GraphQL client of the benchmarks: POST /graphql with a bearer token; throws on GraphQL errors. */
+export function graphqlClient(base: string, token: string) {
+  return async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
+    const response = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: T; errors?: unknown };
+    if (body.errors) {
+      throw new Error(JSON.stringify(body.errors));
+    }
+    return body.data!;
+  };
+}
