@@ -31,6 +31,7 @@ import { OrganizationsModule } from './modules/organizations/organizations.modul
 import { ConstraintsModule } from './modules/constraints/constraints.module';
 import { AssignmentsModule } from './modules/assignments/assignments.module';
 import { PolicyTemplatesModule } from './modules/policy-templates/policy-templates.module';
+import { StagedRolloutsModule } from './modules/staged-rollouts/staged-rollouts.module';
 import { SitesModule } from './modules/sites/sites.module';
 import { ViolationsModule } from './modules/violations/violations.module';
 import { WorkspacesModule } from './modules/workspaces/workspaces.module';
@@ -64,6 +65,7 @@ const capabilities = [
   PolicyTemplatesModule,
   ConstraintsModule,
   AssignmentsModule,
+  StagedRolloutsModule,
   DesiredStateModule,
   ViolationsModule,
 ];

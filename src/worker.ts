@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   await queues.schedule(JobName.PURGE_RESOLVED_VIOLATIONS, config.VIOLATION_PURGE_EVERY_SECONDS * 1000, {});
   await queues.schedule(JobName.SWEEP_CLUSTER_HEALTH, config.HEALTH_SWEEP_EVERY_SECONDS * 1000, {});
   await queues.schedule(JobName.RECONCILE_OPERATIONS, config.OPERATIONS_RECONCILE_EVERY_SECONDS * 1000, {});
+  await queues.schedule(JobName.ADVANCE_STAGED_ROLLOUTS, config.ROLLOUT_ADVANCE_EVERY_SECONDS * 1000, {});
   // Open operations whose job a Redis restart lost, before the first scheduled pass.
   await app.get(OperationsReconciler).reconcile();
   // Built-in recipes from policies/, and compiles an API queued but could not enqueue.

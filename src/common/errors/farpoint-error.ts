@@ -18,6 +18,10 @@ export const ErrorCode = {
   POLICY_EVALUATION_FAILED: 'POLICY_EVALUATION_FAILED',
   /** An assignment would weaken a DENY assigned above it; `assignmentId` names that assignment. */
   POLICY_ASSIGNMENT_WEAKENS: 'POLICY_ASSIGNMENT_WEAKENS',
+  /** The assignment has a staged rollout in progress: abort it or let it complete before changing the assignment; `rolloutId` names it. */
+  STAGED_ROLLOUT_IN_PROGRESS: 'STAGED_ROLLOUT_IN_PROGRESS',
+  /** The staged rollout is not in a state that allows this step (e.g. resume a COMPLETED one); `state` says which it is in. */
+  STAGED_ROLLOUT_STATE: 'STAGED_ROLLOUT_STATE',
   /** Temporarily unable to serve (the database pool is saturated or unreachable): retry after Retry-After. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',

@@ -124,6 +124,8 @@ const schema = z.object({
   HEALTH_SWEEP_EVERY_SECONDS: z.coerce.number().int().min(1).default(10),
   // How often the worker queues again the open operations whose job Redis no longer has (the outbox).
   OPERATIONS_RECONCILE_EVERY_SECONDS: z.coerce.number().int().min(1).default(30),
+  // How often the worker takes one step of each RUNNING staged rollout (release the next wave, halt, complete).
+  ROLLOUT_ADVANCE_EVERY_SECONDS: z.coerce.number().int().min(1).default(10),
   // Policies (src/modules/policy-templates). The opa binary the worker compiles with (and the API, for
   // evaluatePolicy on unsaved Rego); default: opa in FARPOINT_TOOLS_BIN when set, else opa on PATH.
   OPA_PATH: z.string().min(1).optional(),

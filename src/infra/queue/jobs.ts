@@ -16,6 +16,7 @@ export const JobName = {
   SWEEP_CLUSTER_HEALTH: 'clusters.health-sweep',
   COMPILE_POLICY_VERSION: 'policies.compile',
   RECONCILE_OPERATIONS: 'operations.reconcile',
+  ADVANCE_STAGED_ROLLOUTS: 'staged-rollouts.advance',
 } as const;
 export type JobName = (typeof JobName)[keyof typeof JobName];
 
@@ -26,6 +27,7 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   [JobName.SWEEP_CLUSTER_HEALTH]: QueueName.MAINTENANCE,
   [JobName.COMPILE_POLICY_VERSION]: QueueName.POLICY,
   [JobName.RECONCILE_OPERATIONS]: QueueName.MAINTENANCE,
+  [JobName.ADVANCE_STAGED_ROLLOUTS]: QueueName.MAINTENANCE,
 };
 
 export interface JobPayloads {
@@ -37,4 +39,5 @@ export interface JobPayloads {
   /** jobId is the version id: a version is queued once, however often it is asked for. */
   [JobName.COMPILE_POLICY_VERSION]: { versionId: string };
   [JobName.RECONCILE_OPERATIONS]: Record<string, never>;
+  [JobName.ADVANCE_STAGED_ROLLOUTS]: Record<string, never>;
 }

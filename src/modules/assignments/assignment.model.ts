@@ -3,6 +3,7 @@ import { ConnectionType, OrderByInput, PageArgs } from '../../common/graphql/pag
 import type { Constraint, PolicyAssignment } from '../../generated/prisma/client';
 import { EnforcementAction, PolicyScope } from '../../generated/prisma/enums';
 import { ConstraintModel } from '../constraints/constraint.model';
+import { StagedRolloutInput } from '../staged-rollouts/staged-rollout.model';
 
 registerEnumType(PolicyScope, {
   name: 'PolicyScope',
@@ -56,6 +57,8 @@ export class AssignPolicyInput {
   @Field(() => [String], { nullable: true, description: 'Default: farpoint-system and kube-system.' }) excludedNamespaces?: string[];
   @Field(() => EnforcementAction, { nullable: true, description: "Default: the constraint's." }) enforcementAction?: EnforcementAction;
   @Field({ nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows (default false: at the next window)." }) urgent?: boolean;
+  @Field(() => StagedRolloutInput, { nullable: true, description: 'Roll the new assignment out in waves (default: to every cluster it reaches at once).' })
+  rollout?: StagedRolloutInput;
 }
 
 @InputType()
@@ -65,6 +68,11 @@ export class UpdatePolicyAssignmentInput {
   @Field(() => [String], { nullable: true, description: 'Replaces the excluded namespaces.' }) excludedNamespaces?: string[];
   @Field(() => EnforcementAction, { nullable: true, description: "null: the constraint's own action." }) enforcementAction?: EnforcementAction | null;
   @Field({ nullable: true, description: "Urgent: clusters take it at once, outside their site's maintenance windows (default false: at the next window)." }) urgent?: boolean;
+  @Field(() => StagedRolloutInput, {
+    nullable: true,
+    description: 'Roll the change out in waves; clusters of unreleased waves keep the assignment as it was (default: every cluster at once).',
+  })
+  rollout?: StagedRolloutInput;
 }
 
 @ObjectType({ description: 'A policy in force at a cluster or namespace, and where it came from.' })

@@ -80,6 +80,17 @@ export class AssignmentRepository {
     return tx.policyAssignment.findFirst({ where: { organizationId, id } });
   }
 
+  /** The assignment, locked for this transaction: a change and a staged rollout's start or abort never interleave. */
+  async lockIn(tx: Tx, organizationId: string, id: string): Promise<PolicyAssignment | null> {
+    if (!isUuid(id)) {
+      return null;
+    }
+    const rows = await tx.$queryRaw<{ id: string }[]>(
+      Prisma.sql`SELECT "id" FROM "PolicyAssignment" WHERE "id" = ${id}::uuid AND "organizationId" = ${organizationId}::uuid FOR UPDATE`,
+    );
+    return rows.length ? tx.policyAssignment.findUnique({ where: { id } }) : null;
+  }
+
   /** Whether the site, group, cluster or workspace is one of the organization's. */
   async scopeExistsIn(tx: Tx, organizationId: string, scope: Exclude<PolicyScope, 'ORGANIZATION'>, id: string): Promise<boolean> {
     if (!isUuid(id)) {

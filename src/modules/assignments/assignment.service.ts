@@ -12,6 +12,9 @@ import { EventRecorder } from '../events/event.recorder';
 import { PolicyTemplateRepository } from '../policy-templates/policy-template.repository';
 import { PolicyErrors } from '../policy-templates/policy.errors';
 import { GenerationRepository } from '../desired-state/generation.repository';
+import { AssignmentRevision, revisionOf } from '../staged-rollouts/assignment-revision';
+import { StagedRolloutErrors } from '../staged-rollouts/staged-rollout.errors';
+import { StagedRolloutService } from '../staged-rollouts/staged-rollout.service';
 import { AssignmentErrors } from './assignment.errors';
 import { AssignPolicyInput, EffectivePolicy, PolicyAssignmentSortField, PolicyAssignmentsArgs, UpdatePolicyAssignmentInput } from './assignment.model';
 import { AssignmentReach, AssignmentRepository, AssignmentWithSource, SCOPE_COLUMN } from './assignment.repository';
@@ -90,6 +93,7 @@ export class AssignmentService {
     private readonly transactions: TransactionRunner,
     private readonly events: EventRecorder,
     private readonly generations: GenerationRepository,
+    private readonly stagedRollouts: StagedRolloutService,
   ) {}
 
   async list(principal: Principal, args: PolicyAssignmentsArgs): Promise<Connection<PolicyAssignment>> {
@@ -153,7 +157,8 @@ export class AssignmentService {
         createdBy: actorOf(principal),
       });
       const urgent = input.urgent ?? false;
-      const bumped = await this.generations.bumpReaches(tx, org, [assignment], { urgent });
+      const staged = input.rollout ? await this.stagedRollouts.start(tx, principal, { assignment, previous: null, input: input.rollout, urgent }) : null;
+      const bumped = staged ? staged.bumped : await this.generations.bumpReaches(tx, org, [assignment], { urgent });
       await this.record(tx, principal, assignment, EventType.PolicyAssigned, `Constraint ${constraint.name} assigned to ${assignment.scope} ${input.scopeId} (${action})`, {
         constraintId: constraint.id,
         scope: assignment.scope,
@@ -161,8 +166,9 @@ export class AssignmentService {
         enforcementAction: action,
         clustersAffected: bumped.length,
         urgent,
+        ...(staged ? { stagedRolloutId: staged.rollout.id } : {}),
       });
-      return assignment;
+      return staged ? { ...assignment, activeRolloutId: staged.rollout.id } : assignment;
     });
   }
 
@@ -172,9 +178,12 @@ export class AssignmentService {
     const excludedNamespaces = excluded(input.excludedNamespaces, 'input.excludedNamespaces');
     const org = principal.organizationId;
     return this.transactions.run(async (tx) => {
-      const current = await this.assignments.findIn(tx, org, id);
+      const current = await this.assignments.lockIn(tx, org, id);
       if (!current) {
         throw FarpointError.notFound('PolicyAssignment', id);
+      }
+      if (current.activeRolloutId) {
+        throw StagedRolloutErrors.inProgress(current.id, current.activeRolloutId);
       }
       const constraint = await this.constraints.findIn(tx, org, current.constraintId);
       if (!constraint) {
@@ -190,7 +199,8 @@ export class AssignmentService {
       await this.assertNotWeakening(tx, org, constraint.id, { ...current, labelSelector: next.labelSelector }, action, current.id, 'input.enforcementAction');
       const assignment = await this.assignments.update(tx, id, next);
       const urgent = input.urgent ?? false;
-      const bumped = await this.generations.bumpReaches(tx, org, [current, assignment], { urgent });
+      const staged = input.rollout ? await this.stagedRollouts.start(tx, principal, { assignment, previous: revisionOf(current), input: input.rollout, urgent }) : null;
+      const bumped = staged ? staged.bumped : await this.generations.bumpReaches(tx, org, [current, assignment], { urgent });
       await this.record(
         tx,
         principal,
@@ -199,23 +209,27 @@ export class AssignmentService {
         `Assignment of constraint ${constraint.name} to ${current.scope} ${scopeIdOf(current)} updated`,
         {
           changed: Object.keys(input)
-            .filter((k) => k !== 'urgent')
+            .filter((k) => k !== 'urgent' && k !== 'rollout')
             .sort(),
           enforcementAction: action,
           clustersAffected: bumped.length,
           urgent,
+          ...(staged ? { stagedRolloutId: staged.rollout.id } : {}),
         },
       );
-      return assignment;
+      return staged ? { ...assignment, activeRolloutId: staged.rollout.id } : assignment;
     });
   }
 
   async unassign(principal: Principal, id: string, urgent = false): Promise<PolicyAssignment> {
     const org = principal.organizationId;
     return this.transactions.run(async (tx) => {
-      const current = await this.assignments.findIn(tx, org, id);
+      const current = await this.assignments.lockIn(tx, org, id);
       if (!current) {
         throw FarpointError.notFound('PolicyAssignment', id);
+      }
+      if (current.activeRolloutId) {
+        throw StagedRolloutErrors.inProgress(current.id, current.activeRolloutId);
       }
       const bumped = await this.generations.bumpReaches(tx, org, [current], { urgent });
       await this.assignments.delete(tx, id);
@@ -240,15 +254,25 @@ export class AssignmentService {
   /**
    * The assignments in effect on a cluster: those of the organization, its site, its group, itself and
    * the workspaces of its namespaces, narrowed by their cluster label selectors. effectivePolicies and
-   * the desired state both start here.
+   * the desired state both start here. `held`: assignments the cluster must still see as they were
+   * (a staged rollout has not released its wave; null: not at all), applied before the selectors.
    */
-  async assignmentsInEffect(organizationId: string, cluster: ClusterPlace): Promise<AssignmentWithSource[]> {
+  async assignmentsInEffect(organizationId: string, cluster: ClusterPlace, held?: Map<string, AssignmentRevision | null>): Promise<AssignmentWithSource[]> {
     const rows = await this.assignments.atScopes(organizationId, [
       ...this.clusterScopes(cluster),
       { scope: 'WORKSPACE', workspace: { namespaces: { some: { clusterId: cluster.id } } } },
     ]);
     const labels = cluster.labels as Record<string, string>;
-    return rows.filter((a) => matchesLabels(parseLabelSelector(a.labelSelector), labels));
+    const asSeen = held?.size
+      ? rows.flatMap((a) => {
+          if (!held.has(a.id)) {
+            return [a];
+          }
+          const previous = held.get(a.id);
+          return previous ? [{ ...a, ...previous }] : [];
+        })
+      : rows;
+    return asSeen.filter((a) => matchesLabels(parseLabelSelector(a.labelSelector), labels));
   }
 
   /** What applies in the namespace: its cluster's chain and its workspace, narrowed by namespace selectors and exclusions. */

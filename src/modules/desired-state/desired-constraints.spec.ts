@@ -14,6 +14,7 @@ function assignment(fields: Partial<PolicyAssignment> = {}, constraint: Partial<
     groupId: null,
     clusterId: null,
     workspaceId: null,
+    activeRolloutId: null,
     labelSelector: '',
     namespaceSelector: '',
     excludedNamespaces: [],

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { Clock } from '../../common/time/clock';
 import { AssignmentsModule } from '../assignments/assignments.module';
+import { StagedRolloutsModule } from '../staged-rollouts/staged-rollouts.module';
 import { DesiredStateRepository } from './desired-state.repository';
 import { DesiredStateService } from './desired-state.service';
 import { GenerationsModule } from './generations.module';
@@ -10,7 +11,7 @@ import { RolloutService } from './rollout.service';
 
 /** Desired state per cluster: what its agent pulls (the agent gateway serves it) and the rollout of assignments. */
 @Module({
-  imports: [AssignmentsModule, GenerationsModule],
+  imports: [AssignmentsModule, GenerationsModule, StagedRolloutsModule],
   providers: [Clock, DesiredStateRepository, DesiredStateService, RolloutRepository, RolloutService, RolloutResolver],
   exports: [DesiredStateService],
 })

@@ -3,6 +3,7 @@ import { Clock } from '../../common/time/clock';
 import { BundleSha256Schema, DesiredStateFull, DesiredStateQuerySchema, DesiredStateResponse, InventoryKind } from '../../protocol';
 import { AgentGatewayErrors as E } from '../agent-gateway/agent-gateway.errors';
 import { AssignmentService } from '../assignments/assignment.service';
+import { StagedRolloutService } from '../staged-rollouts/staged-rollout.service';
 import { CompiledVersion, desiredConstraints } from './desired-constraints';
 import { DesiredStateRepository } from './desired-state.repository';
 import type { MaintenanceWindow } from '../sites/maintenance-windows';
@@ -18,6 +19,7 @@ export class DesiredStateService {
   constructor(
     private readonly repository: DesiredStateRepository,
     private readonly assignments: AssignmentService,
+    private readonly stagedRollouts: StagedRolloutService,
     private readonly clock: Clock,
   ) {}
 
@@ -75,7 +77,9 @@ export class DesiredStateService {
     if (!cluster) {
       throw E.credentialInvalid();
     }
-    const inEffect = await this.assignments.assignmentsInEffect(cluster.organizationId, cluster);
+    // Clusters of waves a staged rollout has not released keep those assignments as they were.
+    const held = await this.stagedRollouts.heldRevisions(cluster.organizationId, cluster.id);
+    const inEffect = await this.assignments.assignmentsInEffect(cluster.organizationId, cluster, held);
     const versionIds = [...new Set(inEffect.map((a) => a.constraint.templateVersionId))];
     const workspaceIds = [...new Set(inEffect.flatMap((a) => (a.workspaceId ? [a.workspaceId] : [])))];
     const [versions, namespaces] = await Promise.all([

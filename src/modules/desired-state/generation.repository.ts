@@ -67,6 +67,31 @@ export class GenerationRepository {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * The clusters of one wave of a staged rollout, as it is released: its members (StagedRolloutCluster),
+   * and for the last wave also the clusters the rollout reaches that joined after it started (no row).
+   */
+  async bumpRolloutWave(
+    tx: Tx,
+    organizationId: string,
+    wave: { rolloutId: string; index: number; last: boolean; reaches: AssignmentReach[] },
+    options: BumpOptions = {},
+  ): Promise<string[]> {
+    const member = Prisma.sql`SELECT 1 FROM "StagedRolloutCluster" m WHERE m."rolloutId" = ${wave.rolloutId}::uuid AND m."clusterId" = c."id"`;
+    const joinedLater =
+      wave.last && wave.reaches.length
+        ? Prisma.sql`OR (NOT EXISTS (${member}) AND (${Prisma.join(
+            wave.reaches.map((r) => Prisma.sql`(${reachSql(r)})`),
+            ' OR ',
+          )}))`
+        : Prisma.empty;
+    const rows = await tx.$queryRaw<{ id: string }[]>(Prisma.sql`
+      UPDATE "Cluster" c SET ${bumpSet(options)}
+      WHERE c."organizationId" = ${organizationId}::uuid AND (EXISTS (${member} AND m."wave" = ${wave.index}) ${joinedLater})
+      RETURNING c."id"`);
+    return rows.map((r) => r.id);
+  }
+
   /** The clusters themselves (moved to another site or group, labels changed). */
   async bumpClusters(tx: Tx, organizationId: string, clusterIds: string[]): Promise<string[]> {
     if (clusterIds.length === 0) {

@@ -32,7 +32,7 @@ const REGISTERED = Prisma.join([...AGENT_REGISTERED_PHASES].map((p) => Prisma.sq
  * with no urgent change since is WAITING_FOR_WINDOW (the desired-state endpoint holds it back:
  * generationToServe); else PENDING.
  */
-function stateSql(closedSiteIds: string[]): Prisma.Sql {
+export function clusterRolloutStateSql(closedSiteIds: string[] = []): Prisma.Sql {
   const waiting = closedSiteIds.length
     ? Prisma.sql`WHEN c."siteId" IN (${Prisma.join(closedSiteIds.map((id) => Prisma.sql`${id}::uuid`))}) AND c."appliedDesiredStateGeneration" IS NOT NULL
         AND (c."urgentDesiredStateGeneration" IS NULL OR c."urgentDesiredStateGeneration" <= c."appliedDesiredStateGeneration") THEN 'WAITING_FOR_WINDOW'`
@@ -70,7 +70,7 @@ export class RolloutRepository {
     page: PageRequest,
     closedSiteIds: string[] = [],
   ): Promise<{ rows: RolloutRow[]; total: number; counts: Record<RolloutState, number> }> {
-    const reached = Prisma.sql`FROM (SELECT c.*, ${stateSql(closedSiteIds)} AS "state" FROM "Cluster" c WHERE c."organizationId" = ${a.organizationId}::uuid AND (${reachSql(a)})) r`;
+    const reached = Prisma.sql`FROM (SELECT c.*, ${clusterRolloutStateSql(closedSiteIds)} AS "state" FROM "Cluster" c WHERE c."organizationId" = ${a.organizationId}::uuid AND (${reachSql(a)})) r`;
     const filter = state ? Prisma.sql`WHERE r."state" = ${state}` : Prisma.sql`WHERE TRUE`;
     const after = page.after ? Prisma.sql`AND (r."name", r."id") > (${String(page.after.sortValue)}, ${page.after.id}::uuid)` : Prisma.empty;
     const [rows, counted] = await Promise.all([

@@ -61,6 +61,15 @@ export const EventType = {
   PolicyUnassigned: 'PolicyUnassigned',
   /** An agent's admission.summary: the webhook's refusals, warnings and dry-run refusals of one window (on the Cluster). */
   PolicyAdmissionSummary: 'PolicyAdmissionSummary',
+  // Staged rollouts of an assignment change (on the StagedRollout)
+  StagedRolloutStarted: 'StagedRolloutStarted',
+  StagedRolloutWaveReleased: 'StagedRolloutWaveReleased',
+  /** Failed applies or admission refusals in the released waves passed a threshold (WARNING). */
+  StagedRolloutHalted: 'StagedRolloutHalted',
+  StagedRolloutPaused: 'StagedRolloutPaused',
+  StagedRolloutResumed: 'StagedRolloutResumed',
+  StagedRolloutAborted: 'StagedRolloutAborted',
+  StagedRolloutCompleted: 'StagedRolloutCompleted',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
@@ -78,5 +87,6 @@ export const EventObjectKind = {
   PolicyTemplateVersion: 'PolicyTemplateVersion',
   Constraint: 'Constraint',
   PolicyAssignment: 'PolicyAssignment',
+  StagedRollout: 'StagedRollout',
 } as const;
 export type EventObjectKind = (typeof EventObjectKind)[keyof typeof EventObjectKind];

@@ -5,6 +5,9 @@ import { FarpointError } from '../../../src/common/errors/farpoint-error';
 import type { Cluster, ClusterGroup, Constraint, EnforcementAction, Namespace, Site, Workspace } from '../../../src/generated/prisma/client';
 import { AssignmentRepository } from '../../../src/modules/assignments/assignment.repository';
 import { AssignmentService } from '../../../src/modules/assignments/assignment.service';
+import { Clock } from '../../../src/common/time/clock';
+import { StagedRolloutRepository } from '../../../src/modules/staged-rollouts/staged-rollout.repository';
+import { StagedRolloutService } from '../../../src/modules/staged-rollouts/staged-rollout.service';
 import { ConstraintRepository } from '../../../src/modules/constraints/constraint.repository';
 import { PolicyTemplateRepository } from '../../../src/modules/policy-templates/policy-template.repository';
 import { TestData, type TestOrganization } from '../support/factories';
@@ -17,7 +20,18 @@ let data: TestData;
 let counter = 0;
 
 beforeAll(async () => {
-  svc = await createServiceModule({ providers: [AssignmentService, GenerationRepository, AssignmentRepository, ConstraintRepository, PolicyTemplateRepository] });
+  svc = await createServiceModule({
+    providers: [
+      AssignmentService,
+      GenerationRepository,
+      AssignmentRepository,
+      ConstraintRepository,
+      PolicyTemplateRepository,
+      StagedRolloutService,
+      StagedRolloutRepository,
+      Clock,
+    ],
+  });
   service = svc.get(AssignmentService);
   data = new TestData(svc.prisma);
 }, 30_000);

@@ -1,9 +1,8 @@
 // Desired state through the service tier on the real Postgres: every change that affects a cluster bumps
 // its generation (and no other cluster's), in the transaction of the change; the state a cluster's agent
 // pulls is computed from the assignments in effect, one constraint per constraint with the strongest action.
-import { createHash } from 'node:crypto';
 import { AgentProtocolError } from '../../../src/protocol';
-import type { Cluster, ClusterGroup, Constraint, EnforcementAction, Namespace, Prisma, PolicyTemplateVersion, Site, Workspace } from '../../../src/generated/prisma/client';
+import type { Cluster, ClusterGroup, EnforcementAction, Namespace, Prisma, Site, Workspace } from '../../../src/generated/prisma/client';
 import { QueueGateway } from '../../../src/infra/queue/queue.gateway';
 import { Clock } from '../../../src/common/time/clock';
 import type { MaintenanceWindow } from '../../../src/modules/sites/maintenance-windows';
@@ -25,6 +24,8 @@ import { NamespaceService } from '../../../src/modules/namespaces/namespace.serv
 import { PolicyTemplateRepository } from '../../../src/modules/policy-templates/policy-template.repository';
 import { PolicyTemplateService } from '../../../src/modules/policy-templates/policy-template.service';
 import { SiteRepository } from '../../../src/modules/sites/site.repository';
+import { StagedRolloutRepository } from '../../../src/modules/staged-rollouts/staged-rollout.repository';
+import { StagedRolloutService } from '../../../src/modules/staged-rollouts/staged-rollout.service';
 import { WorkspaceRepository } from '../../../src/modules/workspaces/workspace.repository';
 import { TestData, type TestOrganization } from '../support/factories';
 import { RecordingQueue } from '../support/fakes';
@@ -45,6 +46,8 @@ beforeAll(async () => {
       DesiredStateRepository,
       RolloutService,
       RolloutRepository,
+      StagedRolloutService,
+      StagedRolloutRepository,
       GenerationRepository,
       AssignmentService,
       AssignmentRepository,
@@ -120,48 +123,8 @@ async function fleet(): Promise<Fleet> {
 }
 
 /** A compiled, published version with a bundle of its own, and a constraint on it. */
-async function compiledConstraint(
-  org: TestOrganization,
-  action: EnforcementAction = 'DENY',
-  fields: { match?: object; parameters?: object; syncKinds?: object[] } = {},
-): Promise<{ constraint: Constraint; version: PolicyTemplateVersion; sha256: string; wasm: Buffer }> {
-  const n = ++counter;
-  const kind = `K8sDesired${n}`;
-  const wasm = Buffer.from(`\0asm fake bundle ${n}`);
-  const sha256 = createHash('sha256').update(wasm).digest('hex');
-  await svc.prisma.policyBundle.create({ data: { sha256, wasm, size: wasm.byteLength } });
-  const template = await svc.prisma.policyTemplate.create({ data: { organizationId: org.id, name: kind.toLowerCase(), kind, createdBy: 'test' } });
-  const version = await svc.prisma.policyTemplateVersion.create({
-    data: {
-      templateId: template.id,
-      version: 1,
-      kind,
-      title: kind,
-      rego: 'package x',
-      sourceHash: `h${n}`,
-      lifecycle: 'PUBLISHED',
-      compileStatus: 'COMPILED',
-      entrypoint: `${kind.toLowerCase()}/violation`,
-      bundleSha256: sha256,
-      parametersSchema: { type: 'object', properties: { tags: { type: 'array', items: { type: 'string' } } } },
-      syncKinds: fields.syncKinds ?? [],
-      createdBy: 'test',
-    },
-  });
-  const constraint = await svc.prisma.constraint.create({
-    data: {
-      organizationId: org.id,
-      name: `c-${n}`,
-      kind,
-      templateVersionId: version.id,
-      enforcementAction: action,
-      match: fields.match ?? {},
-      parameters: fields.parameters ?? {},
-      createdBy: 'test',
-    },
-  });
-  return { constraint, version, sha256, wasm };
-}
+const compiledConstraint = (org: TestOrganization, action: EnforcementAction = 'DENY', fields: { match?: object; parameters?: object; syncKinds?: object[] } = {}) =>
+  data.compiledConstraint(org, action, fields);
 
 async function generations(...clusters: Cluster[]): Promise<number[]> {
   return Promise.all(clusters.map(async (c) => (await data.reload(c)).desiredStateGeneration));

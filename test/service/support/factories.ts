@@ -10,9 +10,21 @@
 //   const events = await data.eventsOf(cluster.id);         // oldest first
 //
 // Bulk rows for one organization: org.seed is a DbSeed (test/support/factories.ts).
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Principal } from '../../../src/common/graphql/request-context';
-import type { AgentCredential, Cluster, ClusterGroup, ClusterOperation, Event, Prisma, RegistrationToken, Site } from '../../../src/generated/prisma/client';
+import type {
+  AgentCredential,
+  Cluster,
+  ClusterGroup,
+  ClusterOperation,
+  Constraint,
+  EnforcementAction,
+  Event,
+  PolicyTemplateVersion,
+  Prisma,
+  RegistrationToken,
+  Site,
+} from '../../../src/generated/prisma/client';
 import type { ClusterHealth, ClusterPhase } from '../../../src/generated/prisma/enums';
 import type { PrismaService } from '../../../src/infra/database/prisma.service';
 import { DbSeed } from '../../support/factories';
@@ -97,6 +109,49 @@ export class TestData {
   }
 
   /** Events about one object, oldest first (one transaction's Events may share a millisecond: compare types as sets there). */
+  /** A compiled, published template version with a (fake) bundle of its own, and a constraint on it. */
+  async compiledConstraint(
+    org: Ref,
+    action: EnforcementAction = 'DENY',
+    fields: { match?: object; parameters?: object; syncKinds?: object[] } = {},
+  ): Promise<{ constraint: Constraint; version: PolicyTemplateVersion; sha256: string; wasm: Buffer }> {
+    const kind = `K8sDesired${String(++this.counter).padStart(6, '0')}`;
+    const wasm = Buffer.from(`\0asm fake bundle ${kind}`);
+    const sha256 = createHash('sha256').update(wasm).digest('hex');
+    await this.prisma.policyBundle.create({ data: { sha256, wasm, size: wasm.byteLength } });
+    const template = await this.prisma.policyTemplate.create({ data: { organizationId: org.id, name: kind.toLowerCase(), kind, createdBy: 'test' } });
+    const version = await this.prisma.policyTemplateVersion.create({
+      data: {
+        templateId: template.id,
+        version: 1,
+        kind,
+        title: kind,
+        rego: 'package x',
+        sourceHash: `h-${kind}`,
+        lifecycle: 'PUBLISHED',
+        compileStatus: 'COMPILED',
+        entrypoint: `${kind.toLowerCase()}/violation`,
+        bundleSha256: sha256,
+        parametersSchema: { type: 'object', properties: { tags: { type: 'array', items: { type: 'string' } } } },
+        syncKinds: fields.syncKinds ?? [],
+        createdBy: 'test',
+      },
+    });
+    const constraint = await this.prisma.constraint.create({
+      data: {
+        organizationId: org.id,
+        name: this.next('c'),
+        kind,
+        templateVersionId: version.id,
+        enforcementAction: action,
+        match: fields.match ?? {},
+        parameters: fields.parameters ?? {},
+        createdBy: 'test',
+      },
+    });
+    return { constraint, version, sha256, wasm };
+  }
+
   eventsOf(objectId: string): Promise<Event[]> {
     return this.prisma.event.findMany({ where: { objectId }, orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }] });
   }
