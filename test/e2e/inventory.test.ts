@@ -500,6 +500,39 @@ describe('policy assignments', () => {
       ['PolicyUnassigned', 'PolicyAssignmentUpdated', 'PolicyAssigned'],
       ['assignPolicy', 'updatePolicyAssignment', 'unassignPolicy'],
     );
+
+    // A staged rollout: started with the assignment, paused, resumed and aborted, each step an Event on it.
+    const staged = (
+      await api.gqlOk(bot, 'mutation($in: AssignPolicyInput!) { assignPolicy(input: $in) { id activeRollout { id state } } }', {
+        in: { constraintId: constraint.id, scope: 'CLUSTER_GROUP', scopeId: groupA.id, rollout: { waves: [{ name: 'canary', clusterSelector: 'canary=true' }] } },
+      })
+    ).assignPolicy;
+    const rolloutId = staged.activeRollout.id;
+    expect(staged.activeRollout.state).toBe('RUNNING');
+    for (const step of ['pauseStagedRollout', 'resumeStagedRollout', 'abortStagedRollout']) {
+      await api.gqlOk(bot, `mutation($id: ID!) { ${step}(id: $id) { id } }`, { id: rolloutId });
+      eventsChecked.add(step);
+    }
+    // Start and first wave commit together (same timestamp): compare as a set, the people's steps in order.
+    const rolloutEvents = (
+      await api.gqlOk<{ events: { edges: { node: EventRow }[] } }>(
+        admin,
+        'query($id: ID) { events(objectId: $id, first: 100) { edges { node { type actor objectKind objectId message data } } } }',
+        {
+          id: rolloutId,
+        },
+      )
+    ).events.edges.map((e) => e.node);
+    expect(rolloutEvents.slice(0, 3).map((e) => e.type)).toEqual(['StagedRolloutAborted', 'StagedRolloutResumed', 'StagedRolloutPaused']);
+    expect(rolloutEvents.map((e) => e.type).sort()).toEqual([
+      'StagedRolloutAborted',
+      'StagedRolloutPaused',
+      'StagedRolloutResumed',
+      'StagedRolloutStarted',
+      'StagedRolloutWaveReleased',
+    ]);
+    expect(rolloutEvents.every((e) => e.actor === 'token:ci-bot' && e.objectKind === 'StagedRollout' && e.objectId === rolloutId)).toBe(true);
+    expect(await api.prisma.policyAssignment.findUnique({ where: { id: staged.id } })).toBeNull();
   }, 60_000);
 });
 

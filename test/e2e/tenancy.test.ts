@@ -56,7 +56,8 @@ type Kind =
   | 'PolicyTemplate'
   | 'PolicyTemplateVersion'
   | 'Constraint'
-  | 'PolicyAssignment';
+  | 'PolicyAssignment'
+  | 'StagedRollout';
 
 interface Case {
   /** The least role the operation needs (its @RequireRole). */
@@ -103,6 +104,7 @@ const CASES: Record<string, Case> = {
         'PolicyTemplateVersion',
         'Constraint',
         'PolicyAssignment',
+        'StagedRollout',
       ],
     },
   },
@@ -161,6 +163,11 @@ const CASES: Record<string, Case> = {
   'Mutation.updatePolicyAssignment': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
   'Mutation.unassignPolicy': { role: 'EDITOR', ids: { id: 'PolicyAssignment' } },
   'Query.policyAssignmentRollout': { role: 'VIEWER', ids: { assignmentId: 'PolicyAssignment' } },
+  'Query.stagedRollouts': { role: 'VIEWER', ids: { assignmentId: 'PolicyAssignment' } },
+  'Query.stagedRollout': { role: 'VIEWER', ids: { id: 'StagedRollout' } },
+  'Mutation.pauseStagedRollout': { role: 'EDITOR', ids: { id: 'StagedRollout' } },
+  'Mutation.resumeStagedRollout': { role: 'EDITOR', ids: { id: 'StagedRollout' } },
+  'Mutation.abortStagedRollout': { role: 'EDITOR', ids: { id: 'StagedRollout' } },
   'Subscription.policyTemplateVersionCompiled': { role: 'VIEWER', ids: { templateId: 'PolicyTemplate' } },
   'Query.violations': {
     role: 'VIEWER',
@@ -246,6 +253,11 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return '02:30';
         case 'timeZone':
           return 'Europe/Berlin';
+        // A staged rollout's wave (its percent is left out: a wave takes one of the two).
+        case 'clusterSelector':
+          return 'tier=edge';
+        case 'reason':
+          return 'Walked by the tenancy test';
         default:
           throw new Error(`tenancy walk: no value for String ${where}; add one to scalarValue() in ${__filename}`);
       }
@@ -266,6 +278,14 @@ function scalarValue(type: string, name: string, where: string, mode: Mode, oper
           return 5;
         case 'durationMinutes':
           return 90;
+        case 'percent':
+          return undefined;
+        case 'maxFailedClusters':
+          return 1;
+        case 'maxAdmissionRefusals':
+          return 10;
+        case 'soakSeconds':
+          return 0;
         default:
           throw new Error(`tenancy walk: no value for Int ${where}; add one to scalarValue() in ${__filename}`);
       }
@@ -667,11 +687,32 @@ async function freshB(kind: Kind): Promise<string> {
       const constraintId = await freshB('Constraint');
       return (await api.prisma.policyAssignment.create({ data: { organizationId: orgB, constraintId, scope: 'ORGANIZATION', createdBy: 'test:tenancy' } })).id;
     }
+    // HALTED: it can be paused, resumed and aborted.
+    case 'StagedRollout': {
+      const assignmentId = await freshB('PolicyAssignment');
+      const revision = { labelSelector: '', namespaceSelector: '', excludedNamespaces: [], enforcementAction: null };
+      const rollout = await api.prisma.stagedRollout.create({
+        data: {
+          organizationId: orgB,
+          assignmentId,
+          previous: revision,
+          target: { ...revision, enforcementAction: 'DENY' },
+          waves: [{ name: 'rest', clusterSelector: null, percent: 100 }],
+          state: 'HALTED',
+          reason: 'walk',
+          waveReleasedAt: new Date(),
+          countsSince: new Date(),
+          createdBy: 'test:tenancy',
+        },
+      });
+      await api.prisma.policyAssignment.update({ where: { id: assignmentId }, data: { activeRolloutId: rollout.id } });
+      return rollout.id;
+    }
   }
 }
 
 /** Org A's template, version and constraint, made through the API. */
-async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>, 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint' | 'PolicyAssignment'>> {
+async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>, 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint' | 'PolicyAssignment' | 'StagedRollout'>> {
   const imported = await api.gqlOk(token, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', {
     y: WALK_TEMPLATE('K8sAlphaLabels'),
   });
@@ -681,11 +722,16 @@ async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>
   const assigned = await api.gqlOk(token, 'mutation($in: AssignPolicyInput!) { assignPolicy(input: $in) { id } }', {
     in: { constraintId: constraint.createConstraint.id, scope: 'ORGANIZATION', scopeId: orgA },
   });
+  // A second assignment, rolled out in waves: org A's staged rollout.
+  const staged = await api.gqlOk(token, 'mutation($in: AssignPolicyInput!) { assignPolicy(input: $in) { activeRollout { id } } }', {
+    in: { constraintId: constraint.createConstraint.id, scope: 'ORGANIZATION', scopeId: orgA, enforcementAction: 'DENY', rollout: { waves: [{ name: 'canary', clusterSelector: 'tier=edge' }] } },
+  });
   return {
     PolicyTemplate: imported.importConstraintTemplate.template.id,
     PolicyTemplateVersion: imported.importConstraintTemplate.version.id,
     Constraint: constraint.createConstraint.id,
     PolicyAssignment: assigned.assignPolicy.id,
+    StagedRollout: staged.assignPolicy.activeRollout.id,
   };
 }
 

@@ -23,7 +23,7 @@ export class StagedRolloutResolver {
     return this.service.get(principal, id);
   }
 
-  @Mutation(() => StagedRolloutModel, { description: 'RUNNING → PAUSED: no further wave is released until resumed; released waves keep the change.' })
+  @Mutation(() => StagedRolloutModel, { description: 'RUNNING or HALTED → PAUSED: no further wave is released until resumed; released waves keep the change.' })
   @RequireRole(Role.EDITOR)
   async pauseStagedRollout(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string) {
     await this.service.pause(principal, id);

@@ -132,10 +132,11 @@ export class StagedRolloutService {
     return { rollout, bumped };
   }
 
+  /** A halted rollout can be paused too: a person takes it over (and its halt reason is kept). */
   async pause(principal: Principal, id: string): Promise<StagedRollout> {
-    return this.step(principal, id, 'paused', ['RUNNING'], async (tx, r) => {
+    return this.step(principal, id, 'paused', ['RUNNING', 'HALTED'], async (tx, r) => {
       const paused = await this.rollouts.update(tx, r.id, { state: 'PAUSED' });
-      await this.record(tx, principal, r, EventType.StagedRolloutPaused, `Staged rollout ${r.id} paused`);
+      await this.record(tx, principal, r, EventType.StagedRolloutPaused, `Staged rollout ${r.id} paused (was ${r.state})`, { from: r.state });
       return paused;
     });
   }

@@ -7,18 +7,13 @@
 // the group of cluster A only: a Pod with nginx:latest is refused in A with the policy's message and
 // admitted in B, and the assignment's rollout shows A IN_SYNC. A tampered bundle is the desired-state
 // loop's unit spec (a fake API answering other bytes); here every byte comes from the real API.
-import { AdmissionregistrationV1Api, KubernetesObjectApi, PatchStrategy, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { AdmissionregistrationV1Api, type V1Pod } from '@kubernetes/client-node';
 import { AgentObjectNames } from '../../../src/agent-install/names';
 import { KubeHarness, locateTools, type HarnessCluster, type ToolPaths } from '../../../src/dev/kube-harness';
-import { attachByLink, createGroup, createSite, type Farpoint, freePort, startFarpoint, waitFor, waitForCluster } from '../attach/support/farpoint';
-import { type AgentHandle, killAllChildren, type Proc, removeAgentState, startAgent } from '../attach/support/processes';
+import { createSite, type Farpoint, freePort, startFarpoint, waitFor, waitForCluster } from '../attach/support/farpoint';
+import { type EdgeAgent, EdgeFleet, pod } from './support/edge-fleet';
+import { killAllChildren, type Proc, removeAgentState, startAgent } from '../attach/support/processes';
 
-const run = promisify(execFile);
 const SETUP_MS = 20 * 60_000;
 const TEST_MS = 4 * 60_000;
 const WITHIN_MS = 120_000;
@@ -30,61 +25,13 @@ let tools: ToolPaths;
 let harness: KubeHarness;
 let fp: Farpoint;
 let worker: Proc;
-const agents = new Map<string, { clusterId: string; groupId: string; agent: AgentHandle }>();
+let agents: Map<string, EdgeAgent>;
 let assignmentId: string;
 
-const cluster = (name: string): HarnessCluster => harness.cluster(name);
-const logs = () => [`--- worker\n${worker?.tail(30)}`, ...[...agents].map(([name, e]) => `--- agent ${name}\n${e.agent.proc.tail(40)}`)].join('\n');
-
-async function apply(name: string, obj: KubernetesObject): Promise<void> {
-  await KubernetesObjectApi.makeApiClient(cluster(name).kubeConfig).patch(obj, undefined, undefined, 'farpoint-test', true, PatchStrategy.ServerSideApply);
-}
-
-const pod = (name: string, image: string): V1Pod => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, namespace: 'shop' },
-  spec: { automountServiceAccountToken: false, containers: [{ name: 'web', image }] },
-});
-
-/** kubectl create as an operator would: exit code and output, never thrown. */
-async function kubectlCreate(name: string, obj: V1Pod): Promise<{ ok: boolean; output: string }> {
-  const file = join(tmpdir(), `farpoint-desired-${name}-${obj.metadata!.name}.json`);
-  await writeFile(file, JSON.stringify(obj));
-  try {
-    const { stdout, stderr } = await run(tools.kubectl, ['--kubeconfig', cluster(name).kubeconfigPath, 'create', '-f', file]);
-    return { ok: true, output: stdout + stderr };
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string };
-    return { ok: false, output: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-  }
-}
-
-/** Attaches a cluster by link into its own group and starts its agent with admission on, polling fast. */
-async function attachWithAdmission(name: string, siteId: string): Promise<void> {
-  const group = await createGroup(fp, `${name}-group`);
-  const link = await attachByLink(fp, { name, groupId: group.id, siteId });
-  await run(tools.kubectl, ['--kubeconfig', cluster(name).kubeconfigPath, 'apply', '-f', link.manifestUrl]);
-  await apply(name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
-  // No controller-manager creates it here, and Pods need their ServiceAccount.
-  await apply(name, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'shop' } });
-  const port = await freePort();
-  const agent = await startAgent(fp.build, cluster(name), {
-    overrides: {
-      FARPOINT_ADMISSION: 'on',
-      FARPOINT_ADMISSION_URL: `https://127.0.0.1:${port}/validate`,
-      FARPOINT_ADMISSION_LISTEN_HOST: '127.0.0.1',
-      FARPOINT_ADMISSION_PORT: String(port),
-      FARPOINT_ADMISSION_INTERVAL_SECONDS: '0.5',
-      FARPOINT_DESIRED_STATE_INTERVAL_SECONDS: '0.5',
-      FARPOINT_AGENT_FORCE_INTERVALS: 'true',
-      FARPOINT_HEARTBEAT_INTERVAL_SECONDS: '1',
-      FARPOINT_REPORT_INTERVAL_SECONDS: '0.5',
-    },
-  });
-  agents.set(name, { clusterId: link.clusterId, groupId: group.id, agent });
-  await waitForCluster(fp, link.clusterId, 'READY', undefined, { timeoutMs: WITHIN_MS, context: logs });
-}
+let fleet: EdgeFleet;
+const cluster = (name: string): HarnessCluster => fleet.cluster(name);
+const logs = () => fleet.logs();
+const kubectlCreate = (name: string, obj: V1Pod) => fleet.kubectlCreate(name, obj);
 
 interface Rollout {
   counts: { inSync: number; pending: number; failed: number; offline: number; total: number };
@@ -112,9 +59,11 @@ beforeAll(async () => {
     startFarpoint({ OPA_PATH: tools.opa }),
   ]);
   worker = await fp.startWorker({ OPA_PATH: tools.opa }, 'policy worker');
+  fleet = new EdgeFleet(fp, harness, tools, () => worker);
+  agents = fleet.agents;
   const site = await createSite(fp, 'fra-store-0007', 5, 10);
-  await attachWithAdmission(A, site.id);
-  await attachWithAdmission(B, site.id);
+  await fleet.attachWithAdmission(A, site.id);
+  await fleet.attachWithAdmission(B, site.id);
 }, SETUP_MS);
 
 afterAll(async () => {
