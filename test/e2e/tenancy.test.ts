@@ -712,7 +712,9 @@ async function freshB(kind: Kind): Promise<string> {
 }
 
 /** Org A's template, version and constraint, made through the API. */
-async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>, 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint' | 'PolicyAssignment' | 'StagedRollout'>> {
+async function policyObjectsOf(
+  token: string,
+): Promise<Pick<Record<Kind, string>, 'PolicyTemplate' | 'PolicyTemplateVersion' | 'Constraint' | 'PolicyAssignment' | 'StagedRollout'>> {
   const imported = await api.gqlOk(token, 'mutation($y: String!) { importConstraintTemplate(yaml: $y) { template { id } version { id } } }', {
     y: WALK_TEMPLATE('K8sAlphaLabels'),
   });
@@ -724,7 +726,13 @@ async function policyObjectsOf(token: string): Promise<Pick<Record<Kind, string>
   });
   // A second assignment, rolled out in waves: org A's staged rollout.
   const staged = await api.gqlOk(token, 'mutation($in: AssignPolicyInput!) { assignPolicy(input: $in) { activeRollout { id } } }', {
-    in: { constraintId: constraint.createConstraint.id, scope: 'ORGANIZATION', scopeId: orgA, enforcementAction: 'DENY', rollout: { waves: [{ name: 'canary', clusterSelector: 'tier=edge' }] } },
+    in: {
+      constraintId: constraint.createConstraint.id,
+      scope: 'ORGANIZATION',
+      scopeId: orgA,
+      enforcementAction: 'DENY',
+      rollout: { waves: [{ name: 'canary', clusterSelector: 'tier=edge' }] },
+    },
   });
   return {
     PolicyTemplate: imported.importConstraintTemplate.template.id,
