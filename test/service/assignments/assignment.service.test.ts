@@ -1,7 +1,6 @@
 // Policy assignments through the service tier on the real Postgres: inheritance down both trees with
 // provenance, the weakening rule, tenancy, deprecated versions, and the desired-state generation bump
 // that touches exactly the clusters an assignment reaches.
-import { FarpointError } from '../../../src/common/errors/farpoint-error';
 import type { Cluster, ClusterGroup, Constraint, EnforcementAction, Namespace, Site, Workspace } from '../../../src/generated/prisma/client';
 import { AssignmentRepository } from '../../../src/modules/assignments/assignment.repository';
 import { AssignmentService } from '../../../src/modules/assignments/assignment.service';
@@ -11,6 +10,7 @@ import { StagedRolloutService } from '../../../src/modules/staged-rollouts/stage
 import { ConstraintRepository } from '../../../src/modules/constraints/constraint.repository';
 import { PolicyTemplateRepository } from '../../../src/modules/policy-templates/policy-template.repository';
 import { TestData, type TestOrganization } from '../support/factories';
+import { refusal } from '../support/refusal';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
 import { GenerationRepository } from '../../../src/modules/desired-state/generation.repository';
 
@@ -39,15 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await svc?.close();
 });
-
-async function refusal(call: Promise<unknown>): Promise<FarpointError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FarpointError);
-  return error as FarpointError;
-}
 
 interface Fleet {
   org: TestOrganization;

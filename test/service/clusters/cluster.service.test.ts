@@ -3,7 +3,6 @@
 // never deleted (not even when its agent registers while the delete is being decided), and a refusal
 // changes and records nothing.
 import { randomUUID } from 'node:crypto';
-import { FarpointError } from '../../../src/common/errors/farpoint-error';
 import { ClusterPhase } from '../../../src/generated/prisma/enums';
 import { ClusterGroupRepository } from '../../../src/modules/cluster-groups/cluster-group.repository';
 import { ClusterGroupService } from '../../../src/modules/cluster-groups/cluster-group.service';
@@ -14,6 +13,7 @@ import { SiteRepository } from '../../../src/modules/sites/site.repository';
 import { SiteService } from '../../../src/modules/sites/site.service';
 import { CompetingWriter } from '../support/competing-writer';
 import { TestData, type TestOrganization } from '../support/factories';
+import { refusal } from '../support/refusal';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
 import { GenerationRepository } from '../../../src/modules/desired-state/generation.repository';
 
@@ -38,14 +38,6 @@ afterAll(async () => {
 });
 
 /** The FarpointError a call rejects with (fails the test when it resolves). */
-async function refusal(call: Promise<unknown>): Promise<FarpointError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FarpointError);
-  return error as FarpointError;
-}
 
 describe(ClusterService.name, () => {
   describe('move', () => {

@@ -2,7 +2,7 @@
 // wave by wave (only the released clusters' generations bump, the others keep the assignment as it was
 // in their desired state), advanced by the job's step when the released waves are in sync, halted by
 // failed applies or admission refusals, paused, resumed and aborted; refusals write nothing.
-import { ErrorCode, FarpointError } from '../../../src/common/errors/farpoint-error';
+import { ErrorCode, type FarpointError } from '../../../src/common/errors/farpoint-error';
 import { Clock } from '../../../src/common/time/clock';
 import type { Cluster, Constraint, PolicyAssignment } from '../../../src/generated/prisma/client';
 import { QueueGateway } from '../../../src/infra/queue/queue.gateway';
@@ -18,6 +18,7 @@ import { StagedRolloutRepository } from '../../../src/modules/staged-rollouts/st
 import { StagedRolloutService } from '../../../src/modules/staged-rollouts/staged-rollout.service';
 import { TestData, type TestOrganization } from '../support/factories';
 import { RecordingQueue } from '../support/fakes';
+import { refusal } from '../support/refusal';
 import { createServiceModule, type ServiceModule } from '../support/service-module';
 
 let svc: ServiceModule;
@@ -110,15 +111,6 @@ async function actions(clusters: Cluster[], constraint: Constraint): Promise<str
       return state.constraints.find((k) => k.name === constraint.name)?.enforcementAction ?? '-';
     }),
   );
-}
-
-async function refusal(call: Promise<unknown>): Promise<FarpointError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(FarpointError);
-  return error as FarpointError;
 }
 
 async function startDenyRollout(f: Fleet, input: StagedRolloutInput = CANARY_THEN_HALF) {
