@@ -4,7 +4,6 @@
 // directory and the same seq reservation, as the Secret outlives the pod); when the uplink returns,
 // every item reaches the API once and in order, and GraphQL shows the backlog it came back with.
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { createServer, type Server, type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -21,55 +20,11 @@ import { AgentPaths } from '../../src/protocol';
 import { makeHeartbeatPayload, makeInventory, makeNamespace } from '../../src/protocol/testing/factories';
 import { ApiFactory } from '../support/factories';
 import { startApi, type TestApi } from '../support/api';
+import { CuttableLink } from '../support/cuttable-link';
 
 let api: TestApi;
 let admin: string;
 let make: ApiFactory;
-
-/** A TCP proxy to the API whose uplink can be cut: while cut it resets every connection, open or new. */
-class Uplink {
-  private server!: Server;
-  private readonly sockets = new Set<Socket>();
-  private cut = false;
-  url = '';
-
-  async start(target: URL): Promise<void> {
-    this.server = createServer((client) => {
-      if (this.cut) {
-        client.destroy();
-        return;
-      }
-      const upstream = connect(Number(target.port), target.hostname);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const address = this.server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  }
-
-  down(): void {
-    this.cut = true;
-    for (const socket of this.sockets) {
-      socket.destroy();
-    }
-  }
-
-  up(): void {
-    this.cut = false;
-  }
-
-  async stop(): Promise<void> {
-    this.down();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** What the sender sent and what came back, attempt by attempt. */
 type Attempt = { seqs: number[]; ackedSeq: number } | { seqs: number[]; failed: string };
@@ -94,7 +49,7 @@ class RecordingApi implements Pick<AgentApi, 'sendReports'> {
 async function startPod(
   stateDir: string,
   credential: { clusterId: string; credential: string },
-  uplink: Uplink,
+  uplink: CuttableLink,
   recorder: { api?: RecordingApi },
   reservations: { until: number },
 ) {
@@ -112,7 +67,7 @@ async function startPod(
     now: Date.now,
   });
   outbox.continueAbove(reservations.until);
-  const httpApi = new HttpAgentApi({ apiUrl: uplink.url, agentVersion: '0.1.0', timeoutMs: 5000 });
+  const httpApi = new HttpAgentApi({ apiUrl: `http://127.0.0.1:${uplink.port}`, agentVersion: '0.1.0', timeoutMs: 5000 });
   recorder.api ??= new RecordingApi(httpApi);
   const recording = recorder.api;
   const sender = new SenderLoop({
@@ -184,8 +139,8 @@ it('queues on disk while the API is unreachable, survives a replaced pod, then d
   const credential = { clusterId, credential: ((await registered.json()) as { credential: string }).credential };
 
   const stateDir = await mkdtemp(join(tmpdir(), 'farpoint-offline-agent-'));
-  const uplink = new Uplink();
-  await uplink.start(new URL(api.url));
+  const uplink = new CuttableLink();
+  await uplink.start('127.0.0.1', Number(new URL(api.url).port));
   const recorder: { api?: RecordingApi } = {};
   const reservations = { until: 0 };
   const enqueued: number[] = [];

@@ -65,8 +65,10 @@ let tokenCounter = 0;
 /**
  * Starts the API on 127.0.0.1 with a fresh database cloned from the migrated template. `env` overrides
  * configuration (e.g. { GRAPHQL_MAX_DEPTH: '6' }) on top of the test process environment.
+ * `reachDatabase` rewrites the URL the API connects with (a fault test routes it through a TCP link it
+ * can cut); the test's own `prisma` handle uses the same URL.
  */
-export async function startApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startApi(env: Record<string, string> = {}, reachDatabase: (url: string) => string = (url) => url): Promise<TestApi> {
   const db = await createTestDatabase();
   const redis = createTestRedis();
   let app: NestFastifyApplication | undefined;
@@ -74,7 +76,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<TestAp
     const config = loadConfig({
       ...process.env,
       NODE_ENV: 'test',
-      DATABASE_URL: db.url,
+      DATABASE_URL: reachDatabase(db.url),
       REDIS_URL: redis.url,
       PORT: '0',
       HOST: '127.0.0.1',

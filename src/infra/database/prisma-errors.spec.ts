@@ -24,6 +24,8 @@ const UNAVAILABLE: [string, unknown][] = [
   ['connection lost mid-query', new Error('Connection terminated unexpectedly')],
   ['socket refused', withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
   ['wrapped in a cause', new Error('outer', { cause: new Error('timeout exceeded when trying to connect') })],
+  // Seen in test/e2e/postgres-outage.test.ts: a commit whose connection was cut, thrown unwrapped.
+  ['connection closed at commit (bare DriverAdapterError)', Object.assign(new Error('ConnectionClosed'), { name: 'DriverAdapterError', cause: { kind: 'ConnectionClosed' } })],
 ];
 
 const NOT_UNAVAILABLE: [string, unknown][] = [
@@ -31,6 +33,7 @@ const NOT_UNAVAILABLE: [string, unknown][] = [
   ['other transaction API error (expired)', known('P2028', 'Transaction API error: A commit cannot be executed on an expired transaction.')],
   ['record not found', known('P2025')],
   ['a syntax error from Postgres', known('P2010', 'raw query failed', { driverAdapterError: { cause: { kind: 'postgres', code: '42601' } } })],
+  ['a bare DriverAdapterError of a bad query', Object.assign(new Error('postgres'), { name: 'DriverAdapterError', cause: { kind: 'postgres', code: '42601' } })],
   ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
   ['a refusal with a stable code', FarpointError.badInput('no', 'name')],
   ['not an error', 'timeout'],

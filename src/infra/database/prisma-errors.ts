@@ -46,6 +46,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       return true;
     }
   }
+  // A DriverAdapterError can also escape unwrapped (a commit whose connection dropped): its cause is { kind }.
+  const { kind } = error as { kind?: unknown };
+  if (typeof kind === 'string' && UNAVAILABLE_ADAPTER_KINDS.has(kind)) {
+    return true;
+  }
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) {
     return true;
   }
