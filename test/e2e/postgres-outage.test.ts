@@ -38,6 +38,8 @@ const link = new CuttableLink();
 let phase: Answer['phase'] = 'before';
 let hammering = true;
 const answers: Answer[] = [];
+/** The running clients; afterAll waits for them, so a failed check never leaves them hitting a closed API. */
+let clients: Promise<void>[] = [];
 
 /** One client: createSite after createSite until told to stop, recording every answer. */
 async function client(): Promise<void> {
@@ -85,12 +87,13 @@ beforeAll(async () => {
 afterAll(async () => {
   hammering = false;
   link.up();
+  await Promise.allSettled(clients);
   await api?.close();
   await link.stop();
 });
 
 it(`${CLIENTS} clients writing while the link to Postgres is cut and restored`, async () => {
-  const clients = Array.from({ length: CLIENTS }, () => client());
+  clients = Array.from({ length: CLIENTS }, () => client());
   const count = (p: Answer['phase'], ok: boolean) => answers.filter((a) => a.phase === p && a.ok === ok).length;
 
   await eventually(() => count('before', true) >= CLIENTS, { what: `${CLIENTS} sites created before the cut`, timeoutMs: 60_000 });
